@@ -1,0 +1,259 @@
+/*
+ * shm_alloc.h - lock-free allocator over a shared, file-backed mapping.
+ *
+ * Two layers share this header:
+ *
+ *  1. The seed's contract (shm_init, shm_malloc, shm_calloc, shm_free, the
+ *     ptr_* variants and the getters), acting on one process-wide mapping.
+ *     Code written against the seed compiles and behaves the same.
+ *
+ *  2. The arena API (struct shm_arena, shm_arena_*), acting on a mapping the
+ *     caller owns.  The contract layer is a thin wrapper over one global
+ *     arena.  The path cache, the CLI (read-only inspection) and the fuzzer
+ *     (an image in ordinary memory) use this layer.
+ *
+ * Offsets (shm_offt) are relative to the arena's user base, which is the
+ * start of a read-only region: SHM_NULL (0) lies in it, so a write through a
+ * null offset faults instead of corrupting data.  Offsets read back from the
+ * shared file are untrusted: check them with shm_arena_offset_ok() before use.
+ *
+ * Signal safety: shm_malloc, shm_calloc, shm_free (and the arena versions),
+ * the getters and the macros are async-signal-safe and lock-free; a process
+ * killed at any instruction inside them leaves the arena consistent (at worst
+ * the block it was taking leaks).  shm_init, shm_deinit, shm_arena_open,
+ * shm_arena_close and shm_arena_stats are not async-signal-safe.
+ */
+#ifndef SHM_ALLOC_H
+#define SHM_ALLOC_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- build-time settings (meson options set these; see meson_options.txt) */
+
+#ifndef MIN_ALLOC_POW2
+#define MIN_ALLOC_POW2 5
+#endif
+#ifndef MAX_ALLOC_POW2
+#define MAX_ALLOC_POW2 10
+#endif
+#ifndef MAX_ALLOCATABLE_SHM_SIZE
+#define MAX_ALLOCATABLE_SHM_SIZE (512UL * 1024UL * 1024UL)
+#endif
+#ifndef SHM_PATH_ENV_NAME
+#define SHM_PATH_ENV_NAME "SHM_FILE"
+#endif
+
+/* ---- the offset type ---------------------------------------------------- */
+
+#if ATOMIC_LONG_LOCK_FREE == 2
+typedef unsigned long shm_offt;
+#define PRIu_shm_offt "lu"
+#define SHM_OFFT_MAX ULONG_MAX
+#elif ATOMIC_INT_LOCK_FREE == 2
+typedef unsigned int shm_offt;
+#define PRIu_shm_offt "u"
+#define SHM_OFFT_MAX UINT_MAX
+#else
+#error "shm_alloc needs a lock-free atomic unsigned long or unsigned int"
+#endif
+
+#define SHM_NULL ((shm_offt)0)
+
+/* One bitmap word per max-size block holds its whole buddy tree:
+ * 2^(D+1) - 1 bits for D = MAX - MIN levels below the top. */
+#define SHM_BITMAP_BITS (sizeof(shm_offt) * CHAR_BIT)
+
+#if MIN_ALLOC_POW2 < 3
+#error "MIN_ALLOC_POW2 must be at least 3: blocks hold 8-byte-aligned data"
+#endif
+#if MAX_ALLOC_POW2 < MIN_ALLOC_POW2
+#error "MAX_ALLOC_POW2 must not be smaller than MIN_ALLOC_POW2"
+#endif
+#if ATOMIC_LONG_LOCK_FREE == 2 && ULONG_MAX > 0xffffffffUL
+#if MAX_ALLOC_POW2 - MIN_ALLOC_POW2 > 5
+#error "MAX_ALLOC_POW2 - MIN_ALLOC_POW2 must be <= 5 with a 64-bit bitmap word (a buddy tree of 2^(D+1)-1 bits must fit in one word)"
+#endif
+#else
+#if MAX_ALLOC_POW2 - MIN_ALLOC_POW2 > 4
+#error "MAX_ALLOC_POW2 - MIN_ALLOC_POW2 must be <= 4 with a 32-bit bitmap word (e.g. -m32): a buddy tree of 2^(D+1)-1 bits must fit in one word"
+#endif
+#endif
+#if (MAX_ALLOCATABLE_SHM_SIZE) % (1UL << MAX_ALLOC_POW2) != 0
+#error "MAX_ALLOCATABLE_SHM_SIZE must be a multiple of the maximum block size"
+#endif
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* Why an arena could not be opened.  shm_strerror() names each. */
+enum shm_error {
+	SHM_OK = 0,
+	SHM_E_NOPATH,    /* no file name given and the environment has none   */
+	SHM_E_OPEN,      /* open/create failed (errno in shm_last_errno())    */
+	SHM_E_SYMLINK,   /* the path is a symbolic link                       */
+	SHM_E_NOTREG,    /* not a regular file                                */
+	SHM_E_OWNER,     /* owned by another user                             */
+	SHM_E_MODE,      /* group- or world-writable                          */
+	SHM_E_MAGIC,     /* not a shm_alloc file (bad magic)                  */
+	SHM_E_VERSION,   /* made by an incompatible layout version            */
+	SHM_E_SETTINGS,  /* made by a build with other settings               */
+	SHM_E_SIZE,      /* truncated or wrong size                           */
+	SHM_E_MAP,       /* mmap/mprotect failed, or address not available    */
+	SHM_E_BUSY,      /* another process is still initialising the header  */
+	SHM_E_CORRUPT,   /* header fields are inconsistent                    */
+	SHM_E_ADDR,      /* optional_addr is not page-aligned                 */
+	SHM_E_COUNT
+};
+
+/* A static string for an enum shm_error value.  Async-signal-safe. */
+const char *shm_strerror(int err);
+
+/* ---- the arena API ------------------------------------------------------ */
+
+/* One mapping of an arena in this process.  Fields are private; the struct
+ * is public only so that callers can hold one without malloc. */
+struct shm_arena {
+	unsigned char *map;     /* start of the mapping (file offset 0)        */
+	size_t map_size;        /* bytes mapped                                */
+	unsigned char *base;    /* user base: address of offset SHM_NULL       */
+	void *hdr;              /* struct shm_file_header * (shm_layout.h)     */
+	bool owns_mapping;      /* shm_arena_close munmaps                     */
+	bool read_only;         /* mapped PROT_READ: allocation fails          */
+};
+
+enum shm_open_flags {
+	SHM_OPEN_CREATE = 1 << 0, /* create the file (0600, O_EXCL) if missing */
+	SHM_OPEN_RDONLY = 1 << 1, /* map read-only; never write the file        */
+};
+
+/* Opens (and with SHM_OPEN_CREATE creates) the arena file at path and maps
+ * it, at exactly addr when addr is not NULL.  Refuses symlinks, files of
+ * other users, group/world-writable files, and files whose header does not
+ * match this build.  Concurrent creators are safe: one initialises the header,
+ * the others wait for it (bounded).  No descriptor is left open.
+ * Returns SHM_OK or an enum shm_error; a->map is NULL on failure.
+ * Not async-signal-safe. */
+int shm_arena_open(struct shm_arena *a, const char *path, unsigned flags,
+		   void *addr);
+
+/* Uses len bytes at image (e.g. a file image read into memory, or a fuzz
+ * input) as an arena, after the same header checks as shm_arena_open.  With
+ * init true the image is first formatted as a fresh arena.  The null region
+ * is not write-protected.  Returns SHM_OK or an enum shm_error. */
+int shm_arena_from_memory(struct shm_arena *a, void *image, size_t len,
+			  bool init);
+
+/* Unmaps what shm_arena_open mapped.  Never deletes the file. */
+void shm_arena_close(struct shm_arena *a);
+
+/* Lock-free and async-signal-safe.  SHM_NULL on failure (full, too large,
+ * read-only).  n == 0 allocates a minimum-size block. */
+shm_offt shm_arena_malloc(struct shm_arena *a, size_t n);
+shm_offt shm_arena_calloc(struct shm_arena *a, size_t count, size_t size);
+
+/* Frees a block.  An offset that is not the start of a live block (out of
+ * range, misaligned, already free, interior) changes nothing and is counted
+ * in the bad_frees statistic.  SHM_NULL is ignored.  Lock-free and
+ * async-signal-safe. */
+void shm_arena_free(struct shm_arena *a, shm_offt off);
+
+/* True when [off, off+len) lies inside the allocatable region and off is a
+ * multiple of align (a power of two).  Async-signal-safe. */
+static inline bool shm_arena_offset_ok(const struct shm_arena *a, shm_offt off,
+				       size_t len, size_t align);
+
+/* Address of an offset in this process (no check: see shm_arena_offset_ok). */
+#define SHM_ARENA_ADDR(a, off) ((void *)((a)->base + (off)))
+
+/* A region of the file header reserved for the arena's client (the path
+ * cache keeps its root there).  SHM_CLIENT_AREA_SIZE bytes, zero in a fresh
+ * file, 64-byte aligned.  Async-signal-safe. */
+#define SHM_CLIENT_AREA_SIZE (1024UL * 1024UL)
+void *shm_arena_client_area(const struct shm_arena *a);
+
+/* Statistics, read from the shared file by any process.  The per-class
+ * figures are computed by scanning the bitmaps (costs a pass over the used
+ * part of the arena); the counters are kept live. */
+#define SHM_NCLASSES (MAX_ALLOC_POW2 - MIN_ALLOC_POW2 + 1)
+struct shm_stats {
+	size_t arena_size;                  /* allocatable bytes            */
+	size_t file_size;                   /* bytes of the file            */
+	size_t block_size[SHM_NCLASSES];    /* class i: 2^(MIN+i) bytes     */
+	size_t blocks_in_use[SHM_NCLASSES]; /* live blocks of each class    */
+	size_t bytes_in_use;                /* sum over classes             */
+	size_t max_blocks_total;            /* max-size blocks in the arena */
+	size_t max_blocks_touched;          /* ... ever used (high water)   */
+	size_t max_blocks_full;             /* ... with no free min block   */
+	uint64_t failed_allocs;             /* malloc returned SHM_NULL     */
+	uint64_t bad_frees;                 /* frees refused as invalid     */
+};
+/* Fills st.  Returns SHM_OK, or SHM_E_CORRUPT if the header is damaged.
+ * Safe on a read-only or corrupt arena. */
+int shm_arena_stats(const struct shm_arena *a, struct shm_stats *st);
+
+/* ---- the seed's contract (one process-wide arena) ---------------------- */
+
+/* Maps the shared file; see allocator-api.md and shm_malloc(3).
+ * shm_filename NULL: the path is taken from getenv(SHM_PATH_ENV_NAME).
+ * On failure shm_last_error() tells why.  Not async-signal-safe. */
+bool shm_init(void *optional_addr, const char *shm_filename);
+/* Unmaps; never deletes the file.  Not async-signal-safe. */
+void shm_deinit(void);
+/* Why the last shm_init in this process failed (enum shm_error). */
+int shm_last_error(void);
+
+/* Lock-free, async-signal-safe.  shm_malloc(0) returns a minimum-size block
+ * (as glibc malloc(0) returns a unique pointer). */
+shm_offt shm_malloc(size_t n);
+shm_offt shm_calloc(size_t count, size_t size);
+void shm_free(shm_offt off);
+
+void *ptr_malloc(size_t n);
+void *ptr_calloc(size_t count, size_t size);
+void ptr_free(void *p);
+
+/* NULL before a successful shm_init.  Async-signal-safe. */
+void *get_shm_user_base(void);
+/* The process-wide arena (NULL before shm_init), for the arena API. */
+struct shm_arena *shm_global_arena(void);
+
+size_t get_shm_max_allocatable_size(void);
+size_t get_shm_min_allocatable_size(void);
+size_t get_sizeof_block_header(void);
+size_t get_mapping_size_needed_by_shm(void);
+
+#define SHM_OFFT_TO_ADDR(off) \
+	((void *)((unsigned char *)get_shm_user_base() + (off)))
+#define SHM_ADDR_TO_OFFT(addr) \
+	((shm_offt)((unsigned char *)(addr) - \
+		    (unsigned char *)get_shm_user_base()))
+
+/* ---- inline definitions ------------------------------------------------- */
+
+/* The allocatable region is [SHM_NULL_REGION_SIZE, SHM_NULL_REGION_SIZE +
+ * MAX_ALLOCATABLE_SHM_SIZE) in offsets: the null region comes first. */
+#define SHM_NULL_REGION_SIZE 65536UL
+
+static inline bool shm_arena_offset_ok(const struct shm_arena *a, shm_offt off,
+				       size_t len, size_t align)
+{
+	const shm_offt lo = SHM_NULL_REGION_SIZE;
+	const shm_offt hi = SHM_NULL_REGION_SIZE + MAX_ALLOCATABLE_SHM_SIZE;
+	if (a == NULL || a->base == NULL)
+		return false;
+	if (off < lo || off >= hi || (off & (align - 1)) != 0)
+		return false;
+	return len <= (size_t)(hi - off);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SHM_ALLOC_H */

@@ -1,0 +1,200 @@
+/*
+ * ctrie_cache.h - the shared path cache: a lock-free concurrent hash trie
+ * (ctrie) whose nodes live in a shm_alloc arena and link by offsets.
+ *
+ * Every injected process records the paths it touches here; the CLI reads
+ * them.  Keys are byte strings (paths, not necessarily UTF-8, not
+ * NUL-terminated in the API: a length is always given).  The value of an
+ * entry is a word of operation bits (CACHE_OP_*) merged with fetch_or and a
+ * hit counter added with fetch_add, both in place.
+ *
+ * Safety contract, for every function marked "signal-safe": lock-free,
+ * async-signal-safe (no malloc, stdio, locks), errno preserved, and safe on a
+ * corrupt or hostile file: every offset read from the file is checked before
+ * it is followed, and damage makes the call fail with CACHE_E_CORRUPT (and
+ * marks this handle broken, so later records are refused cheaply) instead of
+ * crashing.  A process killed at any instruction leaves a structure that
+ * others keep using and that cache_verify() finds consistent (at worst a
+ * leaked node).
+ */
+#ifndef CTRIE_CACHE_H
+#define CTRIE_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shm_alloc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- operation bits: defined once, with their names for the CLI --------
+ * X(NAME, bit, letter, "name") -- letter is what `shmcache ls` prints. */
+#define CACHE_OPS(X)                                   \
+	X(READ,        0, 'r', "read")                 \
+	X(WRITE,       1, 'w', "write")                \
+	X(CREATE,      2, 'c', "create")               \
+	X(TRUNCATE,    3, 't', "truncate")             \
+	X(STAT,        4, 's', "stat")                 \
+	X(ACCESS,      5, 'a', "access")               \
+	X(EXEC,        6, 'x', "exec")                 \
+	X(READLINK,    7, 'l', "readlink")             \
+	X(OPENDIR,     8, 'd', "opendir")              \
+	X(MKDIR,       9, 'm', "mkdir")                \
+	X(RMDIR,      10, 'M', "rmdir")                \
+	X(UNLINK,     11, 'u', "unlink")               \
+	X(RENAME_FROM,12, 'f', "rename-from")          \
+	X(RENAME_TO,  13, 'T', "rename-to")            \
+	X(LINK,       14, 'h', "link")                 \
+	X(SYMLINK,    15, 'S', "symlink")              \
+	X(CHATTR,     16, 'o', "chattr")  /* chmod/chown/utime */ \
+	X(CHDIR,      17, 'C', "chdir")                \
+	X(MKNOD,      18, 'n', "mknod")                \
+	/* outcomes */                                 \
+	X(EXISTS,     24, 'E', "exists")  /* a call succeeded on it  */ \
+	X(MISSING,    25, '!', "missing") /* ENOENT or ENOTDIR       */ \
+	X(DENIED,     26, 'P', "denied")  /* EACCES or EPERM         */ \
+	X(FAILED,     27, '?', "failed")  /* any other error         */
+
+enum cache_op_bit {
+#define CACHE_OP_ENUM(name, bit, letter, str) CACHE_OP_##name = 1u << (bit),
+	CACHE_OPS(CACHE_OP_ENUM)
+#undef CACHE_OP_ENUM
+};
+
+/* All operation (not outcome) bits, and all outcome bits. */
+#define CACHE_OPS_ACTIONS 0x00ffffffu
+#define CACHE_OPS_OUTCOMES 0xff000000u
+
+/* Name and letter of one bit (e.g. CACHE_OP_READ -> "read", 'r'); NULL / 0
+ * for a bit that is not defined.  Async-signal-safe. */
+const char *cache_op_name(uint32_t bit);
+char cache_op_letter(uint32_t bit);
+/* Parses a comma-separated list of names ("read,write") into bits.
+ * Returns 0 and sets *bits, or -1 naming nothing valid at *bad. */
+int cache_ops_parse(const char *list, uint32_t *bits, const char **bad);
+
+/* ---- errors ------------------------------------------------------------ */
+
+enum cache_error {
+	CACHE_OK = 0,
+	CACHE_E_ARENA = -1,   /* the arena could not be opened: see arena_err */
+	CACHE_E_NOTCACHE = -2,/* an arena, but its client area is not a cache */
+	CACHE_E_VERSION = -3, /* a cache of an incompatible format version    */
+	CACHE_E_TOOLONG = -4, /* key longer than CACHE_MAX_KEY: skipped       */
+	CACHE_E_FULL = -5,    /* the arena is full: record dropped            */
+	CACHE_E_CORRUPT = -6, /* damage found; the handle is now broken       */
+	CACHE_E_RDONLY = -7,  /* record on a read-only handle                 */
+	CACHE_E_STOP = -8,    /* an iteration callback asked to stop          */
+};
+
+/* A static string for an enum cache_error (for CACHE_E_ARENA, pass the
+ * handle's arena_err to shm_strerror for the detail). Async-signal-safe. */
+const char *cache_strerror(int err);
+
+/* ---- the handle -------------------------------------------------------- */
+
+/* One attached cache in this process.  Fields are private; the struct is
+ * public so that it can live in static storage (the preload shim). */
+struct cache {
+	struct shm_arena arena;
+	void *hdr;              /* struct ctrie_header * (private header)   */
+	int arena_err;          /* enum shm_error of the last attach        */
+	_Atomic int broken;     /* damage seen: records are refused         */
+	bool read_only;
+};
+
+enum cache_attach_flags {
+	CACHE_ATTACH_CREATE = 1 << 0, /* create file / format cache if needed */
+	CACHE_ATTACH_RDONLY = 1 << 1, /* map read-only; never write          */
+};
+
+/* Attaches the cache file at path (creating it with CACHE_ATTACH_CREATE).
+ * Returns CACHE_OK or an enum cache_error (CACHE_E_ARENA: c->arena_err says
+ * why).  Not async-signal-safe (it maps the file).  No descriptor is left
+ * open. */
+int cache_attach(struct cache *c, const char *path, unsigned flags);
+
+/* Attaches a cache held in memory (a file image, a fuzz input); with
+ * CACHE_ATTACH_CREATE the image is formatted first.  Same checks. */
+int cache_attach_memory(struct cache *c, void *image, size_t len,
+			unsigned flags);
+
+/* Detaches (unmaps).  Never deletes the file. */
+void cache_detach(struct cache *c);
+
+/* ---- recording and lookup (signal-safe) -------------------------------- */
+
+/* Longest key accepted: what the allocator's largest block holds after the
+ * S-node header.  Longer keys are skipped and counted. */
+size_t cache_max_key(void);
+
+/* Inserts key if absent, then merges ops into its operation word (fetch_or)
+ * and adds 1 to its hit counter (fetch_add).  Linearisable, lock-free,
+ * signal-safe (may be called from a signal handler that interrupted another
+ * cache_record in the same thread).  Returns CACHE_OK, CACHE_E_TOOLONG or
+ * CACHE_E_FULL (skipped and counted in the statistics), CACHE_E_CORRUPT, or
+ * CACHE_E_RDONLY. */
+int cache_record(struct cache *c, const void *key, size_t len, uint32_t ops);
+
+/* One entry as seen by lookup and iteration.  key points into the mapping
+ * (not NUL-terminated); ops and count are a snapshot. */
+struct cache_entry {
+	const unsigned char *key;
+	size_t len;
+	uint32_t ops;
+	uint64_t count;
+};
+
+/* Looks key up.  Returns 1 and fills *e (if e is not NULL) when present, 0
+ * when absent, CACHE_E_CORRUPT on damage.  Signal-safe; never writes the
+ * file. */
+int cache_lookup(struct cache *c, const void *key, size_t len,
+		 struct cache_entry *e);
+
+/* ---- reading the whole cache (the CLI) --------------------------------- */
+
+/* Calls fn once for every entry present when iteration starts (entries added
+ * meanwhile may or may not be seen; none is seen twice), in no particular
+ * order.  fn returning non-zero stops the walk (CACHE_E_STOP is returned).
+ * Returns CACHE_OK or CACHE_E_CORRUPT (entries before the damage were
+ * delivered).  Never writes the file; signal-safe if fn is. */
+typedef int (*cache_visit_fn)(const struct cache_entry *e, void *arg);
+int cache_iterate(struct cache *c, cache_visit_fn fn, void *arg);
+
+/* The newest entries recorded (a small ring kept in the header), newest
+ * first; up to max entries are written to out.  Returns how many. */
+size_t cache_recent(struct cache *c, struct cache_entry *out, size_t max);
+
+/* Walks the whole structure and checks every invariant (offsets in bounds
+ * and aligned, node kinds, bitmap/popcount agreement, hash prefixes matching
+ * each node's level, no cycles or shared nodes, S-node lengths and hashes,
+ * entry count).  Each problem found is passed to report (if not NULL) as one
+ * line of text.  Returns the number of problems (0: clean).  Never writes the
+ * file; safe on any file however corrupt; bounded time. */
+typedef void (*cache_report_fn)(const char *problem, void *arg);
+long cache_verify(struct cache *c, cache_report_fn report, void *arg);
+
+/* Figures kept in the cache header, readable by any process. */
+struct cache_stats {
+	uint32_t format_version;
+	uint64_t entries;          /* distinct keys                          */
+	uint64_t key_bytes;        /* sum of key lengths                     */
+	uint64_t records;          /* successful cache_record calls          */
+	uint64_t live_bytes;       /* blocks reachable from the root         */
+	uint64_t retired_bytes;    /* replaced nodes not yet reclaimed       */
+	uint64_t skipped_toolong;  /* records refused: key too long          */
+	uint64_t skipped_full;     /* records refused: arena full            */
+	uint64_t lost_races;       /* nodes built for a CAS that lost, freed */
+	struct shm_stats arena;    /* the allocator's figures                */
+};
+/* Fills st; live_bytes needs a walk (with_walk true) else it is 0.
+ * Returns CACHE_OK or CACHE_E_CORRUPT. Never writes the file. */
+int cache_stats(struct cache *c, struct cache_stats *st, bool with_walk);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CTRIE_CACHE_H */
