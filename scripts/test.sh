@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine (installs what is missing), then builds
+# and runs every test of shmcache in three configurations:
+#   build/       gcc, --werror, every suite
+#   build-m32/   gcc -m32, --werror, the allocator and cache (plain-C tests)
+#   build-asan/  gcc with AddressSanitizer + UndefinedBehaviorSanitizer
+# and one clang build (compile only, --werror) to keep both compilers clean.
+# Ends with one line "N passed, N failed[, N skipped]"; exits non-zero on any
+# failure.  Set SHMCACHE_TEST_ONLY=normal|m32|asan|clang to run one.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0 failed=0 skipped=0
+jobs=$(nproc 2>/dev/null || echo 2)
+only=${SHMCACHE_TEST_ONLY:-}
+
+# Adds the results of one build directory's last `meson test` run.
+count_results() {
+  local log=$1/meson-logs/testlog.json
+  [ -f "$log" ] || return 0
+  read -r p f s < <(python3 - "$log" <<'PY'
+import json, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line:
+        continue
+    r = json.loads(line).get("result")
+    if r in ("OK", "EXPECTEDFAIL"):
+        p += 1
+    elif r == "SKIP":
+        s += 1
+    else:
+        f += 1
+print(p, f, s)
+PY
+)
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+}
+
+# configure NAME [ENV=VAL...] -- [meson options...]: fresh build dir.
+configure() {
+  local dir=$1; shift
+  local envs=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+  shift
+  rm -rf "$dir"
+  env "${envs[@]}" meson setup "$dir" --werror "$@" >"$dir.setup.log" 2>&1 ||
+    { cat "$dir.setup.log"; return 1; }
+  rm -f "$dir.setup.log"
+}
+
+# run_config NAME SETUP_ENV... -- MESON_OPTIONS... -- TEST_ARGS...
+run_config() {
+  local name=$1 dir=build${2:+-$2}; shift 2
+  if [ -n "$only" ] && [ "$only" != "$name" ]; then return 0; fi
+  echo "=== $name build ($dir)"
+  local cfg=()
+  while [ $# -gt 0 ] && [ "$1" != --- ]; do cfg+=("$1"); shift; done
+  shift || true
+  if ! configure "$dir" "${cfg[@]}"; then
+    echo "=== $name: configure failed"; failed=$((failed + 1)); return
+  fi
+  if ! ninja -C "$dir" >"$dir/build.log" 2>&1; then
+    tail -n 60 "$dir/build.log"
+    echo "=== $name: build failed"; failed=$((failed + 1)); return
+  fi
+  meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "$@" ||
+    echo "=== $name: some tests failed"
+  count_results "$dir"
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+run_config normal "" -- --- 
+run_config m32 m32 CFLAGS=-m32 LDFLAGS=-m32 -- -Dpreload=false \
+  -Dtests=disabled -Dmin_alloc_pow2=6 -Darena_mib=64 --- --suite plain
+run_config asan asan -- -Db_sanitize=address,undefined -Db_lundef=false ---
+
+if [ -z "$only" ] || [ "$only" = clang ]; then
+  echo "=== clang build (compile only)"
+  if configure build-clang CC=clang -- -Dtests=disabled &&
+     ninja -C build-clang >build-clang/build.log 2>&1; then
+    passed=$((passed + 1))
+  else
+    tail -n 60 build-clang/build.log 2>/dev/null
+    echo "=== clang: build failed"; failed=$((failed + 1))
+  fi
+fi
+
+summary="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary+=", $skipped skipped"
+echo "$summary"
+[ "$failed" -eq 0 ]
