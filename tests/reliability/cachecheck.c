@@ -1,0 +1,73 @@
+/*
+ * cachecheck - inspects a cache file for the reliability tests, through the
+ * ctrie API only (read-only attach):
+ *   cachecheck [--stats] CACHE [PATH...]   verify, then look each PATH up
+ *   cachecheck --absent CACHE PATH...      verify, each PATH must be absent
+ * Exit 0: clean and every PATH as expected; 1: problems (printed);
+ * 2: the cache could not be attached.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctrie_cache.h"
+
+static void print_problem(const char *problem, void *arg)
+{
+	(void)arg;
+	printf("verify: %s\n", problem);
+}
+
+int main(int argc, char **argv)
+{
+	struct cache c;
+	int rc, i = 1, absent = 0, stats = 0, failed = 0;
+	long problems;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--absent") == 0)
+			absent = 1;
+		else if (strcmp(argv[i], "--stats") == 0)
+			stats = 1;
+		else
+			break;
+	}
+	if (i >= argc) {
+		fprintf(stderr, "usage: cachecheck [--absent] [--stats] CACHE [PATH...]\n");
+		return 2;
+	}
+	memset(&c, 0, sizeof c);
+	rc = cache_attach(&c, argv[i], CACHE_ATTACH_RDONLY);
+	if (rc != CACHE_OK) {
+		printf("attach %s: %s%s%s\n", argv[i], cache_strerror(rc),
+		       rc == CACHE_E_ARENA ? ": " : "",
+		       rc == CACHE_E_ARENA ? shm_strerror(c.arena_err) : "");
+		return 2;
+	}
+	problems = cache_verify(&c, print_problem, NULL);
+	if (problems != 0) {
+		printf("verify: %ld problems\n", problems);
+		failed = 1;
+	}
+	if (stats) {
+		struct cache_stats st;
+		if (cache_stats(&c, &st, true) == CACHE_OK)
+			printf("entries %" PRIu64 " records %" PRIu64
+			       " skipped_full %" PRIu64 " skipped_toolong %" PRIu64
+			       "\n", st.entries, st.records, st.skipped_full,
+			       st.skipped_toolong);
+		else
+			failed = 1;
+	}
+	for (i++; i < argc; i++) {
+		int found = cache_lookup(&c, argv[i], strlen(argv[i]), NULL);
+		if (found < 0 || found == absent) {
+			printf("%s: %s\n", argv[i],
+			       found < 0 ? cache_strerror(found) :
+			       found ? "present, expected absent" : "absent");
+			failed = 1;
+		}
+	}
+	cache_detach(&c);
+	return failed;
+}
