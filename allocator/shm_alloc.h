@@ -208,6 +208,9 @@ bool shm_init(void *optional_addr, const char *shm_filename);
 void shm_deinit(void);
 /* Why the last shm_init in this process failed (enum shm_error). */
 int shm_last_error(void);
+/* The errno of the system call behind the last shm_init failure (for
+ * SHM_E_OPEN and SHM_E_MAP). */
+int shm_last_errno(void);
 
 /* Lock-free, async-signal-safe.  shm_malloc(0) returns a minimum-size block
  * (as glibc malloc(0) returns a unique pointer). */

@@ -1,0 +1,373 @@
+/*
+ * shm_alloc_core.c - lock-free allocation and free on the buddy bitmaps.
+ *
+ * Everything here is async-signal-safe: no libc call but memset (POSIX.1-2016
+ * lists it as async-signal-safe), no locks, only atomics on the mapping and
+ * thread-local hints.  The layout is described in shm_layout.h.
+ *
+ * Memory orders: the CAS on a block word is seq_cst.  Acquire on allocation
+ * makes the previous owner's writes to the block happen before ours, release
+ * on free publishes them; the total order is needed by the summary protocol
+ * (a setter stores its bit and then re-reads the word, a freer CASes the word
+ * and then reads the bit: store-load on both sides).  Hints and statistics
+ * are relaxed: they only steer the search, every decision is re-checked by
+ * the CAS on the word itself.
+ */
+#include <string.h>
+
+#include "shm_layout.h"
+
+/* Start bits of the aligned groups of 2^k leaves, k = 0..5. */
+static const uint32_t group_starts[6] = {
+	0xffffffffu, 0x55555555u, 0x11111111u,
+	0x01010101u, 0x00010001u, 0x00000001u,
+};
+
+static inline shm_offt level_starts(unsigned j)
+{
+	return (shm_offt)group_starts[SHM_D - j] & SHM_LEAF_MASK;
+}
+
+static inline unsigned ctz_offt(shm_offt x)
+{
+	return (unsigned)__builtin_ctzl((unsigned long)x);
+}
+
+/* Lowest free node of level j in word w (its index in the level), or -1:
+ * OR-fold each group of 2^(D-j) leaves into its first bit. */
+static inline int find_free(shm_offt w, unsigned j)
+{
+	shm_offt y = w;
+	for (unsigned s = 1; s < (1u << (SHM_D - j)); s <<= 1)
+		y |= y >> s;
+	shm_offt cand = ~y & level_starts(j);
+	if (cand == 0)
+		return -1;
+	return (int)(ctz_offt(cand) >> (SHM_D - j));
+}
+
+/* Bit mask of the levels at which w has a free node (bit j = level j). */
+unsigned shm_free_levels(shm_offt w)
+{
+	shm_offt f = ~w & SHM_LEAF_MASK;
+	unsigned r = 0;
+	for (int j = SHM_D; j >= 0; j--) {
+		if (f & level_starts((unsigned)j))
+			r |= 1u << j;
+		f &= f >> (1u << (SHM_D - j));
+	}
+	return r;
+}
+
+/* Node i of level j and its whole subtree. */
+static inline shm_offt subtree_mask(unsigned j, unsigned i)
+{
+	shm_offt m = 0;
+	for (unsigned d = j; d <= SHM_D; d++) {
+		unsigned width = 1u << (d - j);
+		shm_offt ones = (width == SHM_WORD_BITS) ? ~(shm_offt)0
+			: ((((shm_offt)1) << width) - 1);
+		m |= ones << (SHM_LVL_OFF(d) + i * width);
+	}
+	return m;
+}
+
+/* Per thread, per level: 1 + the block this thread allocates from (0: none
+ * yet).  Only a hint, checked against SHM_NBLOCKS; initial-exec keeps the access free of
+ * allocation, so it is safe in signal handlers and preloaded code. */
+static _Thread_local shm_offt tls_cur[SHM_NLEVELS]
+	__attribute__((tls_model("initial-exec")));
+
+/* After a CAS failure we move this many blocks away: a different line of
+ * block words and of summary words, so that two processes stop sharing
+ * cache lines. */
+#define SHM_JUMP ((shm_offt)(8 * SHM_WORD_BITS))
+
+static inline _Atomic shm_offt *sum_word(unsigned char *map, unsigned j,
+					 shm_offt b)
+{
+	return &shm_summary(map, j)[b / SHM_WORD_BITS];
+}
+
+static inline shm_offt sum_bit(shm_offt b)
+{
+	return (shm_offt)1 << (b % SHM_WORD_BITS);
+}
+
+static void hint_lower(struct shm_file_header *h, unsigned j, shm_offt b)
+{
+	/* relaxed: the hint only steers the search */
+	shm_offt v = atomic_load_explicit(&h->hint[j].v, memory_order_relaxed);
+	while (b < v && !atomic_compare_exchange_weak_explicit(
+			&h->hint[j].v, &v, b, memory_order_relaxed,
+			memory_order_relaxed))
+		;
+}
+
+/* Block b was seen with no free node of level j: set its summary bit, then
+ * re-read the word and take the bit back if a free slipped in meanwhile
+ * (the freer clears the bit only after its CAS; seq_cst on both sides). */
+static void mark_full(unsigned char *map, unsigned j, shm_offt b)
+{
+	_Atomic shm_offt *sw = sum_word(map, j, b);
+	shm_offt bit = sum_bit(b);
+	if (atomic_load(sw) & bit)
+		return;
+	atomic_fetch_or(sw, bit);
+	if (find_free(atomic_load(&shm_words(map)[b]), j) >= 0) {
+		atomic_fetch_and(sw, ~bit);
+		hint_lower(shm_hdr(map), j, b);
+	}
+}
+
+/* Block b has a free node of level j again. */
+static void mark_available(unsigned char *map, unsigned j, shm_offt b)
+{
+	_Atomic shm_offt *sw = sum_word(map, j, b);
+	shm_offt bit = sum_bit(b);
+	if (atomic_load(sw) & bit)
+		atomic_fetch_and(sw, ~bit);
+	hint_lower(shm_hdr(map), j, b);
+}
+
+/* First block >= start whose summary bit of level j is clear, or
+ * SHM_NBLOCKS. */
+static shm_offt next_candidate(unsigned char *map, unsigned j, shm_offt start)
+{
+	_Atomic shm_offt *sum = shm_summary(map, j);
+	if (start >= SHM_NBLOCKS)
+		return SHM_NBLOCKS;
+	size_t wi = start / SHM_WORD_BITS;
+	/* relaxed: a summary bit is a hint; the CAS on the word decides */
+	shm_offt v = atomic_load_explicit(&sum[wi], memory_order_relaxed);
+	v |= sum_bit(start) - 1;
+	for (;;) {
+		if (~v != 0) {
+			shm_offt b = (shm_offt)(wi * SHM_WORD_BITS) + ctz_offt(~v);
+			return b < SHM_NBLOCKS ? b : SHM_NBLOCKS;
+		}
+		if (++wi >= SHM_SUM_WORDS)
+			return SHM_NBLOCKS;
+		v = atomic_load_explicit(&sum[wi], memory_order_relaxed);
+	}
+}
+
+enum take_result { TAKE_OK, TAKE_NONE, TAKE_CONTENDED };
+
+/* Tries to take a level-j node in block b.  With retry, a CAS lost to
+ * another writer is retried on the fresh value (lock-free: someone won). */
+static enum take_result take(unsigned char *map, unsigned j, shm_offt b,
+			     bool retry, shm_offt *out)
+{
+	_Atomic shm_offt *wp = &shm_words(map)[b];
+	shm_offt w = atomic_load_explicit(wp, memory_order_relaxed);
+	for (;;) {
+		int node = find_free(w, j);
+		if (node < 0)
+			return TAKE_NONE;
+		shm_offt nw = w | subtree_mask(j, (unsigned)node);
+		/* seq_cst: acquire the block, and order against the summary bits */
+		if (atomic_compare_exchange_weak_explicit(
+			    wp, &w, nw, memory_order_seq_cst,
+			    memory_order_relaxed)) {
+			if (find_free(nw, j) < 0)
+				mark_full(map, j, b);
+			*out = SHM_NULL_REGION_SIZE + b * (shm_offt)SHM_MAX_BLOCK +
+			       ((shm_offt)node << (MAX_ALLOC_POW2 - j));
+			return TAKE_OK;
+		}
+		if (!retry)
+			return TAKE_CONTENDED;
+	}
+}
+
+static void raise_touched(struct shm_file_header *h, shm_offt b)
+{
+	/* relaxed: a bound for scans; written before the block is taken */
+	shm_offt t = atomic_load_explicit(&h->touched.v, memory_order_relaxed);
+	while (t <= b && !atomic_compare_exchange_weak_explicit(
+			&h->touched.v, &t, b + 1, memory_order_relaxed,
+			memory_order_relaxed))
+		;
+}
+
+/* Advances the level hint from h0 to b after a first-fit scan found every
+ * block in [h0, b) marked full; a block freed meanwhile pulls it back. */
+static void hint_advance(unsigned char *map, unsigned j, shm_offt h0,
+			 shm_offt b)
+{
+	struct shm_file_header *h = shm_hdr(map);
+	shm_offt exp = h0;
+	if (b <= h0 || !atomic_compare_exchange_strong(&h->hint[j].v, &exp, b))
+		return;
+	shm_offt c = next_candidate(map, j, h0);
+	if (c < b)
+		hint_lower(h, j, c);
+}
+
+/* Scans summary-guided from start; returns the offset or SHM_NULL. */
+static shm_offt search(unsigned char *map, unsigned j, shm_offt start,
+		       bool first_fit)
+{
+	struct shm_file_header *h = shm_hdr(map);
+	shm_offt b = start, out;
+	while ((b = next_candidate(map, j, b)) < SHM_NBLOCKS) {
+		raise_touched(h, b);
+		if (take(map, j, b, true, &out) == TAKE_OK) {
+			tls_cur[j] = b + 1;
+			if (first_fit)
+				hint_advance(map, j, start, b);
+			return out;
+		}
+		mark_full(map, j, b);
+		b++;
+	}
+	return SHM_NULL;
+}
+
+/* Sets right every summary bit that claims "full" for a block that has
+ * room (a process killed between its CAS and its summary update), and
+ * pulls the hints down.  Bounded by the high-water mark. */
+void shm_arena_repair(struct shm_arena *a)
+{
+	unsigned char *map = a->map;
+	shm_offt top = atomic_load_explicit(&shm_hdr(map)->touched.v,
+					    memory_order_relaxed);
+	if (top > SHM_NBLOCKS)
+		top = SHM_NBLOCKS;
+	for (shm_offt b = 0; b < top; b++) {
+		unsigned fl = shm_free_levels(atomic_load_explicit(
+			&shm_words(map)[b], memory_order_relaxed));
+		for (unsigned j = 0; j < SHM_NLEVELS; j++) {
+			if (!(fl & (1u << j)))
+				continue;
+			if (atomic_load_explicit(sum_word(map, j, b),
+						 memory_order_relaxed) &
+			    sum_bit(b))
+				mark_available(map, j, b);
+		}
+	}
+}
+
+/* Level of a request: 0 for a max block, SHM_D for a min block. */
+static inline int level_of(size_t n)
+{
+	if (n <= SHM_MIN_BLOCK)
+		return SHM_D;
+	if (n > SHM_MAX_BLOCK)
+		return -1;
+	unsigned pow = (unsigned)(sizeof(unsigned long) * CHAR_BIT) -
+		       (unsigned)__builtin_clzl((unsigned long)(n - 1));
+	return (int)(MAX_ALLOC_POW2 - pow);
+}
+
+shm_offt shm_arena_malloc(struct shm_arena *a, size_t n)
+{
+	if (a == NULL || a->map == NULL || a->read_only)
+		return SHM_NULL;
+	int lv = level_of(n);
+	if (lv < 0)
+		return SHM_NULL;
+	unsigned j = (unsigned)lv;
+	unsigned char *map = a->map;
+	struct shm_file_header *h = shm_hdr(map);
+	shm_offt out, b = tls_cur[j] - 1, start;
+	bool first_fit = true;
+
+	if (b < SHM_NBLOCKS) {
+		switch (take(map, j, b, false, &out)) {
+		case TAKE_OK:
+			return out;
+		case TAKE_CONTENDED:
+			first_fit = false;
+			break;
+		case TAKE_NONE:
+			break;
+		}
+	}
+	start = atomic_load_explicit(&h->hint[j].v, memory_order_relaxed);
+	if (!first_fit && b + SHM_JUMP < SHM_NBLOCKS)
+		start = (b / SHM_JUMP + 1) * SHM_JUMP;
+	else
+		first_fit = true;
+	if (start >= SHM_NBLOCKS)
+		start = 0;
+	out = search(map, j, start, first_fit);
+	if (out == SHM_NULL && start != 0)
+		out = search(map, j, 0, false);
+	if (out != SHM_NULL)
+		return out;
+
+	/* Failure: every summary bit says full.  Repair them now and then
+	 * (the scan is long; a full arena must not make each failure slow). */
+	shm_offt nfail = atomic_fetch_add_explicit(&h->stat.failed_allocs, 1,
+						   memory_order_relaxed);
+	if (nfail % 64 == 0) {
+		shm_arena_repair(a);
+		out = search(map, j, 0, false);
+		if (out != SHM_NULL)
+			atomic_fetch_sub_explicit(&h->stat.failed_allocs, 1,
+						  memory_order_relaxed);
+	}
+	return out;
+}
+
+shm_offt shm_arena_calloc(struct shm_arena *a, size_t count, size_t size)
+{
+	if (size != 0 && count > SIZE_MAX / size)
+		return SHM_NULL;
+	shm_offt off = shm_arena_malloc(a, count * size);
+	if (off != SHM_NULL)
+		memset(a->base + off, 0, count * size);
+	return off;
+}
+
+static void count_bad_free(struct shm_file_header *h)
+{
+	/* relaxed: a statistic */
+	atomic_fetch_add_explicit(&h->stat.bad_frees, 1, memory_order_relaxed);
+}
+
+void shm_arena_free(struct shm_arena *a, shm_offt off)
+{
+	if (off == SHM_NULL || a == NULL || a->map == NULL || a->read_only)
+		return;
+	unsigned char *map = a->map;
+	struct shm_file_header *h = shm_hdr(map);
+	if (off < SHM_NULL_REGION_SIZE ||
+	    off - SHM_NULL_REGION_SIZE >= (shm_offt)MAX_ALLOCATABLE_SHM_SIZE ||
+	    (off & (SHM_MIN_BLOCK - 1)) != 0) {
+		count_bad_free(h);
+		return;
+	}
+	shm_offt rel = off - SHM_NULL_REGION_SIZE;
+	shm_offt b = rel >> MAX_ALLOC_POW2;
+	unsigned leaf = (unsigned)((rel & (SHM_MAX_BLOCK - 1)) >> MIN_ALLOC_POW2);
+	_Atomic shm_offt *wp = &shm_words(map)[b];
+	shm_offt w = atomic_load_explicit(wp, memory_order_relaxed), nw;
+	unsigned j, node;
+	do {
+		/* The allocation is the topmost set node on the leaf's path; it
+		 * must start at off, and the leaf itself must be set. */
+		for (j = 0; j <= SHM_D; j++) {
+			node = leaf >> (SHM_D - j);
+			if (w & ((shm_offt)1 << (SHM_LVL_OFF(j) + node)))
+				break;
+		}
+		if (j > SHM_D || (node << (SHM_D - j)) != leaf ||
+		    !(w & ((shm_offt)1 << leaf))) {
+			count_bad_free(h);
+			return;
+		}
+		nw = w & ~subtree_mask(j, node);
+		/* seq_cst: release the block; ordered before the summary reads */
+	} while (!atomic_compare_exchange_weak_explicit(
+		wp, &w, nw, memory_order_seq_cst, memory_order_relaxed));
+
+	unsigned gained = shm_free_levels(nw) & ~shm_free_levels(w);
+	while (gained) {
+		unsigned lv = (unsigned)__builtin_ctz(gained);
+		gained &= gained - 1;
+		mark_available(map, lv, b);
+	}
+}

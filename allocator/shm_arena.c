@@ -1,0 +1,313 @@
+/*
+ * shm_arena.c - opening, checking, initialising and closing an arena file.
+ *
+ * Nothing here is async-signal-safe (mmap, open, nanosleep).  The file is
+ * untrusted: its owner, mode, size and every header field are checked before
+ * the mapping is used, and a file this build did not make is refused, never
+ * reformatted.
+ */
+#define _DEFAULT_SOURCE /* MAP_FIXED_NOREPLACE, O_NOFOLLOW, O_CLOEXEC */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shm_layout.h"
+
+static const char *const error_names[SHM_E_COUNT] = {
+	[SHM_OK] = "success",
+	[SHM_E_NOPATH] = "no file name given and none in the environment",
+	[SHM_E_OPEN] = "cannot open or create the file",
+	[SHM_E_SYMLINK] = "the path is a symbolic link",
+	[SHM_E_NOTREG] = "not a regular file",
+	[SHM_E_OWNER] = "the file is owned by another user",
+	[SHM_E_MODE] = "the file is group- or world-writable",
+	[SHM_E_MAGIC] = "not a shm_alloc file (bad magic)",
+	[SHM_E_VERSION] = "made by an incompatible layout version",
+	[SHM_E_SETTINGS] = "made by a build with other settings (block sizes, arena size or word size)",
+	[SHM_E_SIZE] = "the file is truncated or has the wrong size",
+	[SHM_E_MAP] = "cannot map the file (or the address is taken)",
+	[SHM_E_BUSY] = "another process is still initialising the file",
+	[SHM_E_CORRUPT] = "the file header is inconsistent",
+	[SHM_E_ADDR] = "the requested address is not page-aligned",
+};
+
+const char *shm_strerror(int err)
+{
+	if (err < 0 || err >= SHM_E_COUNT)
+		return "unknown shm_alloc error";
+	return error_names[err];
+}
+
+/* Checks the fixed-width prefix of a header against this build. */
+static int check_prefix(const struct shm_file_header *h)
+{
+	if (memcmp(h->magic, SHM_LAYOUT_MAGIC, sizeof h->magic) != 0)
+		return SHM_E_MAGIC;
+	if (h->layout_version != SHM_LAYOUT_VERSION)
+		return SHM_E_VERSION;
+	if (h->word_bits != SHM_WORD_BITS || h->min_pow2 != MIN_ALLOC_POW2 ||
+	    h->max_pow2 != MAX_ALLOC_POW2 ||
+	    h->arena_size != (uint64_t)MAX_ALLOCATABLE_SHM_SIZE)
+		return SHM_E_SETTINGS;
+	if (h->mgmt_size != SHM_MGMT_SIZE ||
+	    h->null_size != SHM_NULL_REGION_SIZE ||
+	    h->file_size != (uint64_t)SHM_FILE_SIZE)
+		return SHM_E_CORRUPT;
+	return SHM_OK;
+}
+
+static void write_header(struct shm_file_header *h)
+{
+	memcpy(h->magic, SHM_LAYOUT_MAGIC, sizeof h->magic);
+	h->layout_version = SHM_LAYOUT_VERSION;
+	h->word_bits = SHM_WORD_BITS;
+	h->min_pow2 = MIN_ALLOC_POW2;
+	h->max_pow2 = MAX_ALLOC_POW2;
+	h->arena_size = MAX_ALLOCATABLE_SHM_SIZE;
+	h->mgmt_size = SHM_MGMT_SIZE;
+	h->null_size = SHM_NULL_REGION_SIZE;
+	h->file_size = SHM_FILE_SIZE;
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++)
+		if (c[i] != 0)
+			return false;
+	return true;
+}
+
+static void backoff(unsigned *ns)
+{
+	struct timespec ts = {0, (long)*ns};
+	nanosleep(&ts, NULL);
+	if (*ns < 10 * 1000 * 1000)
+		*ns *= 2;
+}
+
+/* Brings the header to READY: the first opener of a fresh file formats it,
+ * the others wait (bounded) and take over from an initialiser that died. */
+static int settle_header(struct shm_file_header *h, bool writable)
+{
+	unsigned ns = 1000;
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		/* acquire: a READY state makes the header fields visible */
+		uint32_t s = atomic_load_explicit(&h->init_state,
+						  memory_order_acquire);
+		if (s == SHM_STATE_READY)
+			return check_prefix(h);
+		bool claim = false;
+		if (s == 0) {
+			/* A fresh file is zero; anything else is foreign. */
+			if (!all_zero(h, offsetof(struct shm_file_header,
+						  init_state)))
+				return check_prefix(h) != SHM_OK
+					? check_prefix(h) : SHM_E_CORRUPT;
+			claim = writable;
+		} else if (SHM_STATE_IS_INIT(s)) {
+			int pid = SHM_STATE_PID(s);
+			claim = writable && pid > 0 && kill(pid, 0) != 0 &&
+				errno == ESRCH;
+		} else {
+			return check_prefix(h) != SHM_OK ? check_prefix(h)
+							 : SHM_E_CORRUPT;
+		}
+		if (claim && atomic_compare_exchange_strong(
+				     &h->init_state, &s,
+				     SHM_STATE_INIT(getpid()))) {
+			write_header(h);
+			/* release: the fields before the state */
+			atomic_store_explicit(&h->init_state, SHM_STATE_READY,
+					      memory_order_release);
+			return SHM_OK;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= 3)
+			return SHM_E_BUSY;
+		backoff(&ns);
+	}
+}
+
+/* Reads the header prefix of a file of the wrong size to say why. */
+static int why_wrong_size(int fd, off_t size)
+{
+	struct shm_file_header h;
+	if (size < (off_t)sizeof h ||
+	    pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
+		return SHM_E_SIZE;
+	int err = check_prefix(&h);
+	return err == SHM_OK || err == SHM_E_CORRUPT ? SHM_E_SIZE : err;
+}
+
+static int check_file(int fd, bool writable, bool *fresh)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return SHM_E_OPEN;
+	if (!S_ISREG(st.st_mode))
+		return SHM_E_NOTREG;
+	if (st.st_uid != geteuid())
+		return SHM_E_OWNER;
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return SHM_E_MODE;
+	*fresh = st.st_size == 0;
+	if (st.st_size == 0 && writable) {
+		/* Idempotent: any opener may size a fresh file. */
+		if (ftruncate(fd, (off_t)SHM_FILE_SIZE) != 0)
+			return SHM_E_OPEN;
+		return SHM_OK;
+	}
+	if (st.st_size == 0)
+		return SHM_E_BUSY;
+	if ((uintmax_t)st.st_size != (uintmax_t)SHM_FILE_SIZE)
+		return why_wrong_size(fd, st.st_size);
+	return SHM_OK;
+}
+
+static int open_file(const char *path, unsigned flags)
+{
+	bool ro = flags & SHM_OPEN_RDONLY;
+	int fd = -1;
+	if ((flags & SHM_OPEN_CREATE) && !ro) {
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			  0600);
+		/* The umask can only remove bits; make sure of 0600. */
+		if (fd >= 0 && fchmod(fd, 0600) != 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return open(path, (ro ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC);
+}
+
+static void *map_file(int fd, void *addr, bool ro)
+{
+	int prot = ro ? PROT_READ : PROT_READ | PROT_WRITE;
+	int mflags = MAP_SHARED;
+#ifdef MAP_FIXED_NOREPLACE
+	if (addr != NULL)
+		mflags |= MAP_FIXED_NOREPLACE;
+#endif
+	void *m = mmap(addr, SHM_FILE_SIZE, prot, mflags, fd, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	if (addr != NULL && m != addr) {
+		/* An old kernel took the flag as a hint: never clobber, refuse. */
+		munmap(m, SHM_FILE_SIZE);
+		errno = EEXIST;
+		return NULL;
+	}
+	return m;
+}
+
+/* Fills a for a mapping whose header is checked; protects the null page. */
+static int finish(struct shm_arena *a, unsigned char *map, bool ro,
+		  bool owns)
+{
+	a->map = map;
+	a->map_size = SHM_FILE_SIZE;
+	a->base = map + SHM_MGMT_SIZE;
+	a->hdr = map;
+	a->owns_mapping = owns;
+	a->read_only = ro;
+	if (owns && !ro &&
+	    mprotect(a->base, SHM_NULL_REGION_SIZE, PROT_READ) != 0)
+		return SHM_E_MAP;
+	return SHM_OK;
+}
+
+int shm_arena_open(struct shm_arena *a, const char *path, unsigned flags,
+		   void *addr)
+{
+	bool ro = flags & SHM_OPEN_RDONLY, fresh = false;
+	int err, e;
+	memset(a, 0, sizeof *a);
+	if (path == NULL || path[0] == '\0')
+		return SHM_E_NOPATH;
+	if (addr != NULL && ((uintptr_t)addr % (uintptr_t)sysconf(_SC_PAGESIZE)))
+		return SHM_E_ADDR;
+	int fd = open_file(path, flags);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return SHM_E_SYMLINK;
+		return SHM_E_OPEN;
+	}
+	err = check_file(fd, !ro, &fresh);
+	unsigned char *map = NULL;
+	if (err == SHM_OK) {
+		map = map_file(fd, addr, ro);
+		if (map == NULL)
+			err = SHM_E_MAP;
+	}
+	e = errno;
+	close(fd);
+	errno = e;
+	if (err != SHM_OK)
+		return err;
+	err = settle_header(shm_hdr(map), !ro);
+	if (err == SHM_OK)
+		err = finish(a, map, ro, true);
+	if (err != SHM_OK) {
+		e = errno;
+		munmap(map, SHM_FILE_SIZE);
+		memset(a, 0, sizeof *a);
+		errno = e;
+	}
+	return err;
+}
+
+int shm_arena_from_memory(struct shm_arena *a, void *image, size_t len,
+			  bool init)
+{
+	memset(a, 0, sizeof *a);
+	if (image == NULL || len != SHM_FILE_SIZE)
+		return SHM_E_SIZE;
+	if ((uintptr_t)image % 64 != 0)
+		return SHM_E_ADDR;
+	unsigned char *map = image;
+	if (init) {
+		memset(map, 0, SHM_MGMT_SIZE);
+		write_header(shm_hdr(map));
+		atomic_store_explicit(&shm_hdr(map)->init_state,
+				      SHM_STATE_READY, memory_order_release);
+	} else {
+		/* acquire: pairs with the initialiser's release */
+		if (atomic_load_explicit(&shm_hdr(map)->init_state,
+					 memory_order_acquire) != SHM_STATE_READY)
+			return check_prefix(shm_hdr(map)) != SHM_OK
+				? check_prefix(shm_hdr(map)) : SHM_E_BUSY;
+		int err = check_prefix(shm_hdr(map));
+		if (err != SHM_OK)
+			return err;
+	}
+	return finish(a, map, false, false);
+}
+
+void shm_arena_close(struct shm_arena *a)
+{
+	if (a == NULL)
+		return;
+	if (a->map != NULL && a->owns_mapping)
+		munmap(a->map, a->map_size);
+	memset(a, 0, sizeof *a);
+}
+
+void *shm_arena_client_area(const struct shm_arena *a)
+{
+	if (a == NULL || a->map == NULL)
+		return NULL;
+	return a->map + SHM_CLIENT_OFF;
+}

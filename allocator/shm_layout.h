@@ -1,0 +1,146 @@
+/*
+ * shm_layout.h - the layout of an shm_alloc file (private to allocator/).
+ *
+ * This is the one place where the file format is defined.  All offsets are
+ * compile-time constants derived from the build settings, so the hot path
+ * computes every address from the mapping start without reading the header.
+ *
+ * File (offsets from the start of the mapping, "map"):
+ *
+ *   0               header page (struct shm_file_header, SHM_HDR_SIZE bytes)
+ *   SHM_CLIENT_OFF  client area, SHM_CLIENT_AREA_SIZE bytes, zero when fresh
+ *                   (the path cache keeps its root there)
+ *   SHM_SUMMARY_OFF per-level "full" summaries: for each level j (0 = max
+ *                   block, D = min block) SHM_SUM_WORDS words with one bit per
+ *                   max-size block; a set bit is a hint that the block has no
+ *                   free node of level j, a clear bit means "maybe has one"
+ *   SHM_WORDS_OFF   one bitmap word (shm_offt) per max-size block: its whole
+ *                   buddy tree (see below)
+ *   ...             zero padding up to SHM_MGMT_SIZE (a multiple of 64 KiB)
+ *   SHM_MGMT_SIZE   null region, SHM_NULL_REGION_SIZE bytes, mapped PROT_READ:
+ *                   the user base (offset SHM_NULL = 0) points here
+ *   + 64 KiB        the arena, MAX_ALLOCATABLE_SHM_SIZE bytes of blocks
+ *
+ * The file is made sparse with ftruncate: zero means fresh/free everywhere
+ * (bitmap words, summary bits, hints, counters), so initialisation writes
+ * only the header fields and the file costs pages only where it is used.
+ *
+ * Buddy tree in one word, D = MAX_ALLOC_POW2 - MIN_ALLOC_POW2 levels below
+ * the top.  Level j (0 = the whole max block, D = min-size leaves) has 2^j
+ * nodes stored at bits SHM_LVL_OFF(j) = 2^(D+1) - 2^(j+1) and up: leaves at
+ * bits 0 .. 2^D-1, then level D-1 above them, ..., the root at 2^(D+1)-2.
+ * A bit is set exactly when its node lies inside an allocated block:
+ * allocating node N sets N and its whole subtree with one CAS, freeing clears
+ * them with one CAS.  Hence a set node's subtree is all set, a node is free
+ * exactly when every leaf below it is clear, and the allocation that covers
+ * an address is the topmost set node on its root-to-leaf path.  No per-block
+ * header is needed: the size of an allocation is read from the tree.
+ *
+ * Invariants are trusted only as far as memory safety is not at stake:
+ * every index read from the file (hints, block numbers) is bounds-checked
+ * before use, and allocation decides from the leaf bits alone, so a damaged
+ * word can leak space but never hand out a block that overlaps a live one
+ * whose leaves are set.
+ */
+#ifndef SHM_LAYOUT_H
+#define SHM_LAYOUT_H
+
+#include <stdalign.h>
+#include <stdint.h>
+
+#include "shm_alloc.h"
+
+#define SHM_LAYOUT_MAGIC "SHMALLOC" /* 8 bytes, no terminator in the file */
+#define SHM_LAYOUT_VERSION 1u
+
+#define SHM_D (MAX_ALLOC_POW2 - MIN_ALLOC_POW2) /* levels below the top    */
+#define SHM_NLEVELS (SHM_D + 1)
+#define SHM_LEAVES (1u << SHM_D)                  /* min blocks per max block */
+#define SHM_MIN_BLOCK ((size_t)1 << MIN_ALLOC_POW2)
+#define SHM_MAX_BLOCK ((size_t)1 << MAX_ALLOC_POW2)
+#define SHM_WORD_BITS ((unsigned)(sizeof(shm_offt) * CHAR_BIT))
+#define SHM_LVL_OFF(j) ((2u << SHM_D) - (2u << (j)))
+#define SHM_LEAF_MASK ((((shm_offt)1) << SHM_LEAVES) - 1)
+
+/* Max-size blocks in the arena, and summary words per level. */
+#define SHM_NBLOCKS ((shm_offt)(MAX_ALLOCATABLE_SHM_SIZE >> MAX_ALLOC_POW2))
+#define SHM_SUM_WORDS (((size_t)SHM_NBLOCKS + SHM_WORD_BITS - 1) / SHM_WORD_BITS)
+
+#define SHM_ROUND_UP(x, a) ((((size_t)(x)) + (a) - 1) / (a) * (a))
+
+#define SHM_HDR_SIZE 4096UL
+#define SHM_CLIENT_OFF SHM_HDR_SIZE
+#define SHM_SUMMARY_OFF (SHM_CLIENT_OFF + SHM_CLIENT_AREA_SIZE)
+#define SHM_SUM_LEVEL_BYTES SHM_ROUND_UP(SHM_SUM_WORDS * sizeof(shm_offt), 64)
+#define SHM_WORDS_OFF \
+	SHM_ROUND_UP(SHM_SUMMARY_OFF + SHM_NLEVELS * SHM_SUM_LEVEL_BYTES, 4096)
+#define SHM_MGMT_SIZE \
+	SHM_ROUND_UP(SHM_WORDS_OFF + (size_t)SHM_NBLOCKS * sizeof(shm_offt), 65536)
+#define SHM_FILE_SIZE \
+	(SHM_MGMT_SIZE + SHM_NULL_REGION_SIZE + (size_t)MAX_ALLOCATABLE_SHM_SIZE)
+
+/* init_state values: 0 fresh file; READY; or INITIALISING by a pid. */
+#define SHM_STATE_READY 1u
+#define SHM_STATE_INIT(pid) ((((uint32_t)(pid)) << 2) | 2u)
+#define SHM_STATE_IS_INIT(s) (((s) & 3u) == 2u)
+#define SHM_STATE_PID(s) ((int)((s) >> 2))
+
+struct shm_line_word {
+	alignas(64) _Atomic shm_offt v;
+};
+
+struct shm_file_header {
+	/* Fixed-width prefix, the same in every build (32- or 64-bit), so that
+	 * any build can tell why a file is not its own. */
+	char magic[8];            /* SHM_LAYOUT_MAGIC                        */
+	uint32_t layout_version;  /* SHM_LAYOUT_VERSION                      */
+	uint32_t word_bits;       /* bits of shm_offt (bitmap word)          */
+	uint32_t min_pow2;        /* MIN_ALLOC_POW2                          */
+	uint32_t max_pow2;        /* MAX_ALLOC_POW2                          */
+	uint64_t arena_size;      /* MAX_ALLOCATABLE_SHM_SIZE                */
+	uint64_t mgmt_size;       /* SHM_MGMT_SIZE: everything before null   */
+	uint64_t null_size;       /* SHM_NULL_REGION_SIZE                    */
+	uint64_t file_size;       /* SHM_FILE_SIZE: the size it must have    */
+	_Atomic uint32_t init_state; /* see SHM_STATE_*                      */
+	uint32_t reserved;
+	/* Rare events, one line: statistics only. */
+	struct {
+		alignas(64) _Atomic shm_offt failed_allocs;
+		_Atomic shm_offt bad_frees;
+	} stat;
+	/* High-water mark: max-size blocks [0, touched) may be in use; the
+	 * blocks above are fresh.  Raised before a block is first taken. */
+	struct shm_line_word touched;
+	/* Per level: lowest block that may have a free node of that level. */
+	struct shm_line_word hint[SHM_NLEVELS];
+};
+
+_Static_assert(sizeof(struct shm_file_header) <= SHM_HDR_SIZE,
+	       "file header must fit in its page");
+_Static_assert(offsetof(struct shm_file_header, init_state) == 56,
+	       "the fixed header prefix must not move");
+_Static_assert(2 * SHM_LEAVES - 1 <= sizeof(shm_offt) * CHAR_BIT,
+	       "a buddy tree must fit in one bitmap word");
+_Static_assert(SHM_MGMT_SIZE % 65536 == 0, "user base must be 64 KiB aligned");
+
+static inline struct shm_file_header *shm_hdr(unsigned char *map)
+{
+	return (struct shm_file_header *)map;
+}
+
+static inline _Atomic shm_offt *shm_words(unsigned char *map)
+{
+	return (_Atomic shm_offt *)(map + SHM_WORDS_OFF);
+}
+
+static inline _Atomic shm_offt *shm_summary(unsigned char *map, unsigned j)
+{
+	return (_Atomic shm_offt *)(map + SHM_SUMMARY_OFF +
+				    j * SHM_SUM_LEVEL_BYTES);
+}
+
+/* Private to allocator/: defined in shm_alloc_core.c, used by the stats. */
+unsigned shm_free_levels(shm_offt w);
+void shm_arena_repair(struct shm_arena *a);
+
+#endif /* SHM_LAYOUT_H */
