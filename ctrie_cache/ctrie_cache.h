@@ -182,7 +182,8 @@ struct cache_stats {
 	uint32_t format_version;
 	uint64_t entries;          /* distinct keys                          */
 	uint64_t key_bytes;        /* sum of key lengths                     */
-	uint64_t records;          /* successful cache_record calls          */
+	uint64_t records;          /* successful cache_record calls (the sum
+				      of the hit counters: needs with_walk) */
 	uint64_t live_bytes;       /* blocks reachable from the root         */
 	uint64_t retired_bytes;    /* replaced nodes not yet reclaimed       */
 	uint64_t skipped_toolong;  /* records refused: key too long          */
@@ -190,7 +191,7 @@ struct cache_stats {
 	uint64_t lost_races;       /* nodes built for a CAS that lost, freed */
 	struct shm_stats arena;    /* the allocator's figures                */
 };
-/* Fills st; live_bytes needs a walk (with_walk true) else it is 0.
+/* Fills st; live_bytes and records need a walk (with_walk true), else 0.
  * Returns CACHE_OK or CACHE_E_CORRUPT. Never writes the file. */
 int cache_stats(struct cache *c, struct cache_stats *st, bool with_walk);
 

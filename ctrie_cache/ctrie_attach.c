@@ -1,0 +1,214 @@
+/*
+ * ctrie_attach.c - attaching a cache file, formatting a fresh one, and the
+ * figures of its header.
+ *
+ * Formatting is claimed with a CAS on the header's state word (0 ->
+ * CTRIE_FORMATTING | pid) so that concurrent first attachers format once;
+ * the others wait, bounded, for the state to become CTRIE_MAGIC (stored with
+ * release after every other field).  A formatter that died half-way is
+ * detected by its pid and replaced (its partial nodes leak).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctrie_layout.h"
+
+#define CTRIE_ATTACH_WAIT_MS 2000
+
+static int format(struct cache *c, struct ctrie_header *H)
+{
+	struct ctrie_inode *in;
+	struct ctrie_cnode *cn;
+	shm_offt io, co;
+
+	co = shm_arena_malloc(&c->arena, ctrie_cnode_size(0));
+	io = shm_arena_malloc(&c->arena, sizeof *in);
+	if (co == SHM_NULL || io == SHM_NULL) {
+		shm_arena_free(&c->arena, co);
+		shm_arena_free(&c->arena, io);
+		return CACHE_E_FULL;
+	}
+	cn = SHM_ARENA_ADDR(&c->arena, co);
+	cn->hdr = ctrie_tree_hdr(TAG_CNODE, 0, 0);
+	cn->bitmap = 0;
+	in = SHM_ARENA_ADDR(&c->arena, io);
+	in->hdr = ctrie_tree_hdr(TAG_INODE, 0, 0);
+	in->pad = 0;
+	atomic_init(&in->main, co);
+	H->version = CTRIE_FORMAT_VERSION;
+	H->header_size = (uint32_t)sizeof *H;
+	H->max_key = (uint32_t)CTRIE_MAX_KEY;
+	H->level_bits = CTRIE_BITS;
+	/* relaxed: published by the release store of the state below */
+	atomic_store_explicit(&H->root, io, memory_order_relaxed);
+	atomic_store_explicit(&H->state, CTRIE_MAGIC, memory_order_release);
+	return CACHE_OK;
+}
+
+static int check_formatted(struct cache *c, struct ctrie_header *H)
+{
+	if (H->version != CTRIE_FORMAT_VERSION ||
+	    H->header_size != sizeof *H || H->max_key != CTRIE_MAX_KEY ||
+	    H->level_bits != CTRIE_BITS)
+		return CACHE_E_VERSION;
+	if (ctrie_inode_at(c, atomic_load_explicit(&H->root,
+						   memory_order_relaxed),
+			   0, 0) == NULL)
+		return CACHE_E_CORRUPT;
+	return CACHE_OK;
+}
+
+static bool formatter_alive(uint64_t state)
+{
+	pid_t pid = (pid_t)(state & 0xffffffffu);
+	int saved = errno;
+	bool alive = pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH;
+	errno = saved;
+	return alive;
+}
+
+/* Checks (and with create, formats) the cache header of an open arena. */
+static int bind_header(struct cache *c, bool create)
+{
+	struct ctrie_header *H = shm_arena_client_area(&c->arena);
+	const struct timespec ms = { 0, 1000000 };
+	int waited;
+
+	if (H == NULL)
+		return CACHE_E_NOTCACHE;
+	for (waited = 0; waited < CTRIE_ATTACH_WAIT_MS; waited++) {
+		/* acquire: pairs with the release store ending format() */
+		uint64_t st = atomic_load_explicit(&H->state,
+						   memory_order_acquire);
+		uint64_t mine = CTRIE_FORMATTING | (uint32_t)getpid();
+		int r;
+
+		if (st == CTRIE_MAGIC) {
+			r = check_formatted(c, H);
+			if (r == CACHE_OK)
+				c->hdr = H;
+			return r;
+		}
+		if (st != 0 && (st & ~UINT64_C(0xffffffff)) != CTRIE_FORMATTING)
+			return CACHE_E_NOTCACHE;
+		if (!create || c->read_only)
+			return CACHE_E_NOTCACHE;
+		if (st == 0 || !formatter_alive(st)) {
+			if (atomic_compare_exchange_strong(&H->state, &st, mine)) {
+				r = format(c, H);
+				if (r != CACHE_OK) {
+					atomic_store(&H->state, 0);
+					return r;
+				}
+				c->hdr = H;
+				return CACHE_OK;
+			}
+			continue;
+		}
+		nanosleep(&ms, NULL);
+	}
+	return CACHE_E_NOTCACHE;
+}
+
+static void handle_init(struct cache *c, unsigned flags)
+{
+	memset(&c->arena, 0, sizeof c->arena);
+	c->hdr = NULL;
+	c->arena_err = 0;
+	atomic_store(&c->broken, 0);
+	c->read_only = (flags & CACHE_ATTACH_RDONLY) != 0;
+}
+
+int cache_attach(struct cache *c, const char *path, unsigned flags)
+{
+	unsigned of = 0;
+	int r;
+
+	handle_init(c, flags);
+	if (flags & CACHE_ATTACH_CREATE)
+		of |= SHM_OPEN_CREATE;
+	if (flags & CACHE_ATTACH_RDONLY)
+		of |= SHM_OPEN_RDONLY;
+	c->arena_err = shm_arena_open(&c->arena, path, of, NULL);
+	if (c->arena_err != SHM_OK)
+		return CACHE_E_ARENA;
+	r = bind_header(c, (flags & CACHE_ATTACH_CREATE) != 0);
+	if (r != CACHE_OK)
+		shm_arena_close(&c->arena);
+	return r;
+}
+
+int cache_attach_memory(struct cache *c, void *image, size_t len,
+			unsigned flags)
+{
+	const bool create = (flags & CACHE_ATTACH_CREATE) != 0;
+	int r;
+
+	handle_init(c, flags);
+	c->arena_err = shm_arena_from_memory(&c->arena, image, len, create);
+	if (c->arena_err != SHM_OK)
+		return CACHE_E_ARENA;
+	r = bind_header(c, create);
+	if (r != CACHE_OK)
+		shm_arena_close(&c->arena);
+	return r;
+}
+
+void cache_detach(struct cache *c)
+{
+	if (c->arena.map != NULL)
+		shm_arena_close(&c->arena);
+	c->hdr = NULL;
+}
+
+size_t cache_recent(struct cache *c, struct cache_entry *out, size_t max)
+{
+	struct ctrie_header *H;
+	uint64_t next, i;
+	size_t got = 0;
+
+	if (c == NULL || c->hdr == NULL)
+		return 0;
+	H = ctrie_hdr(c);
+	/* acquire: the ring slots below were stored with release */
+	next = atomic_load_explicit(&H->recent_next, memory_order_acquire);
+	for (i = 0; i < CTRIE_RECENT && i < next && got < max; i++) {
+		shm_offt off = atomic_load_explicit(
+			&H->recent[(next - 1 - i) % CTRIE_RECENT],
+			memory_order_acquire);
+		size_t len;
+		const struct ctrie_snode *s = ctrie_snode_at(c, off, &len);
+		if (s != NULL)
+			ctrie_entry_of(s, len, &out[got++]);
+	}
+	return got;
+}
+
+int cache_stats(struct cache *c, struct cache_stats *st, bool with_walk)
+{
+	struct ctrie_header *H;
+
+	memset(st, 0, sizeof *st);
+	if (c == NULL || c->hdr == NULL)
+		return CACHE_E_NOTCACHE;
+	H = ctrie_hdr(c);
+	st->format_version = H->version;
+	/* relaxed: statistics */
+	st->entries = atomic_load_explicit(&H->entries, memory_order_relaxed);
+	st->key_bytes = atomic_load_explicit(&H->key_bytes, memory_order_relaxed);
+	st->retired_bytes = atomic_load_explicit(&H->retired_bytes,
+						 memory_order_relaxed);
+	st->skipped_toolong = atomic_load_explicit(&H->skipped_toolong,
+						   memory_order_relaxed);
+	st->skipped_full = atomic_load_explicit(&H->skipped_full,
+						memory_order_relaxed);
+	st->lost_races = atomic_load_explicit(&H->lost_races,
+					      memory_order_relaxed);
+	if (shm_arena_stats(&c->arena, &st->arena) != SHM_OK)
+		return CACHE_E_CORRUPT;
+	if (with_walk)
+		return ctrie_walk_totals(c, &st->live_bytes, &st->records);
+	return CACHE_OK;
+}

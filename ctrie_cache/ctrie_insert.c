@@ -1,0 +1,414 @@
+/*
+ * ctrie_insert.c - cache_record: insert-or-merge by copy and CAS of the
+ * main C-node of one I-node (see ctrie_core.c for the algorithm and how it
+ * differs from the papers).
+ *
+ * Nodes built for a CAS are private until the CAS publishes them (release);
+ * if the CAS fails nobody has seen them, so they are freed at once and
+ * counted in lost_races.  The new S-node is built once and reused across
+ * retries.  A replaced C-node or L-node is garbage that another process may
+ * still be reading: it is retired (counted in retired_bytes), never freed
+ * here.  The "retirement point" comments mark where an epoch-based
+ * reclamation would hand them over.
+ */
+#include <errno.h>
+
+#include "ctrie_layout.h"
+
+#define CTRIE_MAX_RETRIES 100000u
+
+/* The nodes built for one CAS attempt. */
+struct build {
+	shm_offt node[2 * (CTRIE_MAX_LEVEL + 2)];
+	unsigned n;
+	/* the new I-nodes and their C-nodes, by level, for the path cache */
+	shm_offt inode[CTRIE_MAX_LEVEL + 1];
+	shm_offt cnode[CTRIE_MAX_LEVEL + 1];
+	unsigned top, bottom; /* levels of the built chain: [top, bottom] */
+};
+
+static void *alloc(struct cache *c, struct build *b, size_t size,
+		   shm_offt *off)
+{
+	*off = shm_arena_malloc(&c->arena, size);
+	if (*off == SHM_NULL)
+		return NULL;
+	if (b != NULL)
+		b->node[b->n++] = *off;
+	return SHM_ARENA_ADDR(&c->arena, *off);
+}
+
+static void build_free(struct cache *c, struct build *b)
+{
+	unsigned i;
+	for (i = 0; i < b->n; i++)
+		shm_arena_free(&c->arena, b->node[i]);
+	b->n = 0;
+}
+
+static void count(_Atomic uint64_t *ctr, uint64_t n)
+{
+	/* relaxed: statistics, nothing is published through them */
+	atomic_fetch_add_explicit(ctr, n, memory_order_relaxed);
+}
+
+static void snode_merge(const struct ctrie_snode *cs, uint32_t ops)
+{
+	struct ctrie_snode *s = (struct ctrie_snode *)cs;
+	/* relaxed: the value words are independent statistics.  Reading
+	 * first keeps an already-set word from bouncing between caches. */
+	if ((atomic_load_explicit(&s->ops, memory_order_relaxed) & ops) != ops)
+		atomic_fetch_or_explicit(&s->ops, ops, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
+}
+
+static shm_offt snode_new(struct cache *c, const unsigned char *key,
+			  size_t len, uint32_t ops)
+{
+	shm_offt off;
+	struct ctrie_snode *s = alloc(c, NULL, CTRIE_SNODE_HDR + len, &off);
+	if (s == NULL)
+		return SHM_NULL;
+	s->hdr = (uint32_t)TAG_SNODE | (uint32_t)len << 8;
+	atomic_init(&s->ops, ops);
+	atomic_init(&s->count, 1);
+	memcpy(s->key, key, len);
+	return off;
+}
+
+/* Publishes in the path cache that I-node in (level, prefix of h) has main
+ * C-node cn.  Memoisation only: a lost or stale write costs a longer search,
+ * never a wrong answer. */
+static void path_cache_note(struct cache *c, shm_offt in, unsigned level,
+			    uint64_t h, shm_offt cn)
+{
+	struct ctrie_slot *slot;
+	if (level < 1 || level > CTRIE_CACHE_LEVELS)
+		return;
+	slot = &ctrie_hdr(c)->path_cache[ctrie_cache_base(level) +
+					 (unsigned)ctrie_prefix(h, level)];
+	/* release: readers acquire and then read the nodes */
+	if (atomic_load_explicit(&slot->inode, memory_order_relaxed) != in)
+		atomic_store_explicit(&slot->inode, in, memory_order_release);
+	if (atomic_load_explicit(&slot->cnode, memory_order_relaxed) != cn)
+		atomic_store_explicit(&slot->cnode, cn, memory_order_release);
+}
+
+/* A copy of C-node cn (bitmap bm, level) with child at position pos either
+ * inserted (bit not in bm) or replaced. */
+static shm_offt cnode_with(struct cache *c, struct build *b,
+			   const struct ctrie_cnode *cn, uint32_t bm,
+			   unsigned level, uint64_t h, uint32_t bit,
+			   shm_offt child)
+{
+	const unsigned n = ctrie_popcount(bm);
+	const unsigned pos = ctrie_popcount(bm & (bit - 1));
+	const bool insert = (bm & bit) == 0;
+	const unsigned nn = n + (insert ? 1u : 0u);
+	struct ctrie_cnode *nc;
+	shm_offt off;
+	unsigned i, j;
+
+	nc = alloc(c, b, ctrie_cnode_size(nn), &off);
+	if (nc == NULL)
+		return SHM_NULL;
+	nc->hdr = ctrie_tree_hdr(TAG_CNODE, level, h);
+	nc->bitmap = bm | bit;
+	for (i = 0, j = 0; i < nn; i++) {
+		if (i == pos) {
+			nc->child[i] = child;
+			if (!insert)
+				j++;
+		} else {
+			nc->child[i] = CTRIE_LOAD(cn->child[j++]);
+		}
+	}
+	return off;
+}
+
+/* An L-node of hash h holding the n S-nodes of old (if any) and sn. */
+static shm_offt lnode_with(struct cache *c, struct build *b,
+			   const struct ctrie_lnode *old, size_t n,
+			   shm_offt first, shm_offt sn, uint64_t h)
+{
+	struct ctrie_lnode *ln;
+	shm_offt off;
+	size_t i;
+
+	ln = alloc(c, b, ctrie_lnode_size(old ? n + 1 : 2), &off);
+	if (ln == NULL)
+		return SHM_NULL;
+	ln->pad = 0;
+	ln->hash = h;
+	if (old != NULL) {
+		for (i = 0; i < n; i++)
+			ln->snode[i] = CTRIE_LOAD(old->snode[i]);
+		ln->snode[n] = sn;
+		ln->hdr = (uint32_t)TAG_LNODE | (uint32_t)(n + 1) << 8;
+	} else {
+		ln->snode[0] = first;
+		ln->snode[1] = sn;
+		ln->hdr = (uint32_t)TAG_LNODE | 2u << 8;
+	}
+	return off;
+}
+
+/* A new chain of I-nodes from level down to where hashes hx and hy part,
+ * holding leaf x (hash hx) and leaf y (hash hy != hx).  Returns the top
+ * I-node, SHM_NULL if the arena is full, or 1 if the hashes do not part
+ * below the last level (a damaged file). */
+static shm_offt dual(struct cache *c, struct build *b, shm_offt x,
+		     uint64_t hx, shm_offt y, uint64_t hy, unsigned level)
+{
+	unsigned d = level, l;
+	shm_offt below = SHM_NULL;
+
+	while (d <= CTRIE_MAX_LEVEL && ctrie_index(hx, d) == ctrie_index(hy, d))
+		d++;
+	if (d > CTRIE_MAX_LEVEL)
+		return 1;
+	b->top = level;
+	b->bottom = d;
+	for (l = d + 1; l-- > level;) {
+		struct ctrie_cnode *cn;
+		struct ctrie_inode *in;
+		shm_offt co, io;
+
+		if (l == d) {
+			unsigned ix = ctrie_index(hx, d), iy = ctrie_index(hy, d);
+			cn = alloc(c, b, ctrie_cnode_size(2), &co);
+			if (cn == NULL)
+				return SHM_NULL;
+			cn->bitmap = (UINT32_C(1) << ix) | (UINT32_C(1) << iy);
+			cn->child[ix < iy ? 0 : 1] = x;
+			cn->child[ix < iy ? 1 : 0] = y;
+		} else {
+			cn = alloc(c, b, ctrie_cnode_size(1), &co);
+			if (cn == NULL)
+				return SHM_NULL;
+			cn->bitmap = UINT32_C(1) << ctrie_index(hy, l);
+			cn->child[0] = below;
+		}
+		cn->hdr = ctrie_tree_hdr(TAG_CNODE, l, hy);
+		in = alloc(c, b, sizeof *in, &io);
+		if (in == NULL)
+			return SHM_NULL;
+		in->hdr = ctrie_tree_hdr(TAG_INODE, l, hy);
+		in->pad = 0;
+		atomic_init(&in->main, co);
+		b->inode[l] = io;
+		b->cnode[l] = co;
+		below = io;
+	}
+	return below;
+}
+
+static void recent_push(struct ctrie_header *H, shm_offt sn)
+{
+	/* relaxed: the ring is advisory; readers check every offset */
+	uint64_t i = atomic_fetch_add_explicit(&H->recent_next, 1,
+					       memory_order_relaxed);
+	atomic_store_explicit(&H->recent[i % CTRIE_RECENT], sn,
+			      memory_order_release);
+}
+
+/* The hash of the leaf (S- or L-node) at off, or false if it is damaged. */
+static bool leaf_hash(const struct cache *c, shm_offt off, uint64_t *h)
+{
+	size_t n;
+	const struct ctrie_snode *s;
+	if (ctrie_lnode_at(c, off, &n, h) != NULL)
+		return true;
+	s = ctrie_snode_at(c, off, &n);
+	if (s == NULL)
+		return false;
+	*h = ctrie_hash(s->key, n);
+	return true;
+}
+
+/* Insert-or-merge from I-node in at level. */
+static int insert_from(struct cache *c, const unsigned char *key, size_t len,
+		       uint64_t h, uint32_t ops, shm_offt in, unsigned level)
+{
+	struct ctrie_header *H = ctrie_hdr(c);
+	shm_offt sn = SHM_NULL;
+	unsigned tries = 0;
+	int err = CACHE_E_CORRUPT;
+
+	while (tries < CTRIE_MAX_RETRIES) {
+		const struct ctrie_inode *I = ctrie_inode_at(c, in, level, h);
+		struct ctrie_inode *wI = (struct ctrie_inode *)I;
+		const struct ctrie_cnode *cn;
+		struct build b = { .n = 0, .top = 1, .bottom = 0 };
+		shm_offt m, ch = SHM_NULL, nc, leaf = SHM_NULL, old_ln = SHM_NULL;
+		size_t old_ln_size = 0, n = 0, i, slen;
+		uint32_t bm, bit;
+		uint64_t lh;
+		const struct ctrie_snode *s;
+		const struct ctrie_lnode *ln;
+
+		if (I == NULL)
+			goto corrupt;
+		/* acquire: see search_from */
+		m = atomic_load_explicit(&wI->main, memory_order_acquire);
+		cn = ctrie_cnode_at(c, m, level, h, &bm);
+		if (cn == NULL)
+			goto corrupt;
+		bit = UINT32_C(1) << ctrie_index(h, level);
+		if ((bm & bit) != 0) {
+			ch = CTRIE_LOAD(cn->child[ctrie_popcount(bm & (bit - 1))]);
+			switch (ctrie_tag_at(c, ch)) {
+			case TAG_INODE:
+				if (level >= CTRIE_MAX_LEVEL)
+					goto corrupt;
+				path_cache_note(c, in, level, h, m);
+				in = ch;
+				level++;
+				continue;
+			case TAG_SNODE:
+				s = ctrie_snode_at(c, ch, &slen);
+				if (s == NULL)
+					goto corrupt;
+				if (slen == len && memcmp(s->key, key, len) == 0) {
+					snode_merge(s, ops);
+					goto found;
+				}
+				break;
+			case TAG_LNODE:
+				ln = ctrie_lnode_at(c, ch, &n, &lh);
+				if (ln == NULL)
+					goto corrupt;
+				if (lh != h)
+					break;
+				for (i = 0; i < n; i++) {
+					shm_offt so = CTRIE_LOAD(ln->snode[i]);
+					s = ctrie_snode_at(c, so, &slen);
+					if (s == NULL)
+						goto corrupt;
+					if (slen == len &&
+					    memcmp(s->key, key, len) == 0) {
+						snode_merge(s, ops);
+						goto found;
+					}
+				}
+				if (n >= CTRIE_LNODE_MAX) {
+					err = CACHE_E_FULL;
+					goto fail;
+				}
+				break;
+			default:
+				goto corrupt;
+			}
+		}
+		if (sn == SHM_NULL) {
+			sn = snode_new(c, key, len, ops);
+			if (sn == SHM_NULL) {
+				err = CACHE_E_FULL;
+				goto fail;
+			}
+		}
+		if ((bm & bit) == 0) {
+			leaf = sn;
+		} else if (!leaf_hash(c, ch, &lh)) {
+			goto corrupt;
+		} else if (lh == h) {
+			/* same full hash: a new or longer L-node */
+			ln = ctrie_lnode_at(c, ch, &n, &lh);
+			leaf = lnode_with(c, &b, ln, n, ch, sn, h);
+			if (ln != NULL) {
+				old_ln = ch;
+				old_ln_size = ctrie_lnode_size(n);
+			}
+		} else {
+			leaf = dual(c, &b, ch, lh, sn, h, level + 1);
+			if (leaf == 1) {
+				build_free(c, &b);
+				goto corrupt;
+			}
+		}
+		nc = leaf == SHM_NULL ? SHM_NULL
+				      : cnode_with(c, &b, cn, bm, level, h,
+						   bit, leaf);
+		if (nc == SHM_NULL) {
+			build_free(c, &b);
+			err = CACHE_E_FULL;
+			goto fail;
+		}
+		/* release: publishes the new nodes' contents; acquire on
+		 * failure: the next round reads the winner's C-node */
+		if (atomic_compare_exchange_strong_explicit(
+			    &wI->main, &m, nc, memory_order_release,
+			    memory_order_acquire)) {
+			unsigned l;
+			/* Retirement point: the replaced C-node (and L-node)
+			 * may still be read by others; an epoch-based
+			 * reclamation would free them once every reader that
+			 * could hold them has left. */
+			count(&H->retired_bytes,
+			      ctrie_block_size(ctrie_cnode_size(ctrie_popcount(bm))) +
+			      (old_ln ? ctrie_block_size(old_ln_size) : 0));
+			count(&H->entries, 1);
+			count(&H->key_bytes, len);
+			recent_push(H, sn);
+			path_cache_note(c, in, level, h, nc);
+			for (l = b.top; l <= b.bottom; l++)
+				path_cache_note(c, b.inode[l], l, h, b.cnode[l]);
+			return CACHE_OK;
+		}
+		build_free(c, &b);
+		count(&H->lost_races, 1);
+		tries++;
+	}
+corrupt:
+	err = ctrie_corrupt(c);
+fail:
+	if (sn != SHM_NULL)
+		shm_arena_free(&c->arena, sn);
+	if (err == CACHE_E_FULL)
+		count(&H->skipped_full, 1);
+	return err;
+found:
+	if (sn != SHM_NULL) {
+		/* built for an insert that another process won */
+		shm_arena_free(&c->arena, sn);
+		count(&H->lost_races, 1);
+	}
+	return CACHE_OK;
+}
+
+int cache_record(struct cache *c, const void *key, size_t len, uint32_t ops)
+{
+	static const unsigned char empty[1];
+	const unsigned char *k = len ? key : empty;
+	const int saved_errno = errno;
+	shm_offt sn = SHM_NULL, in = SHM_NULL;
+	unsigned level = 0;
+	size_t slen;
+	const struct ctrie_snode *s;
+	uint64_t h;
+	int r = CACHE_OK;
+
+	if (c == NULL || c->hdr == NULL)
+		return CACHE_E_NOTCACHE;
+	if (c->read_only)
+		return CACHE_E_RDONLY;
+	/* relaxed: see ctrie_corrupt */
+	if (atomic_load_explicit(&c->broken, memory_order_relaxed))
+		return CACHE_E_CORRUPT;
+	if (len > CTRIE_MAX_KEY) {
+		count(&ctrie_hdr(c)->skipped_toolong, 1);
+		return CACHE_E_TOOLONG;
+	}
+	h = ctrie_hash(k, len);
+	if (ctrie_search_start(c, k, len, h, &sn, &in, &level) == 1) {
+		s = ctrie_snode_at(c, sn, &slen);
+		if (s != NULL)
+			snode_merge(s, ops);
+		else
+			r = ctrie_corrupt(c);
+	} else {
+		r = insert_from(c, k, len, h, ops, in, level);
+	}
+	errno = saved_errno;
+	return r;
+}

@@ -1,0 +1,273 @@
+/*
+ * ctrie_layout.h - private: the cache's shared-file layout and node formats.
+ *
+ * This is the one place where the layout is documented.
+ *
+ * THE CACHE HEADER lives in the allocator's client area (shm_arena_client_area,
+ * SHM_CLIENT_AREA_SIZE bytes, zero in a fresh file, 64-byte aligned):
+ *
+ *   offset  field            written
+ *   ------  ---------------  -----------------------------------------------
+ *   0       state            0: unformatted; CTRIE_FORMATTING | pid: being
+ *                            formatted by pid; CTRIE_MAGIC: ready (release)
+ *   8       version          CTRIE_FORMAT_VERSION
+ *   12      header_size      sizeof(struct ctrie_header)
+ *   16      max_key          cache_max_key() of the formatting build
+ *   20      level_bits       CTRIE_BITS (5: 32-way C-nodes)
+ *   24      root             offset of the root I-node (level 0), set once
+ *   --- own cache line (written on every new key, never on a plain hit) ---
+ *   64      entries          distinct keys inserted
+ *           key_bytes        sum of their lengths
+ *           retired_bytes    blocks of replaced C-/L-nodes (not reclaimed yet)
+ *           lost_races       nodes built for a CAS that failed, freed at once
+ *   --- own cache line (written on failures only) ---
+ *   128     skipped_toolong  records refused: key longer than max_key
+ *           skipped_full     records refused: the allocator had no block
+ *   --- own cache lines: the ring of recent inserts (cache_recent) ---
+ *   192     recent_next      count of pushes; slot = count % CTRIE_RECENT
+ *           recent[64]       S-node offsets
+ *   --- the I-node cache (Cache-Tries), 64-byte aligned ---
+ *           path_cache[]     CTRIE_CACHE_SLOTS pairs {inode, cnode}: for
+ *                            level L in 1..CTRIE_CACHE_LEVELS the 32^L
+ *                            slots at ctrie_cache_base(L), indexed by the
+ *                            hash's low 5L bits (its path prefix)
+ *
+ * There is no per-record shared write besides the S-node's own ops word and
+ * hit counter: the total of records is the sum of the hit counters.
+ *
+ * NODES are blocks of the arena, linked by shm_offt offsets.  Every node
+ * starts with a 32-bit header word whose low byte is its kind tag, so every
+ * offset followed is checked for bounds, alignment and kind:
+ *
+ *   I-node  hdr = TAG_INODE | level << 8 | prefix20 << 12, pad,
+ *           _Atomic shm_offt main            (-> the current C-node)
+ *   C-node  hdr = TAG_CNODE | level << 8 | prefix20 << 12, u32 bitmap,
+ *           shm_offt child[popcount(bitmap)] (S-, L- or I-nodes of level+1)
+ *   S-node  hdr = TAG_SNODE | len << 8, _Atomic u32 ops,
+ *           _Atomic u64 count, key[len]
+ *   L-node  hdr = TAG_LNODE | n << 8, pad, u64 hash,
+ *           shm_offt snode[n]                (n >= 2 keys, one full hash)
+ *
+ * The hash is 64 bits; level L indexes with bits [5L, 5L+5), so levels run
+ * 0..CTRIE_MAX_LEVEL (level 12 uses the last 4 bits).  prefix20 is the low
+ * 20 bits of the hash prefix shared by everything under the node (bits below
+ * 5L): enough to validate the path cache (levels <= 3 use 15 bits) and for
+ * cache_verify to cross-check.
+ *
+ * I-nodes, S-nodes and the root are permanent: keys are never removed, so an
+ * I-node once linked stays linked at the same place forever and an S-node is
+ * never copied (its ops and count are updated in place).  C-nodes and
+ * L-nodes are immutable once published and replaced by copy + CAS; the
+ * replaced one is retired (counted in retired_bytes).
+ */
+#ifndef CTRIE_LAYOUT_H
+#define CTRIE_LAYOUT_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ctrie_cache.h"
+
+#define CTRIE_MAGIC UINT64_C(0x31454952544353ff)  /* "\xffSCTRIE1" */
+#define CTRIE_FORMATTING UINT64_C(0x464d540000000000) /* | pid */
+#define CTRIE_FORMAT_VERSION 1u
+
+#define CTRIE_BITS 5
+#define CTRIE_FANOUT (1u << CTRIE_BITS)
+#define CTRIE_MAX_LEVEL 12      /* 13 levels x 5 bits >= 64 hash bits */
+#define CTRIE_RECENT 64
+#define CTRIE_CACHE_LEVELS 3
+/* 32 + 1024 + 32768 slots */
+#define CTRIE_CACHE_SLOTS ((1u << 5) + (1u << 10) + (1u << 15))
+/* Keys sharing one full hash: bounded so that an L-node fits a block. */
+#define CTRIE_LNODE_MAX ((size_t)((1u << MAX_ALLOC_POW2) - 16) / sizeof(shm_offt))
+
+enum ctrie_tag {
+	TAG_INODE = 0xa1,
+	TAG_CNODE = 0xc2,
+	TAG_SNODE = 0x53,
+	TAG_LNODE = 0x4c,
+};
+
+struct ctrie_inode {
+	uint32_t hdr;
+	uint32_t pad;
+	_Atomic shm_offt main;
+};
+
+struct ctrie_cnode {
+	uint32_t hdr;
+	uint32_t bitmap;
+	shm_offt child[];
+};
+
+struct ctrie_snode {
+	uint32_t hdr;
+	_Atomic uint32_t ops;
+	_Atomic uint64_t count;
+	unsigned char key[];
+};
+
+struct ctrie_lnode {
+	uint32_t hdr;
+	uint32_t pad;
+	uint64_t hash;
+	shm_offt snode[];
+};
+
+#define CTRIE_SNODE_HDR ((size_t)offsetof(struct ctrie_snode, key))
+#define CTRIE_MAX_KEY ((size_t)(1u << MAX_ALLOC_POW2) - CTRIE_SNODE_HDR)
+
+struct ctrie_slot {
+	_Atomic shm_offt inode;
+	_Atomic shm_offt cnode;
+};
+
+struct ctrie_header {
+	_Atomic uint64_t state;
+	uint32_t version;
+	uint32_t header_size;
+	uint32_t max_key;
+	uint32_t level_bits;
+	_Atomic shm_offt root;
+
+	alignas(64) _Atomic uint64_t entries;
+	_Atomic uint64_t key_bytes;
+	_Atomic uint64_t retired_bytes;
+	_Atomic uint64_t lost_races;
+
+	alignas(64) _Atomic uint64_t skipped_toolong;
+	_Atomic uint64_t skipped_full;
+
+	alignas(64) _Atomic uint64_t recent_next;
+	_Atomic shm_offt recent[CTRIE_RECENT];
+
+	alignas(64) struct ctrie_slot path_cache[CTRIE_CACHE_SLOTS];
+};
+
+_Static_assert(sizeof(struct ctrie_header) <= SHM_CLIENT_AREA_SIZE,
+	       "the cache header must fit the allocator's client area");
+_Static_assert(CTRIE_MAX_KEY < (1u << 24), "S-node length field is 24 bits");
+_Static_assert(CTRIE_LNODE_MAX >= 2, "an L-node must hold two keys");
+
+/* Reads a word of a published node once.  Published nodes are immutable,
+ * but the file is untrusted: relaxed atomic loads keep a hostile concurrent
+ * writer from being a data race in our process. */
+#define CTRIE_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/* ---- header words ------------------------------------------------------ */
+
+#define CTRIE_TAG(hdr) ((hdr) & 0xffu)
+#define CTRIE_LEVEL(hdr) (((hdr) >> 8) & 0xfu)
+#define CTRIE_PREFIX20(hdr) ((hdr) >> 12)
+#define CTRIE_LEN(hdr) ((hdr) >> 8)
+
+/* The bits of hash below level (its path prefix). */
+static inline uint64_t ctrie_prefix(uint64_t hash, unsigned level)
+{
+	unsigned bits = CTRIE_BITS * level;
+	return bits >= 64 ? hash : hash & ((UINT64_C(1) << bits) - 1);
+}
+
+static inline uint32_t ctrie_tree_hdr(unsigned tag, unsigned level,
+				      uint64_t hash)
+{
+	return (uint32_t)tag | (uint32_t)level << 8 |
+	       (uint32_t)(ctrie_prefix(hash, level) & 0xfffffu) << 12;
+}
+
+static inline unsigned ctrie_index(uint64_t hash, unsigned level)
+{
+	return (unsigned)(hash >> (CTRIE_BITS * level)) & (CTRIE_FANOUT - 1);
+}
+
+static inline unsigned ctrie_popcount(uint32_t x)
+{
+	return (unsigned)__builtin_popcount(x);
+}
+
+static inline size_t ctrie_cnode_size(unsigned n)
+{
+	return sizeof(struct ctrie_cnode) + (size_t)n * sizeof(shm_offt);
+}
+
+static inline size_t ctrie_lnode_size(size_t n)
+{
+	return sizeof(struct ctrie_lnode) + n * sizeof(shm_offt);
+}
+
+/* Bytes of the allocator's block that holds a node of size n. */
+static inline size_t ctrie_block_size(size_t n)
+{
+	size_t b = (size_t)1 << MIN_ALLOC_POW2;
+	while (b < n)
+		b <<= 1;
+	return b;
+}
+
+static inline unsigned ctrie_cache_base(unsigned level)
+{
+	/* level 1 at 0, level 2 after 32, level 3 after 32 + 1024 */
+	return level == 1 ? 0u : level == 2 ? 32u : 32u + 1024u;
+}
+
+static inline struct ctrie_header *ctrie_hdr(const struct cache *c)
+{
+	return (struct ctrie_header *)c->hdr;
+}
+
+/* Address of a node of len bytes at off, or NULL if off is out of bounds,
+ * misaligned, or the node would cross a maximum-size block (no allocation
+ * does). */
+static inline void *ctrie_at(const struct cache *c, shm_offt off, size_t len)
+{
+	const size_t maxb = (size_t)1 << MAX_ALLOC_POW2;
+	if (!shm_arena_offset_ok(&c->arena, off, len, 8))
+		return NULL;
+	if ((size_t)(off & (maxb - 1)) + len > maxb)
+		return NULL;
+	return SHM_ARENA_ADDR(&c->arena, off);
+}
+
+/* The hash of a key (XXH3 64 bits; a deliberately weak one in the test
+ * build CTRIE_WEAK_HASH, where keys share full hashes and long prefixes). */
+uint64_t ctrie_hash(const void *key, size_t len);
+
+/* Checked node access: NULL unless off holds a node of that kind whose
+ * whole extent is in bounds; for I- and C-nodes also of that level and with
+ * the prefix of hash below it.  The checked header values are returned
+ * (*bitmap, *len, *count, *hash): use them, never re-read the header. */
+const struct ctrie_inode *ctrie_inode_at(const struct cache *c, shm_offt off,
+					 unsigned level, uint64_t hash);
+const struct ctrie_cnode *ctrie_cnode_at(const struct cache *c, shm_offt off,
+					 unsigned level, uint64_t hash,
+					 uint32_t *bitmap);
+const struct ctrie_snode *ctrie_snode_at(const struct cache *c, shm_offt off,
+					 size_t *len);
+const struct ctrie_lnode *ctrie_lnode_at(const struct cache *c, shm_offt off,
+					 size_t *count, uint64_t *hash);
+/* The tag at off (0 if off cannot hold a header word). */
+unsigned ctrie_tag_at(const struct cache *c, shm_offt off);
+
+/* Where a search for hash h starts: 1 if a cached C-node already holds the
+ * key (its S-node in *sn), else 0 with the deepest cached I-node of h's path
+ * (or the root) in *in and its level in *level.  Never writes. */
+int ctrie_search_start(const struct cache *c, const unsigned char *key,
+		       size_t len, uint64_t h, shm_offt *sn, shm_offt *in,
+		       unsigned *level);
+
+/* Walks the trie: block bytes of every reachable node, and the sum of the
+ * hit counters.  CACHE_OK or CACHE_E_CORRUPT. */
+int ctrie_walk_totals(struct cache *c, uint64_t *live_bytes,
+		      uint64_t *records);
+
+/* Marks the handle broken and returns CACHE_E_CORRUPT. */
+int ctrie_corrupt(struct cache *c);
+
+/* Fills e from an S-node of key length len. */
+void ctrie_entry_of(const struct ctrie_snode *s, size_t len,
+		    struct cache_entry *e);
+
+#endif /* CTRIE_LAYOUT_H */
