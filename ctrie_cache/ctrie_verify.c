@@ -1,10 +1,300 @@
 /*
  * ctrie_verify.c - cache_verify: checks every invariant of the trie.
+ *
+ * Walks from the root with the depth bounded by the number of hash levels,
+ * checks each offset (bounds, alignment, kind, level, hash prefix), each
+ * C-node's bitmap against the extent its popcount implies, each S-node's
+ * length and the hash of its key against the slot it sits in, each L-node's
+ * keys (one full hash, no key twice), and that no node is reached twice (a
+ * bitmap over the arena, one bit per 8 bytes).  Then the path cache and the
+ * ring of recent inserts, and the entry count.
+ *
+ * Not async-signal-safe: it allocates the visited bitmap with calloc and
+ * formats its reports with snprintf.  It is meant for the CLI.
  */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "ctrie_layout.h"
+
+struct vctx {
+	struct cache *c;
+	cache_report_fn report;
+	void *arg;
+	long problems;
+	unsigned char *seen;
+	uint64_t entries;
+	uint64_t key_bytes;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void problem(struct vctx *v, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	v->problems++;
+	if (v->report == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	v->report(buf, v->arg);
+}
+
+/* Marks off as visited; false (and a report) if it was already. */
+static bool mark(struct vctx *v, shm_offt off, const char *kind)
+{
+	size_t i = (size_t)(off - SHM_NULL_REGION_SIZE) / 8;
+	unsigned char bit = (unsigned char)(1u << (i % 8));
+	if (v->seen[i / 8] & bit) {
+		problem(v, "%s at %" PRIu_shm_offt " reached twice (shared "
+			"node or cycle)", kind, off);
+		return false;
+	}
+	v->seen[i / 8] |= bit;
+	return true;
+}
+
+static bool seen(const struct vctx *v, shm_offt off)
+{
+	size_t i = (size_t)(off - SHM_NULL_REGION_SIZE) / 8;
+	return (v->seen[i / 8] >> (i % 8)) & 1u;
+}
+
+/* Explains why a tree node (I- or C-node) at off is refused. */
+static void bad_tree_node(struct vctx *v, shm_offt off, unsigned tag,
+			  unsigned level, uint64_t prefix, const char *kind)
+{
+	const uint32_t *p = ctrie_at(v->c, off, sizeof(uint32_t));
+	uint32_t hdr;
+
+	if (p == NULL) {
+		problem(v, "%s offset %" PRIu_shm_offt " out of bounds or "
+			"misaligned (level %u)", kind, off, level);
+		return;
+	}
+	hdr = CTRIE_LOAD(*p);
+	if (CTRIE_TAG(hdr) != tag)
+		problem(v, "%s at %" PRIu_shm_offt " has tag 0x%02x",
+			kind, off, (unsigned)CTRIE_TAG(hdr));
+	else if (CTRIE_LEVEL(hdr) != level)
+		problem(v, "%s at %" PRIu_shm_offt " has level %u, expected %u",
+			kind, off, (unsigned)CTRIE_LEVEL(hdr), level);
+	else if (hdr != ctrie_tree_hdr(tag, level, prefix))
+		problem(v, "%s at %" PRIu_shm_offt " (level %u): hash prefix "
+			"does not match its place", kind, off, level);
+	else
+		problem(v, "%s at %" PRIu_shm_offt " (level %u): bitmap or "
+			"extent out of bounds", kind, off, level);
+}
+
+/* Checks the S-node at off, whose key must hash into prefix below level
+ * (level 13: the whole hash).  Returns it or NULL. */
+static const struct ctrie_snode *check_snode(struct vctx *v, shm_offt off,
+					     unsigned level, uint64_t prefix,
+					     size_t *len)
+{
+	const struct ctrie_snode *s = ctrie_snode_at(v->c, off, len);
+	if (s == NULL) {
+		problem(v, "S-node at %" PRIu_shm_offt " is damaged (tag, "
+			"length or extent)", off);
+		return NULL;
+	}
+	if (!mark(v, off, "S-node"))
+		return NULL;
+	if (ctrie_prefix(ctrie_hash(s->key, *len), level) != prefix)
+		problem(v, "S-node at %" PRIu_shm_offt " (key length %zu): "
+			"key hash does not match its place", off, *len);
+	v->entries++;
+	v->key_bytes += *len;
+	return s;
+}
+
+static void check_lnode(struct vctx *v, shm_offt off, unsigned level,
+			uint64_t prefix)
+{
+	size_t n, i, j, len[CTRIE_LNODE_MAX];
+	uint64_t lh;
+	const struct ctrie_snode *s[CTRIE_LNODE_MAX];
+	const struct ctrie_lnode *ln = ctrie_lnode_at(v->c, off, &n, &lh);
+
+	if (ln == NULL) {
+		problem(v, "L-node at %" PRIu_shm_offt " is damaged", off);
+		return;
+	}
+	if (!mark(v, off, "L-node"))
+		return;
+	if (ctrie_prefix(lh, level) != prefix)
+		problem(v, "L-node at %" PRIu_shm_offt ": hash does not match "
+			"its place", off);
+	for (i = 0; i < n; i++) {
+		s[i] = check_snode(v, CTRIE_LOAD(ln->snode[i]), CTRIE_MAX_LEVEL + 1,
+				   lh, &len[i]);
+		for (j = 0; s[i] != NULL && j < i; j++)
+			if (s[j] != NULL && len[j] == len[i] &&
+			    memcmp(s[j]->key, s[i]->key, len[i]) == 0)
+				problem(v, "L-node at %" PRIu_shm_offt " holds "
+					"one key twice", off);
+	}
+}
+
+static void check_inode(struct vctx *v, shm_offt off, unsigned level,
+			uint64_t prefix)
+{
+	const struct ctrie_inode *in = ctrie_inode_at(v->c, off, level, prefix);
+	const struct ctrie_cnode *cn;
+	shm_offt m;
+	uint32_t bm, rest;
+	unsigned i;
+
+	if (in == NULL) {
+		bad_tree_node(v, off, TAG_INODE, level, prefix, "I-node");
+		return;
+	}
+	if (!mark(v, off, "I-node"))
+		return;
+	/* acquire: see search_from in ctrie_core.c */
+	m = atomic_load_explicit(&in->main, memory_order_acquire);
+	cn = ctrie_cnode_at(v->c, m, level, prefix, &bm);
+	if (cn == NULL) {
+		bad_tree_node(v, m, TAG_CNODE, level, prefix, "C-node");
+		return;
+	}
+	if (!mark(v, m, "C-node"))
+		return;
+	if (bm == 0 && level > 0)
+		problem(v, "C-node at %" PRIu_shm_offt " (level %u) is empty",
+			m, level);
+	for (i = 0, rest = bm; rest != 0; i++, rest &= rest - 1) {
+		unsigned idx = (unsigned)__builtin_ctz(rest);
+		uint64_t p = prefix | (uint64_t)idx << (CTRIE_BITS * level);
+		shm_offt ch = CTRIE_LOAD(cn->child[i]);
+		size_t len;
+
+		switch (ctrie_tag_at(v->c, ch)) {
+		case TAG_SNODE:
+			check_snode(v, ch, level + 1, p, &len);
+			break;
+		case TAG_LNODE:
+			check_lnode(v, ch, level + 1, p);
+			break;
+		case TAG_INODE:
+			if (level >= CTRIE_MAX_LEVEL)
+				problem(v, "I-node below the last level at %"
+					PRIu_shm_offt, ch);
+			else
+				check_inode(v, ch, level + 1, p);
+			break;
+		default:
+			problem(v, "child %u of C-node at %" PRIu_shm_offt
+				" (level %u) is not a node (offset %"
+				PRIu_shm_offt ")", i, m, level, ch);
+		}
+	}
+}
+
+/* The offsets of the path cache and of the recent ring, read before the
+ * walk: each was stored after the CAS that linked its node, so every node
+ * they name was in the trie when the walk started and must have been seen. */
+struct snapshot {
+	shm_offt slot[CTRIE_CACHE_SLOTS][2];
+	shm_offt recent[CTRIE_RECENT];
+};
+
+static void take_snapshot(struct snapshot *sn, struct ctrie_header *H)
+{
+	unsigned i;
+	/* acquire: pairs with the release stores of the writers */
+	for (i = 0; i < CTRIE_CACHE_SLOTS; i++) {
+		sn->slot[i][0] = atomic_load_explicit(&H->path_cache[i].inode,
+						      memory_order_acquire);
+		sn->slot[i][1] = atomic_load_explicit(&H->path_cache[i].cnode,
+						      memory_order_acquire);
+	}
+	for (i = 0; i < CTRIE_RECENT; i++)
+		sn->recent[i] = atomic_load_explicit(&H->recent[i],
+						     memory_order_acquire);
+}
+
+static void check_path_cache(struct vctx *v, const struct snapshot *sn)
+{
+	unsigned level, i;
+	for (level = 1; level <= CTRIE_CACHE_LEVELS; level++) {
+		for (i = 0; i < (1u << (CTRIE_BITS * level)); i++) {
+			shm_offt io = sn->slot[ctrie_cache_base(level) + i][0];
+			shm_offt co = sn->slot[ctrie_cache_base(level) + i][1];
+			uint32_t bm;
+			if (io != SHM_NULL &&
+			    (ctrie_inode_at(v->c, io, level, i) == NULL ||
+			     !seen(v, io)))
+				problem(v, "path cache slot %u of level %u: "
+					"not an I-node of the trie", i, level);
+			if (co != SHM_NULL &&
+			    ctrie_cnode_at(v->c, co, level, i, &bm) == NULL)
+				problem(v, "path cache slot %u of level %u: "
+					"not a C-node of its place", i, level);
+		}
+	}
+}
+
+static void check_recent(struct vctx *v, const struct snapshot *sn)
+{
+	unsigned i;
+	for (i = 0; i < CTRIE_RECENT; i++) {
+		shm_offt off = sn->recent[i];
+		size_t len;
+		if (off != SHM_NULL && (ctrie_snode_at(v->c, off, &len) == NULL ||
+					!seen(v, off)))
+			problem(v, "recent slot %u: not an S-node of the trie",
+				i);
+	}
+}
 
 long cache_verify(struct cache *c, cache_report_fn report, void *arg)
 {
-	(void)c; (void)report; (void)arg;
-	return 0;
+	struct vctx v = { c, report, arg, 0, NULL, 0, 0 };
+	struct ctrie_header *H;
+	struct snapshot *sn;
+	uint64_t entries, key_bytes;
+
+	if (c == NULL || c->hdr == NULL) {
+		problem(&v, "no cache attached");
+		return v.problems;
+	}
+	H = ctrie_hdr(c);
+	if (atomic_load(&H->state) != CTRIE_MAGIC ||
+	    H->version != CTRIE_FORMAT_VERSION || H->header_size != sizeof *H ||
+	    H->max_key != CTRIE_MAX_KEY || H->level_bits != CTRIE_BITS)
+		problem(&v, "cache header: bad magic, version or settings");
+	v.seen = calloc(MAX_ALLOCATABLE_SHM_SIZE / 64 + 1, 1);
+	sn = malloc(sizeof *sn);
+	if (v.seen == NULL || sn == NULL) {
+		free(v.seen);
+		free(sn);
+		problem(&v, "out of memory for the visited bitmap");
+		return v.problems;
+	}
+	/* The counters are read before the walk too.  They are bumped after
+	 * the CAS that inserts, so they count keys present at the start of
+	 * the walk, all of which it meets; an inserter killed between its
+	 * CAS and the counter leaves them behind the trie, never ahead. */
+	entries = atomic_load(&H->entries);
+	key_bytes = atomic_load(&H->key_bytes);
+	take_snapshot(sn, H);
+	check_inode(&v, atomic_load(&H->root), 0, 0);
+	check_path_cache(&v, sn);
+	check_recent(&v, sn);
+	free(sn);
+	if (entries > v.entries)
+		problem(&v, "header counts %llu entries, the trie holds %llu",
+			(unsigned long long)entries,
+			(unsigned long long)v.entries);
+	if (key_bytes > v.key_bytes)
+		problem(&v, "header counts %llu key bytes, the trie holds %llu",
+			(unsigned long long)key_bytes,
+			(unsigned long long)v.key_bytes);
+	free(v.seen);
+	return v.problems;
 }
