@@ -1,0 +1,218 @@
+/*
+ * hook_gen.h - turns a row of hooks.def into a wrapper (SHIM_GEN).  Included
+ * by shim.h; each family file does `SHIM_HOOKS_<FAMILY>(SHIM_GEN)`.
+ *
+ * Every wrapper: computes the key(s) before the call (so that chdir's own
+ * path is taken relative to the directory it leaves, and an exec that
+ * succeeds has been recorded), makes the real call, then records the
+ * outcome with errno saved and restored.  The real call's value is returned
+ * untouched.  A missing real function (a row this libc lacks) fails with
+ * ENOSYS rather than calling NULL.
+ */
+#ifndef SHMCACHE_HOOK_GEN_H
+#define SHMCACHE_HOOK_GEN_H
+
+#ifdef __APPLE__
+/* dyld interposition: the wrapper gets another name, a tuple in the
+ * __DATA,__interpose section redirects every other image's calls to it, and
+ * our own calls to the original name reach the real function. */
+#define SHIM_WRAPPER(name) shim_wrap_##name
+#define SHIM_INTERPOSE(name)                                                 \
+	__attribute__((used, section("__DATA,__interpose"))) static const    \
+	struct { const void *wrapper, *real; } shim_interpose_##name = {     \
+		(const void *)shim_wrap_##name, (const void *)name };
+#else
+#define SHIM_WRAPPER(name) name
+#define SHIM_INTERPOSE(name)
+#endif
+
+/* Result kinds: whether the call failed, its error, the value for ENOSYS. */
+#define SHIM_FAILED_RI(r) ((r) == -1)
+#define SHIM_FAILED_RP(r) ((r) == NULL)
+#define SHIM_FAILED_RN(r) ((r) != 0)
+#define SHIM_ERR_RI(r, e) (e)
+#define SHIM_ERR_RP(r, e) (e)
+#define SHIM_ERR_RN(r, e) (r)
+#define SHIM_ENOSYS_RI (errno = ENOSYS, -1)
+#define SHIM_ENOSYS_RP (errno = ENOSYS, NULL)
+#define SHIM_ENOSYS_RN ENOSYS
+
+static inline void shim_key_cwd(struct shim_key *k, const char *path)
+{
+	shim_key_at(k, AT_FDCWD, path);
+}
+
+#define SHIM_GEN(shape, ...) SHIM_GEN_##shape(__VA_ARGS__)
+
+/* The common body of the one-path shapes; `pre` runs first (open's mode),
+ * `post` right after the real call. */
+#define SHIM_BODY_1(ret, name, args, res, fd, path, ops, post)               \
+	{                                                                    \
+		struct shim_key k_;                                          \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		ret r_;                                                      \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_##res;                            \
+		shim_key_at(&k_, fd, path);                                  \
+		r_ = fn_ args;                                               \
+		post;                                                        \
+		if (k_.len != 0) {                                           \
+			int e_ = errno;                                      \
+			shim_record(&k_, ops, SHIM_FAILED_##res(r_),         \
+				    SHIM_ERR_##res(r_, e_), 1);              \
+			errno = e_;                                          \
+		}                                                            \
+		return r_;                                                   \
+	}
+
+#define SHIM_GEN_P1(ret, name, params, args, res, fd, path, ops)             \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	SHIM_BODY_1(ret, name, args, res, fd, path, ops, (void)0)            \
+	SHIM_INTERPOSE(name)
+
+#define SHIM_GEN_CWD(ret, name, params, args, res, fd, path, ops)            \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	SHIM_BODY_1(ret, name, args, res, fd, path, ops, shim_cwd_changed()) \
+	SHIM_INTERPOSE(name)
+
+#define SHIM_GEN_OPENV(ret, name, params, last, args, res, fd, path, ops)    \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		mode_t mode = 0;                                             \
+		if (shim_open_has_mode(flags)) {                             \
+			va_list ap_;                                         \
+			va_start(ap_, last);                                 \
+			mode = (mode_t)va_arg(ap_, int);                     \
+			va_end(ap_);                                         \
+		}                                                            \
+		SHIM_BODY_1(ret, name, args, res, fd, path, ops, (void)0)    \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
+#define SHIM_GEN_P2(ret, name, params, args, res, fd1, path1, ops1, fd2,     \
+		    path2, ops2)                                             \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		struct shim_key k1_, k2_;                                    \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		ret r_;                                                      \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_##res;                            \
+		shim_key_at(&k1_, fd1, path1);                               \
+		shim_key_at(&k2_, fd2, path2);                               \
+		r_ = fn_ args;                                               \
+		if (k1_.len != 0 || k2_.len != 0) {                          \
+			int e_ = errno;                                      \
+			shim_record(&k1_, ops1, SHIM_FAILED_##res(r_),       \
+				    SHIM_ERR_##res(r_, e_), 1);              \
+			shim_record(&k2_, ops2, SHIM_FAILED_##res(r_),       \
+				    SHIM_ERR_##res(r_, e_), 1);              \
+			errno = e_;                                          \
+		}                                                            \
+		return r_;                                                   \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
+/* The target only gets SYMLINK: the call says nothing of its existence. */
+#define SHIM_GEN_SYMLINK(ret, name, params, args, res, target, fd, linkpath) \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		struct shim_key kl_, kt_;                                    \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		ret r_;                                                      \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_##res;                            \
+		shim_key_at(&kl_, fd, linkpath);                             \
+		shim_key_target(&kt_, &kl_, target);                         \
+		r_ = fn_ args;                                               \
+		if (kl_.len != 0) {                                          \
+			int e_ = errno;                                      \
+			shim_record(&kl_, CACHE_OP_SYMLINK | CACHE_OP_CREATE,\
+				    SHIM_FAILED_##res(r_),                   \
+				    SHIM_ERR_##res(r_, e_), 1);              \
+			shim_record(&kt_, CACHE_OP_SYMLINK, 0, 0, 0);        \
+			errno = e_;                                          \
+		}                                                            \
+		return r_;                                                   \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
+/* exec: recorded before the call (success does not return) and again with
+ * the outcome when it fails.  shim_impl_<name> serves the execl* rows. */
+#define SHIM_GEN_EXEC(ret, name, params, args, keyfn, path, envsrc, callee,  \
+		      callargs)                                              \
+	static ret shim_impl_##name params                                   \
+	{                                                                    \
+		struct shim_key k_;                                          \
+		struct shim_envbuf eb_;                                      \
+		char *const *shim_envp;                                      \
+		shim_fn_##callee fn_ = shim_get_##callee();                  \
+		ret r_;                                                      \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_RI;                               \
+		keyfn(&k_, path);                                            \
+		shim_record(&k_, CACHE_OP_EXEC, 0, 0, 0);                    \
+		shim_envp = shim_env_fix(envsrc, &eb_);                      \
+		r_ = fn_ callargs;                                           \
+		if (k_.len != 0) {                                           \
+			int e_ = errno;                                      \
+			shim_record(&k_, CACHE_OP_EXEC, 1, e_, 1);           \
+			errno = e_;                                          \
+		}                                                            \
+		return r_;                                                   \
+	}                                                                    \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		return shim_impl_##name args;                                \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
+#define SHIM_GEN_SPAWN(ret, name, params, args, keyfn, path, envsrc,         \
+		       callargs)                                             \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		struct shim_key k_;                                          \
+		struct shim_envbuf eb_;                                      \
+		char *const *shim_envp;                                      \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		ret r_;                                                      \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_RN;                               \
+		keyfn(&k_, path);                                            \
+		shim_envp = shim_env_fix(envsrc, &eb_);                      \
+		r_ = fn_ callargs;                                           \
+		shim_record(&k_, CACHE_OP_EXEC, r_ != 0, r_, 1);             \
+		return r_;                                                   \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
+/* execl*: the argument list, then its EXEC row (impl).  argv lives in a
+ * variable-length array, as in libc's own execl. */
+#define SHIM_GEN_EXECL(ret, name, params, last, impl, envtail)               \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		va_list ap_;                                                 \
+		size_t n_;                                                   \
+		va_start(ap_, last);                                         \
+		n_ = shim_va_count(last, &ap_);                              \
+		va_end(ap_);                                                 \
+		{                                                            \
+			char *argv_[n_ + 1];                                 \
+			char *const *envp_;                                  \
+			va_start(ap_, last);                                 \
+			envp_ = shim_va_fill(argv_, last, &ap_, envtail);    \
+			va_end(ap_);                                         \
+			(void)envp_;                                         \
+			return impl;                                         \
+		}                                                            \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
+/* Number of arguments from arg (itself included) to the NULL that ends
+ * them; argv gets them and the NULL; with envtail the pointer after the NULL
+ * (execle's envp) is returned, else environ.  Async-signal-safe. */
+SHIM_HIDDEN size_t shim_va_count(const char *arg, va_list *ap);
+SHIM_HIDDEN char *const *shim_va_fill(char **argv, const char *arg,
+				      va_list *ap, int envtail);
+
+#endif /* SHMCACHE_HOOK_GEN_H */

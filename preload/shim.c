@@ -1,0 +1,380 @@
+/*
+ * shim.c - start-up of the preload shim and what every hook shares: the
+ * cache handle, keys, recording, and the classification of outcomes.
+ *
+ * Start-up (the constructor): resolve every real function once, read
+ * SHMCACHE_FILE and SHMCACHE_DEBUG, attach the cache (creating the file if
+ * need be), save what exec must re-inject.  Until that succeeds the state is
+ * SHIM_OFF and every hook is a pure pass-through.
+ */
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#define SHIM_DEFINE_REAL(shape, ret, name, params, ...) \
+	SHIM_HIDDEN _Atomic shim_fn_##name shim_real_##name;
+#ifndef __APPLE__
+SHIM_HOOKS_ALL(SHIM_DEFINE_REAL)
+#endif
+
+SHIM_HIDDEN _Atomic int shim_state;
+SHIM_HIDDEN _Thread_local int shim_busy __attribute__((tls_model("initial-exec")));
+
+static struct cache shim_cache;
+static size_t shim_max_key; /* cache_max_key(), read once */
+static int shim_debug;      /* SHMCACHE_DEBUG set: one line per failure */
+
+/* ---- debug output: write(2) only, never stdio ------------------------- */
+
+/* "shmcache: <a><b>[: <c>]" and a newline, in one write. */
+static void shim_say(const char *a, const char *b, const char *c)
+{
+	char line[512];
+	size_t n = 0;
+	const char *parts[] = { "shmcache: ", a, b, c != NULL && *c ? ": " : "", c };
+
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		for (const char *p = parts[i]; p != NULL && *p != '\0' &&
+					       n < sizeof line - 1; p++)
+			line[n++] = *p;
+	line[n++] = '\n';
+	if (write(2, line, n) < 0)
+		return; /* nothing better to do with a failed diagnostic */
+}
+
+/* ---- real functions ------------------------------------------------------ */
+
+void *shim_resolve(const char *name)
+{
+#ifdef __APPLE__
+	(void)name;
+	return NULL;
+#else
+	return dlsym(RTLD_NEXT, name);
+#endif
+}
+
+void shim_resolve_all(void)
+{
+#define SHIM_RESOLVE_ROW(shape, ret, name, params, ...) (void)shim_get_##name();
+	SHIM_HOOKS_ALL(SHIM_RESOLVE_ROW)
+#undef SHIM_RESOLVE_ROW
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+/* What directory descriptor fd names, via /proc/self/fd/N (a read of /proc,
+ * never of the user's path).  Returns the length or 0. */
+static size_t shim_fd_path(int fd, char *out, size_t cap)
+{
+	char link[32] = "/proc/self/fd/";
+	char digits[12];
+	size_t n = 0, len = 14;
+	long r;
+
+	if (fd < 0)
+		return 0;
+	do {
+		digits[n++] = (char)('0' + fd % 10);
+		fd /= 10;
+	} while (fd > 0);
+	while (n > 0)
+		link[len++] = digits[--n];
+	link[len] = '\0';
+	r = syscall(SYS_readlinkat, AT_FDCWD, link, out, cap);
+	if (r <= 0 || (size_t)r >= cap || out[0] != '/')
+		return 0; /* not a path (pipe:, anon_inode:) or too long */
+	return (size_t)r;
+}
+
+static void shim_key_finish(struct shim_key *k, size_t base, const char *path)
+{
+	size_t n = path_join(k->buf, sizeof k->buf, base, path);
+	k->len = n;
+}
+
+void shim_key_at(struct shim_key *k, int dirfd, const char *path)
+{
+	size_t base = 0;
+
+	k->len = 0;
+	if (!shim_active() || path == NULL || path[0] == '\0')
+		return;
+	shim_busy = 1;
+	if (path[0] != '/') {
+		base = dirfd == AT_FDCWD
+			       ? shim_cwd(k->buf, sizeof k->buf)
+			       : shim_fd_path(dirfd, k->buf, sizeof k->buf);
+		if (base == 0) {
+			shim_busy = 0;
+			return;
+		}
+	}
+	shim_key_finish(k, base, path);
+	shim_busy = 0;
+}
+
+void shim_key_search(struct shim_key *k, const char *file)
+{
+	size_t n;
+
+	k->len = 0;
+	if (file == NULL || strchr(file, '/') != NULL) {
+		shim_key_at(k, AT_FDCWD, file);
+		return;
+	}
+	if (!shim_active())
+		return;
+	n = strlen(file);
+	if (n == 0)
+		return;
+	if (n > sizeof k->buf)
+		n = sizeof k->buf; /* over the longest key: counted as skipped */
+	memcpy(k->buf, file, n);
+	k->len = n;
+}
+
+void shim_key_target(struct shim_key *k, const struct shim_key *link,
+		     const char *target)
+{
+	size_t dir;
+
+	k->len = 0;
+	if (link->len == 0 || link->len == PATH_TOOLONG || target == NULL ||
+	    target[0] == '\0')
+		return;
+	if (target[0] == '/') {
+		shim_key_at(k, AT_FDCWD, target);
+		return;
+	}
+	dir = link->len;
+	while (dir > 0 && link->buf[dir - 1] != '/')
+		dir--;
+	if (dir > 1)
+		dir--; /* drop the slash, except the root's */
+	memcpy(k->buf, link->buf, dir);
+	shim_busy = 1;
+	shim_key_finish(k, dir, target);
+	shim_busy = 0;
+}
+
+/* ---- recording -------------------------------------------------------------- */
+
+static uint32_t shim_outcome(int failed, int err)
+{
+	if (!failed)
+		return CACHE_OP_EXISTS;
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		return CACHE_OP_MISSING;
+	case EACCES:
+	case EPERM:
+		return CACHE_OP_DENIED;
+	case EEXIST: /* mkdir -p, O_EXCL, link: the path is there */
+		return CACHE_OP_EXISTS;
+	default:
+		return CACHE_OP_FAILED;
+	}
+}
+
+void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
+		 int outcome)
+{
+	int saved = errno;
+	size_t len = k->len;
+	int r;
+
+	if (len == 0 || !shim_active())
+		return;
+	if (outcome)
+		ops |= shim_outcome(failed, err);
+	if (len == PATH_TOOLONG) {
+		/* The whole buffer, longer than any key: counted as skipped. */
+		if (sizeof k->buf <= shim_max_key)
+			return;
+		len = sizeof k->buf;
+	}
+	shim_busy = 1;
+	r = cache_record(&shim_cache, k->buf, len, ops);
+	if (r == CACHE_E_CORRUPT) {
+		int was = SHIM_ATTACHED;
+		/* One process-wide transition: the winner says it once. */
+		if (atomic_compare_exchange_strong(&shim_state, &was,
+						   SHIM_BROKEN) &&
+		    shim_debug)
+			shim_say("damaged cache file, recording stopped", "",
+				 NULL);
+	}
+	shim_busy = 0;
+	errno = saved;
+}
+
+uint32_t shim_open_ops(int flags)
+{
+	uint32_t ops = 0;
+
+#ifdef O_PATH
+	if (flags & O_PATH)
+		return CACHE_OP_STAT; /* a handle, no data read */
+#endif
+#ifdef O_TMPFILE
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		return CACHE_OP_WRITE | CACHE_OP_CREATE | CACHE_OP_OPENDIR;
+#endif
+	switch (flags & O_ACCMODE) {
+	case O_WRONLY:
+		ops = CACHE_OP_WRITE;
+		break;
+	case O_RDWR:
+		ops = CACHE_OP_READ | CACHE_OP_WRITE;
+		break;
+	default:
+		ops = (flags & O_DIRECTORY) ? CACHE_OP_OPENDIR : CACHE_OP_READ;
+		break;
+	}
+	if (flags & O_CREAT)
+		ops |= CACHE_OP_CREATE; /* intent: the file may have existed */
+	if ((flags & O_TRUNC) && (ops & CACHE_OP_WRITE))
+		ops |= CACHE_OP_TRUNCATE;
+	return ops;
+}
+
+uint32_t shim_fopen_ops(const char *mode)
+{
+	uint32_t ops;
+	int plus = 0;
+
+	if (mode == NULL)
+		return CACHE_OP_READ;
+	for (const char *m = mode + 1; *m != '\0' && *m != ','; m++)
+		plus |= *m == '+';
+	switch (mode[0]) {
+	case 'w':
+		ops = CACHE_OP_WRITE | CACHE_OP_CREATE | CACHE_OP_TRUNCATE;
+		break;
+	case 'a':
+		ops = CACHE_OP_WRITE | CACHE_OP_CREATE;
+		break;
+	default:
+		ops = CACHE_OP_READ;
+		break;
+	}
+	if (plus)
+		ops |= CACHE_OP_READ | CACHE_OP_WRITE;
+	return ops;
+}
+
+uint32_t shim_unlinkat_ops(int flags)
+{
+	return (flags & AT_REMOVEDIR) ? CACHE_OP_RMDIR : CACHE_OP_UNLINK;
+}
+
+/* ---- execl* argument lists ---------------------------------------------- */
+
+size_t shim_va_count(const char *arg, va_list *ap)
+{
+	size_t n = 0;
+
+	if (arg == NULL)
+		return 0;
+	for (n = 1; va_arg(*ap, const char *) != NULL; n++)
+		;
+	return n;
+}
+
+char *const *shim_va_fill(char **argv, const char *arg, va_list *ap,
+			  int envtail)
+{
+	size_t i = 0;
+
+	argv[0] = (char *)arg;
+	if (arg != NULL)
+		while ((argv[++i] = va_arg(*ap, char *)) != NULL)
+			;
+	return envtail ? va_arg(*ap, char *const *) : environ;
+}
+
+/* ---- start-up ------------------------------------------------------------ */
+
+/* Our own file name, absolute, so that children in other directories find
+ * it when it is re-injected. */
+static int shim_self_path(char *out, size_t cap)
+{
+	Dl_info info;
+	shim_fn_realpath rp = shim_get_realpath();
+
+	if (dladdr((void *)shim_self_path, &info) == 0 ||
+	    info.dli_fname == NULL)
+		return -1;
+	if (info.dli_fname[0] == '/') {
+		size_t n = strlen(info.dli_fname);
+		if (n >= cap)
+			return -1;
+		memcpy(out, info.dli_fname, n + 1);
+		return 0;
+	}
+	if (cap < PATH_MAX || rp == NULL)
+		return -1;
+	return rp(info.dli_fname, out) != NULL ? 0 : -1;
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	static char self[PATH_MAX];
+	static struct shim_key file;
+	const char *env_file, *env_debug;
+	size_t base = 0;
+	int r;
+
+	shim_resolve_all();
+	env_debug = getenv("SHMCACHE_DEBUG");
+	shim_debug = env_debug != NULL && env_debug[0] != '\0';
+	env_file = getenv("SHMCACHE_FILE");
+	if (env_file == NULL || env_file[0] == '\0')
+		return;
+	/* Relative names are made absolute (not folded: the kernel resolves
+	 * symlinks before "..") so that every process names one file. */
+	if (env_file[0] != '/') {
+		base = shim_cwd(file.buf, sizeof file.buf - 1);
+		if (base == 0 || base + 1 + strlen(env_file) >= sizeof file.buf) {
+			if (shim_debug)
+				shim_say("cannot make SHMCACHE_FILE absolute: ",
+					 env_file, NULL);
+			return;
+		}
+		file.buf[base++] = '/';
+	} else if (strlen(env_file) >= sizeof file.buf) {
+		if (shim_debug)
+			shim_say("SHMCACHE_FILE too long", "", NULL);
+		return;
+	}
+	memcpy(file.buf + base, env_file, strlen(env_file) + 1);
+
+	shim_busy = 1; /* the allocator's own open/stat are not recorded */
+	r = cache_attach(&shim_cache, file.buf, CACHE_ATTACH_CREATE);
+	shim_busy = 0;
+	if (r != CACHE_OK) {
+		if (shim_debug)
+			shim_say("cannot use ", file.buf,
+				 r == CACHE_E_ARENA
+					 ? shm_strerror(shim_cache.arena_err)
+					 : cache_strerror(r));
+		return;
+	}
+	shim_max_key = cache_max_key();
+	if (shim_self_path(self, sizeof self) != 0 ||
+	    shim_env_save(file.buf, self) != 0) {
+		if (shim_debug)
+			shim_say("cannot save the environment for exec", "",
+				 NULL);
+		self[0] = '\0';
+	}
+	pthread_atfork(NULL, NULL, shim_cwd_after_fork);
+	/* release: the handle above is complete before any hook sees it. */
+	atomic_store_explicit(&shim_state, SHIM_ATTACHED, memory_order_release);
+}

@@ -1,0 +1,179 @@
+/*
+ * shim.h - private header of the preload shim (libshmcache.so): the state
+ * shared by the hook families, the key and recording helpers, and the
+ * generator that turns rows of hooks.def into wrappers.
+ *
+ * Every hook source includes this header first: it must see the libc
+ * declarations without large-file redirects (with _FILE_OFFSET_BITS=64,
+ * glibc renames stat to stat64 and open to open64 at the assembler level,
+ * and each of our wrappers must define the symbol its row names).
+ */
+#ifndef SHMCACHE_SHIM_H
+#define SHMCACHE_SHIM_H
+
+#undef _FILE_OFFSET_BITS
+#undef _FORTIFY_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* RTLD_NEXT, execvpe, renameat2, statx, *64 calls */
+#endif
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "ctrie_cache.h"
+#include "path.h"
+
+#define SHIM_HIDDEN __attribute__((visibility("hidden")))
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+/* ---- process state --------------------------------------------------- */
+
+enum shim_state {
+	SHIM_OFF = 0,      /* before the constructor, or pass-through       */
+	SHIM_ATTACHED = 1, /* recording                                    */
+	SHIM_BROKEN = 2,   /* damage seen in the cache: recording stopped  */
+};
+
+extern SHIM_HIDDEN _Atomic int shim_state;
+/* Non-zero while this thread runs our own recording code: hooked calls made
+ * from inside it (e.g. the allocator's open while attaching) pass through.
+ * Initial-exec TLS: no allocation, no lock, usable in signal handlers. */
+extern SHIM_HIDDEN _Thread_local int shim_busy
+	__attribute__((tls_model("initial-exec")));
+
+static inline int shim_active(void)
+{
+	/* acquire: pairs with the constructor's release store, so that the
+	 * cache handle is seen initialised once the state says attached. */
+	return atomic_load_explicit(&shim_state, memory_order_acquire) ==
+		       SHIM_ATTACHED &&
+	       !shim_busy;
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+/* Room for one key: PATH_MAX of the kernel.  A longer normalised path is
+ * passed to cache_record with this whole length, so that the cache counts it
+ * as skipped (the buffer is longer than the cache's longest key). */
+#define SHIM_KEY_CAP 4096
+
+struct shim_key {
+	size_t len; /* 0: nothing to record; else the key or PATH_TOOLONG */
+	char buf[SHIM_KEY_CAP];
+};
+
+/* Fills k with the key for path named relative to dirfd (AT_FDCWD: the
+ * current directory), or k->len = 0 when not recording.  A NULL or empty
+ * path, or a base that cannot be found, also gives 0.  Signal-safe. */
+SHIM_HIDDEN void shim_key_at(struct shim_key *k, int dirfd, const char *path);
+/* Same, for the program name of execvp/execlp/posix_spawnp: a name without
+ * a slash is recorded as named (the search happens inside libc). */
+SHIM_HIDDEN void shim_key_search(struct shim_key *k, const char *file);
+/* The key of a symlink's target: a relative target is taken relative to the
+ * directory of the link (already in link), which is what it points to. */
+SHIM_HIDDEN void shim_key_target(struct shim_key *k, const struct shim_key *link,
+				 const char *target);
+
+/* Records k with ops, plus the outcome of the call: failed false => EXISTS;
+ * else err classifies it (ENOENT/ENOTDIR MISSING, EACCES/EPERM DENIED,
+ * EEXIST EXISTS, others FAILED).  outcome false: ops only.  Signal-safe;
+ * leaves errno as it found it. */
+SHIM_HIDDEN void shim_record(const struct shim_key *k, uint32_t ops,
+			     int failed, int err, int outcome);
+
+/* Operation bits of open flags / fopen modes / unlinkat flags. */
+SHIM_HIDDEN uint32_t shim_open_ops(int flags);
+SHIM_HIDDEN uint32_t shim_fopen_ops(const char *mode);
+SHIM_HIDDEN uint32_t shim_unlinkat_ops(int flags);
+/* Whether open's variadic mode argument is present. */
+static inline int shim_open_has_mode(int flags)
+{
+#ifdef O_TMPFILE
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		return 1;
+#endif
+	return (flags & O_CREAT) != 0;
+}
+
+/* ---- the current directory (cwd.c) ----------------------------------- */
+
+/* Copies the absolute current directory into out (cap bytes) and returns its
+ * length, or 0 when it cannot be had.  Served from an in-process copy kept
+ * valid by the chdir/fchdir hooks, else from getcwd(2).  Signal-safe. */
+SHIM_HIDDEN size_t shim_cwd(char *out, size_t cap);
+/* Called after chdir/fchdir: the copy is stale. */
+SHIM_HIDDEN void shim_cwd_changed(void);
+/* In a fork child: a copy being written by another thread is abandoned. */
+SHIM_HIDDEN void shim_cwd_after_fork(void);
+
+/* ---- exec environment (env.c) ----------------------------------------- */
+
+#define SHIM_ENV_MAX 1024
+#define SHIM_PRELOAD_MAX 4096
+struct shim_envbuf {
+	char *vec[SHIM_ENV_MAX];
+	char preload[SHIM_PRELOAD_MAX];
+};
+/* Returns envp, or b->vec holding envp plus LD_PRELOAD (our library
+ * appended to the user's list) and SHMCACHE_FILE where envp lost them.
+ * envp itself when nothing is missing, when the shim is not attached, or when
+ * the result would not fit.  Signal-safe (nothing allocated). */
+SHIM_HIDDEN char *const *shim_env_fix(char *const *envp, struct shim_envbuf *b);
+/* Saves the values to re-inject (constructor only).  Returns 0 or -1. */
+SHIM_HIDDEN int shim_env_save(const char *file, const char *libpath);
+
+/* ---- real functions ---------------------------------------------------- */
+
+/* dlsym(RTLD_NEXT, name): done for every row by the constructor, and on
+ * first use by a hook that runs before it (another library's constructor;
+ * the loader's lock is recursive, so this is safe there). */
+SHIM_HIDDEN void *shim_resolve(const char *name);
+SHIM_HIDDEN void shim_resolve_all(void);
+
+#include "hooks.def"
+
+/* One function-pointer type and one pointer per row.  The pointer is atomic
+ * (relaxed: it is the whole datum, and every thread that resolves it finds
+ * the same value).  On macOS the interposing library's own calls reach the
+ * real functions, so the "pointer" is the function itself. */
+#ifdef __APPLE__
+#define SHIM_DECLARE_REAL(shape, ret, name, params, ...)                  \
+	typedef ret (*shim_fn_##name) params;                              \
+	static inline shim_fn_##name shim_get_##name(void)                 \
+	{                                                                  \
+		return name;                                               \
+	}
+#else
+#define SHIM_DECLARE_REAL(shape, ret, name, params, ...)                  \
+	typedef ret (*shim_fn_##name) params;                              \
+	extern SHIM_HIDDEN _Atomic shim_fn_##name shim_real_##name;        \
+	static inline shim_fn_##name shim_get_##name(void)                 \
+	{                                                                  \
+		shim_fn_##name f = atomic_load_explicit(                   \
+			&shim_real_##name, memory_order_relaxed);          \
+		if (f == NULL) {                                           \
+			f = (shim_fn_##name)shim_resolve(#name);           \
+			atomic_store_explicit(&shim_real_##name, f,        \
+					      memory_order_relaxed);       \
+		}                                                          \
+		return f;                                                  \
+	}
+#endif
+SHIM_HOOKS_ALL(SHIM_DECLARE_REAL)
+
+#include "hook_gen.h"
+
+#endif /* SHMCACHE_SHIM_H */
