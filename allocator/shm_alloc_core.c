@@ -152,6 +152,24 @@ static shm_offt next_candidate(unsigned char *map, unsigned j, shm_offt start)
 	}
 }
 
+/* First block >= start whose summary bit of level j is set, or
+ * SHM_NBLOCKS (the repair's walk above the high-water mark). */
+static shm_offt next_set(unsigned char *map, unsigned j, shm_offt start)
+{
+	_Atomic shm_offt *sum = shm_summary(map, j);
+	for (size_t wi = start / SHM_WORD_BITS; wi < SHM_SUM_WORDS; wi++) {
+		/* relaxed: a hint, re-checked by repair_block */
+		shm_offt v = atomic_load_explicit(&sum[wi], memory_order_relaxed);
+		if (wi == start / SHM_WORD_BITS)
+			v &= ~(sum_bit(start) - 1);
+		if (v != 0) {
+			shm_offt b = (shm_offt)(wi * SHM_WORD_BITS) + ctz_offt(v);
+			return b < SHM_NBLOCKS ? b : SHM_NBLOCKS;
+		}
+	}
+	return SHM_NBLOCKS;
+}
+
 enum take_result { TAKE_OK, TAKE_NONE, TAKE_CONTENDED };
 
 /* Tries to take a level-j node in block b.  With retry, a CAS lost to
@@ -225,9 +243,24 @@ static shm_offt search(unsigned char *map, unsigned j, shm_offt start,
 	return SHM_NULL;
 }
 
+/* Block b: clears the summary bits that claim "full" where it has room. */
+static void repair_block(unsigned char *map, shm_offt b)
+{
+	/* relaxed: re-checked by mark_available and by the CAS */
+	unsigned fl = shm_free_levels(atomic_load_explicit(
+		&shm_words(map)[b], memory_order_relaxed));
+	for (unsigned j = 0; j < SHM_NLEVELS; j++)
+		if ((fl & (1u << j)) &&
+		    (atomic_load_explicit(sum_word(map, j, b),
+					  memory_order_relaxed) & sum_bit(b)))
+			mark_available(map, j, b);
+}
+
 /* Sets right every summary bit that claims "full" for a block that has
- * room (a process killed between its CAS and its summary update), and
- * pulls the hints down.  Bounded by the high-water mark. */
+ * room (a process killed between its CAS and its summary update, or a
+ * damaged file), and pulls the hints down.  Below the high-water mark it
+ * reads every block word; above it only the summaries, which are clear in
+ * a sound file. */
 void shm_arena_repair(struct shm_arena *a)
 {
 	unsigned char *map = a->map;
@@ -235,18 +268,11 @@ void shm_arena_repair(struct shm_arena *a)
 					    memory_order_relaxed);
 	if (top > SHM_NBLOCKS)
 		top = SHM_NBLOCKS;
-	for (shm_offt b = 0; b < top; b++) {
-		unsigned fl = shm_free_levels(atomic_load_explicit(
-			&shm_words(map)[b], memory_order_relaxed));
-		for (unsigned j = 0; j < SHM_NLEVELS; j++) {
-			if (!(fl & (1u << j)))
-				continue;
-			if (atomic_load_explicit(sum_word(map, j, b),
-						 memory_order_relaxed) &
-			    sum_bit(b))
-				mark_available(map, j, b);
-		}
-	}
+	for (shm_offt b = 0; b < top; b++)
+		repair_block(map, b);
+	for (unsigned j = 0; j < SHM_NLEVELS; j++)
+		for (shm_offt b = top; (b = next_set(map, j, b)) < SHM_NBLOCKS; b++)
+			repair_block(map, b);
 }
 
 /* Level of a request: 0 for a max block, SHM_D for a min block. */
