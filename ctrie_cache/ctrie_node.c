@@ -15,10 +15,10 @@ uint64_t ctrie_hash(const void *key, size_t len)
 {
 	uint64_t h = XXH3_64bits(key, len);
 #ifdef CTRIE_WEAK_HASH
-	/* 128 distinct hashes: the low 3 bits (level 0) and the top 4 bits
-	 * (level 12) vary, everything between is zero, so keys share full
-	 * hashes (L-nodes) and equal prefixes run 11 levels deep. */
-	h = (h & 7u) | ((h >> 3) & 0xfu) << 60;
+	/* 4096 distinct hashes: the low 6 bits (levels 0-1) and the top 6
+	 * bits (levels 11-12) vary, everything between is zero, so keys share
+	 * full hashes (L-nodes) and equal prefixes run 11 levels deep. */
+	h = (h & 0x3fu) | ((h >> 6) & 0x3fu) << 58;
 #endif
 	return h;
 }

@@ -1,0 +1,206 @@
+/*
+ * ctrie_test_util.h - helpers shared by the ctrie tests: temporary cache
+ * files, a reference map, key sets, and a structural census of the trie
+ * (through the private layout header, which the tests compile against).
+ */
+#ifndef CTRIE_TEST_UTIL_H
+#define CTRIE_TEST_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctrie_layout.h"
+
+/* A fresh path for a cache file in the temporary directory; unlinked by
+ * test_unlink. */
+static inline void test_path(char *buf, size_t n, const char *tag)
+{
+	const char *dir = getenv("TMPDIR");
+	static unsigned seq;
+	snprintf(buf, n, "%s/ctrie-%s-%ld-%u.shm", dir ? dir : "/tmp", tag,
+		 (long)getpid(), seq++);
+	unlink(buf);
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+struct keyset {
+	unsigned char **key;
+	size_t *len;
+	size_t n;
+};
+
+static inline void keyset_add(struct keyset *ks, const void *k, size_t len)
+{
+	ks->key = realloc(ks->key, (ks->n + 1) * sizeof *ks->key);
+	ks->len = realloc(ks->len, (ks->n + 1) * sizeof *ks->len);
+	ks->key[ks->n] = malloc(len + 1);
+	memcpy(ks->key[ks->n], k, len);
+	ks->key[ks->n][len] = 0;
+	ks->len[ks->n] = len;
+	ks->n++;
+}
+
+static inline void keyset_free(struct keyset *ks)
+{
+	size_t i;
+	for (i = 0; i < ks->n; i++)
+		free(ks->key[i]);
+	free(ks->key);
+	free(ks->len);
+	memset(ks, 0, sizeof *ks);
+}
+
+/* Real paths from the file system (find over the given root), at most max,
+ * in find's order. */
+static inline void keyset_find(struct keyset *ks, const char *root, size_t max)
+{
+	char cmd[256], line[4096];
+	FILE *f;
+	snprintf(cmd, sizeof cmd, "find %s -xdev 2>/dev/null", root);
+	f = popen(cmd, "r");
+	if (f == NULL)
+		return;
+	while (ks->n < max && fgets(line, sizeof line, f) != NULL) {
+		size_t l = strlen(line);
+		if (l > 0 && line[l - 1] == '\n')
+			line[--l] = 0;
+		if (l > 0 && l <= cache_max_key())
+			keyset_add(ks, line, l);
+	}
+	pclose(f);
+}
+
+static inline uint64_t test_rand(uint64_t *s)
+{
+	/* xorshift64*: reproducible from the seed */
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * UINT64_C(2685821657736338717);
+}
+
+/* ---- a reference map (open addressing, keys copied) -------------------- */
+
+struct ref_ent {
+	unsigned char *key;
+	size_t len;
+	uint32_t ops;
+	uint64_t count;
+	int seen;
+};
+
+struct ref_map {
+	struct ref_ent *t;
+	size_t cap, n;
+};
+
+static inline uint64_t ref_hash(const unsigned char *k, size_t len)
+{
+	uint64_t h = 1469598103934665603u;
+	size_t i;
+	for (i = 0; i < len; i++)
+		h = (h ^ k[i]) * 1099511628211u;
+	return h;
+}
+
+static inline struct ref_ent *ref_find(struct ref_map *m,
+				       const unsigned char *k, size_t len,
+				       int create)
+{
+	size_t i;
+	if (create && (m->n + 1) * 2 > m->cap) {
+		struct ref_map g = { calloc(m->cap ? m->cap * 2 : 1024,
+					    sizeof(struct ref_ent)),
+				     m->cap ? m->cap * 2 : 1024, 0 };
+		for (i = 0; i < m->cap; i++) {
+			if (m->t[i].key != NULL) {
+				struct ref_ent *e = ref_find(&g, m->t[i].key,
+							     m->t[i].len, 1);
+				free(e->key);
+				*e = m->t[i];
+			}
+		}
+		free(m->t);
+		*m = g;
+	}
+	if (m->cap == 0)
+		return NULL;
+	for (i = ref_hash(k, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		struct ref_ent *e = &m->t[i];
+		if (e->key == NULL) {
+			if (!create)
+				return NULL;
+			e->key = malloc(len + 1);
+			memcpy(e->key, k, len);
+			e->len = len;
+			m->n++;
+			return e;
+		}
+		if (e->len == len && memcmp(e->key, k, len) == 0)
+			return e;
+	}
+}
+
+static inline void ref_free(struct ref_map *m)
+{
+	size_t i;
+	for (i = 0; i < m->cap; i++)
+		free(m->t[i].key);
+	free(m->t);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- census of the trie ------------------------------------------------- */
+
+struct census {
+	size_t inodes, cnodes, snodes, lnodes;
+	unsigned max_level;
+};
+
+static inline void census_inode(const struct cache *c, shm_offt off,
+				unsigned level, struct census *cs)
+{
+	const struct ctrie_inode *in = SHM_ARENA_ADDR(&c->arena, off);
+	const struct ctrie_cnode *cn =
+		SHM_ARENA_ADDR(&c->arena, atomic_load(&in->main));
+	unsigned i, n = ctrie_popcount(cn->bitmap);
+	cs->inodes++;
+	cs->cnodes++;
+	if (level > cs->max_level)
+		cs->max_level = level;
+	for (i = 0; i < n; i++) {
+		shm_offt ch = cn->child[i];
+		const uint32_t *h = SHM_ARENA_ADDR(&c->arena, ch);
+		switch (CTRIE_TAG(*h)) {
+		case TAG_INODE:
+			census_inode(c, ch, level + 1, cs);
+			break;
+		case TAG_LNODE:
+			cs->lnodes++;
+			cs->snodes += CTRIE_LEN(*h);
+			break;
+		default:
+			cs->snodes++;
+		}
+	}
+}
+
+/* Only on a trie that cache_verify found clean. */
+static inline struct census census_of(const struct cache *c)
+{
+	struct census cs = { 0, 0, 0, 0, 0 };
+	census_inode(c, atomic_load(&ctrie_hdr(c)->root), 0, &cs);
+	return cs;
+}
+
+static inline void print_problem(const char *p, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "verify: %s\n", p);
+}
+
+#endif
