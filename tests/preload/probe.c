@@ -1,0 +1,249 @@
+/*
+ * probe.c - a small program that makes the calls the end-to-end tests ask
+ * for, one argument per call ("op:arg:arg"), so that the tests can check
+ * what the shim recorded for calls that no common program makes in a
+ * controlled way (*at with real descriptors, threads, signals, vfork...).
+ * Prints one line per call: "op rc errno".
+ */
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static char *field(char **rest)
+{
+	char *s = *rest, *c;
+
+	if (s == NULL)
+		return NULL;
+	c = strchr(s, ':');
+	if (c != NULL) {
+		*c = '\0';
+		*rest = c + 1;
+	} else {
+		*rest = NULL;
+	}
+	return s;
+}
+
+static int dirfd_of(const char *d)
+{
+	return strcmp(d, ".") == 0 ? AT_FDCWD
+				   : open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* threads:N:COUNT:SHARED:PREFIX - N threads, each stats SHARED and
+ * PREFIX<i> COUNT times. */
+struct thr {
+	const char *shared;
+	char own[256];
+	long count;
+};
+
+static void *thr_main(void *arg)
+{
+	struct thr *t = arg;
+	struct stat st;
+
+	for (long i = 0; i < t->count; i++) {
+		(void)stat(t->shared, &st);
+		(void)stat(t->own, &st);
+	}
+	return NULL;
+}
+
+static void run_threads(int n, long count, const char *shared,
+			const char *prefix)
+{
+	pthread_t tid[64];
+	struct thr t[64];
+
+	for (int i = 0; i < n && i < 64; i++) {
+		t[i].shared = shared;
+		snprintf(t[i].own, sizeof t[i].own, "%s%d", prefix, i);
+		t[i].count = count;
+		pthread_create(&tid[i], NULL, thr_main, &t[i]);
+	}
+	for (int i = 0; i < n && i < 64; i++)
+		pthread_join(tid[i], NULL);
+}
+
+/* signals:N:PATH_MAIN:PATH_HANDLER - another thread sends N SIGUSR1 to the
+ * main thread, whose handler opens and stats PATH_HANDLER; the main thread
+ * loops on open/stat of PATH_MAIN until every signal was handled. */
+static const char *sig_path;
+static volatile sig_atomic_t sig_seen;
+
+static void on_usr1(int sig)
+{
+	struct stat st;
+	int fd = open(sig_path, O_RDONLY);
+
+	(void)sig;
+	if (fd >= 0)
+		close(fd);
+	(void)stat(sig_path, &st);
+	sig_seen++;
+}
+
+struct killer {
+	pthread_t target;
+	long n;
+};
+
+static void *killer_main(void *arg)
+{
+	struct killer *k = arg;
+
+	for (long i = 0; i < k->n; i++) {
+		long before = sig_seen;
+		pthread_kill(k->target, SIGUSR1);
+		while (sig_seen == before)
+			sched_yield();
+	}
+	return NULL;
+}
+
+static long run_signals(long n, const char *main_path, const char *hpath)
+{
+	struct sigaction sa;
+	struct killer k = { pthread_self(), n };
+	pthread_t tid;
+	long loops = 0;
+	struct stat st;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr1;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	sig_path = hpath;
+	pthread_create(&tid, NULL, killer_main, &k);
+	while (sig_seen < n) {
+		int fd = open(main_path, O_RDONLY);
+		if (fd >= 0)
+			close(fd);
+		(void)stat(main_path, &st);
+		loops++;
+	}
+	pthread_join(tid, NULL);
+	return loops;
+}
+
+static int wait_child(pid_t pid)
+{
+	int status = 0;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		char *rest = argv[i];
+		const char *op = field(&rest);
+		const char *a = field(&rest), *b = field(&rest);
+		const char *c = field(&rest), *d = field(&rest);
+		struct stat st;
+		long rc = 0;
+
+		errno = 0;
+		if (strcmp(op, "stat") == 0) {
+			rc = stat(a, &st);
+		} else if (strcmp(op, "lstat") == 0) {
+			rc = lstat(a, &st);
+		} else if (strcmp(op, "open") == 0) {
+			rc = open(a, O_RDONLY);
+			if (rc >= 0)
+				close((int)rc);
+		} else if (strcmp(op, "create") == 0) {
+			rc = open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (rc >= 0)
+				close((int)rc);
+		} else if (strcmp(op, "access") == 0) {
+			rc = access(a, R_OK);
+		} else if (strcmp(op, "chdir") == 0) {
+			rc = chdir(a);
+		} else if (strcmp(op, "fchdir") == 0) {
+			int fd = open(a, O_RDONLY | O_DIRECTORY);
+			rc = fchdir(fd);
+			close(fd);
+		} else if (strcmp(op, "openat") == 0) {
+			int dfd = dirfd_of(a);
+			rc = openat(dfd, b, O_RDONLY);
+			if (rc >= 0)
+				close((int)rc);
+		} else if (strcmp(op, "fstatat") == 0) {
+			int dfd = dirfd_of(a);
+			rc = fstatat(dfd, b, &st, AT_SYMLINK_NOFOLLOW);
+		} else if (strcmp(op, "mkdirat") == 0) {
+			rc = mkdirat(dirfd_of(a), b, 0755);
+		} else if (strcmp(op, "unlinkat") == 0) {
+			rc = unlinkat(dirfd_of(a), b, 0);
+		} else if (strcmp(op, "renameat") == 0) {
+			rc = renameat(dirfd_of(a), b, dirfd_of(c), d);
+		} else if (strcmp(op, "symlinkat") == 0) {
+			rc = symlinkat(a, dirfd_of(b), c);
+		} else if (strcmp(op, "threads") == 0) {
+			run_threads(atoi(a), atol(b), c, d);
+		} else if (strcmp(op, "signals") == 0) {
+			rc = run_signals(atol(a), b, c);
+		} else if (strcmp(op, "fork") == 0) {
+			/* fork:CHILD_PATH - the child stats it and exits */
+			pid_t pid = fork();
+			if (pid == 0)
+				_exit(stat(a, &st) == 0 ? 0 : 1);
+			rc = wait_child(pid);
+		} else if (strcmp(op, "vfork") == 0) {
+			/* vfork:PROG:ARG - vfork + execv, the parent waits */
+			char *av[] = { (char *)a, (char *)b, NULL };
+			pid_t pid = vfork();
+			if (pid == 0) {
+				execv(a, av);
+				_exit(127);
+			}
+			rc = wait_child(pid);
+		} else if (strcmp(op, "spawn-noenv") == 0) {
+			/* spawn-noenv:PROG:ARG - posix_spawn with an empty env */
+			char *av[] = { (char *)a, (char *)b, NULL };
+			char *ev[] = { NULL };
+			pid_t pid;
+			rc = posix_spawn(&pid, a, NULL, NULL, av, ev);
+			if (rc == 0)
+				rc = wait_child(pid);
+		} else if (strcmp(op, "exec-env") == 0) {
+			/* exec-env:PROG:ARG:VAR=VAL - execve with only that */
+			char *av[] = { (char *)a, (char *)b, NULL };
+			char *ev[] = { (char *)c, NULL };
+			fflush(stdout);
+			execve(a, av, c != NULL ? ev : ev + 1);
+			rc = -1;
+		} else if (strcmp(op, "execlp") == 0) {
+			fflush(stdout);
+			execlp(a, a, b, (char *)NULL);
+			rc = -1;
+		} else if (strcmp(op, "getenv") == 0) {
+			const char *v = getenv(a);
+			printf("%s=%s\n", a, v ? v : "(unset)");
+			continue;
+		} else {
+			fprintf(stderr, "probe: unknown op %s\n", op);
+			return 2;
+		}
+		printf("%s %ld %d\n", op, rc, rc < 0 ? errno : 0);
+		fflush(stdout);
+	}
+	return 0;
+}
