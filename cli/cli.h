@@ -1,0 +1,121 @@
+/*
+ * cli.h - private interface between the files of the shmcache command.
+ *
+ * The command is an ordinary program (malloc and stdio are fine here); it
+ * only ever attaches a cache read-only, except `run`, which creates one.
+ * Everything read from a cache file is treated as untrusted: keys are copied
+ * out with their lengths and printed escaped.
+ */
+#ifndef SHMCACHE_CLI_H
+#define SHMCACHE_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ctrie_cache.h"
+
+/* Exit codes shared by every command (documented in shmcache(1)). */
+enum {
+	EXIT_OK = 0,
+	EXIT_NEGATIVE = 1, /* get: a path is absent; verify: problems found */
+	EXIT_USAGE = 2,    /* bad usage, or the cache file cannot be used    */
+	EXIT_RUN_ERROR = 125, /* run: shmcache itself failed before CMD ran  */
+	EXIT_NOEXEC = 126,    /* run: CMD found but could not be executed    */
+	EXIT_NOTFOUND = 127,  /* run: CMD not found                          */
+};
+
+extern const char *cli_progname;
+
+/* Messages on stderr prefixed with "shmcache: ". */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error of a subcommand: message, hint to --help, returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* One entry copied out of the cache. */
+struct entry {
+	unsigned char *path;  /* NUL-terminated copy; may hold other NULs */
+	size_t len;
+	uint32_t ops;
+	uint64_t count;
+};
+
+struct entry_list {
+	struct entry *v;
+	size_t n, cap;
+};
+
+/* Attaches path read-only.  On failure prints "shmcache: PATH: reason" and
+ * returns false. */
+bool cli_open_cache(const char *path, struct cache *c);
+/* Copies every entry out, sorted bytewise by path.  On damage prints the
+ * error, keeps what was read and returns false. */
+bool cli_load_entries(struct cache *c, const char *path,
+		      struct entry_list *l);
+bool entry_list_add(struct entry_list *l, const unsigned char *key,
+		    size_t len, uint32_t ops, uint64_t count);
+void entry_list_sort(struct entry_list *l);
+void entry_list_free(struct entry_list *l);
+
+/* The operation letters of ops, one column per defined bit in bit order,
+ * '-' where unset; returns the column width.  buf holds at least 33. */
+size_t ops_letters(uint32_t ops, char *buf);
+/* Writes a path so that it fits on one line and can be decoded back:
+ * valid UTF-8 printable text as is; backslash, control characters and
+ * bytes that are not valid UTF-8 as C escapes (\\, \n, \t, \ooo). */
+void print_path_escaped(FILE *f, const unsigned char *p, size_t len);
+/* An ls line: letters, count right-aligned to width, escaped path. */
+void print_entry_line(FILE *f, const struct entry *e, int count_width);
+int count_width(const struct entry_list *l);
+
+/* Lexical normalisation as the shim does it: relative paths joined to the
+ * current directory, "//", "." and ".." folded, no symlink resolution.
+ * Returns a malloc'd string or NULL (out of memory, no cwd). */
+char *path_normalize(const char *path);
+/* True when path is dir itself or lies below it (path-component prefix).
+ * dir is normalised ("/" matches every absolute path). */
+bool path_under(const unsigned char *path, size_t len, const char *dir);
+
+/* JSON (json.c). */
+bool utf8_valid(const unsigned char *s, size_t n);
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
+size_t utf8_seq_len(const unsigned char *s, size_t n);
+/* The escaping of print_path_escaped (json false) or of a JSON string's
+ * contents (json true: '"' escaped, controls as \u00XX, invalid UTF-8 bytes
+ * as U+FFFD). */
+void write_escaped(FILE *f, const unsigned char *s, size_t n, bool json);
+/* A JSON string literal; invalid UTF-8 bytes become U+FFFD. */
+void json_string(FILE *f, const unsigned char *s, size_t n);
+/* "path": ... and, when the path is not valid UTF-8, "path_b64": ... */
+void json_path_fields(FILE *f, const unsigned char *p, size_t len);
+/* "ops": [names...] */
+void json_ops(FILE *f, uint32_t ops);
+/* One JSON Lines object for an entry, without the closing brace, so that
+ * callers can add fields. */
+void json_entry_open(FILE *f, const struct entry *e);
+
+/* Subcommands: argv[0] is the subcommand name. */
+int cmd_run(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_inputs(int argc, char **argv);
+int cmd_outputs(int argc, char **argv);
+int cmd_tree(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+
+/* Shared by run: writes the listing of the cache at path (ls format) to out
+ * (none if NULL) and warns about dropped records.  Returns false if it could
+ * not be read. */
+bool cli_report(const char *path, FILE *out);
+
+/* Static-binary check for run (elfcheck.c): resolves cmd through PATH as
+ * execvp does; true when it is an ELF file without a PT_INTERP header (or
+ * a script whose interpreter is one).  *resolved gets the path found. */
+bool cmd_is_static(const char *cmd, char **resolved);
+
+#endif /* SHMCACHE_CLI_H */

@@ -1,0 +1,453 @@
+/*
+ * cmd_run.c - `shmcache run [-o CACHE] -- CMD [ARGS...]`: runs CMD with the
+ * shim preloaded and SHMCACHE_FILE set, forwards signals, exits with CMD's
+ * status, then reports (and removes a temporary cache).
+ */
+/* realpath is XSI. */
+#define _XOPEN_SOURCE 700
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#ifdef __APPLE__
+#define PRELOAD_VAR "DYLD_INSERT_LIBRARIES"
+#define LIB_NAME "libshmcache.dylib"
+#else
+#define PRELOAD_VAR "LD_PRELOAD"
+#define LIB_NAME "libshmcache.so"
+#endif
+
+#ifndef SHMCACHE_LIBDIR
+#define SHMCACHE_LIBDIR "/usr/local/lib"
+#endif
+#ifndef SHMCACHE_LIBDIR_REL
+#define SHMCACHE_LIBDIR_REL "lib"
+#endif
+
+static const char *const run_help =
+	"Usage: shmcache run [OPTIONS] [--] CMD [ARGS...]\n"
+	"Run CMD with " LIB_NAME " preloaded; every process it starts records\n"
+	"the paths it names into one cache.  Exits with CMD's status (128+N if\n"
+	"signal N killed it).  Without -o the cache is temporary: its listing\n"
+	"goes to stderr (or --report FILE) and it is removed.\n\n"
+	"  -o, --output CACHE keep the cache in CACHE; an existing cache is\n"
+	"                     added to, any other existing file is refused\n"
+	"      --fresh        with -o: replace an existing cache by an empty one\n"
+	"  -k, --keep         keep the temporary cache and print its path\n"
+	"  -r, --report FILE  write the listing to FILE (also with -o)\n"
+	"  -L, --lib PATH     the shim to preload (default: $SHMCACHE_LIB, else\n"
+	"                     found next to this program)\n"
+	"  -d, --debug        set SHMCACHE_DEBUG=1 (the shim reports on stderr)\n"
+	"  -h, --help         this help\n";
+
+struct run_opts {
+	const char *output, *report, *lib;
+	bool keep, fresh, debug;
+};
+
+static volatile sig_atomic_t child_pid;
+
+/* Signals another process sent us go on to CMD.  Those the terminal sends
+ * (Ctrl-C) already reached CMD, which shares our process group: passing
+ * them on would deliver them twice. */
+static void forward_signal(int sig, siginfo_t *info, void *ctx)
+{
+	(void)ctx;
+	pid_t pid = (pid_t)child_pid;
+	if (pid <= 0 || info == NULL || info->si_pid == pid)
+		return;
+	if (info->si_code == SI_USER || info->si_code == SI_QUEUE
+#ifdef SI_TKILL
+	    || info->si_code == SI_TKILL
+#endif
+	)
+		kill(pid, sig);
+}
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+#define NFORWARDED (sizeof forwarded / sizeof forwarded[0])
+
+static bool readable_file(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, R_OK) == 0;
+}
+
+/* The shim to preload, as a malloc'd absolute path, or NULL (reported). */
+static char *find_lib(const char *opt)
+{
+	const char *given = opt != NULL ? opt : getenv("SHMCACHE_LIB");
+	if (given != NULL && given[0] != '\0') {
+		char *abs = realpath(given, NULL);
+		if (abs == NULL || !readable_file(abs)) {
+			cli_error("%s: cannot use the shim library: %s", given,
+				  abs == NULL ? strerror(errno) :
+				  "not a readable file");
+			free(abs);
+			return NULL;
+		}
+		return abs;
+	}
+	char exe[4096];
+	ssize_t n = -1;
+#ifndef __APPLE__
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+#endif
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		/* The build tree first, then an installed layout. */
+		static const char *const rel[] = {
+			"/../preload/" LIB_NAME,
+			"/../" SHMCACHE_LIBDIR_REL "/" LIB_NAME,
+			"/../lib/" LIB_NAME,
+			"/../lib64/" LIB_NAME,
+		};
+		for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+			char cand[4096 + 128];
+			snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
+			if (readable_file(cand))
+				return realpath(cand, NULL);
+		}
+	}
+	if (readable_file(SHMCACHE_LIBDIR "/" LIB_NAME))
+		return realpath(SHMCACHE_LIBDIR "/" LIB_NAME, NULL);
+	cli_error("cannot find %s next to this program nor in %s; name it "
+		  "with --lib or SHMCACHE_LIB", LIB_NAME, SHMCACHE_LIBDIR);
+	return NULL;
+}
+
+/* Where temporary caches go: $XDG_RUNTIME_DIR, /dev/shm, $TMPDIR, /tmp. */
+static const char *runtime_dir(void)
+{
+	const char *cands[] = { getenv("XDG_RUNTIME_DIR"), "/dev/shm",
+				getenv("TMPDIR"), "/tmp" };
+	for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
+		struct stat st;
+		const char *d = cands[i];
+		if (d != NULL && d[0] == '/' && stat(d, &st) == 0 &&
+		    S_ISDIR(st.st_mode) && access(d, W_OK | X_OK) == 0)
+			return d;
+	}
+	return "/tmp";
+}
+
+static char *str_concat(const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+	char *s = malloc(la + lb + lc + 1);
+	if (s == NULL)
+		return NULL;
+	memcpy(s, a, la);
+	memcpy(s + la, b, lb);
+	memcpy(s + la + lb, c, lc + 1);
+	return s;
+}
+
+/* Makes an empty cache and renames it onto target: the cache is built in a
+ * private directory next to target, so nobody sees it half-made and an
+ * existing target is replaced atomically. */
+static bool create_cache_at(const char *target)
+{
+	const char *slash = strrchr(target, '/');
+	char *dir = strndup(target, (size_t)(slash - target));
+	char *tmpl = dir ? str_concat(dir[0] ? dir : "/", "/.shmcache-", "XXXXXX")
+			 : NULL;
+	char *file = NULL;
+	bool ok = false;
+	if (tmpl == NULL || mkdtemp(tmpl) == NULL) {
+		cli_error("%s: cannot create a directory there: %s",
+			  dir ? dir : target, strerror(errno));
+		goto out;
+	}
+	file = str_concat(tmpl, "/cache", "");
+	struct cache c;
+	int r = file ? cache_attach(&c, file, CACHE_ATTACH_CREATE) : CACHE_E_ARENA;
+	if (r != CACHE_OK) {
+		cli_error("%s: cannot create the cache: %s%s%s", target,
+			  cache_strerror(r), r == CACHE_E_ARENA ? ": " : "",
+			  r == CACHE_E_ARENA ? shm_strerror(c.arena_err) : "");
+	} else {
+		cache_detach(&c);
+		ok = rename(file, target) == 0;
+		if (!ok)
+			cli_error("%s: %s", target, strerror(errno));
+	}
+	if (file != NULL)
+		unlink(file);
+	rmdir(tmpl);
+out:
+	free(file);
+	free(tmpl);
+	free(dir);
+	return ok;
+}
+
+/* Prepares the cache CMD will fill.  Returns its absolute path or NULL. */
+static char *prepare_cache(const struct run_opts *o)
+{
+	if (o->output == NULL) {
+		char *tmpl = str_concat(runtime_dir(), "/shmcache-", "XXXXXX");
+		if (tmpl == NULL)
+			return NULL;
+		/* mkstemp reserves a fresh name (O_EXCL, 0600); the cache is
+		 * then renamed over it. */
+		int fd = mkstemp(tmpl);
+		if (fd < 0) {
+			cli_error("%s: %s", tmpl, strerror(errno));
+			free(tmpl);
+			return NULL;
+		}
+		close(fd);
+		if (!create_cache_at(tmpl)) {
+			unlink(tmpl);
+			free(tmpl);
+			return NULL;
+		}
+		return tmpl;
+	}
+	char *path;
+	if (o->output[0] == '/') {
+		path = strdup(o->output);
+	} else {
+		char cwd[4096];
+		if (getcwd(cwd, sizeof cwd) == NULL) {
+			cli_error("cannot get the current directory: %s",
+				  strerror(errno));
+			return NULL;
+		}
+		path = str_concat(cwd, "/", o->output);
+	}
+	if (path == NULL)
+		return NULL;
+	struct stat st;
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT && create_cache_at(path))
+			return path;
+		if (errno != ENOENT)
+			cli_error("%s: %s", o->output, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	/* An existing file is used only if it is a cache of ours. */
+	struct cache c;
+	if (!cli_open_cache(o->output, &c)) {
+		cli_error("%s: refusing to use an existing file that is not a "
+			  "usable cache", o->output);
+		free(path);
+		return NULL;
+	}
+	struct cache_stats s;
+	bool have = cache_stats(&c, &s, false) == CACHE_OK;
+	cache_detach(&c);
+	if (o->fresh) {
+		if (!create_cache_at(path)) {
+			free(path);
+			return NULL;
+		}
+		fprintf(stderr, "shmcache: %s: replaced by an empty cache\n",
+			o->output);
+	} else {
+		fprintf(stderr, "shmcache: %s: adding to the existing cache "
+			"(%llu entries)\n", o->output,
+			have ? (unsigned long long)s.entries : 0ULL);
+	}
+	return path;
+}
+
+/* LD_PRELOAD with lib appended to what the user already preloads. */
+static bool set_preload(const char *lib)
+{
+	if (strpbrk(lib, ": \t\n") != NULL) {
+		cli_error("%s: the shim's path holds a separator of %s "
+			  "(':' or a space): install it elsewhere", lib,
+			  PRELOAD_VAR);
+		return false;
+	}
+	const char *old = getenv(PRELOAD_VAR);
+	if (old == NULL || old[0] == '\0')
+		return setenv(PRELOAD_VAR, lib, 1) == 0;
+	/* Already there (a nested run): keep the list as it is. */
+	size_t ll = strlen(lib);
+	for (const char *p = old; (p = strstr(p, lib)) != NULL; p += ll) {
+		bool start = p == old || strchr(": \t", p[-1]) != NULL;
+		bool end = p[ll] == '\0' || strchr(": \t", p[ll]) != NULL;
+		if (start && end)
+			return true;
+	}
+	char *v = str_concat(old, ":", lib);
+	bool ok = v != NULL && setenv(PRELOAD_VAR, v, 1) == 0;
+	free(v);
+	return ok;
+}
+
+static int parse_run_opts(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "fresh", no_argument, NULL, 'F' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "report", required_argument, NULL, 'r' },
+		{ "lib", required_argument, NULL, 'L' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	/* '+': stop at CMD, whose own options are not ours. */
+	while ((c = getopt_long(argc, argv, "+o:kr:L:dh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': o->output = optarg; break;
+		case 'F': o->fresh = true; break;
+		case 'k': o->keep = true; break;
+		case 'r': o->report = optarg; break;
+		case 'L': o->lib = optarg; break;
+		case 'd': o->debug = true; break;
+		case 'h':
+			fputs(run_help, stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error(argv[0], "bad usage");
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(argv[0], "no command to run");
+	if (o->fresh && o->output == NULL)
+		return cli_usage_error(argv[0], "--fresh needs -o CACHE");
+	if (o->keep && o->output != NULL)
+		return cli_usage_error(argv[0], "--keep is for a temporary "
+				       "cache; -o keeps its cache anyway");
+	return -1;
+}
+
+/* Forks and execs CMD with the signals forwarded; returns its wait status
+ * or -1. */
+static int spawn_and_wait(char **cmd)
+{
+	sigset_t block, old;
+	sigemptyset(&block);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaddset(&block, forwarded[i]);
+	/* No signal may be taken between fork and child_pid being set. */
+	sigprocmask(SIG_BLOCK, &block, &old);
+	struct sigaction sa, saved[NFORWARDED];
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = forward_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaction(forwarded[i], &sa, &saved[i]);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (size_t i = 0; i < NFORWARDED; i++)
+			sigaction(forwarded[i], &saved[i], NULL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		execvp(cmd[0], cmd);
+		int e = errno;
+		fprintf(stderr, "shmcache: %s: %s\n", cmd[0],
+			e == ENOENT ? "command not found" : strerror(e));
+		_exit(e == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC);
+	}
+	int status = -1;
+	if (pid < 0) {
+		cli_error("cannot fork: %s", strerror(errno));
+	} else {
+		child_pid = pid;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		while (waitpid(pid, &status, 0) < 0) {
+			if (errno != EINTR) {
+				cli_error("waitpid: %s", strerror(errno));
+				status = -1;
+				break;
+			}
+		}
+		child_pid = 0;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaction(forwarded[i], &saved[i], NULL);
+	return status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = { 0 };
+	int rc = parse_run_opts(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	char **cmd = argv + optind;
+
+	FILE *report = NULL;
+	if (o.report != NULL) {
+		int fd = open(o.report, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			      0666);
+		if (fd < 0 || (report = fdopen(fd, "w")) == NULL) {
+			cli_error("%s: %s", o.report, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return EXIT_RUN_ERROR;
+		}
+	}
+	char *lib = find_lib(o.lib);
+	char *cache = lib ? prepare_cache(&o) : NULL;
+	if (cache == NULL || !set_preload(lib) ||
+	    setenv("SHMCACHE_FILE", cache, 1) != 0 ||
+	    (o.debug && setenv("SHMCACHE_DEBUG", "1", 1) != 0)) {
+		if (cache != NULL && o.output == NULL)
+			unlink(cache);
+		free(cache);
+		free(lib);
+		if (report != NULL)
+			fclose(report);
+		return EXIT_RUN_ERROR;
+	}
+
+	char *resolved = NULL;
+	if (cmd_is_static(cmd[0], &resolved))
+		cli_warn("%s is statically linked: the shim cannot be loaded "
+			 "into it, so its own file accesses are not recorded "
+			 "(dynamically linked programs it starts still are)",
+			 resolved);
+	free(resolved);
+
+	int status = spawn_and_wait(cmd);
+	if (status == -1)
+		rc = EXIT_RUN_ERROR;
+	else if (WIFEXITED(status))
+		rc = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		rc = 128 + WTERMSIG(status);
+	else
+		rc = EXIT_RUN_ERROR;
+
+	/* The listing: to --report, or to stderr for a temporary cache. */
+	FILE *out = report != NULL ? report : o.output == NULL ? stderr : NULL;
+	if (!cli_report(cache, out) && rc == 0)
+		rc = EXIT_RUN_ERROR;
+	if (report != NULL && fclose(report) != 0) {
+		cli_error("%s: %s", o.report, strerror(errno));
+		if (rc == 0)
+			rc = EXIT_RUN_ERROR;
+	}
+	if (o.output == NULL) {
+		if (o.keep)
+			fprintf(stderr, "shmcache: cache kept: %s\n", cache);
+		else
+			unlink(cache);
+	}
+	free(cache);
+	free(lib);
+	return rc;
+}

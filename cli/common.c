@@ -1,0 +1,335 @@
+/*
+ * common.c - what every reading command shares: attaching a cache with a
+ * message a person can act on, copying its entries out, and printing them.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const char *cli_progname = "shmcache";
+
+static void vmessage(const char *kind, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: %s", cli_progname, kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage("", fmt, ap);
+	va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage("", fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help'.\n", cmd);
+	return EXIT_USAGE;
+}
+
+/* Why the arena layer refused the file, in the words of shmcache(1). */
+static const char *arena_reason(int err, char *buf, size_t bufsz,
+				const struct stat *st, bool have_st)
+{
+	switch (err) {
+	case SHM_E_OPEN:
+		return "cannot be opened";
+	case SHM_E_SYMLINK:
+		return "is a symbolic link (refused, never followed)";
+	case SHM_E_NOTREG:
+		return "not a cache file (not a regular file)";
+	case SHM_E_OWNER:
+		if (have_st) {
+			snprintf(buf, bufsz,
+				 "owned by another user (uid %lu; refused)",
+				 (unsigned long)st->st_uid);
+			return buf;
+		}
+		return "owned by another user (refused)";
+	case SHM_E_MODE:
+		return "group- or world-writable (refused)";
+	case SHM_E_MAGIC:
+		return "not a cache file (bad magic)";
+	case SHM_E_VERSION:
+		return "made by an incompatible version of shmcache "
+		       "(file layout version differs)";
+	case SHM_E_SETTINGS:
+		return "made by a shmcache built with other allocator settings";
+	case SHM_E_SIZE:
+		/* Smaller than the header page: never was a cache. */
+		if (have_st && st->st_size < 4096) {
+			snprintf(buf, bufsz, "not a cache file (%s%lld bytes)",
+				 st->st_size == 0 ? "empty, " : "only ",
+				 (long long)st->st_size);
+			return buf;
+		}
+		return "corrupt: truncated or wrong size";
+	case SHM_E_CORRUPT:
+		return "corrupt: inconsistent file header";
+	case SHM_E_BUSY:
+		return "still being initialised by another process";
+	default:
+		snprintf(buf, bufsz, "cannot be used: %s", shm_strerror(err));
+		return buf;
+	}
+}
+
+bool cli_open_cache(const char *path, struct cache *c)
+{
+	struct stat st;
+	bool have_st = lstat(path, &st) == 0;
+	if (!have_st) {
+		if (errno == ENOENT)
+			cli_error("%s: missing: no such file", path);
+		else
+			cli_error("%s: %s", path, strerror(errno));
+		return false;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		cli_error("%s: not a cache file (a directory)", path);
+		return false;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size == 0) {
+		cli_error("%s: not a cache file (empty)", path);
+		return false;
+	}
+	errno = 0;
+	int r = cache_attach(c, path, CACHE_ATTACH_RDONLY);
+	int attach_errno = errno;
+	if (r == CACHE_OK)
+		return true;
+	char buf[160];
+	switch (r) {
+	case CACHE_E_ARENA:
+		if (c->arena_err == SHM_E_OPEN && attach_errno != 0)
+			cli_error("%s: cannot be opened: %s", path,
+				  strerror(attach_errno));
+		else
+			cli_error("%s: %s", path,
+				  arena_reason(c->arena_err, buf, sizeof buf,
+					       &st, have_st));
+		break;
+	case CACHE_E_NOTCACHE:
+		cli_error("%s: not a cache file (a shared-memory arena "
+			  "without a path cache)", path);
+		break;
+	case CACHE_E_VERSION:
+		cli_error("%s: made by an incompatible version of shmcache "
+			  "(cache format version differs)", path);
+		break;
+	case CACHE_E_CORRUPT:
+		cli_error("%s: corrupt: %s (try 'shmcache verify')", path,
+			  cache_strerror(r));
+		break;
+	default:
+		cli_error("%s: cannot be used: %s", path, cache_strerror(r));
+		break;
+	}
+	return false;
+}
+
+bool entry_list_add(struct entry_list *l, const unsigned char *key,
+		    size_t len, uint32_t ops, uint64_t count)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct entry *v = realloc(l->v, cap * sizeof *v);
+		if (v == NULL)
+			return false;
+		l->v = v;
+		l->cap = cap;
+	}
+	unsigned char *p = malloc(len + 1);
+	if (p == NULL)
+		return false;
+	memcpy(p, key, len);
+	p[len] = '\0';
+	l->v[l->n++] = (struct entry){ p, len, ops, count };
+	return true;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->path, y->path, n);
+	if (c != 0)
+		return c;
+	return (x->len > y->len) - (x->len < y->len);
+}
+
+void entry_list_sort(struct entry_list *l)
+{
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof *l->v, entry_cmp);
+}
+
+void entry_list_free(struct entry_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].path);
+	free(l->v);
+	*l = (struct entry_list){ 0 };
+}
+
+static int collect(const struct cache_entry *e, void *arg)
+{
+	return entry_list_add(arg, e->key, e->len, e->ops, e->count) ? 0 : 1;
+}
+
+bool cli_load_entries(struct cache *c, const char *path, struct entry_list *l)
+{
+	int r = cache_iterate(c, collect, l);
+	entry_list_sort(l);
+	if (r == CACHE_E_STOP) {
+		cli_error("%s: out of memory reading the cache", path);
+		return false;
+	}
+	if (r != CACHE_OK) {
+		cli_error("%s: corrupt: %s after %zu entries (try 'shmcache "
+			  "verify')", path, cache_strerror(r), l->n);
+		return false;
+	}
+	return true;
+}
+
+size_t ops_letters(uint32_t ops, char *buf)
+{
+	size_t n = 0;
+#define OP_LETTER(name, bit, letter, str) \
+	buf[n++] = (ops & (1u << (bit))) ? (letter) : '-';
+	CACHE_OPS(OP_LETTER)
+#undef OP_LETTER
+	buf[n] = '\0';
+	return n;
+}
+
+void print_path_escaped(FILE *f, const unsigned char *p, size_t len)
+{
+	write_escaped(f, p, len, false);
+}
+
+int count_width(const struct entry_list *l)
+{
+	uint64_t max = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].count > max)
+			max = l->v[i].count;
+	int w = 1;
+	while (max >= 10) {
+		max /= 10;
+		w++;
+	}
+	return w;
+}
+
+void print_entry_line(FILE *f, const struct entry *e, int width)
+{
+	char letters[40];
+	ops_letters(e->ops, letters);
+	fprintf(f, "%s %*llu ", letters, width, (unsigned long long)e->count);
+	print_path_escaped(f, e->path, e->len);
+	fputc('\n', f);
+}
+
+char *path_normalize(const char *path)
+{
+	size_t plen = strlen(path);
+	char *cwd = NULL;
+	size_t clen = 0;
+	if (path[0] != '/') {
+		size_t sz = 256;
+		for (;;) {
+			char *b = realloc(cwd, sz);
+			if (b == NULL) {
+				free(cwd);
+				return NULL;
+			}
+			cwd = b;
+			if (getcwd(cwd, sz) != NULL)
+				break;
+			if (errno != ERANGE) {
+				free(cwd);
+				return NULL;
+			}
+			sz *= 2;
+		}
+		clen = strlen(cwd);
+	}
+	char *in = malloc(clen + plen + 2);
+	char *out = malloc(clen + plen + 2);
+	if (in == NULL || out == NULL) {
+		free(in);
+		free(out);
+		free(cwd);
+		return NULL;
+	}
+	if (cwd != NULL) {
+		memcpy(in, cwd, clen);
+		in[clen] = '/';
+		memcpy(in + clen + 1, path, plen + 1);
+	} else {
+		memcpy(in, path, plen + 1);
+	}
+	free(cwd);
+
+	/* Fold component by component; ".." at the root stays at the root. */
+	size_t o = 0;
+	const char *s = in;
+	while (*s != '\0') {
+		while (*s == '/')
+			s++;
+		const char *e = s;
+		while (*e != '\0' && *e != '/')
+			e++;
+		size_t n = (size_t)(e - s);
+		if (n == 0 || (n == 1 && s[0] == '.')) {
+			/* nothing */
+		} else if (n == 2 && s[0] == '.' && s[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else {
+			out[o++] = '/';
+			memcpy(out + o, s, n);
+			o += n;
+		}
+		s = e;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	free(in);
+	return out;
+}
+
+bool path_under(const unsigned char *path, size_t len, const char *dir)
+{
+	size_t dlen = strlen(dir);
+	if (dlen == 1 && dir[0] == '/')
+		return len > 0 && path[0] == '/';
+	if (len < dlen || memcmp(path, dir, dlen) != 0)
+		return false;
+	return len == dlen || path[dlen] == '/';
+}
