@@ -1,0 +1,288 @@
+/*
+ * test_calls.c - calls made in controlled ways by the probe program (and a
+ * few real programs): relative paths after chdir/fchdir, *at calls with
+ * real directory descriptors, long paths, threads, signal handlers, fork,
+ * vfork, posix_spawn, exec re-injection, and pass-through when the cache
+ * cannot be used.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+#define E CACHE_OP_EXISTS
+#define MISSING CACHE_OP_MISSING
+
+static struct e2e t;
+static struct e2e_out o;
+
+static void setup(void)
+{
+	e2e_init(&t);
+	e2e_write(&t, "in.txt", "hello\n");
+	e2e_write(&t, "untouched.txt", "x\n");
+	e2e_write(&t, "d/a.c", "a\n");
+	e2e_write(&t, "d/b/b.c", "b\n");
+	e2e_write(&t, "d/b/c/c.h", "c\n");
+	e2e_write(&t, "noexec.sh", "#!/bin/sh\necho hi\n");
+	chmod(e2e_path(&t, "noexec.sh"), 0644);
+}
+
+static void teardown(void)
+{
+	e2e_fini(&t);
+}
+
+TestSuite(calls, .init = setup, .fini = teardown, .timeout = 90);
+
+#define PROBE(...)                                                          \
+	do {                                                                \
+		const char *argv_[] = { e2e_probe, __VA_ARGS__, NULL };     \
+		e2e_run(&t, E2E_SHIM, NULL, argv_, NULL, &o);               \
+		cr_expect_eq(o.code, 0, "probe: %s", o.err);                \
+	} while (0)
+
+Test(calls, relative_after_chdir)
+{
+	PROBE("chdir:d", "stat:a.c", "stat:../in.txt", "fchdir:b", "stat:b.c",
+	      "open:c/c.h", "stat:./c/../../nothere");
+	cr_expect(strstr(o.out, "fchdir 0 0") != NULL, "%s", o.out);
+	e2e_expect(&t, e2e_path(&t, "d"), CACHE_OP_CHDIR | E);
+	e2e_expect(&t, e2e_path(&t, "d/b"), CACHE_OP_CHDIR | E);
+	e2e_expect(&t, e2e_path(&t, "d/a.c"), CACHE_OP_STAT | E);
+	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_STAT | E);
+	e2e_expect(&t, e2e_path(&t, "d/b/b.c"), CACHE_OP_STAT | E);
+	e2e_expect(&t, e2e_path(&t, "d/b/c/c.h"), CACHE_OP_READ | E);
+	e2e_expect(&t, e2e_path(&t, "d/nothere"), CACHE_OP_STAT | MISSING);
+	e2e_absent(&t, e2e_path(&t, "a.c"));
+	e2e_absent(&t, e2e_path(&t, "d/d/b"));
+	e2e_absent(&t, e2e_path(&t, "b.c"));
+}
+
+Test(calls, at_calls_with_dirfds)
+{
+	PROBE("openat:d:a.c", "fstatat:d/b:b.c", "fstatat:d/b:../nothere",
+	      "mkdirat:d:newdir", "unlinkat:d/b/c:c.h",
+	      "renameat:d/b:b.c:d:moved.c", "symlinkat:../in.txt:d:lnk",
+	      "openat:.:in.txt");
+	e2e_expect(&t, e2e_path(&t, "d/a.c"), CACHE_OP_READ | E);
+	e2e_expect(&t, e2e_path(&t, "d/b/b.c"),
+		   CACHE_OP_STAT | CACHE_OP_RENAME_FROM | E);
+	e2e_expect(&t, e2e_path(&t, "d/nothere"), CACHE_OP_STAT | MISSING);
+	e2e_expect(&t, e2e_path(&t, "d/newdir"), CACHE_OP_MKDIR | E);
+	e2e_expect(&t, e2e_path(&t, "d/b/c/c.h"), CACHE_OP_UNLINK | E);
+	e2e_expect(&t, e2e_path(&t, "d/moved.c"), CACHE_OP_RENAME_TO | E);
+	e2e_expect(&t, e2e_path(&t, "d/lnk"), CACHE_OP_SYMLINK | E);
+	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_SYMLINK | CACHE_OP_READ | E);
+	e2e_absent(&t, e2e_path(&t, "a.c"));
+	e2e_absent(&t, e2e_path(&t, "b.c"));
+	e2e_absent(&t, e2e_path(&t, "newdir"));
+}
+
+/* A relative path under work whose absolute key is exactly total bytes
+ * long, made of components of at most 200 bytes. */
+static void long_rel(char *out, size_t total, char fill)
+{
+	size_t base = strlen(t.work) + 1, n = 0;
+
+	cr_assert(total > base + 2);
+	while (base + n < total) {
+		size_t left = total - base - n;
+		size_t c = left > 200 ? 200 : left;
+		if (n > 0) {
+			out[n++] = '/';
+			c = left - 1 > 200 ? 200 : left - 1;
+			if (c == 0) { /* never end on a slash */
+				out[n - 1] = fill;
+				break;
+			}
+		}
+		memset(out + n, fill, c);
+		n += c;
+	}
+	out[n] = '\0';
+	cr_assert_eq(base + n, total);
+}
+
+Test(calls, long_paths)
+{
+	static char p4000[4200], pmax[4200], pover[4200], arg[3][4300];
+	size_t max = cache_max_key();
+	struct cache_stats st;
+	char cmd[9000];
+
+	cr_assert(max + 1 < 4000);
+	long_rel(p4000, strlen(t.work) + 1 + 4000, 'a');
+	long_rel(pmax, max, 'b');
+	long_rel(pover, max + 1, 'c');
+	/* The directories of the 4000-byte path exist (mkdir -p does it one
+	 * level at a time); its leaf is created by the probe. */
+	snprintf(cmd, sizeof cmd, "cd '%s' && mkdir -p \"$(dirname '%s')\"",
+		 t.work, p4000);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(arg[0], sizeof arg[0], "create:%s", p4000);
+	snprintf(arg[1], sizeof arg[1], "stat:%s", pover);
+	snprintf(arg[2], sizeof arg[2], "stat:%s", pmax);
+	PROBE(arg[0], arg[1], arg[2]);
+	/* The calls worked (create), or failed as without us (stat). */
+	cr_expect(strncmp(o.out, "create 3 0\nstat -1 2\nstat -1 2\n", 40) == 0,
+		  "%s", o.out);
+	e2e_stats(&t, &st);
+	cr_expect_eq(st.skipped_toolong, 2, "skipped %llu",
+		     (unsigned long long)st.skipped_toolong);
+	e2e_expect(&t, e2e_path(&t, pmax), CACHE_OP_STAT | MISSING);
+	e2e_absent(&t, e2e_path(&t, pover));
+}
+
+Test(calls, threads_counters_exact)
+{
+	char name[32];
+
+	e2e_write(&t, "shared", "");
+	PROBE("threads:16:10000:shared:own");
+	cr_expect_eq(e2e_count(&t, e2e_path(&t, "shared")), 160000);
+	e2e_expect(&t, e2e_path(&t, "shared"), CACHE_OP_STAT | E);
+	for (int i = 0; i < 16; i++) {
+		snprintf(name, sizeof name, "own%d", i);
+		cr_expect_eq(e2e_count(&t, e2e_path(&t, name)), 10000, "%s",
+			     name);
+		e2e_expect(&t, e2e_path(&t, name), CACHE_OP_STAT | MISSING);
+	}
+}
+
+Test(calls, signal_handler_calls)
+{
+	long loops = 0;
+	uint64_t h;
+
+	e2e_write(&t, "main.txt", "");
+	e2e_write(&t, "handler.txt", "");
+	PROBE("signals:3000:main.txt:handler.txt");
+	cr_assert_eq(sscanf(o.out, "signals %ld", &loops), 1, "%s", o.out);
+	/* Every call of the main loop is recorded (open + stat per loop); a
+	 * handler that interrupts our own recording passes through. */
+	cr_expect_eq(e2e_count(&t, e2e_path(&t, "main.txt")), 2 * (uint64_t)loops);
+	h = e2e_count(&t, e2e_path(&t, "handler.txt"));
+	cr_expect(h > 0 && h <= 6000, "handler records %llu", (unsigned long long)h);
+}
+
+Test(calls, fork_and_vfork)
+{
+	PROBE("fork:child.txt", "vfork:/bin/cat:in.txt", "stat:after.txt");
+	cr_expect(strstr(o.out, "hello\n") != NULL, "%s", o.out);
+	e2e_expect(&t, e2e_path(&t, "child.txt"), CACHE_OP_STAT | MISSING);
+	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_READ | E);
+	e2e_expect(&t, "/bin/cat", CACHE_OP_EXEC);
+	/* The parent still records after its vfork child exec'd. */
+	e2e_expect(&t, e2e_path(&t, "after.txt"), CACHE_OP_STAT | MISSING);
+}
+
+Test(calls, posix_spawn_empty_env)
+{
+	PROBE("spawn-noenv:/bin/cat:in.txt");
+	cr_expect(strstr(o.out, "hello\n") != NULL, "%s", o.out);
+	e2e_expect(&t, "/bin/cat", CACHE_OP_EXEC | E);
+	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_READ | E);
+}
+
+Test(calls, env_i_reinjection)
+{
+	const char *argv[] = { "env", "-i", "/bin/cat", "in.txt", NULL };
+
+	e2e_run(&t, E2E_SHIM, NULL, argv, NULL, &o);
+	cr_expect_eq(o.code, 0);
+	cr_expect_str_eq(o.out, "hello\n");
+	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_READ | E);
+}
+
+Test(calls, user_preload_kept)
+{
+	char var[600];
+
+	snprintf(var, sizeof var, "LD_PRELOAD=%s", e2e_userlib);
+	/* An empty environment gets both variables back. */
+	PROBE("exec-env:" SHMCACHE_TEST_PROBE ":showenv");
+	{
+		char want[1200];
+		snprintf(want, sizeof want, "LD_PRELOAD=%s\nSHMCACHE_FILE=%s\nshowenv -1 2\n",
+			 e2e_shim, t.cache);
+		cr_expect_str_eq(o.out, want);
+	}
+	{
+		char a[900];
+		const char *argv[] = { e2e_probe, a, NULL };
+		snprintf(a, sizeof a, "exec-env:%s:showenv:%s", e2e_probe, var);
+		e2e_run(&t, E2E_SHIM, NULL, argv, NULL, &o);
+	}
+	{
+		char want[1200];
+		snprintf(want, sizeof want, "LD_PRELOAD=%s:%s\nSHMCACHE_FILE=%s\nshowenv -1 2\n",
+			 e2e_userlib, e2e_shim, t.cache);
+		cr_expect_str_eq(o.out, want);
+	}
+	e2e_expect(&t, e2e_path(&t, "showenv.txt"), CACHE_OP_STAT | MISSING);
+}
+
+Test(calls, execlp_search_and_denied)
+{
+	PROBE("execlp:cat:in.txt");
+	cr_expect_str_eq(o.out, "hello\n");
+	/* The name as the call gave it: libc searches PATH. */
+	e2e_expect(&t, "cat", CACHE_OP_EXEC);
+	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_READ | E);
+	PROBE("exec-env:./noexec.sh:x");
+	cr_expect_str_eq(o.out, "exec-env -1 13\n");
+	e2e_expect(&t, e2e_path(&t, "noexec.sh"),
+		   CACHE_OP_EXEC | CACHE_OP_DENIED);
+}
+
+static void run_cat(const char *const extra[])
+{
+	const char *argv[] = { "cat", "in.txt", NULL };
+
+	e2e_run(&t, E2E_SHIM, NULL, argv, extra, &o);
+	cr_expect_eq(o.code, 0);
+	cr_expect_str_eq(o.out, "hello\n");
+}
+
+Test(calls, pass_through)
+{
+	struct stat st;
+	char junk[400], var[450];
+	const char *unset[] = { "SHMCACHE_FILE=", "SHMCACHE_DEBUG=1", NULL };
+	const char *nodir[] = { "SHMCACHE_FILE=/nonexistent-dir/x.cache", NULL };
+	const char *nodir_dbg[] = { "SHMCACHE_FILE=/nonexistent-dir/x.cache",
+				    "SHMCACHE_DEBUG=1", NULL };
+	const char *bad[] = { var, NULL };
+
+	/* Unset: nothing said even with the debug knob, nothing created. */
+	run_cat(unset);
+	cr_expect_str_eq(o.err, "");
+	cr_expect_neq(stat(t.cache, &st), 0);
+	/* A file that cannot be made: silent, unless asked. */
+	run_cat(nodir);
+	cr_expect_str_eq(o.err, "");
+	run_cat(nodir_dbg);
+	cr_expect(strncmp(o.err, "shmcache: ", 10) == 0 &&
+		  strchr(o.err, '\n') == o.err + strlen(o.err) - 1,
+		  "one line expected: [%s]", o.err);
+	/* A file that is not a cache: left as it was. */
+	snprintf(junk, sizeof junk, "%s/junk", t.root);
+	snprintf(var, sizeof var, "SHMCACHE_FILE=%s", junk);
+	{
+		FILE *f = fopen(junk, "w");
+		cr_assert_not_null(f);
+		for (int i = 0; i < 1000; i++)
+			fputs("not a cache file\n", f);
+		fclose(f);
+		chmod(junk, 0600);
+	}
+	run_cat(bad);
+	cr_expect_str_eq(o.err, "");
+	cr_expect_eq(stat(junk, &st), 0);
+	cr_expect_eq(st.st_size, 17000);
+}
