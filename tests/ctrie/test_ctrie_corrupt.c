@@ -1,0 +1,324 @@
+/*
+ * test_ctrie_corrupt.c - damaged cache files: random bytes flipped, offsets
+ * pointed out of range, misaligned or at the wrong kind of node, cycles,
+ * bad lengths, a bad header and a garbage path cache.  lookup, record,
+ * iterate and verify must return errors (or right answers) and never crash
+ * or hang; run under ASan+UBSan by scripts/test.sh.  Images live in memory
+ * (cache_attach_memory) in an 8 MiB arena, copied afresh for every case.
+ */
+#include <criterion/criterion.h>
+
+#include "ctrie_test_util.h"
+
+TestSuite(ctrie, .timeout = 120);
+
+#define NKEYS 3000
+
+static unsigned char *pristine, *img;
+static size_t img_size;
+static struct cache C;
+
+static size_t key_of(char *k, unsigned i)
+{
+	return (size_t)sprintf(k, "/usr/share/doc/pkg%u/file%u", i % 173, i);
+}
+
+static void make_images(void)
+{
+	char k[64];
+	unsigned i;
+
+	img_size = get_mapping_size_needed_by_shm();
+	pristine = aligned_alloc(64, img_size);
+	img = aligned_alloc(64, img_size);
+	cr_assert(pristine && img);
+	cr_assert_eq(cache_attach_memory(&C, pristine, img_size,
+					 CACHE_ATTACH_CREATE), CACHE_OK,
+		     "arena_err %d", C.arena_err);
+	for (i = 0; i < NKEYS; i++)
+		cr_assert_eq(cache_record(&C, k, key_of(k, i), CACHE_OP_READ),
+			     CACHE_OK);
+	cr_assert_eq(cache_verify(&C, print_problem, NULL), 0);
+	cache_detach(&C);
+}
+
+static void free_images(void)
+{
+	free(pristine);
+	free(img);
+}
+
+/* A fresh copy of the pristine image, attached. */
+static void fresh(void)
+{
+	memcpy(img, pristine, img_size);
+	cr_assert_eq(cache_attach_memory(&C, img, img_size, 0), CACHE_OK);
+}
+
+static void quiet(const char *p, void *arg)
+{
+	(void)p;
+	++*(long *)arg;
+}
+
+struct exercise {
+	long lookups_corrupt, lookups_found, records_corrupt, problems;
+	int iterate;
+};
+
+static int count_visit(const struct cache_entry *e, void *arg)
+{
+	(void)e;
+	++*(long *)arg;
+	return 0;
+}
+
+/* Everything the API offers, on whatever the image holds now. */
+static struct exercise exercise(void)
+{
+	struct exercise x = { 0, 0, 0, 0, 0 };
+	struct cache_entry e[8];
+	struct cache_stats st;
+	char k[64];
+	long n = 0, reported = 0;
+	unsigned i;
+
+	for (i = 0; i < NKEYS; i++) {
+		int r = cache_lookup(&C, k, key_of(k, i), NULL);
+		cr_assert(r == 0 || r == 1 || r == CACHE_E_CORRUPT, "lookup %d", r);
+		x.lookups_corrupt += r == CACHE_E_CORRUPT;
+		x.lookups_found += r == 1;
+	}
+	x.iterate = cache_iterate(&C, count_visit, &n);
+	cr_assert(x.iterate == CACHE_OK || x.iterate == CACHE_E_CORRUPT);
+	x.problems = cache_verify(&C, quiet, &reported);
+	cr_assert_eq(x.problems, reported);
+	cache_stats(&C, &st, true);
+	cache_recent(&C, e, 8);
+	for (i = 0; i < NKEYS; i += 37) {
+		int r = cache_record(&C, k, key_of(k, i * 7 + 1), CACHE_OP_STAT);
+		x.records_corrupt += r == CACHE_E_CORRUPT;
+	}
+	cache_verify(&C, quiet, &reported);
+	return x;
+}
+
+/* The slot of the C-node (current main of its I-node) that holds key i's
+ * leaf, and the offset of that I-node. */
+static shm_offt *leaf_slot(unsigned i, shm_offt *owner, unsigned *level)
+{
+	char k[64];
+	size_t len = key_of(k, i);
+	uint64_t h = ctrie_hash(k, len);
+	shm_offt in = atomic_load(&ctrie_hdr(&C)->root);
+	unsigned l;
+
+	for (l = 0; l <= CTRIE_MAX_LEVEL; l++) {
+		struct ctrie_inode *I = SHM_ARENA_ADDR(&C.arena, in);
+		struct ctrie_cnode *cn = SHM_ARENA_ADDR(&C.arena,
+							atomic_load(&I->main));
+		uint32_t bit = 1u << ctrie_index(h, l);
+		shm_offt *slot = &cn->child[ctrie_popcount(cn->bitmap & (bit - 1))];
+		if (ctrie_tag_at(&C, *slot) != TAG_INODE) {
+			*owner = in;
+			*level = l;
+			return slot;
+		}
+		in = *slot;
+	}
+	cr_assert_fail("no leaf for key %u", i);
+	return NULL;
+}
+
+static void assert_detected(const char *what, unsigned key)
+{
+	char k[64];
+	struct exercise x;
+	cr_assert_eq(cache_lookup(&C, k, key_of(k, key), NULL), CACHE_E_CORRUPT,
+		     "%s: lookup not refused", what);
+	cr_assert_eq(atomic_load(&C.broken), 1);
+	cr_assert_eq(cache_record(&C, k, key_of(k, key), CACHE_OP_READ),
+		     CACHE_E_CORRUPT);
+	x = exercise();
+	cr_assert_eq(x.iterate, CACHE_E_CORRUPT, "%s: iterate", what);
+	cr_assert_gt(x.problems, 0, "%s: verify found nothing", what);
+	cache_detach(&C);
+}
+
+Test(ctrie, offsets_out_of_range_misaligned_or_wrong_kind,
+     .init = make_images, .fini = free_images)
+{
+	static const struct {
+		const char *what;
+		shm_offt off;
+	} bad[] = {
+		{ "null", SHM_NULL },
+		{ "inside the null region", 4096 },
+		{ "beyond the arena", SHM_NULL_REGION_SIZE + MAX_ALLOCATABLE_SHM_SIZE },
+		{ "far beyond", SHM_OFFT_MAX - 7 },
+		{ "misaligned", SHM_NULL_REGION_SIZE + 1028 },
+		{ "unused block", SHM_NULL_REGION_SIZE + MAX_ALLOCATABLE_SHM_SIZE - 1024 },
+	};
+	unsigned i, key;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		shm_offt owner;
+		unsigned level;
+		key = 11 + i * 101;
+		fresh();
+		*leaf_slot(key, &owner, &level) = bad[i].off;
+		assert_detected(bad[i].what, key);
+	}
+	/* a child that is a C-node (the owner's own main) */
+	{
+		shm_offt owner, *s;
+		unsigned level;
+		fresh();
+		s = leaf_slot(5, &owner, &level);
+		*s = atomic_load(&((struct ctrie_inode *)
+				   SHM_ARENA_ADDR(&C.arena, owner))->main);
+		assert_detected("C-node as child", 5);
+	}
+}
+
+Test(ctrie, cycles, .init = make_images, .fini = free_images)
+{
+	shm_offt owner, *s;
+	unsigned level;
+	struct ctrie_inode *I;
+
+	/* a leaf slot pointing back at its own I-node */
+	fresh();
+	s = leaf_slot(17, &owner, &level);
+	*s = owner;
+	assert_detected("slot -> own I-node", 17);
+	/* ... at the root */
+	fresh();
+	s = leaf_slot(23, &owner, &level);
+	*s = atomic_load(&ctrie_hdr(&C)->root);
+	assert_detected("slot -> root", 23);
+	/* an I-node whose main is itself */
+	fresh();
+	s = leaf_slot(29, &owner, &level);
+	I = SHM_ARENA_ADDR(&C.arena, owner);
+	atomic_store(&I->main, owner);
+	/* the path cache still holds the sound C-node: forget it */
+	memset(ctrie_hdr(&C)->path_cache, 0, sizeof ctrie_hdr(&C)->path_cache);
+	assert_detected("main -> itself", 29);
+	/* a child I-node relabelled one level up, pointing at its parent */
+	fresh();
+	s = leaf_slot(31, &owner, &level);
+	cr_assert_gt(level, 0);
+	I = SHM_ARENA_ADDR(&C.arena, owner);
+	I->hdr = ctrie_tree_hdr(TAG_INODE, level - 1, 0);
+	memset(ctrie_hdr(&C)->path_cache, 0, sizeof ctrie_hdr(&C)->path_cache);
+	assert_detected("relabelled I-node", 31);
+}
+
+Test(ctrie, bad_lengths_and_header, .init = make_images, .fini = free_images)
+{
+	shm_offt owner, *s;
+	unsigned level;
+	struct ctrie_snode *sn;
+	struct ctrie_header *H;
+
+	fresh();
+	s = leaf_slot(41, &owner, &level);
+	sn = SHM_ARENA_ADDR(&C.arena, *s);
+	sn->hdr = TAG_SNODE | 0xffffffu << 8;
+	assert_detected("S-node length", 41);
+
+	fresh();
+	s = leaf_slot(43, &owner, &level);
+	sn = SHM_ARENA_ADDR(&C.arena, *s);
+	sn->hdr = TAG_LNODE | 1u << 8;
+	assert_detected("S-node tagged L-node", 43);
+
+	fresh();
+	s = leaf_slot(47, &owner, &level);
+	{
+		struct ctrie_inode *I = SHM_ARENA_ADDR(&C.arena, owner);
+		struct ctrie_cnode *cn = SHM_ARENA_ADDR(&C.arena,
+							atomic_load(&I->main));
+		cn->bitmap = 0xffffffffu; /* popcount beyond the block */
+	}
+	cache_detach(&C);
+	cr_assert_eq(cache_attach_memory(&C, img, img_size, 0), CACHE_OK);
+	exercise();
+	cache_detach(&C);
+
+	/* header: root, magic, version */
+	memcpy(img, pristine, img_size);
+	cr_assert_eq(shm_arena_from_memory(&C.arena, img, img_size, false), SHM_OK);
+	H = shm_arena_client_area(&C.arena);
+	atomic_store(&H->root, SHM_NULL_REGION_SIZE + 8);
+	cr_assert_eq(cache_attach_memory(&C, img, img_size, 0), CACHE_E_CORRUPT);
+	H->version = 99;
+	cr_assert_eq(cache_attach_memory(&C, img, img_size, 0), CACHE_E_VERSION);
+	atomic_store(&H->state, 12345);
+	cr_assert_eq(cache_attach_memory(&C, img, img_size, 0), CACHE_E_NOTCACHE);
+}
+
+Test(ctrie, garbage_path_cache_and_ring, .init = make_images,
+     .fini = free_images)
+{
+	struct ctrie_header *H;
+	uint64_t seed = 77;
+	unsigned i;
+	struct exercise x;
+	struct cache_entry e[CTRIE_RECENT];
+
+	fresh();
+	H = ctrie_hdr(&C);
+	for (i = 0; i < CTRIE_CACHE_SLOTS; i++) {
+		atomic_store(&H->path_cache[i].inode,
+			     (shm_offt)test_rand(&seed) & ~(shm_offt)7);
+		atomic_store(&H->path_cache[i].cnode,
+			     SHM_NULL_REGION_SIZE + (shm_offt)(test_rand(&seed) %
+				(MAX_ALLOCATABLE_SHM_SIZE / 8)) * 8);
+	}
+	for (i = 0; i < CTRIE_RECENT; i++)
+		atomic_store(&H->recent[i], (shm_offt)test_rand(&seed));
+	cache_recent(&C, e, CTRIE_RECENT);
+	x = exercise();
+	/* the trie itself is sound: the cache is only memoisation */
+	cr_assert_eq(x.lookups_found, NKEYS);
+	cr_assert_eq(x.iterate, CACHE_OK);
+	cr_assert_gt(x.problems, 0);
+	cache_detach(&C);
+}
+
+Test(ctrie, random_bytes_flipped, .init = make_images, .fini = free_images)
+{
+	const char *env = getenv("CTRIE_FLIP_ROUNDS");
+	unsigned rounds = env ? (unsigned)atoi(env) : 300, r, j;
+	uint64_t seed = 0xdecafbadu;
+	long detected = 0;
+	struct shm_stats st;
+	size_t used, client, base;
+
+	fresh();
+	cr_assert_eq(shm_arena_stats(&C.arena, &st), SHM_OK);
+	used = st.max_blocks_touched << MAX_ALLOC_POW2;
+	client = (size_t)((unsigned char *)shm_arena_client_area(&C.arena) - img);
+	base = (size_t)(C.arena.base - img) + SHM_NULL_REGION_SIZE;
+	cache_detach(&C);
+	for (r = 0; r < rounds; r++) {
+		unsigned flips = 1 + (unsigned)(test_rand(&seed) % 16);
+		memcpy(img, pristine, img_size);
+		for (j = 0; j < flips; j++) {
+			size_t at;
+			if (test_rand(&seed) % 8 == 0)	/* the cache header */
+				at = client + test_rand(&seed) % 256;
+			else				/* the nodes */
+				at = base + test_rand(&seed) % used;
+			img[at] ^= (unsigned char)(1u << (test_rand(&seed) % 8));
+		}
+		if (cache_attach_memory(&C, img, img_size, 0) != CACHE_OK)
+			continue;
+		detected += exercise().problems > 0;
+		cache_detach(&C);
+	}
+	cr_assert_gt(detected, rounds / 4, "only %ld of %u rounds detected",
+		     detected, rounds);
+}
