@@ -105,8 +105,17 @@ bool cli_open_cache(const char *path, struct cache *c)
 			cli_error("%s: %s", path, strerror(errno));
 		return false;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		cli_error("%s: not a cache file (a directory)", path);
+	if (S_ISLNK(st.st_mode)) {
+		cli_error("%s: is a symbolic link (refused, never followed)",
+			  path);
+		return false;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		/* Never opened: opening a FIFO would block. */
+		cli_error("%s: not a cache file (%s)", path,
+			  S_ISDIR(st.st_mode) ? "a directory" :
+			  S_ISFIFO(st.st_mode) ? "a FIFO" :
+			  "not a regular file");
 		return false;
 	}
 	if (S_ISREG(st.st_mode) && st.st_size == 0) {

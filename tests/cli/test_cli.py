@@ -14,6 +14,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import stat
@@ -263,6 +264,10 @@ class Errors(Base):
             self.assertIn(r.returncode, (1, 2), args)
             self.assertGreater(len(r.stderr) + len(r.stdout), 0)
         self.expect_all(self.tmp, ["not a cache file"])
+        fifo = self.path("fifo")
+        os.mkfifo(fifo)
+        self.expect_all(fifo, ["not a cache file", "FIFO"])
+        self.expect_all("/dev/null", ["not a cache file"])
 
     def flip(self, p, off, value=None):
         with open(p, "r+b") as f:
@@ -573,6 +578,20 @@ class Run(TracedBase):
         g = sh(["get", path, f])
         self.assertEqual(g.returncode, 0, g.stderr)
 
+    def test_temporary_cache_removed_after_a_signal(self):
+        r = self.run_cmd(["sh", "-c", "kill -TERM $$"])
+        self.assertEqual(r.returncode, 128 + signal.SIGTERM)
+        self.assertEqual(self.leftovers(), [])
+
+    def test_skipped_records_warned(self):
+        # A path longer than the largest entry: the call runs, the record
+        # is skipped and counted, and run says the listing lacks it.
+        long = "/" + "/".join(["d" * 200] * 12)
+        r = self.run_cmd(["sh", "-c", 'test -e "$1"; exit 0', "sh", long])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"records were skipped: path longer than", r.stderr)
+        self.assertNotIn(long.encode(), r.stderr)
+
     def test_output_existing_files(self):
         c = self.path("c")
         a, b = self.path("a"), self.path("b")
@@ -694,6 +713,44 @@ class Traced(TracedBase):
         self.assertEqual(sh(["verify", self.cache]).returncode, 0)
         r = sh(["watch", "-c", "2", "-n", "0.05", self.cache])
         self.assertEqual(len(r.stdout.splitlines()), 2)
+
+    def test_reading_while_recording(self):
+        c = self.path("busy")
+        p = subprocess.Popen(
+            [BIN, "run", "-o", c, "--", "sh", "-c",
+             'echo ready; i=0; while [ $i -lt 400 ]; do : > "f$i"; '
+             'i=$((i+1)); done'],
+            cwd=self.w, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=self.env)
+        self.assertEqual(p.stdout.readline(), b"ready\n")
+        last = 0
+        rounds = 0
+        while p.poll() is None or rounds < 2:
+            rounds += 1
+            r = sh(["ls", "-0", "--prefix", self.w, c])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            n = len(r.stdout.split(b"\0")) - 1
+            self.assertGreaterEqual(n, last)
+            last = n
+            v = sh(["verify", c])
+            self.assertEqual(v.returncode, 0, v.stdout)
+        self.assertEqual(p.wait(timeout=60), 0)
+        r = sh(["outputs", "-0", "--prefix", self.w, c])
+        names = [x for x in r.stdout.split(b"\0")[:-1]
+                 if os.path.basename(x).startswith(b"f")]
+        self.assertEqual(len(names), 400)
+
+    def test_watch_on_a_terminal(self):
+        if shutil.which("script") is None:
+            self.skipTest("script(1) is not installed")
+        cmd = "%s watch -c 2 -n 0.05 %s" % (shlex.quote(BIN),
+                                             shlex.quote(self.cache))
+        r = subprocess.run(["script", "-qec", cmd, "/dev/null"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.count(b"\033[H\033[2J"), 2)
+        self.assertIn(b"newest:", r.stdout)
 
     def test_env_i_still_traced(self):
         c = self.path("envi")
