@@ -13,8 +13,8 @@
 static const char *const tree_help =
 	"Usage: shmcache tree [OPTIONS] CACHE [DIR]\n"
 	"The entries of CACHE (below DIR if given) as an indented tree.\n"
-	"Directories show '(N)', the number of entries below them; entries\n"
-	"show their operation letters and hit count.\n\n"
+	"A directory shows '/ (N)', N the number of entries below it; an\n"
+	"entry shows its operation letters and hit count.\n\n"
 	"  -h, --help         this help\n";
 
 /* Component order: '/' sorts before every other byte, so that a directory's
@@ -50,6 +50,25 @@ static bool same_comp(const struct entry *e, const struct entry *ref,
 	return e->len == off + n || e->path[off + n] == '/';
 }
 
+/* One line: the name, "/ (N)" for a directory with N entries below, and
+ * the letters and count when the name is an entry itself. */
+static void print_node(const unsigned char *name, size_t len, size_t below,
+		       const struct entry *e, int width)
+{
+	print_path_escaped(stdout, name, len);
+	if (below > 0 && !(len == 1 && name[0] == '/'))
+		putchar('/');
+	if (below > 0 || e == NULL)
+		printf(" (%zu)", below);
+	if (e != NULL) {
+		char letters[40];
+		ops_letters(e->ops, letters);
+		printf("  %s %*llu", letters, width,
+		       (unsigned long long)e->count);
+	}
+	putchar('\n');
+}
+
 static void indent(int depth)
 {
 	for (int i = 0; i < depth; i++)
@@ -82,19 +101,10 @@ static void print_level(const struct entry *v, size_t lo, size_t hi,
 			end += 1 + m;
 			is_entry = ref->len == end;
 		}
-		indent(depth);
-		print_path_escaped(stdout, ref->path + off, end - off);
-		if (is_entry) {
-			char letters[40];
-			ops_letters(ref->ops, letters);
-			fprintf(stdout, "  %s %*llu", letters, width,
-				(unsigned long long)ref->count);
-		}
 		size_t below = j - i - (is_entry ? 1 : 0);
-		if (below > 0)
-			fprintf(stdout, "%s/ (%zu)", is_entry ? "  " : "",
-				below);
-		fputc('\n', stdout);
+		indent(depth);
+		print_node(ref->path + off, end - off, below,
+			   is_entry ? ref : NULL, width);
 		if (below > 0)
 			print_level(v, i + (is_entry ? 1 : 0), j, end + 1,
 				    depth + 1, width);
@@ -163,20 +173,15 @@ int cmd_tree(int argc, char **argv)
 	size_t lo = 0;
 	bool root_entry = l.n > 0 && l.v[0].len == rlen &&
 			  memcmp(l.v[0].path, root, rlen) == 0;
-	print_path_escaped(stdout, (const unsigned char *)root, rlen);
-	if (root_entry) {
-		char letters[40];
-		ops_letters(l.v[0].ops, letters);
-		fprintf(stdout, "  %s %*llu", letters, width,
-			(unsigned long long)l.v[0].count);
+	if (root_entry)
 		lo = 1;
-	}
-	fprintf(stdout, "%s (%zu)\n", rlen > 1 ? "/" : "", l.n - lo);
+	print_node((const unsigned char *)root, rlen, l.n - lo,
+		   root_entry ? &l.v[0] : NULL, width);
 	size_t off = rlen == 1 ? 1 : rlen + 1;
 	print_level(l.v, lo, l.n, off, 1, width);
 	if (skipped > 0)
-		printf("(%zu entries with relative keys not shown: see "
-		       "'shmcache ls')\n", skipped);
+		printf("(%zu %s not absolute, not shown: see 'shmcache "
+		       "ls')\n", skipped, skipped == 1 ? "key" : "keys");
 	entry_list_free(&l);
 	free(dir);
 	return ok ? EXIT_OK : EXIT_USAGE;
