@@ -34,42 +34,70 @@ static inline unsigned ctz_offt(shm_offt x)
 }
 
 /* Lowest free node of level j in word w (its index in the level), or -1:
- * OR-fold each group of 2^(D-j) leaves into its first bit. */
+ * OR-fold each group of 2^(D-j) leaves into its first bit (the order of the
+ * shifts does not matter, so the switch enters at the widest one). */
 static inline int find_free(shm_offt w, unsigned j)
 {
 	shm_offt y = w;
-	for (unsigned s = 1; s < (1u << (SHM_D - j)); s <<= 1)
-		y |= y >> s;
+	switch (SHM_D - j) {
+	case 5: y |= y >> 16; __attribute__((fallthrough));
+	case 4: y |= y >> 8; __attribute__((fallthrough));
+	case 3: y |= y >> 4; __attribute__((fallthrough));
+	case 2: y |= y >> 2; __attribute__((fallthrough));
+	case 1: y |= y >> 1; __attribute__((fallthrough));
+	default: break;
+	}
 	shm_offt cand = ~y & level_starts(j);
 	if (cand == 0)
 		return -1;
 	return (int)(ctz_offt(cand) >> (SHM_D - j));
 }
 
-/* Bit mask of the levels at which w has a free node (bit j = level j). */
-unsigned shm_free_levels(shm_offt w)
+/* Bit mask of the levels at which w has a free node (bit j = level j):
+ * AND-fold the free leaves, one level per step. */
+static inline unsigned free_levels(shm_offt w)
 {
 	shm_offt f = ~w & SHM_LEAF_MASK;
 	unsigned r = 0;
+#pragma GCC unroll 8
 	for (int j = SHM_D; j >= 0; j--) {
-		if (f & level_starts((unsigned)j))
-			r |= 1u << j;
+		r |= (unsigned)((f & level_starts((unsigned)j)) != 0) << j;
 		f &= f >> (1u << (SHM_D - j));
 	}
 	return r;
 }
 
+unsigned shm_free_levels(shm_offt w)
+{
+	return free_levels(w);
+}
+
+/* Subtree masks, computed at compile time: entry [j][i] is node i of level
+ * j and everything below it.  The "& (SHM_WORD_BITS - 1)" only keeps the
+ * shift counts of the unused (d < j or d > D) terms in range. */
+#define SHM_W(j, d) (1u << (((d) - (j)) & 7))
+#define SHM_ONES(w) ((w) >= SHM_WORD_BITS ? ~(shm_offt)0 \
+		     : (((shm_offt)1 << ((w) & (SHM_WORD_BITS - 1))) - 1))
+#define SHM_TERM(j, i, d) (((d) < (j) || (d) > SHM_D) ? (shm_offt)0 \
+	: SHM_ONES(SHM_W(j, d)) << ((SHM_LVL_OFF(d) + (i) * SHM_W(j, d)) & \
+				    (SHM_WORD_BITS - 1)))
+#define SHM_SUB(j, i) (SHM_TERM(j, i, 0) | SHM_TERM(j, i, 1) | \
+		       SHM_TERM(j, i, 2) | SHM_TERM(j, i, 3) | \
+		       SHM_TERM(j, i, 4) | SHM_TERM(j, i, 5))
+#define SHM_SUB4(j, i) SHM_SUB(j, i), SHM_SUB(j, i + 1), SHM_SUB(j, i + 2), \
+		       SHM_SUB(j, i + 3)
+#define SHM_SUBROW(j) { SHM_SUB4(j, 0), SHM_SUB4(j, 4), SHM_SUB4(j, 8), \
+			SHM_SUB4(j, 12), SHM_SUB4(j, 16), SHM_SUB4(j, 20), \
+			SHM_SUB4(j, 24), SHM_SUB4(j, 28) }
+static const shm_offt subtree[6][32] = {
+	SHM_SUBROW(0), SHM_SUBROW(1), SHM_SUBROW(2),
+	SHM_SUBROW(3), SHM_SUBROW(4), SHM_SUBROW(5),
+};
+
 /* Node i of level j and its whole subtree. */
 static inline shm_offt subtree_mask(unsigned j, unsigned i)
 {
-	shm_offt m = 0;
-	for (unsigned d = j; d <= SHM_D; d++) {
-		unsigned width = 1u << (d - j);
-		shm_offt ones = (width == SHM_WORD_BITS) ? ~(shm_offt)0
-			: ((((shm_offt)1) << width) - 1);
-		m |= ones << (SHM_LVL_OFF(d) + i * width);
-	}
-	return m;
+	return subtree[j][i & 31];
 }
 
 /* Per thread, per level: 1 + the block this thread allocates from (0: none
@@ -86,7 +114,7 @@ static _Thread_local shm_offt tls_cur[SHM_NLEVELS]
 static inline _Atomic shm_offt *sum_word(unsigned char *map, unsigned j,
 					 shm_offt b)
 {
-	return &shm_summary(map, j)[b / SHM_WORD_BITS];
+	return shm_summary(map, j, b / SHM_WORD_BITS);
 }
 
 static inline shm_offt sum_bit(shm_offt b)
@@ -120,26 +148,29 @@ static void mark_full(unsigned char *map, unsigned j, shm_offt b)
 	}
 }
 
-/* Block b has a free node of level j again. */
-static void mark_available(unsigned char *map, unsigned j, shm_offt b)
+/* Block b has a free node of level j again.  A clear bit needs nothing:
+ * the hint only ever passes blocks whose bit is set, and whoever clears a
+ * bit lowers the hint after it. */
+static inline void mark_available(unsigned char *map, unsigned j, shm_offt b)
 {
 	_Atomic shm_offt *sw = sum_word(map, j, b);
 	shm_offt bit = sum_bit(b);
-	if (atomic_load(sw) & bit)
+	if (atomic_load(sw) & bit) {
 		atomic_fetch_and(sw, ~bit);
-	hint_lower(shm_hdr(map), j, b);
+		hint_lower(shm_hdr(map), j, b);
+	}
 }
 
 /* First block >= start whose summary bit of level j is clear, or
  * SHM_NBLOCKS. */
 static shm_offt next_candidate(unsigned char *map, unsigned j, shm_offt start)
 {
-	_Atomic shm_offt *sum = shm_summary(map, j);
 	if (start >= SHM_NBLOCKS)
 		return SHM_NBLOCKS;
 	size_t wi = start / SHM_WORD_BITS;
 	/* relaxed: a summary bit is a hint; the CAS on the word decides */
-	shm_offt v = atomic_load_explicit(&sum[wi], memory_order_relaxed);
+	shm_offt v = atomic_load_explicit(shm_summary(map, j, wi),
+					  memory_order_relaxed);
 	v |= sum_bit(start) - 1;
 	for (;;) {
 		if (~v != 0) {
@@ -148,7 +179,8 @@ static shm_offt next_candidate(unsigned char *map, unsigned j, shm_offt start)
 		}
 		if (++wi >= SHM_SUM_WORDS)
 			return SHM_NBLOCKS;
-		v = atomic_load_explicit(&sum[wi], memory_order_relaxed);
+		v = atomic_load_explicit(shm_summary(map, j, wi),
+					 memory_order_relaxed);
 	}
 }
 
@@ -156,10 +188,10 @@ static shm_offt next_candidate(unsigned char *map, unsigned j, shm_offt start)
  * SHM_NBLOCKS (the repair's walk above the high-water mark). */
 static shm_offt next_set(unsigned char *map, unsigned j, shm_offt start)
 {
-	_Atomic shm_offt *sum = shm_summary(map, j);
 	for (size_t wi = start / SHM_WORD_BITS; wi < SHM_SUM_WORDS; wi++) {
 		/* relaxed: a hint, re-checked by repair_block */
-		shm_offt v = atomic_load_explicit(&sum[wi], memory_order_relaxed);
+		shm_offt v = atomic_load_explicit(shm_summary(map, j, wi),
+						  memory_order_relaxed);
 		if (wi == start / SHM_WORD_BITS)
 			v &= ~(sum_bit(start) - 1);
 		if (v != 0) {
@@ -188,8 +220,6 @@ static enum take_result take(unsigned char *map, unsigned j, shm_offt b,
 		if (atomic_compare_exchange_weak_explicit(
 			    wp, &w, nw, memory_order_seq_cst,
 			    memory_order_relaxed)) {
-			if (find_free(nw, j) < 0)
-				mark_full(map, j, b);
 			*out = SHM_NULL_REGION_SIZE + b * (shm_offt)SHM_MAX_BLOCK +
 			       ((shm_offt)node << (MAX_ALLOC_POW2 - j));
 			return TAKE_OK;
@@ -247,7 +277,7 @@ static shm_offt search(unsigned char *map, unsigned j, shm_offt start,
 static void repair_block(unsigned char *map, shm_offt b)
 {
 	/* relaxed: re-checked by mark_available and by the CAS */
-	unsigned fl = shm_free_levels(atomic_load_explicit(
+	unsigned fl = free_levels(atomic_load_explicit(
 		&shm_words(map)[b], memory_order_relaxed));
 	for (unsigned j = 0; j < SHM_NLEVELS; j++)
 		if ((fl & (1u << j)) &&
@@ -375,11 +405,13 @@ void shm_arena_free(struct shm_arena *a, shm_offt off)
 	do {
 		/* The allocation is the topmost set node on the leaf's path; it
 		 * must start at off, and the leaf itself must be set. */
-		for (j = 0; j <= SHM_D; j++) {
-			node = leaf >> (SHM_D - j);
-			if (w & ((shm_offt)1 << (SHM_LVL_OFF(j) + node)))
-				break;
-		}
+		unsigned path = 0;
+#pragma GCC unroll 8
+		for (unsigned d = 0; d <= SHM_D; d++)
+			path |= (unsigned)((w >> (SHM_LVL_OFF(d) +
+						 (leaf >> (SHM_D - d)))) & 1) << d;
+		j = path ? (unsigned)__builtin_ctz(path) : SHM_D + 1;
+		node = leaf >> (SHM_D - (j & 7));
 		if (j > SHM_D || (node << (SHM_D - j)) != leaf ||
 		    !(w & ((shm_offt)1 << leaf))) {
 			count_bad_free(h);
@@ -390,7 +422,7 @@ void shm_arena_free(struct shm_arena *a, shm_offt off)
 	} while (!atomic_compare_exchange_weak_explicit(
 		wp, &w, nw, memory_order_seq_cst, memory_order_relaxed));
 
-	unsigned gained = shm_free_levels(nw) & ~shm_free_levels(w);
+	unsigned gained = free_levels(nw) & ~free_levels(w);
 	while (gained) {
 		unsigned lv = (unsigned)__builtin_ctz(gained);
 		gained &= gained - 1;

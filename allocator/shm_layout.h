@@ -10,10 +10,13 @@
  *   0               header page (struct shm_file_header, SHM_HDR_SIZE bytes)
  *   SHM_CLIENT_OFF  client area, SHM_CLIENT_AREA_SIZE bytes, zero when fresh
  *                   (the path cache keeps its root there)
- *   SHM_SUMMARY_OFF per-level "full" summaries: for each level j (0 = max
- *                   block, D = min block) SHM_SUM_WORDS words with one bit per
- *                   max-size block; a set bit is a hint that the block has no
- *                   free node of level j, a clear bit means "maybe has one"
+ *   SHM_SUMMARY_OFF "full" summaries: for each group of SHM_WORD_BITS
+ *                   max-size blocks one 64-byte line holding one word per
+ *                   level j (0 = max block, D = min block), one bit per
+ *                   block; a set bit is a hint that the block has no free
+ *                   node of level j, a clear bit means "maybe has one".  All
+ *                   levels of a block share a line: a free that makes room at
+ *                   several levels reads one line.
  *   SHM_WORDS_OFF   one bitmap word (shm_offt) per max-size block: its whole
  *                   buddy tree (see below)
  *   ...             zero padding up to SHM_MGMT_SIZE (a multiple of 64 KiB)
@@ -71,9 +74,9 @@
 #define SHM_HDR_SIZE 4096UL
 #define SHM_CLIENT_OFF SHM_HDR_SIZE
 #define SHM_SUMMARY_OFF (SHM_CLIENT_OFF + SHM_CLIENT_AREA_SIZE)
-#define SHM_SUM_LEVEL_BYTES SHM_ROUND_UP(SHM_SUM_WORDS * sizeof(shm_offt), 64)
+#define SHM_SUM_STRIDE (64 / sizeof(shm_offt)) /* words per group line */
 #define SHM_WORDS_OFF \
-	SHM_ROUND_UP(SHM_SUMMARY_OFF + SHM_NLEVELS * SHM_SUM_LEVEL_BYTES, 4096)
+	SHM_ROUND_UP(SHM_SUMMARY_OFF + SHM_SUM_WORDS * 64, 4096)
 #define SHM_MGMT_SIZE \
 	SHM_ROUND_UP(SHM_WORDS_OFF + (size_t)SHM_NBLOCKS * sizeof(shm_offt), 65536)
 #define SHM_FILE_SIZE \
@@ -122,6 +125,7 @@ _Static_assert(offsetof(struct shm_file_header, init_state) == 56,
 _Static_assert(2 * SHM_LEAVES - 1 <= sizeof(shm_offt) * CHAR_BIT,
 	       "a buddy tree must fit in one bitmap word");
 _Static_assert(SHM_MGMT_SIZE % 65536 == 0, "user base must be 64 KiB aligned");
+_Static_assert(SHM_NLEVELS <= SHM_SUM_STRIDE, "a group line holds every level");
 
 static inline struct shm_file_header *shm_hdr(unsigned char *map)
 {
@@ -133,10 +137,12 @@ static inline _Atomic shm_offt *shm_words(unsigned char *map)
 	return (_Atomic shm_offt *)(map + SHM_WORDS_OFF);
 }
 
-static inline _Atomic shm_offt *shm_summary(unsigned char *map, unsigned j)
+/* Summary word of level j for blocks [wi * SHM_WORD_BITS, +SHM_WORD_BITS). */
+static inline _Atomic shm_offt *shm_summary(unsigned char *map, unsigned j,
+					    size_t wi)
 {
-	return (_Atomic shm_offt *)(map + SHM_SUMMARY_OFF +
-				    j * SHM_SUM_LEVEL_BYTES);
+	return (_Atomic shm_offt *)(map + SHM_SUMMARY_OFF) +
+	       wi * SHM_SUM_STRIDE + j;
 }
 
 /* Private to allocator/: defined in shm_alloc_core.c, used by the stats. */

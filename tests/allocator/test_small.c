@@ -116,13 +116,9 @@ Test(small, stale_summary_bits_are_repaired)
 {
 	/* As if processes had died between their CAS and their summary
 	 * update: every level claims every block full. */
-	for (unsigned j = 0; j < SHM_NLEVELS; j++) {
-		_Atomic shm_offt *sum =
-			(_Atomic shm_offt *)(A->map + SHM_SUMMARY_OFF +
-					     j * SHM_SUM_LEVEL_BYTES);
+	for (unsigned j = 0; j < SHM_NLEVELS; j++)
 		for (size_t w = 0; w < SHM_SUM_WORDS; w++)
-			atomic_store(&sum[w], ~(shm_offt)0);
-	}
+			atomic_store(shm_summary(A->map, j, w), ~(shm_offt)0);
 	shm_offt o = shm_malloc(get_shm_max_allocatable_size());
 	cr_assert_neq(o, SHM_NULL);
 	cr_assert_eq(stats().failed_allocs, 0);
