@@ -109,9 +109,9 @@ int cmd_verify(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 
 /* Shared by run: writes the listing of the cache at path (ls format) to out
- * (none if NULL) and warns about dropped records.  Returns false if it could
- * not be read. */
-bool cli_report(const char *path, FILE *out);
+ * (none if NULL) and warns about dropped records, and with warn_empty about
+ * an empty cache.  Returns false if it could not be read. */
+bool cli_report(const char *path, FILE *out, bool warn_empty);
 
 /* Static-binary check for run (elfcheck.c): resolves cmd through PATH as
  * execvp does; true when it is an ELF file without a PT_INTERP header (or

@@ -240,7 +240,7 @@ int cmd_outputs(int argc, char **argv)
 	return list_main(LIST_OUTPUTS, argc, argv);
 }
 
-bool cli_report(const char *path, FILE *out)
+bool cli_report(const char *path, FILE *out, bool warn_empty)
 {
 	struct cache cache;
 	if (!cli_open_cache(path, &cache))
@@ -259,6 +259,10 @@ bool cli_report(const char *path, FILE *out)
 			cli_warn("%s: %llu records were dropped because the "
 				 "cache was full: the listing is incomplete",
 				 path, (unsigned long long)st.skipped_full);
+		if (warn_empty && st.entries == 0 && st.skipped_toolong == 0)
+			cli_warn("%s: nothing was recorded: the shim did not "
+				 "attach the cache (one of another build? try "
+				 "--debug)", path);
 		if (st.skipped_toolong > 0)
 			cli_warn("%s: %llu records were skipped: path longer "
 				 "than %zu bytes", path,

@@ -415,7 +415,8 @@ int cmd_run(int argc, char **argv)
 	}
 
 	char *resolved = NULL;
-	if (cmd_is_static(cmd[0], &resolved))
+	bool is_static = cmd_is_static(cmd[0], &resolved);
+	if (is_static)
 		cli_warn("%s is statically linked: the shim cannot be loaded "
 			 "into it, so its own file accesses are not recorded "
 			 "(dynamically linked programs it starts still are)",
@@ -434,7 +435,7 @@ int cmd_run(int argc, char **argv)
 
 	/* The listing: to --report, or to stderr for a temporary cache. */
 	FILE *out = report != NULL ? report : o.output == NULL ? stderr : NULL;
-	if (!cli_report(cache, out) && rc == 0)
+	if (!cli_report(cache, out, !is_static) && rc == 0)
 		rc = EXIT_RUN_ERROR;
 	if (report != NULL && fclose(report) != 0) {
 		cli_error("%s: %s", o.report, strerror(errno));

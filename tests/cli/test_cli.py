@@ -598,6 +598,44 @@ class Run(TracedBase):
         g = sh(["get", path, f])
         self.assertEqual(g.returncode, 0, g.stderr)
 
+    def test_ctrl_c_on_a_terminal(self):
+        # Ctrl-C on the controlling terminal reaches CMD (same foreground
+        # process group) and run exits with what CMD made of it.  (Whether
+        # it arrived once or twice cannot be told: a second SIGINT pending
+        # with the first merges with it.)
+        import fcntl
+        import pty
+        import termios
+        master, slave = pty.openpty()
+
+        def make_ctty():
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        p = subprocess.Popen(
+            [BIN, "run", "-o", self.path("c"), "--", "sh", "-c",
+             "n=0; trap 'n=$((n+1))' INT; echo ready; "
+             "while [ $n -eq 0 ]; do sleep 0.05; done; "
+             "echo ints=$n; exit 5"],
+            stdin=slave, stdout=slave, stderr=slave, env=self.env,
+            preexec_fn=make_ctty)
+        os.close(slave)
+        out = b""
+        while b"ready" not in out:
+            out += os.read(master, 1024)
+        os.write(master, b"\x03")
+        try:
+            while True:
+                chunk = os.read(master, 1024)
+                if not chunk:
+                    break
+                out += chunk
+        except OSError:
+            pass
+        os.close(master)
+        self.assertEqual(p.wait(timeout=30), 5, out)
+        self.assertIn(b"ints=1", out)
+
     def test_temporary_cache_removed_after_a_signal(self):
         r = self.run_cmd(["sh", "-c", "kill -TERM $$"])
         self.assertEqual(r.returncode, 128 + signal.SIGTERM)
@@ -647,6 +685,14 @@ class Run(TracedBase):
                          extra=["--lib", self.path("nolib.so")])
         self.assertEqual(r.returncode, RUN_ERROR)
         self.assertIn(b"nolib.so", r.stderr)
+        libm = subprocess.run(["sh", "-c", "ldd /bin/sh | grep -o "
+                               "'/[^ ]*libc.so.6'"], stdout=subprocess.PIPE)
+        other = libm.stdout.decode().strip()
+        if other:
+            # A library that records nothing: the empty cache is explained.
+            r = self.run_cmd(["true"], extra=["--lib", other])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(b"nothing was recorded", r.stderr)
 
     def test_static_binary_warns(self):
         src = self.path("st.c")
