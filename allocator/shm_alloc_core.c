@@ -34,23 +34,19 @@ static inline unsigned ctz_offt(shm_offt x)
 }
 
 /* Lowest free node of level j in word w (its index in the level), or -1:
- * OR-fold each group of 2^(D-j) leaves into its first bit (the order of the
- * shifts does not matter, so the switch enters at the widest one). */
+ * OR-fold each group of 2^(D-j) leaves into its first bit.  Branch-free:
+ * every fold step runs, the ones a level does not need are masked off. */
 static inline int find_free(shm_offt w, unsigned j)
 {
+	unsigned g = SHM_D - j;
 	shm_offt y = w;
-	switch (SHM_D - j) {
-	case 5: y |= y >> 16; __attribute__((fallthrough));
-	case 4: y |= y >> 8; __attribute__((fallthrough));
-	case 3: y |= y >> 4; __attribute__((fallthrough));
-	case 2: y |= y >> 2; __attribute__((fallthrough));
-	case 1: y |= y >> 1; __attribute__((fallthrough));
-	default: break;
-	}
+#pragma GCC unroll 8
+	for (unsigned k = 0; k < SHM_D; k++)
+		y |= (y >> (1u << k)) & ((shm_offt)0 - (shm_offt)(k < g));
 	shm_offt cand = ~y & level_starts(j);
 	if (cand == 0)
 		return -1;
-	return (int)(ctz_offt(cand) >> (SHM_D - j));
+	return (int)(ctz_offt(cand) >> g);
 }
 
 /* Bit mask of the levels at which w has a free node (bit j = level j):
@@ -206,7 +202,7 @@ enum take_result { TAKE_OK, TAKE_NONE, TAKE_CONTENDED };
 
 /* Tries to take a level-j node in block b.  With retry, a CAS lost to
  * another writer is retried on the fresh value (lock-free: someone won). */
-static enum take_result take(unsigned char *map, unsigned j, shm_offt b,
+static inline enum take_result take(unsigned char *map, unsigned j, shm_offt b,
 			     bool retry, shm_offt *out)
 {
 	_Atomic shm_offt *wp = &shm_words(map)[b];
@@ -317,7 +313,7 @@ static inline int level_of(size_t n)
 	return (int)(MAX_ALLOC_POW2 - pow);
 }
 
-shm_offt shm_arena_malloc(struct shm_arena *a, size_t n)
+static inline shm_offt arena_malloc(struct shm_arena *a, size_t n)
 {
 	if (a == NULL || a->map == NULL || a->read_only)
 		return SHM_NULL;
@@ -372,7 +368,7 @@ shm_offt shm_arena_calloc(struct shm_arena *a, size_t count, size_t size)
 {
 	if (size != 0 && count > SIZE_MAX / size)
 		return SHM_NULL;
-	shm_offt off = shm_arena_malloc(a, count * size);
+	shm_offt off = arena_malloc(a, count * size);
 	if (off != SHM_NULL)
 		memset(a->base + off, 0, count * size);
 	return off;
@@ -384,7 +380,7 @@ static void count_bad_free(struct shm_file_header *h)
 	atomic_fetch_add_explicit(&h->stat.bad_frees, 1, memory_order_relaxed);
 }
 
-void shm_arena_free(struct shm_arena *a, shm_offt off)
+static inline void arena_free(struct shm_arena *a, shm_offt off)
 {
 	if (off == SHM_NULL || a == NULL || a->map == NULL || a->read_only)
 		return;
@@ -422,10 +418,65 @@ void shm_arena_free(struct shm_arena *a, shm_offt off)
 	} while (!atomic_compare_exchange_weak_explicit(
 		wp, &w, nw, memory_order_seq_cst, memory_order_relaxed));
 
-	unsigned gained = free_levels(nw) & ~free_levels(w);
-	while (gained) {
-		unsigned lv = (unsigned)__builtin_ctz(gained);
-		gained &= gained - 1;
+	/* Summary bits are rare (set when a search met this block without
+	 * room): read this block's bit of every level, all in one line, and
+	 * clear those of the levels where the block now has room. */
+	_Atomic shm_offt *line = shm_summary(map, 0, b / SHM_WORD_BITS);
+	unsigned bit = (unsigned)(b % SHM_WORD_BITS), set = 0;
+#pragma GCC unroll 8
+	for (unsigned k = 0; k <= SHM_D; k++)
+		set |= (unsigned)((atomic_load(&line[k]) >> bit) & 1) << k;
+	if (set == 0)
+		return;
+	set &= free_levels(nw);
+	while (set) {
+		unsigned lv = (unsigned)__builtin_ctz(set);
+		set &= set - 1;
 		mark_available(map, lv, b);
 	}
+}
+
+shm_offt shm_arena_malloc(struct shm_arena *a, size_t n)
+{
+	return arena_malloc(a, n);
+}
+
+void shm_arena_free(struct shm_arena *a, shm_offt off)
+{
+	arena_free(a, off);
+}
+
+/* The contract's hot calls on the process-wide arena (shm_global.c), here
+ * so that they inline the allocator. */
+shm_offt shm_malloc(size_t n)
+{
+	return arena_malloc(shm_global_arena_inline(), n);
+}
+
+void shm_free(shm_offt off)
+{
+	arena_free(shm_global_arena_inline(), off);
+}
+
+void *ptr_malloc(size_t n)
+{
+	struct shm_arena *a = shm_global_arena_inline();
+	shm_offt off = arena_malloc(a, n);
+	return off == SHM_NULL ? NULL : a->base + off;
+}
+
+void ptr_free(void *p)
+{
+	struct shm_arena *a = shm_global_arena_inline();
+	if (p == NULL || a == NULL)
+		return;
+	/* An address outside the arena becomes an out-of-range offset,
+	 * which arena_free counts as a bad free. */
+	uintptr_t u = (uintptr_t)p, base = (uintptr_t)a->base;
+	arena_free(a, u < base ? (shm_offt)SHM_OFFT_MAX : (shm_offt)(u - base));
+}
+
+struct shm_arena *shm_global_arena(void)
+{
+	return shm_global_arena_inline();
 }

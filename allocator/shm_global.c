@@ -13,9 +13,9 @@
 
 enum { G_NONE, G_OPENING, G_READY };
 
-static struct shm_arena g_arena;
+struct shm_arena shm_g_arena;
 static _Atomic int g_state;
-static _Atomic(unsigned char *) g_base;
+_Atomic(unsigned char *) shm_g_base;
 static _Atomic int g_last_error;
 static _Atomic int g_last_errno;
 
@@ -40,9 +40,9 @@ bool shm_init(void *optional_addr, const char *shm_filename)
 		atomic_store(&g_state, G_NONE);
 		return false;
 	}
-	g_arena = a;
+	shm_g_arena = a;
 	/* release: the arena fields before the base that announces them */
-	atomic_store_explicit(&g_base, a.base, memory_order_release);
+	atomic_store_explicit(&shm_g_base, a.base, memory_order_release);
 	atomic_store(&g_state, G_READY);
 	return true;
 }
@@ -52,8 +52,8 @@ void shm_deinit(void)
 	int s = G_READY;
 	if (!atomic_compare_exchange_strong(&g_state, &s, G_OPENING))
 		return;
-	atomic_store(&g_base, NULL);
-	shm_arena_close(&g_arena);
+	atomic_store(&shm_g_base, NULL);
+	shm_arena_close(&shm_g_arena);
 	atomic_store(&g_state, G_NONE);
 }
 
@@ -67,22 +67,11 @@ int shm_last_errno(void)
 	return atomic_load_explicit(&g_last_errno, memory_order_relaxed);
 }
 
-struct shm_arena *shm_global_arena(void)
-{
-	/* acquire: pairs with the release in shm_init */
-	return atomic_load_explicit(&g_base, memory_order_acquire) ? &g_arena
-								   : NULL;
-}
 
 void *get_shm_user_base(void)
 {
 	/* acquire: pairs with the release in shm_init */
-	return atomic_load_explicit(&g_base, memory_order_acquire);
-}
-
-shm_offt shm_malloc(size_t n)
-{
-	return shm_arena_malloc(shm_global_arena(), n);
+	return atomic_load_explicit(&shm_g_base, memory_order_acquire);
 }
 
 shm_offt shm_calloc(size_t count, size_t size)
@@ -90,35 +79,11 @@ shm_offt shm_calloc(size_t count, size_t size)
 	return shm_arena_calloc(shm_global_arena(), count, size);
 }
 
-void shm_free(shm_offt off)
-{
-	shm_arena_free(shm_global_arena(), off);
-}
-
-void *ptr_malloc(size_t n)
-{
-	struct shm_arena *a = shm_global_arena();
-	shm_offt off = shm_arena_malloc(a, n);
-	return off == SHM_NULL ? NULL : a->base + off;
-}
-
 void *ptr_calloc(size_t count, size_t size)
 {
 	struct shm_arena *a = shm_global_arena();
 	shm_offt off = shm_arena_calloc(a, count, size);
 	return off == SHM_NULL ? NULL : a->base + off;
-}
-
-void ptr_free(void *p)
-{
-	struct shm_arena *a = shm_global_arena();
-	if (p == NULL || a == NULL)
-		return;
-	/* An address outside the arena becomes an out-of-range offset,
-	 * which shm_arena_free counts as a bad free. */
-	uintptr_t u = (uintptr_t)p, base = (uintptr_t)a->base;
-	shm_arena_free(a, u < base ? (shm_offt)SHM_OFFT_MAX
-				   : (shm_offt)(u - base));
 }
 
 size_t get_shm_max_allocatable_size(void)

@@ -145,6 +145,18 @@ static inline _Atomic shm_offt *shm_summary(unsigned char *map, unsigned j,
 	       wi * SHM_SUM_STRIDE + j;
 }
 
+/* The process-wide arena of the contract (shm_global.c): shm_g_base is
+ * published last, with release, once shm_g_arena is complete. */
+extern struct shm_arena shm_g_arena;
+extern _Atomic(unsigned char *) shm_g_base;
+
+static inline struct shm_arena *shm_global_arena_inline(void)
+{
+	/* acquire: pairs with the release in shm_init */
+	return atomic_load_explicit(&shm_g_base, memory_order_acquire)
+		? &shm_g_arena : NULL;
+}
+
 /* Private to allocator/: defined in shm_alloc_core.c, used by the stats. */
 unsigned shm_free_levels(shm_offt w);
 void shm_arena_repair(struct shm_arena *a);
