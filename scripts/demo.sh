@@ -56,12 +56,12 @@ echo
 echo "\$ shmcache stats build.cache"
 "$shmcache" stats "$cache"
 echo
-echo "\$ shmcache inputs build.cache | grep -v '^/usr'   (the build's own inputs)"
-"$shmcache" inputs "$cache" | grep -v '^/usr' || true
-echo "  ... and $("$shmcache" inputs "$cache" | grep -c '^/usr') inputs under /usr (headers, compilers, libraries)"
+echo "\$ shmcache inputs --prefix proj build.cache   (the build's own inputs)"
+"$shmcache" inputs --prefix "$work/proj" "$cache"
+echo "  ... and $("$shmcache" inputs --prefix /usr "$cache" | wc -l) inputs under /usr (headers, compilers, libraries)"
 echo
-echo "\$ shmcache outputs build.cache"
-"$shmcache" outputs "$cache"
+echo "\$ shmcache outputs --prefix proj build.cache   (+ exists now, - gone)"
+"$shmcache" outputs --prefix "$work/proj" "$cache"
 echo
-echo "\$ shmcache ls --missing build.cache | head   (header search misses)"
-"$shmcache" ls --missing "$cache" | head -n 10
+echo "\$ shmcache ls --missing --prefix proj build.cache | head   (header search misses)"
+"$shmcache" ls --missing --prefix "$work/proj" "$cache" | head -n 10
