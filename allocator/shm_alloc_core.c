@@ -236,12 +236,15 @@ static void raise_touched(struct shm_file_header *h, shm_offt b)
 }
 
 /* Advances the level hint from h0 to b after a first-fit scan found every
- * block in [h0, b) marked full; a block freed meanwhile pulls it back. */
+ * block in [h0, b) marked full; a block freed meanwhile pulls it back.
+ * Only across summary words: inside one, a scan costs one load anyway,
+ * and a CAS per allocation would be the expensive part. */
 static void hint_advance(unsigned char *map, unsigned j, shm_offt h0,
 			 shm_offt b)
 {
 	struct shm_file_header *h = shm_hdr(map);
 	shm_offt exp = h0;
+	b -= b % SHM_WORD_BITS;
 	if (b <= h0 || !atomic_compare_exchange_strong(&h->hint[j].v, &exp, b))
 		return;
 	shm_offt c = next_candidate(map, j, h0);
@@ -406,8 +409,8 @@ static inline void arena_free(struct shm_arena *a, shm_offt off)
 		for (unsigned d = 0; d <= SHM_D; d++)
 			path |= (unsigned)((w >> (SHM_LVL_OFF(d) +
 						 (leaf >> (SHM_D - d)))) & 1) << d;
-		j = path ? (unsigned)__builtin_ctz(path) : SHM_D + 1;
-		node = leaf >> (SHM_D - (j & 7));
+		j = (unsigned)__builtin_ctz(path | (1u << (SHM_D + 1)));
+		node = j <= SHM_D ? leaf >> (SHM_D - j) : 0;
 		if (j > SHM_D || (node << (SHM_D - j)) != leaf ||
 		    !(w & ((shm_offt)1 << leaf))) {
 			count_bad_free(h);
