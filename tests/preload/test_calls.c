@@ -286,3 +286,22 @@ Test(calls, pass_through)
 	cr_expect_eq(stat(junk, &st), 0);
 	cr_expect_eq(st.st_size, 17000);
 }
+
+Test(calls, hook_before_constructor)
+{
+	char preload[900], open_var[400];
+	const char *extra[] = { preload, open_var, NULL };
+	const char *argv[] = { "cat", "in.txt", NULL };
+
+	/* The last library of LD_PRELOAD is initialised first. */
+	snprintf(preload, sizeof preload, "LD_PRELOAD=%s:%s", e2e_shim,
+		 e2e_userlib);
+	snprintf(open_var, sizeof open_var, "USERLIB_OPEN=%s",
+		 e2e_path(&t, "untouched.txt"));
+	e2e_run(&t, E2E_SHIM, NULL, argv, extra, &o);
+	cr_expect_eq(o.code, 0, "%s", o.err);
+	cr_expect_str_eq(o.out, "early-open-ok\nhello\n");
+	/* Nothing is recorded before the cache is attached. */
+	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
+	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_READ | E);
+}
