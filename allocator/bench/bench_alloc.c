@@ -280,9 +280,9 @@ int main(int argc, char **argv)
 	for (int r = 0; r < rounds; r++)
 		sc[r] = g[3][r] / g[1][r];
 	printf("   glibc %5.2fx\n", median(sc, rounds));
-	printf("%-34s %8.2f ns/op  (4096 live, glibc %.2f ns/op)\n",
+	printf("%-34s %8.2f ns/op   glibc %8.2f ns/op\n",
 	       "65536 live, per free+alloc", 1e9 / median(a[5], rounds),
-	       1e9 / median(g[4], rounds));
+	       1e9 / median(g[5], rounds));
 
 	for (int r = 0; r < rounds; r++) {
 		run_fragmented(&fresh[r], &frag[r]);
