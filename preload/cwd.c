@@ -42,7 +42,11 @@ size_t shim_cwd(char *out, size_t cap)
 
 	/* getcwd(2) returns the length with its NUL; a directory that is not
 	 * reachable from our root comes back as "(unreachable)/...". */
-	r = syscall(SYS_getcwd, out, cap);
+	{
+		int saved = errno; /* before the real call: keep it intact */
+		r = syscall(SYS_getcwd, out, cap);
+		errno = saved;
+	}
 	if (r <= 1 || out[0] != '/')
 		return 0;
 	n = (size_t)r - 1;

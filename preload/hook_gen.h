@@ -181,7 +181,11 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 		keyfn(&k_, path);                                            \
 		shim_envp = shim_env_fix(envsrc, &eb_);                      \
 		r_ = fn_ callargs;                                           \
-		shim_record(&k_, CACHE_OP_EXEC, r_ != 0, r_, 1);             \
+		if (k_.len != 0) {                                           \
+			int e_ = errno;                                      \
+			shim_record(&k_, CACHE_OP_EXEC, r_ != 0, r_, 1);     \
+			errno = e_;                                          \
+		}                                                            \
 		return r_;                                                   \
 	}                                                                    \
 	SHIM_INTERPOSE(name)

@@ -85,7 +85,11 @@ static size_t shim_fd_path(int fd, char *out, size_t cap)
 	while (n > 0)
 		link[len++] = digits[--n];
 	link[len] = '\0';
-	r = syscall(SYS_readlinkat, AT_FDCWD, link, out, cap);
+	{
+		int saved = errno; /* before the real call: keep it intact */
+		r = syscall(SYS_readlinkat, AT_FDCWD, link, out, cap);
+		errno = saved;
+	}
 	if (r <= 0 || (size_t)r >= cap || out[0] != '/')
 		return 0; /* not a path (pipe:, anon_inode:) or too long */
 	return (size_t)r;
@@ -185,11 +189,14 @@ static uint32_t shim_outcome(int failed, int err)
 void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 		 int outcome)
 {
-	int saved = errno;
 	size_t len = k->len;
 	int r;
 
-	if (len == 0 || !shim_active())
+	/* A key is only made while attached; the state may have become
+	 * BROKEN since, which cache_record would report again. */
+	if (len == 0 ||
+	    atomic_load_explicit(&shim_state, memory_order_relaxed) !=
+		    SHIM_ATTACHED)
 		return;
 	if (outcome)
 		ops |= shim_outcome(failed, err);
@@ -211,7 +218,6 @@ void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 				 NULL);
 	}
 	shim_busy = 0;
-	errno = saved;
 }
 
 uint32_t shim_open_ops(int flags)

@@ -90,7 +90,8 @@ SHIM_HIDDEN void shim_key_target(struct shim_key *k, const struct shim_key *link
 /* Records k with ops, plus the outcome of the call: failed false => EXISTS;
  * else err classifies it (ENOENT/ENOTDIR MISSING, EACCES/EPERM DENIED,
  * EEXIST EXISTS, others FAILED).  outcome false: ops only.  Signal-safe;
- * leaves errno as it found it. */
+ * errno is not touched here (cache_record preserves it) and the wrappers
+ * restore it anyway. */
 SHIM_HIDDEN void shim_record(const struct shim_key *k, uint32_t ops,
 			     int failed, int err, int outcome);
 

@@ -46,6 +46,10 @@ Test(path, slashes_and_dots)
 	J(NULL, "/..", "/");
 	J(NULL, "/../../x", "/x");
 	J(NULL, "/a/..b/.c/...", "/a/..b/.c/...");
+	J(NULL, "/a/b.", "/a/b.");
+	J("/w", ".hidden/x", "/w/.hidden/x");
+	J("/w", "..x", "/w/..x");
+	J("/w", "a//b/", "/w/a/b");
 }
 
 Test(path, relative_to_base)
