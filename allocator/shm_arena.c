@@ -190,7 +190,10 @@ static int open_file(const char *path, unsigned flags)
 		if (fd >= 0 || errno != EEXIST)
 			return fd;
 	}
-	return open(path, (ro ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted at the path must not hang the host
+	 * program in open(); it is refused as not regular afterwards. */
+	return open(path, (ro ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC |
+			  O_NONBLOCK);
 }
 
 static void *map_file(int fd, void *addr, bool ro)
