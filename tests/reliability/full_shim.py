@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 
+from reltools import SKIP, clean_env, sanitizer_runtimes, shim_loadable
+
 PROGRAMS = [
     ["ls", "-lR", "/usr/include"],
     ["sh", "-c", "ls -R /usr/lib/x86_64-linux-gnu /usr/share/doc | wc -l; "
@@ -45,11 +47,18 @@ def main():
     ap.add_argument("--cli", required=True)
     a = ap.parse_args()
     cli = os.path.abspath(a.cli)
-    env = {k: v for k, v in os.environ.items()
-           if k != "LD_PRELOAD" and not k.startswith("SHMCACHE_")}
+    env = clean_env()
     env["SHMCACHE_LIB"] = os.path.abspath(a.shim)
+    # a sanitizer runtime the shim needs goes first; run appends the shim
+    runtimes = sanitizer_runtimes(a.shim)
+    if runtimes:
+        env["LD_PRELOAD"] = ":".join(runtimes)
     top = tempfile.mkdtemp(prefix="shmcache-full-")
     cache = os.path.join(top, "full.cache")
+    if not shim_loadable(a.shim, os.path.join(top, "probe")):
+        shutil.rmtree(top, ignore_errors=True)
+        print("SKIP: this build's shim cannot be loaded into ordinary programs")
+        return SKIP
     failures = 0
     try:
         for i, prog in enumerate(PROGRAMS * 2):

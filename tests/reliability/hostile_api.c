@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 		struct outcome o;
 		struct cache c;
 		unsigned mode = (unsigned)it % NMODES;
-		int fds[2], status;
+		int fds[2], status = 0;
 		pid_t pid;
 		long n;
 

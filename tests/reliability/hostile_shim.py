@@ -18,7 +18,8 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from reltools import SKIP, clean_env, run, shim_loadable, traced_env
+
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
 # (name, argv, single process)
 PROGRAMS = [
@@ -41,18 +42,7 @@ def notices(lines):
 
 
 def env_of(shim, cache):
-    env = {k: v for k, v in os.environ.items()
-           if k != "LD_PRELOAD" and not k.startswith("SHMCACHE_")}
-    if shim:
-        env["LD_PRELOAD"] = shim
-        env["SHMCACHE_FILE"] = cache
-        env["SHMCACHE_DEBUG"] = "1"
-    return env
-
-
-def run(argv, env):
-    return subprocess.run(argv, env=env, capture_output=True, timeout=300,
-                          stdin=subprocess.DEVNULL, cwd="/")
+    return traced_env(shim, cache, debug=True) if shim else clean_env()
 
 
 def split_stderr(err):
@@ -75,6 +65,10 @@ def main():
     shim = os.path.abspath(a.shim)
     top = tempfile.mkdtemp(prefix="shmcache-hostile-")
     cache = os.path.join(top, "cache")
+    if not shim_loadable(shim, os.path.join(top, "probe")):
+        shutil.rmtree(top, ignore_errors=True)
+        print("SKIP: this build's shim cannot be loaded into ordinary programs")
+        return SKIP
     failures = 0
     said_during = 0
     try:

@@ -11,40 +11,22 @@ path (relative to the traced run's working directory).  Without a shim
 """
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from reltools import SKIP, clean_env, run, shim_loadable, traced_env
+
 TIMEOUT = 240
 
 
-def sanitizer_runtimes(prog):
-    """Sanitizer runtimes the program links: they must come first in
-    LD_PRELOAD, before the shim."""
+def run_or_none(cmd, cwd, env):
     try:
-        out = subprocess.run(["ldd", prog], capture_output=True, text=True,
-                             timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return re.findall(r"=>\s*(\S*lib[a-z]san\.so[.\d]*)", out)
-
-
-def clean_env():
-    env = {k: v for k, v in os.environ.items()
-           if k != "LD_PRELOAD" and not k.startswith("SHMCACHE_")}
-    return env
-
-
-def run(cmd, cwd, env, timeout=TIMEOUT):
-    try:
-        p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True,
-                           timeout=timeout, stdin=subprocess.DEVNULL)
+        return run(cmd, env, cwd=cwd, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         return None
-    return p
+
 
 
 def show(label, p):
@@ -81,7 +63,7 @@ def main():
         os.mkdir(traced_dir)
         cache = os.path.join(top, "cache")
 
-        bare = run(cmd, bare_dir, clean_env())
+        bare = run_or_none(cmd, bare_dir, clean_env())
         if bare is None:
             print(f"bare run of {cmd[0]} hung (> {TIMEOUT} s)")
             return 1
@@ -93,11 +75,12 @@ def main():
             print("SKIP: libshmcache.so is not built; bare run passed")
             return SKIP
 
-        env = clean_env()
-        env["LD_PRELOAD"] = ":".join(sanitizer_runtimes(cmd[0]) +
-                                     [os.path.abspath(a.shim)])
-        env["SHMCACHE_FILE"] = cache
-        traced = run(cmd, traced_dir, env)
+        if not shim_loadable(a.shim, os.path.join(top, "probe")):
+            print("SKIP: this build's shim cannot be loaded into ordinary "
+                  "programs (sanitizer runtime)")
+            return SKIP
+        env = traced_env(a.shim, cache, a.debug, program=cmd[0])
+        traced = run_or_none(cmd, traced_dir, env)
         if traced is None:
             print(f"traced run of {cmd[0]} hung (> {TIMEOUT} s)")
             return 1

@@ -26,7 +26,8 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from reltools import SKIP, clean_env, run, shim_loadable, traced_env
+
 results = []
 
 
@@ -36,19 +37,7 @@ def report(ok, what):
 
 
 def env_of(shim, cache, debug=False):
-    env = {k: v for k, v in os.environ.items()
-           if k != "LD_PRELOAD" and not k.startswith("SHMCACHE_")}
-    if shim:
-        env["LD_PRELOAD"] = shim
-        env["SHMCACHE_FILE"] = cache
-        if debug:
-            env["SHMCACHE_DEBUG"] = "1"
-    return env
-
-
-def run(argv, env):
-    return subprocess.run(argv, env=env, capture_output=True, timeout=120,
-                          stdin=subprocess.DEVNULL, cwd="/")
+    return traced_env(shim, cache, debug) if shim else clean_env()
 
 
 def same(a, b):
@@ -198,6 +187,10 @@ def main():
         print("SKIP: libshmcache.so or cachecheck is not built")
         return SKIP
     top = tempfile.mkdtemp(prefix="shmcache-sec-")
+    if not shim_loadable(a.shim, os.path.join(top, "probe")):
+        shutil.rmtree(top, ignore_errors=True)
+        print("SKIP: this build's shim cannot be loaded into ordinary programs")
+        return SKIP
     try:
         c = Checks(os.path.abspath(a.shim), os.path.abspath(a.checker), top)
         names = ["create", "mode", "owner", "symlink", "setuid", "fullfs"]
