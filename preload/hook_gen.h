@@ -44,9 +44,9 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 
 #define SHIM_GEN(shape, ...) SHIM_GEN_##shape(__VA_ARGS__)
 
-/* The common body of the one-path shapes; `pre` runs first (open's mode),
- * `post` right after the real call. */
-#define SHIM_BODY_1(ret, name, args, res, fd, path, ops, post)               \
+/* The common body of the one-path shapes: after the real call, `always`
+ * runs (it must not touch errno), then `post` if a key was made. */
+#define SHIM_BODY_1(ret, name, args, res, fd, path, ops, always, post)       \
 	{                                                                    \
 		struct shim_key k_;                                          \
 		shim_fn_##name fn_ = shim_get_##name();                      \
@@ -55,9 +55,10 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 			return SHIM_ENOSYS_##res;                            \
 		shim_key_at(&k_, fd, path);                                  \
 		r_ = fn_ args;                                               \
-		post;                                                        \
+		always;                                                      \
 		if (k_.len != 0) {                                           \
 			int e_ = errno;                                      \
+			post;                                                \
 			shim_record(&k_, ops, SHIM_FAILED_##res(r_),         \
 				    SHIM_ERR_##res(r_, e_), 1);              \
 			errno = e_;                                          \
@@ -67,12 +68,59 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 
 #define SHIM_GEN_P1(ret, name, params, args, res, fd, path, ops)             \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
-	SHIM_BODY_1(ret, name, args, res, fd, path, ops, (void)0)            \
+	SHIM_BODY_1(ret, name, args, res, fd, path, ops, (void)0, (void)0)   \
 	SHIM_INTERPOSE(name)
 
 #define SHIM_GEN_CWD(ret, name, params, args, res, fd, path, ops)            \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
-	SHIM_BODY_1(ret, name, args, res, fd, path, ops, shim_cwd_changed()) \
+	SHIM_BODY_1(ret, name, args, res, fd, path, ops, shim_cwd_changed(), \
+		    (void)0)                                                 \
+	SHIM_INTERPOSE(name)
+
+/* After an open: the descriptor is a directory we know, or forgotten. */
+#define SHIM_FD_OPENED(fd, flags) shim_fd_opened(fd, flags, &k_)
+
+#define SHIM_GEN_OPEN(ret, name, params, args, res, fd, path, ops)           \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	SHIM_BODY_1(ret, name, args, res, fd, path, ops, (void)0,            \
+		    SHIM_FD_OPENED(r_, flags))                               \
+	SHIM_INTERPOSE(name)
+
+#define SHIM_GEN_OPENDIR(ret, name, params, args, res, fd, path, ops)        \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	SHIM_BODY_1(ret, name, args, res, fd, path, ops, (void)0,            \
+		    SHIM_FD_OPENED((int)shim_dir_fd(r_), O_DIRECTORY))       \
+	SHIM_INTERPOSE(name)
+
+/* close and friends: nothing recorded, the slots of the descriptors that
+ * lost their meaning are forgotten after the call (see fdpath.c). */
+#define SHIM_GEN_FDGONE(ret, name, params, args, first, last)               \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		int on_ = shim_active();                                     \
+		long f0_ = on_ ? (first) : -1, f1_ = on_ ? (last) : -1;      \
+		ret r_;                                                      \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_RI;                               \
+		r_ = fn_ args;                                               \
+		if (f0_ >= 0)                                                \
+			shim_fd_forget(f0_, f1_);                            \
+		return r_;                                                   \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
+#define SHIM_GEN_FDGONE_VOID(ret, name, params, args, first, last)          \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		long f0_ = shim_active() ? (first) : -1;                     \
+		if (fn_ == NULL)                                             \
+			return;                                              \
+		fn_ args;                                                    \
+		if (f0_ >= 0)                                                \
+			shim_fd_forget(f0_, last);                           \
+	}                                                                    \
 	SHIM_INTERPOSE(name)
 
 #define SHIM_GEN_OPENV(ret, name, params, last, args, res, fd, path, ops)    \
@@ -85,7 +133,8 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 			mode = (mode_t)va_arg(ap_, int);                     \
 			va_end(ap_);                                         \
 		}                                                            \
-		SHIM_BODY_1(ret, name, args, res, fd, path, ops, (void)0)    \
+		SHIM_BODY_1(ret, name, args, res, fd, path, ops, (void)0,    \
+			    SHIM_FD_OPENED(r_, flags))                       \
 	}                                                                    \
 	SHIM_INTERPOSE(name)
 

@@ -67,34 +67,6 @@ void shim_resolve_all(void)
 
 /* ---- keys ------------------------------------------------------------------ */
 
-/* What directory descriptor fd names, via /proc/self/fd/N (a read of /proc,
- * never of the user's path).  Returns the length or 0. */
-static size_t shim_fd_path(int fd, char *out, size_t cap)
-{
-	char link[32] = "/proc/self/fd/";
-	char digits[12];
-	size_t n = 0, len = 14;
-	long r;
-
-	if (fd < 0)
-		return 0;
-	do {
-		digits[n++] = (char)('0' + fd % 10);
-		fd /= 10;
-	} while (fd > 0);
-	while (n > 0)
-		link[len++] = digits[--n];
-	link[len] = '\0';
-	{
-		int saved = errno; /* before the real call: keep it intact */
-		r = syscall(SYS_readlinkat, AT_FDCWD, link, out, cap);
-		errno = saved;
-	}
-	if (r <= 0 || (size_t)r >= cap || out[0] != '/')
-		return 0; /* not a path (pipe:, anon_inode:) or too long */
-	return (size_t)r;
-}
-
 static void shim_key_finish(struct shim_key *k, size_t base, const char *path)
 {
 	size_t n = path_join(k->buf, sizeof k->buf, base, path);

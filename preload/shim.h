@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -119,6 +120,21 @@ SHIM_HIDDEN size_t shim_cwd(char *out, size_t cap);
 SHIM_HIDDEN void shim_cwd_changed(void);
 /* In a fork child: a copy being written by another thread is abandoned. */
 SHIM_HIDDEN void shim_cwd_after_fork(void);
+
+/* ---- directory descriptors (fdpath.c) ------------------------------- */
+
+/* Copies the absolute path directory descriptor fd names into out and
+ * returns its length, or 0 (not a path, too long, bad fd).  From the slot
+ * kept for fd, else from readlink of /proc/self/fd/N.  Signal-safe. */
+SHIM_HIDDEN size_t shim_fd_path(int fd, char *out, size_t cap);
+/* After an open hook returned fd: remember k's path if flags say it is a
+ * directory, else forget whatever the number meant. */
+SHIM_HIDDEN void shim_fd_opened(int fd, int flags, const struct shim_key *k);
+/* After descriptors first..last lost their meaning (close, dup2...). */
+SHIM_HIDDEN void shim_fd_forget(long first, long last);
+/* The descriptor of a DIR / FILE (-1 for NULL), errno untouched. */
+SHIM_HIDDEN long shim_dir_fd(DIR *d);
+SHIM_HIDDEN long shim_file_fd(FILE *f);
 
 /* ---- exec environment (env.c) ----------------------------------------- */
 

@@ -6,6 +6,7 @@
  * Prints one line per call: "op rc errno".
  */
 #define _GNU_SOURCE 1
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -166,6 +167,8 @@ static __attribute__((noinline)) int run_vfork(const char *prog,
 
 int main(int argc, char **argv)
 {
+	int held = -1; /* a descriptor kept between ops (hold, atheld...) */
+
 	for (int i = 1; i < argc; i++) {
 		char *rest = argv[i];
 		const char *op = field(&rest);
@@ -211,6 +214,23 @@ int main(int argc, char **argv)
 			rc = renameat(dirfd_of(a), b, dirfd_of(c), d);
 		} else if (strcmp(op, "symlinkat") == 0) {
 			rc = symlinkat(a, dirfd_of(b), c);
+		} else if (strcmp(op, "hold") == 0 || strcmp(op, "holddir") == 0) {
+			rc = held = open(a, O_RDONLY | (op[4] ? O_DIRECTORY : 0));
+		} else if (strcmp(op, "atheld") == 0) {
+			rc = fstatat(held, a, &st, 0);
+		} else if (strcmp(op, "closeheld") == 0) {
+			rc = close(held);
+		} else if (strcmp(op, "dup2held") == 0) {
+			/* the held number now names a directory */
+			int fd = open(a, O_RDONLY | O_DIRECTORY);
+			rc = dup2(fd, held);
+			close(fd);
+		} else if (strcmp(op, "opendirat") == 0) {
+			/* opendir:D then fstatat(dirfd, NAME), closedir */
+			DIR *dir = opendir(a);
+			rc = dir ? fstatat(dirfd(dir), b, &st, 0) : -1;
+			if (dir)
+				closedir(dir);
 		} else if (strcmp(op, "threads") == 0) {
 			run_threads(atoi(a), atol(b), c, d);
 		} else if (strcmp(op, "signals") == 0) {

@@ -83,6 +83,29 @@ Test(calls, at_calls_with_dirfds)
 	e2e_absent(&t, e2e_path(&t, "newdir"));
 }
 
+Test(calls, reused_descriptors)
+{
+	/* A descriptor number that closes and comes back (or is dup2'd over)
+	 * names its new directory, whichever way it was opened. */
+	PROBE("holddir:d", "atheld:a.c", "closeheld", "holddir:d/b",
+	      "atheld:b.c", "dup2held:d/b/c", "atheld:c.h", "closeheld",
+	      "hold:d", "atheld:x1", "closeheld", "opendirat:d/b:y2",
+	      "holddir:.", "atheld:in.txt", "opendirat:d:y3", "atheld:x4");
+	e2e_expect(&t, e2e_path(&t, "d/a.c"), CACHE_OP_STAT | E);
+	e2e_expect(&t, e2e_path(&t, "d/b/b.c"), CACHE_OP_STAT | E);
+	e2e_expect(&t, e2e_path(&t, "d/b/c/c.h"), CACHE_OP_STAT | E);
+	e2e_expect(&t, e2e_path(&t, "d/x1"), CACHE_OP_STAT | MISSING);
+	e2e_expect(&t, e2e_path(&t, "d/b/y2"), CACHE_OP_STAT | MISSING);
+	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_STAT | E);
+	e2e_expect(&t, e2e_path(&t, "d/y3"), CACHE_OP_STAT | MISSING);
+	e2e_expect(&t, e2e_path(&t, "x4"), CACHE_OP_STAT | MISSING);
+	e2e_absent(&t, e2e_path(&t, "d/b.c"));
+	e2e_absent(&t, e2e_path(&t, "d/b/c.h"));
+	e2e_absent(&t, e2e_path(&t, "d/b/c/x1"));
+	e2e_absent(&t, e2e_path(&t, "d/b/c/y2"));
+	e2e_absent(&t, e2e_path(&t, "d/in.txt"));
+}
+
 /* A relative path under work whose absolute key is exactly total bytes
  * long, made of components of at most 200 bytes. */
 static void long_rel(char *out, size_t total, char fill)

@@ -1,0 +1,155 @@
+/*
+ * fdpath.c - what a directory descriptor names, without a readlink of
+ * /proc/self/fd/N for every *at call (find and fts make one per entry).
+ *
+ * A slot per descriptor number below FDPATH_SLOTS holds the path it was
+ * opened with (open* with O_DIRECTORY, opendir) or that /proc gave the first
+ * time.  Every way a number loses its meaning in this process goes through a
+ * hook that forgets the slot after the real call: close, closedir, fclose,
+ * dup2, dup3, close_range, closefrom.  A slot is a small sequence lock whose
+ * word also counts forgettings, so a publication that raced with one is
+ * dropped; readers never wait.  The name kept is the one the directory had
+ * when it was opened (a later rename of it is not seen, as with any lexical
+ * key).  Limit: a descriptor closed by a raw system call is not seen.
+ */
+#include "shim.h"
+
+#include <string.h>
+#include <sys/syscall.h>
+
+#define FDPATH_SLOTS 256
+#define FDPATH_MAX 244
+
+/* state: (generation << 1) | writing.  valid: the state at which the data
+ * was completed; the slot is valid while state == valid. */
+struct fdpath_slot {
+	_Atomic unsigned state;
+	_Atomic unsigned valid;
+	_Atomic unsigned len;
+	char path[FDPATH_MAX];
+};
+
+static struct fdpath_slot fdpath_slots[FDPATH_SLOTS];
+
+/* Returns the slot's state to publish from later, or 1 (odd: do not). */
+static unsigned fdpath_read(int fd, char *out, size_t cap, size_t *len)
+{
+	struct fdpath_slot *s = &fdpath_slots[fd];
+	unsigned st = atomic_load_explicit(&s->state, memory_order_acquire);
+	size_t n;
+
+	*len = 0;
+	if (st & 1)
+		return 1;
+	if (atomic_load_explicit(&s->valid, memory_order_relaxed) != st)
+		return st;
+	n = atomic_load_explicit(&s->len, memory_order_relaxed);
+	if (n == 0 || n > FDPATH_MAX || n > cap)
+		return st;
+	memcpy(out, s->path, n);
+	/* acquire: the copy is done before the state is checked again. */
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&s->state, memory_order_relaxed) == st)
+		*len = n;
+	return st;
+}
+
+/* Stores path in the slot if its state is still from (no forgetting or
+ * other publication since); else leaves it. */
+static void fdpath_publish(int fd, unsigned from, const char *path, size_t n)
+{
+	struct fdpath_slot *s;
+	unsigned mid;
+
+	if (fd < 0 || fd >= FDPATH_SLOTS || (from & 1) || n == 0 ||
+	    n > FDPATH_MAX)
+		return;
+	s = &fdpath_slots[fd];
+	mid = from;
+	if (!atomic_compare_exchange_strong_explicit(&s->state, &mid, from + 1,
+						     memory_order_relaxed,
+						     memory_order_relaxed))
+		return;
+	/* release: the odd state is visible before the data changes. */
+	atomic_thread_fence(memory_order_release);
+	memcpy(s->path, path, n);
+	atomic_store_explicit(&s->len, (unsigned)n, memory_order_relaxed);
+	atomic_store_explicit(&s->valid, from + 2, memory_order_relaxed);
+	mid = from + 1;
+	/* release: the data is complete before the even state.  A forgetting
+	 * meanwhile moved the state on: then end on a state != valid. */
+	if (!atomic_compare_exchange_strong_explicit(&s->state, &mid, from + 2,
+						     memory_order_release,
+						     memory_order_relaxed))
+		atomic_fetch_add_explicit(&s->state, 1, memory_order_release);
+}
+
+size_t shim_fd_path(int fd, char *out, size_t cap)
+{
+	char link[32] = "/proc/self/fd/";
+	char digits[12];
+	size_t n = 0, len = 14;
+	unsigned from = 1;
+	long r;
+	int saved;
+
+	if (fd < 0)
+		return 0;
+	if (fd < FDPATH_SLOTS) {
+		from = fdpath_read(fd, out, cap, &n);
+		if (n != 0)
+			return n;
+	}
+	n = 0;
+	for (int v = fd; n == 0 || v > 0; v /= 10)
+		digits[n++] = (char)('0' + v % 10);
+	while (n > 0)
+		link[len++] = digits[--n];
+	link[len] = '\0';
+	saved = errno; /* before the real call: keep it intact */
+	r = syscall(SYS_readlinkat, AT_FDCWD, link, out, cap);
+	errno = saved;
+	if (r <= 0 || (size_t)r >= cap || out[0] != '/')
+		return 0; /* not a path (pipe:, anon_inode:) or too long */
+	fdpath_publish(fd, from, out, (size_t)r);
+	return (size_t)r;
+}
+
+void shim_fd_opened(int fd, int flags, const struct shim_key *k)
+{
+	unsigned st;
+
+	if (fd < 0 || fd >= FDPATH_SLOTS)
+		return;
+	if (!(flags & O_DIRECTORY) || k->len == 0 || k->len == PATH_TOOLONG) {
+		shim_fd_forget(fd, fd);
+		return;
+	}
+	st = atomic_load_explicit(&fdpath_slots[fd].state, memory_order_relaxed);
+	fdpath_publish(fd, st, k->buf, k->len);
+}
+
+long shim_dir_fd(DIR *d)
+{
+	return d != NULL ? dirfd(d) : -1;
+}
+
+long shim_file_fd(FILE *f)
+{
+	int saved = errno, fd = f != NULL ? fileno(f) : -1;
+
+	errno = saved;
+	return fd;
+}
+
+void shim_fd_forget(long first, long last)
+{
+	if (first < 0)
+		return;
+	if (last >= FDPATH_SLOTS)
+		last = FDPATH_SLOTS - 1;
+	/* release: ordered after the real close that made this necessary. */
+	for (long fd = first; fd <= last; fd++)
+		atomic_fetch_add_explicit(&fdpath_slots[fd].state, 2,
+					  memory_order_release);
+}
