@@ -12,7 +12,9 @@
 #include "shim.h"
 
 #include <string.h>
+#ifndef __APPLE__
 #include <sys/syscall.h>
+#endif
 
 static _Atomic unsigned cwd_seq;   /* odd while a writer fills the copy   */
 static _Atomic unsigned cwd_epoch; /* bumped after every chdir/fchdir     */
@@ -44,7 +46,11 @@ size_t shim_cwd(char *out, size_t cap)
 	 * reachable from our root comes back as "(unreachable)/...". */
 	{
 		int saved = errno; /* before the real call: keep it intact */
+#ifdef __APPLE__
+		r = getcwd(out, cap) != NULL ? (long)strlen(out) + 1 : -1;
+#else
 		r = syscall(SYS_getcwd, out, cap);
+#endif
 		errno = saved;
 	}
 	if (r <= 1 || out[0] != '/')

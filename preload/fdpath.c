@@ -2,6 +2,8 @@
  * fdpath.c - what a directory descriptor names, without a readlink of
  * /proc/self/fd/N for every *at call (find and fts make one per entry).
  *
+ * (macOS: fcntl F_GETPATH instead of /proc.)
+ *
  * A slot per descriptor number below FDPATH_SLOTS holds the path it was
  * opened with (open* with O_DIRECTORY, opendir) or that /proc gave the first
  * time.  Every way a number loses its meaning in this process goes through a
@@ -15,7 +17,9 @@
 #include "shim.h"
 
 #include <string.h>
+#ifndef __APPLE__
 #include <sys/syscall.h>
+#endif
 
 #define FDPATH_SLOTS 256
 #define FDPATH_MAX 244
@@ -100,14 +104,23 @@ size_t shim_fd_path(int fd, char *out, size_t cap)
 		if (n != 0)
 			return n;
 	}
+	saved = errno; /* before the real call: keep it intact */
+#ifdef __APPLE__
+	(void)link;
+	(void)digits;
+	(void)len;
+	r = cap >= PATH_MAX && fcntl(fd, F_GETPATH, out) != -1
+		    ? (long)strlen(out)
+		    : -1;
+#else
 	n = 0;
 	for (int v = fd; n == 0 || v > 0; v /= 10)
 		digits[n++] = (char)('0' + v % 10);
 	while (n > 0)
 		link[len++] = digits[--n];
 	link[len] = '\0';
-	saved = errno; /* before the real call: keep it intact */
 	r = syscall(SYS_readlinkat, AT_FDCWD, link, out, cap);
+#endif
 	errno = saved;
 	if (r <= 0 || (size_t)r >= cap || out[0] != '/')
 		return 0; /* not a path (pipe:, anon_inode:) or too long */

@@ -37,6 +37,13 @@
 #include "ctrie_cache.h"
 #include "path.h"
 
+#ifdef __APPLE__
+#include <crt_externs.h>
+#define environ (*_NSGetEnviron())
+#else
+extern char **environ;
+#endif
+
 #define SHIM_HIDDEN __attribute__((visibility("hidden")))
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
