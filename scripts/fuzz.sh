@@ -53,7 +53,8 @@ while [ $SECONDS -lt "$end" ]; do
     >"$log" 2>&1
   rc=$?
   set -e
-  n=$(cat "$log" fuzz-*.log 2>/dev/null |
+  # -jobs mode leaves one fuzz-N.log per job in the current directory
+  n=$( { cat "$log"; cat fuzz-*.log 2>/dev/null || true; } |
       sed -n 's/^stat::number_of_executed_units: *//p' |
       awk '{s += $1} END {print s + 0}')
   rm -f fuzz-*.log
