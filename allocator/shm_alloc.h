@@ -109,6 +109,8 @@ enum shm_error {
 	SHM_E_BUSY,      /* another process is still initialising the header  */
 	SHM_E_CORRUPT,   /* header fields are inconsistent                    */
 	SHM_E_ADDR,      /* optional_addr is not page-aligned                 */
+	SHM_E_NOSPACE,   /* the filesystem has no room for the file's header
+			  * and client area (errno in shm_last_errno())     */
 	SHM_E_COUNT
 };
 
@@ -154,7 +156,11 @@ int shm_arena_from_memory(struct shm_arena *a, void *image, size_t len,
 void shm_arena_close(struct shm_arena *a);
 
 /* Lock-free and async-signal-safe.  SHM_NULL on failure (full, too large,
- * read-only).  n == 0 allocates a minimum-size block. */
+ * read-only).  n == 0 allocates a minimum-size block.  "Full" includes a
+ * filesystem that cannot supply the pages of the next 64 KiB of arena: they
+ * are reserved (MADV_POPULATE_WRITE) before first use, so a full tmpfs
+ * makes allocation fail instead of raising SIGBUS (Linux >= 5.14; see
+ * shm_layout.h for older kernels and other systems). */
 shm_offt shm_arena_malloc(struct shm_arena *a, size_t n);
 shm_offt shm_arena_calloc(struct shm_arena *a, size_t count, size_t size);
 

@@ -97,8 +97,9 @@ static inline shm_offt subtree_mask(unsigned j, unsigned i)
 }
 
 /* Per thread, per level: 1 + the block this thread allocates from (0: none
- * yet).  Only a hint, checked against SHM_NBLOCKS; initial-exec keeps the access free of
- * allocation, so it is safe in signal handlers and preloaded code. */
+ * yet).  Only a hint, checked against the watermark (always below
+ * SHM_NBLOCKS); initial-exec keeps the access free of allocation, so it is
+ * safe in signal handlers and preloaded code. */
 static _Thread_local shm_offt tls_cur[SHM_NLEVELS]
 	__attribute__((tls_model("initial-exec")));
 
@@ -157,12 +158,13 @@ static inline void mark_available(unsigned char *map, unsigned j, shm_offt b)
 	}
 }
 
-/* First block >= start whose summary bit of level j is clear, or
- * SHM_NBLOCKS. */
-static shm_offt next_candidate(unsigned char *map, unsigned j, shm_offt start)
+/* First block in [start, top) whose summary bit of level j is clear, or
+ * top (top <= SHM_NBLOCKS: no summary line at or above it is read). */
+static shm_offt next_candidate(unsigned char *map, unsigned j, shm_offt start,
+			       shm_offt top)
 {
-	if (start >= SHM_NBLOCKS)
-		return SHM_NBLOCKS;
+	if (start >= top)
+		return top;
 	size_t wi = start / SHM_WORD_BITS;
 	/* relaxed: a summary bit is a hint; the CAS on the word decides */
 	shm_offt v = atomic_load_explicit(shm_summary(map, j, wi),
@@ -171,31 +173,13 @@ static shm_offt next_candidate(unsigned char *map, unsigned j, shm_offt start)
 	for (;;) {
 		if (~v != 0) {
 			shm_offt b = (shm_offt)(wi * SHM_WORD_BITS) + ctz_offt(~v);
-			return b < SHM_NBLOCKS ? b : SHM_NBLOCKS;
+			return b < top ? b : top;
 		}
-		if (++wi >= SHM_SUM_WORDS)
-			return SHM_NBLOCKS;
+		if ((shm_offt)(++wi * SHM_WORD_BITS) >= top)
+			return top;
 		v = atomic_load_explicit(shm_summary(map, j, wi),
 					 memory_order_relaxed);
 	}
-}
-
-/* First block >= start whose summary bit of level j is set, or
- * SHM_NBLOCKS (the repair's walk above the high-water mark). */
-static shm_offt next_set(unsigned char *map, unsigned j, shm_offt start)
-{
-	for (size_t wi = start / SHM_WORD_BITS; wi < SHM_SUM_WORDS; wi++) {
-		/* relaxed: a hint, re-checked by repair_block */
-		shm_offt v = atomic_load_explicit(shm_summary(map, j, wi),
-						  memory_order_relaxed);
-		if (wi == start / SHM_WORD_BITS)
-			v &= ~(sum_bit(start) - 1);
-		if (v != 0) {
-			shm_offt b = (shm_offt)(wi * SHM_WORD_BITS) + ctz_offt(v);
-			return b < SHM_NBLOCKS ? b : SHM_NBLOCKS;
-		}
-	}
-	return SHM_NBLOCKS;
 }
 
 enum take_result { TAKE_OK, TAKE_NONE, TAKE_CONTENDED };
@@ -225,14 +209,27 @@ static inline enum take_result take(unsigned char *map, unsigned j, shm_offt b,
 	}
 }
 
-static void raise_touched(struct shm_file_header *h, shm_offt b)
+/* Raises the watermark past block b, a chunk at a time, reserving each
+ * chunk's pages first (two processes reserving the same chunk is harmless).
+ * Returns the new watermark, or 0 when the filesystem has no room. */
+static shm_offt grow_touched(unsigned char *map, shm_offt b)
 {
-	/* relaxed: a bound for scans; written before the block is taken */
+	struct shm_file_header *h = shm_hdr(map);
+	/* relaxed: see shm_touched */
 	shm_offt t = atomic_load_explicit(&h->touched.v, memory_order_relaxed);
-	while (t <= b && !atomic_compare_exchange_weak_explicit(
-			&h->touched.v, &t, b + 1, memory_order_relaxed,
-			memory_order_relaxed))
-		;
+	while (t <= b && t < SHM_NBLOCKS) {
+		shm_offt end = (t / SHM_CHUNK_BLOCKS + 1) * SHM_CHUNK_BLOCKS;
+		if (end > SHM_NBLOCKS)
+			end = SHM_NBLOCKS;
+		if (!shm_reserve_blocks(map, t, end))
+			return 0;
+		/* relaxed: the reservation is complete kernel state already */
+		if (atomic_compare_exchange_strong_explicit(
+			    &h->touched.v, &t, end, memory_order_relaxed,
+			    memory_order_relaxed))
+			t = end;
+	}
+	return t < SHM_NBLOCKS ? t : SHM_NBLOCKS;
 }
 
 /* Advances the level hint from h0 to b after a first-fit scan found every
@@ -240,36 +237,42 @@ static void raise_touched(struct shm_file_header *h, shm_offt b)
  * Only across summary words: inside one, a scan costs one load anyway,
  * and a CAS per allocation would be the expensive part. */
 static void hint_advance(unsigned char *map, unsigned j, shm_offt h0,
-			 shm_offt b)
+			 shm_offt b, shm_offt top)
 {
 	struct shm_file_header *h = shm_hdr(map);
 	shm_offt exp = h0;
 	b -= b % SHM_WORD_BITS;
 	if (b <= h0 || !atomic_compare_exchange_strong(&h->hint[j].v, &exp, b))
 		return;
-	shm_offt c = next_candidate(map, j, h0);
+	shm_offt c = next_candidate(map, j, h0, top);
 	if (c < b)
 		hint_lower(h, j, c);
 }
 
-/* Scans summary-guided from start; returns the offset or SHM_NULL. */
+/* Scans summary-guided from start, below the watermark and then raising
+ * it; returns the offset or SHM_NULL (arena or filesystem full). */
 static shm_offt search(unsigned char *map, unsigned j, shm_offt start,
 		       bool first_fit)
 {
-	struct shm_file_header *h = shm_hdr(map);
-	shm_offt b = start, out;
-	while ((b = next_candidate(map, j, b)) < SHM_NBLOCKS) {
-		raise_touched(h, b);
+	shm_offt b = start, out, top = shm_touched(map);
+	for (;;) {
+		b = next_candidate(map, j, b, top);
+		if (b >= top) {
+			if (b >= SHM_NBLOCKS)
+				return SHM_NULL;
+			top = grow_touched(map, b);
+			if (top <= b)
+				return SHM_NULL;
+		}
 		if (take(map, j, b, true, &out) == TAKE_OK) {
 			tls_cur[j] = b + 1;
 			if (first_fit)
-				hint_advance(map, j, start, b);
+				hint_advance(map, j, start, b, top);
 			return out;
 		}
 		mark_full(map, j, b);
 		b++;
 	}
-	return SHM_NULL;
 }
 
 /* Block b: clears the summary bits that claim "full" where it has room. */
@@ -287,21 +290,14 @@ static void repair_block(unsigned char *map, shm_offt b)
 
 /* Sets right every summary bit that claims "full" for a block that has
  * room (a process killed between its CAS and its summary update, or a
- * damaged file), and pulls the hints down.  Below the high-water mark it
- * reads every block word; above it only the summaries, which are clear in
- * a sound file. */
+ * damaged file), and pulls the hints down.  Only below the watermark: the
+ * pages above it may not exist. */
 void shm_arena_repair(struct shm_arena *a)
 {
 	unsigned char *map = a->map;
-	shm_offt top = atomic_load_explicit(&shm_hdr(map)->touched.v,
-					    memory_order_relaxed);
-	if (top > SHM_NBLOCKS)
-		top = SHM_NBLOCKS;
+	shm_offt top = shm_touched(map);
 	for (shm_offt b = 0; b < top; b++)
 		repair_block(map, b);
-	for (unsigned j = 0; j < SHM_NLEVELS; j++)
-		for (shm_offt b = top; (b = next_set(map, j, b)) < SHM_NBLOCKS; b++)
-			repair_block(map, b);
 }
 
 /* Level of a request: 0 for a max block, SHM_D for a min block. */
@@ -329,7 +325,10 @@ static inline shm_offt arena_malloc(struct shm_arena *a, size_t n)
 	shm_offt out, b = tls_cur[j] - 1, start;
 	bool first_fit = true;
 
-	if (b < SHM_NBLOCKS) {
+	/* b < touched: the thread's block may belong to another arena this
+	 * thread used before, whose pages here may not exist (a relaxed load
+	 * of a line that is written once per chunk). */
+	if (b < atomic_load_explicit(&h->touched.v, memory_order_relaxed)) {
 		switch (take(map, j, b, false, &out)) {
 		case TAKE_OK:
 			return out;
@@ -397,6 +396,12 @@ static inline void arena_free(struct shm_arena *a, shm_offt off)
 	}
 	shm_offt rel = off - SHM_NULL_REGION_SIZE;
 	shm_offt b = rel >> MAX_ALLOC_POW2;
+	/* relaxed: see shm_touched; a block at or above it was never handed
+	 * out, and its page may not exist */
+	if (b >= atomic_load_explicit(&h->touched.v, memory_order_relaxed)) {
+		count_bad_free(h);
+		return;
+	}
 	unsigned leaf = (unsigned)((rel & (SHM_MAX_BLOCK - 1)) >> MIN_ALLOC_POW2);
 	_Atomic shm_offt *wp = &shm_words(map)[b];
 	shm_offt w = atomic_load_explicit(wp, memory_order_relaxed), nw;

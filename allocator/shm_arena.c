@@ -35,6 +35,7 @@ static const char *const error_names[SHM_E_COUNT] = {
 	[SHM_E_BUSY] = "another process is still initialising the file",
 	[SHM_E_CORRUPT] = "the file header is inconsistent",
 	[SHM_E_ADDR] = "the requested address is not page-aligned",
+	[SHM_E_NOSPACE] = "no space for the cache file (its filesystem is full)",
 };
 
 const char *shm_strerror(int err)
@@ -148,6 +149,33 @@ static int why_wrong_size(int fd, off_t size)
 	return err == SHM_OK || err == SHM_E_CORRUPT ? SHM_E_SIZE : err;
 }
 
+/* Reserves the pages written as soon as the file is attached (header and
+ * client area: the path cache writes there right away), so that a full
+ * filesystem refuses the open instead of raising SIGBUS later.  Done by
+ * every writable opener that finds the header not READY: the creator, and
+ * whoever could map the file before the creator has reserved it.  The
+ * state is read with pread, which does not allocate a page of a hole. */
+static int reserve_fixed(int fd, bool fresh)
+{
+#ifndef __APPLE__
+	uint32_t state = 0;
+	if (!fresh && pread(fd, &state, sizeof state,
+			    offsetof(struct shm_file_header, init_state)) ==
+			      (ssize_t)sizeof state &&
+	    state == SHM_STATE_READY)
+		return SHM_OK;
+	int err = posix_fallocate(fd, 0, (off_t)SHM_SUMMARY_OFF);
+	if (err != 0) {
+		errno = err;
+		return SHM_E_NOSPACE;
+	}
+#else
+	(void)fd;
+	(void)fresh;
+#endif
+	return SHM_OK;
+}
+
 static int check_file(int fd, bool writable, bool *fresh)
 {
 	struct stat st;
@@ -164,13 +192,13 @@ static int check_file(int fd, bool writable, bool *fresh)
 		/* Idempotent: any opener may size a fresh file. */
 		if (ftruncate(fd, (off_t)SHM_FILE_SIZE) != 0)
 			return SHM_E_OPEN;
-		return SHM_OK;
+		return reserve_fixed(fd, true);
 	}
 	if (st.st_size == 0)
 		return SHM_E_BUSY;
 	if ((uintmax_t)st.st_size != (uintmax_t)SHM_FILE_SIZE)
 		return why_wrong_size(fd, st.st_size);
-	return SHM_OK;
+	return writable ? reserve_fixed(fd, false) : SHM_OK;
 }
 
 static int open_file(const char *path, unsigned flags)
@@ -238,6 +266,7 @@ int shm_arena_open(struct shm_arena *a, const char *path, unsigned flags,
 	bool ro = flags & SHM_OPEN_RDONLY, fresh = false;
 	int err, e;
 	memset(a, 0, sizeof *a);
+	shm_reserve_setup();
 	if (path == NULL || path[0] == '\0')
 		return SHM_E_NOPATH;
 	if (addr != NULL && ((uintptr_t)addr % (uintptr_t)sysconf(_SC_PAGESIZE)))
@@ -276,6 +305,7 @@ int shm_arena_from_memory(struct shm_arena *a, void *image, size_t len,
 			  bool init)
 {
 	memset(a, 0, sizeof *a);
+	shm_reserve_setup();
 	if (image == NULL || len != SHM_FILE_SIZE)
 		return SHM_E_SIZE;
 	if ((uintptr_t)image % 64 != 0)

@@ -28,6 +28,23 @@
  * (bitmap words, summary bits, hints, counters), so initialisation writes
  * only the header fields and the file costs pages only where it is used.
  *
+ * Reserved pages.  A page of a sparse file that the filesystem cannot
+ * supply (a full tmpfs, a quota) raises SIGBUS in whoever touches it, even
+ * by a read on tmpfs.  So no page is touched before it is reserved:
+ *  - at creation, the opener that finds the header not yet READY reserves
+ *    [0, SHM_SUMMARY_OFF) (header and client area) with posix_fallocate
+ *    while it holds the descriptor; failure refuses the open (SHM_E_NOSPACE);
+ *  - the header's "touched" watermark counts the max-size blocks whose pages
+ *    are reserved: their arena bytes, their bitmap words and their summary
+ *    line.  The allocator reads and writes nothing at or above it; it grows
+ *    it by SHM_CHUNK_BLOCKS (64 KiB of arena) at a time, with
+ *    madvise(MADV_POPULATE_WRITE) on those pages first (a failure makes the
+ *    allocation fail as full, counted in failed_allocs), then a CAS.
+ * Limit: where MADV_POPULATE_WRITE is unknown (Linux < 5.14, which answers
+ * EINVAL, or a system without it such as macOS) the watermark grows without
+ * reserving, and a full filesystem can still raise SIGBUS there.  Without
+ * posix_fallocate (macOS) nothing is reserved at creation either.
+ *
  * Buddy tree in one word, D = MAX_ALLOC_POW2 - MIN_ALLOC_POW2 levels below
  * the top.  Level j (0 = the whole max block, D = min-size leaves) has 2^j
  * nodes stored at bits SHM_LVL_OFF(j) = 2^(D+1) - 2^(j+1) and up: leaves at
@@ -54,7 +71,7 @@
 #include "shm_alloc.h"
 
 #define SHM_LAYOUT_MAGIC "SHMALLOC" /* 8 bytes, no terminator in the file */
-#define SHM_LAYOUT_VERSION 1u
+#define SHM_LAYOUT_VERSION 2u /* 2: "touched" counts reserved blocks */
 
 #define SHM_D (MAX_ALLOC_POW2 - MIN_ALLOC_POW2) /* levels below the top    */
 #define SHM_NLEVELS (SHM_D + 1)
@@ -67,6 +84,9 @@
 
 /* Max-size blocks in the arena, and summary words per level. */
 #define SHM_NBLOCKS ((shm_offt)(MAX_ALLOCATABLE_SHM_SIZE >> MAX_ALLOC_POW2))
+/* Blocks reserved at a time: 64 KiB of arena, at least one block. */
+#define SHM_CHUNK_BLOCKS \
+	((shm_offt)(MAX_ALLOC_POW2 >= 16 ? 1 : 65536u >> MAX_ALLOC_POW2))
 #define SHM_SUM_WORDS (((size_t)SHM_NBLOCKS + SHM_WORD_BITS - 1) / SHM_WORD_BITS)
 
 #define SHM_ROUND_UP(x, a) ((((size_t)(x)) + (a) - 1) / (a) * (a))
@@ -111,8 +131,10 @@ struct shm_file_header {
 		alignas(64) _Atomic shm_offt failed_allocs;
 		_Atomic shm_offt bad_frees;
 	} stat;
-	/* High-water mark: max-size blocks [0, touched) may be in use; the
-	 * blocks above are fresh.  Raised before a block is first taken. */
+	/* Watermark: the pages of max-size blocks [0, touched) are reserved
+	 * (see "Reserved pages") and those blocks may be in use; the blocks
+	 * above are fresh and never touched.  Raised before a block is first
+	 * taken, only after its pages are reserved. */
 	struct shm_line_word touched;
 	/* Per level: lowest block that may have a free node of that level. */
 	struct shm_line_word hint[SHM_NLEVELS];
@@ -157,8 +179,28 @@ static inline struct shm_arena *shm_global_arena_inline(void)
 		? &shm_g_arena : NULL;
 }
 
+/* The watermark as a bound for scans (a damaged file may hold anything). */
+static inline shm_offt shm_touched(unsigned char *map)
+{
+	/* relaxed: the reservation it announces is kernel state, complete
+	 * before the CAS that raised it; read-read coherence covers a block
+	 * handed over by another process */
+	shm_offt t = atomic_load_explicit(&shm_hdr(map)->touched.v,
+					  memory_order_relaxed);
+	return t < SHM_NBLOCKS ? t : SHM_NBLOCKS;
+}
+
 /* Private to allocator/: defined in shm_alloc_core.c, used by the stats. */
 unsigned shm_free_levels(shm_offt w);
 void shm_arena_repair(struct shm_arena *a);
+
+/* shm_reserve.c: reserves the file pages that max-size blocks [b0, b1)
+ * use (arena bytes, bitmap words, summary lines) with
+ * MADV_POPULATE_WRITE.  False when the filesystem cannot supply them; true
+ * also where the call is unknown (nothing reserved).  Keeps errno.
+ * Async-signal-safe. */
+bool shm_reserve_blocks(unsigned char *map, shm_offt b0, shm_offt b1);
+/* Records the page size for shm_reserve_blocks; called by every open. */
+void shm_reserve_setup(void);
 
 #endif /* SHM_LAYOUT_H */

@@ -62,12 +62,14 @@ static inline size_t rounded(size_t n)
 }
 
 /* Number of block words breaking the buddy invariant (a set node whose
- * children are not both set). */
+ * children are not both set).  Below the watermark only: the pages above
+ * it may not exist (on a full filesystem, touching them is SIGBUS). */
 static inline size_t bitmap_violations(const struct shm_arena *a)
 {
 	size_t bad = 0;
 	_Atomic shm_offt *words = (_Atomic shm_offt *)(a->map + SHM_WORDS_OFF);
-	for (shm_offt b = 0; b < SHM_NBLOCKS; b++) {
+	shm_offt top = shm_touched(a->map);
+	for (shm_offt b = 0; b < top; b++) {
 		shm_offt w = atomic_load(&words[b]);
 		if (w == 0)
 			continue;

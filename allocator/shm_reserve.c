@@ -1,0 +1,80 @@
+/*
+ * shm_reserve.c - reserving the file pages of blocks before first use.
+ *
+ * A sparse page that the filesystem cannot supply raises SIGBUS in the
+ * process that touches it.  MADV_POPULATE_WRITE (Linux >= 5.14) faults the
+ * pages in for writing from inside the kernel and reports the same failure
+ * as an error instead (EFAULT, ENOMEM), so the allocator can treat it as
+ * "full".  It is a plain system call: async-signal-safe, no locks.  See
+ * "Reserved pages" in shm_layout.h.
+ */
+#define _DEFAULT_SOURCE /* madvise, MADV_* */
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "shm_layout.h"
+
+#if !defined(MADV_POPULATE_WRITE) && defined(__linux__)
+#define MADV_POPULATE_WRITE 23 /* older C library headers */
+#endif
+
+/* Page size, set by every open before the arena is used; 4096 until then
+ * (a smaller rounding than the real page size only makes madvise refuse
+ * with EINVAL, which is taken as "cannot reserve"). */
+static _Atomic size_t page_size = 4096;
+
+void shm_reserve_setup(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	if (ps > 0 && (ps & (ps - 1)) == 0)
+		/* relaxed: the same value in every thread, published with the
+		 * arena that needs it */
+		atomic_store_explicit(&page_size, (size_t)ps,
+				      memory_order_relaxed);
+}
+
+#ifdef MADV_POPULATE_WRITE
+/* 0, or the errno of madvise on the pages covering [p, p + len). */
+static int populate(unsigned char *p, size_t len)
+{
+	/* relaxed: see shm_reserve_setup */
+	uintptr_t ps = atomic_load_explicit(&page_size, memory_order_relaxed);
+	uintptr_t lo = (uintptr_t)p & ~(ps - 1);
+	uintptr_t hi = ((uintptr_t)p + len + ps - 1) & ~(ps - 1);
+	if (madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE) == 0)
+		return 0;
+	return errno;
+}
+#endif
+
+bool shm_reserve_blocks(unsigned char *map, shm_offt b0, shm_offt b1)
+{
+#ifdef MADV_POPULATE_WRITE
+	if (b0 >= b1)
+		return true;
+	int saved = errno, err = 0;
+	size_t n = (size_t)(b1 - b0);
+	size_t l0 = (size_t)b0 / SHM_WORD_BITS;
+	size_t l1 = (size_t)(b1 - 1) / SHM_WORD_BITS;
+	/* The metadata first: a block is never taken without its word. */
+	err = populate(map + SHM_SUMMARY_OFF + l0 * 64, (l1 - l0 + 1) * 64);
+	if (err == 0)
+		err = populate((unsigned char *)(shm_words(map) + b0),
+			       n * sizeof(shm_offt));
+	if (err == 0)
+		err = populate(map + SHM_MGMT_SIZE + SHM_NULL_REGION_SIZE +
+				       (size_t)b0 * SHM_MAX_BLOCK,
+			       n * SHM_MAX_BLOCK);
+	errno = saved;
+	/* EINVAL: a kernel older than the advice; nothing can be reserved,
+	 * the pages are used as they come (the limit in shm_layout.h). */
+	return err == 0 || err == EINVAL;
+#else
+	(void)map;
+	(void)b0;
+	(void)b1;
+	return true;
+#endif
+}
