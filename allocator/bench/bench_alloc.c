@@ -6,6 +6,9 @@
  * glibc's run back to back, so a noisy machine hurts both alike.
  * Usage: bench_alloc [ROUNDS] (default 5).  The arena file lives in
  * $TMPDIR (default /dev/shm, else /tmp) and is removed at the end.
+ * bench_alloc --pairs N shm|glibc: only N single-process random-size pairs
+ * of one allocator (a short, deterministic run for instruction counts under
+ * valgrind --tool=callgrind).
  */
 #define _DEFAULT_SOURCE
 #include <stdint.h>
@@ -223,7 +226,7 @@ static void line(const char *what, double *ours, double *libc)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1)
+	if (argc == 2)
 		rounds = atoi(argv[1]);
 	if (rounds < 1 || rounds > MAXROUNDS)
 		rounds = 5;
@@ -237,6 +240,17 @@ int main(int argc, char **argv)
 		sizes[i] = 32 + s % (1024 - 32 + 1);
 		s ^= s << 13, s ^= s >> 17, s ^= s << 5;
 		idx_rand[i] = s;
+	}
+	if (argc == 4 && strcmp(argv[1], "--pairs") == 0) {
+		enum kind k = strcmp(argv[3], "glibc") == 0 ? LIBC : SHM;
+		size_t n = (size_t)strtoul(argv[2], NULL, 10);
+		fresh_arena();
+		run_pairs(k, 0, n / 10, 1); /* warm: arena pages, glibc bins */
+		printf("%zu random pairs (%s): %.2f M/s\n", n, argv[3],
+		       run_pairs(k, 0, n, 0) / 1e6);
+		shm_deinit();
+		unlink(path);
+		return 0;
 	}
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	printf("shm_alloc benchmark: %d rounds, medians; %zu pairs per run; "
