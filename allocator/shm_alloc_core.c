@@ -23,6 +23,12 @@ static const uint32_t group_starts[6] = {
 	0x01010101u, 0x00010001u, 0x00000001u,
 };
 
+/* Top (last) bits of the same groups. */
+static const uint32_t group_tops[6] = {
+	0xffffffffu, 0xaaaaaaaau, 0x88888888u,
+	0x80808080u, 0x80008000u, 0x80000000u,
+};
+
 static inline shm_offt level_starts(unsigned j)
 {
 	return (shm_offt)group_starts[SHM_D - j] & SHM_LEAF_MASK;
@@ -33,20 +39,27 @@ static inline unsigned ctz_offt(shm_offt x)
 	return (unsigned)__builtin_ctzl((unsigned long)x);
 }
 
-/* Lowest free node of level j in word w (its index in the level), or -1:
- * OR-fold each group of 2^(D-j) leaves into its first bit.  Branch-free:
- * every fold step runs, the ones a level does not need are masked off. */
+/* Position of the highest set bit of x (x != 0). */
+static inline unsigned top_bit(shm_offt x)
+{
+	return (unsigned)(sizeof(unsigned long) * CHAR_BIT - 1) -
+	       (unsigned)__builtin_clzl((unsigned long)x);
+}
+
+/* Lowest free node of level j in word w (its index in the level), or -1.
+ * A node is free when its group of 2^(D-j) leaves is all clear.  In each
+ * group, adding "all ones but the top bit" to the leaves below the top
+ * carries into the top bit exactly when one of them is set (no carry
+ * leaves the group); OR the top leaf itself, and the clear tops are the
+ * free nodes.  No loop, no branch but the answer's. */
 static inline int find_free(shm_offt w, unsigned j)
 {
-	unsigned g = SHM_D - j;
-	shm_offt y = w;
-#pragma GCC unroll 8
-	for (unsigned k = 0; k < SHM_D; k++)
-		y |= (y >> (1u << k)) & ((shm_offt)0 - (shm_offt)(k < g));
-	shm_offt cand = ~y & level_starts(j);
+	shm_offt tops = (shm_offt)group_tops[SHM_D - j] & SHM_LEAF_MASK;
+	shm_offt low = SHM_LEAF_MASK & ~tops;
+	shm_offt cand = tops & ~(((w & low) + low) | w);
 	if (cand == 0)
 		return -1;
-	return (int)(ctz_offt(cand) >> g);
+	return (int)(ctz_offt(cand) >> (SHM_D - j));
 }
 
 /* Bit mask of the levels at which w has a free node (bit j = level j):
@@ -88,6 +101,19 @@ unsigned shm_free_levels(shm_offt w)
 static const shm_offt subtree[6][32] = {
 	SHM_SUBROW(0), SHM_SUBROW(1), SHM_SUBROW(2),
 	SHM_SUBROW(3), SHM_SUBROW(4), SHM_SUBROW(5),
+};
+
+/* Path masks: entry [l] has the bit of every node on leaf l's path to the
+ * root (the leaf itself at level D, one node per level above it). */
+#define SHM_PB(l, d) (((d) > SHM_D) ? (shm_offt)0 : (shm_offt)1 << \
+	((SHM_LVL_OFF(d) + ((l) >> ((SHM_D - (d)) & 7))) & (SHM_WORD_BITS - 1)))
+#define SHM_PATH(l) (SHM_PB(l, 0) | SHM_PB(l, 1) | SHM_PB(l, 2) | \
+		     SHM_PB(l, 3) | SHM_PB(l, 4) | SHM_PB(l, 5))
+#define SHM_PATH4(l) SHM_PATH(l), SHM_PATH(l + 1), SHM_PATH(l + 2), \
+		     SHM_PATH(l + 3)
+static const shm_offt path_masks[32] = {
+	SHM_PATH4(0), SHM_PATH4(4), SHM_PATH4(8), SHM_PATH4(12),
+	SHM_PATH4(16), SHM_PATH4(20), SHM_PATH4(24), SHM_PATH4(28),
 };
 
 /* Node i of level j and its whole subtree. */
@@ -408,16 +434,18 @@ static inline void arena_free(struct shm_arena *a, shm_offt off)
 	unsigned j, node;
 	do {
 		/* The allocation is the topmost set node on the leaf's path; it
-		 * must start at off, and the leaf itself must be set. */
-		unsigned path = 0;
-#pragma GCC unroll 8
-		for (unsigned d = 0; d <= SHM_D; d++)
-			path |= (unsigned)((w >> (SHM_LVL_OFF(d) +
-						 (leaf >> (SHM_D - d)))) & 1) << d;
-		j = (unsigned)__builtin_ctz(path | (1u << (SHM_D + 1)));
-		node = j <= SHM_D ? leaf >> (SHM_D - j) : 0;
-		if (j > SHM_D || (node << (SHM_D - j)) != leaf ||
-		    !(w & ((shm_offt)1 << leaf))) {
+		 * must start at off, and the leaf itself must be set.  Levels
+		 * are stored root-first from the top bit down, so the topmost
+		 * set node is the highest set bit of the path: at p in level j
+		 * when 2^(D+1) - 1 - p lies in [2^j, 2^(j+1)). */
+		if (__builtin_expect(!((w >> leaf) & 1), 0)) {
+			count_bad_free(h);
+			return;
+		}
+		unsigned p = top_bit(w & path_masks[leaf]);
+		j = top_bit((shm_offt)((2u << SHM_D) - 1 - p));
+		node = p - SHM_LVL_OFF(j);
+		if (__builtin_expect((node << (SHM_D - j)) != leaf, 0)) {
 			count_bad_free(h);
 			return;
 		}
@@ -431,11 +459,15 @@ static inline void arena_free(struct shm_arena *a, shm_offt off)
 	 * clear those of the levels where the block now has room. */
 	_Atomic shm_offt *line = shm_summary(map, 0, b / SHM_WORD_BITS);
 	unsigned bit = (unsigned)(b % SHM_WORD_BITS), set = 0;
+	shm_offt any = 0;
+#pragma GCC unroll 8
+	for (unsigned k = 0; k <= SHM_D; k++)
+		any |= atomic_load(&line[k]);
+	if (__builtin_expect(!((any >> bit) & 1), 1))
+		return;
 #pragma GCC unroll 8
 	for (unsigned k = 0; k <= SHM_D; k++)
 		set |= (unsigned)((atomic_load(&line[k]) >> bit) & 1) << k;
-	if (set == 0)
-		return;
 	set &= free_levels(nw);
 	while (set) {
 		unsigned lv = (unsigned)__builtin_ctz(set);
