@@ -146,6 +146,11 @@ static size_t kill_key(char *k, unsigned round, unsigned child, uint64_t i)
 			       (unsigned long long)i);
 }
 
+/* New keys a child records at most: well past the largest kill target, but
+ * bounded, so that a parent descheduled for long on a loaded machine cannot
+ * let the children fill the arena.  Past it a child only merges. */
+#define KILL_MAX_KEYS (4 * 300 / KEY_SCALE)
+
 static void killed_child(struct acks *a, unsigned round, unsigned child)
 {
 	struct cache c;
@@ -159,6 +164,10 @@ static void killed_child(struct acks *a, unsigned round, unsigned child)
 		if (cache_record(&c, k, (size_t)sprintf(k, "/kill/common/%llu",
 			(unsigned long long)(i % 64)), CACHE_OP_STAT) != CACHE_OK)
 			_exit(3);
+		if (i >= KILL_MAX_KEYS) {
+			i--;
+			continue;
+		}
 		if (cache_record(&c, k, kill_key(k, round, child, i),
 				 CACHE_OP_READ) != CACHE_OK)
 			_exit(3);
