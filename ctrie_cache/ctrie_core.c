@@ -53,38 +53,64 @@ size_t cache_max_key(void)
 	return CTRIE_MAX_KEY;
 }
 
-static bool key_eq(const struct ctrie_snode *s, size_t slen,
-		   const unsigned char *key, size_t len)
+/* Whether the S-node at off (checked for bounds and alignment; header word
+ * hdr) holds key: 1 yes (*hit filled), 0 no, -1 damaged.  A length that
+ * differs from the key's answers no before the key bytes are touched. */
+static inline int snode_match(const struct cache *c, shm_offt off,
+			      uint32_t hdr, const unsigned char *key,
+			      size_t len, struct ctrie_hit *hit)
 {
-	return slen == len && memcmp(s->key, key, len) == 0;
+	size_t slen;
+	const struct ctrie_snode *s = ctrie_snode_of(c, off, hdr, &slen);
+
+	if (s == NULL)
+		return -1;
+	if (slen != len || memcmp(s->key, key, len) != 0)
+		return 0;
+	hit->s = s;
+	hit->len = slen;
+	return 1;
 }
 
-/* One step of a search in C-node cn (bitmap bm) of level level: the key's
- * S-node (*out), its absence, or the I-node to descend into (*out). */
-static enum step cnode_step(const struct cache *c,
-			    const struct ctrie_cnode *cn, uint32_t bm,
-			    unsigned level, const unsigned char *key,
-			    size_t len, uint64_t h, shm_offt *out)
+/* One step of a search in the C-node at co, of level level: the key's
+ * S-node (*hit), its absence, or the I-node to descend into (*next).  Only
+ * what the step reads is checked: the C-node's header (kind, level, hash
+ * prefix), the extent up to the child used, and that child. */
+static inline enum step cnode_step(const struct cache *c, shm_offt co,
+				   unsigned level, const unsigned char *key,
+				   size_t len, uint64_t h,
+				   struct ctrie_hit *hit, shm_offt *next)
 {
+	const struct ctrie_cnode *cn = ctrie_at(c, co, CTRIE_NODE_MIN);
 	const uint32_t bit = UINT32_C(1) << ctrie_index(h, level);
-	shm_offt ch;
-	size_t n, i, slen;
-	uint64_t lh;
-	const struct ctrie_snode *s;
 	const struct ctrie_lnode *ln;
+	shm_offt ch;
+	uint32_t bm, hdr;
+	unsigned pos;
+	size_t n, i;
+	uint64_t lh;
 
+	if (cn == NULL || level > CTRIE_MAX_LEVEL ||
+	    CTRIE_LOAD(cn->hdr) != ctrie_tree_hdr(TAG_CNODE, level, h))
+		return STEP_CORRUPT;
+	bm = CTRIE_LOAD(cn->bitmap);
 	if ((bm & bit) == 0)
 		return STEP_ABSENT;
-	ch = CTRIE_LOAD(cn->child[ctrie_popcount(bm & (bit - 1))]);
-	switch (ctrie_tag_at(c, ch)) {
+	pos = ctrie_popcount(bm & (bit - 1));
+	if (!ctrie_fits(co, ctrie_cnode_size(pos + 1)))
+		return STEP_CORRUPT;
+	ch = CTRIE_LOAD(cn->child[pos]);
+	hdr = ctrie_hdr_at(c, ch);
+	switch (CTRIE_TAG(hdr)) {
 	case TAG_SNODE:
-		s = ctrie_snode_at(c, ch, &slen);
-		if (s == NULL)
-			return STEP_CORRUPT;
-		if (!key_eq(s, slen, key, len))
+		switch (snode_match(c, ch, hdr, key, len, hit)) {
+		case 1:
+			return STEP_FOUND;
+		case 0:
 			return STEP_ABSENT;
-		*out = ch;
-		return STEP_FOUND;
+		default:
+			return STEP_CORRUPT;
+		}
 	case TAG_LNODE:
 		ln = ctrie_lnode_at(c, ch, &n, &lh);
 		if (ln == NULL)
@@ -93,39 +119,38 @@ static enum step cnode_step(const struct cache *c,
 			return STEP_ABSENT;
 		for (i = 0; i < n; i++) {
 			shm_offt so = CTRIE_LOAD(ln->snode[i]);
-			s = ctrie_snode_at(c, so, &slen);
-			if (s == NULL)
-				return STEP_CORRUPT;
-			if (key_eq(s, slen, key, len)) {
-				*out = so;
-				return STEP_FOUND;
-			}
+			int r = snode_match(c, so, ctrie_hdr_at(c, so), key,
+					    len, hit);
+			if (r != 0)
+				return r > 0 ? STEP_FOUND : STEP_CORRUPT;
 		}
 		return STEP_ABSENT;
 	case TAG_INODE:
 		if (level >= CTRIE_MAX_LEVEL)
 			return STEP_CORRUPT;
-		*out = ch;
+		*next = ch;
 		return STEP_DESCEND;
 	default:
 		return STEP_CORRUPT;
 	}
 }
 
-static struct ctrie_slot *cache_slot(struct ctrie_header *H, uint64_t h,
-				     unsigned level)
+static inline struct ctrie_slot *cache_slot(struct ctrie_header *H,
+					    uint64_t h, unsigned level)
 {
 	return &H->path_cache[ctrie_cache_base(level) +
 			      (unsigned)ctrie_prefix(h, level)];
 }
 
-int ctrie_search_start(const struct cache *c, const unsigned char *key,
-		       size_t len, uint64_t h, shm_offt *sn, shm_offt *in,
-		       unsigned *level)
+int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
+		 uint64_t h, struct ctrie_hit *hit, struct ctrie_pos *where)
 {
 	struct ctrie_header *H = ctrie_hdr(c);
-	unsigned l;
+	shm_offt in = SHM_NULL, seen = SHM_NULL;
+	unsigned level = 0, l;
 
+	/* The deepest cached level first.  The cached C-node may be stale
+	 * but never holds a key that is not present (see the top). */
 	for (l = CTRIE_CACHE_LEVELS; l >= 1; l--) {
 		struct ctrie_slot *slot = cache_slot(H, h, l);
 		/* acquire: pairs with the release in path_cache_note, so the
@@ -134,68 +159,66 @@ int ctrie_search_start(const struct cache *c, const unsigned char *key,
 						   memory_order_acquire);
 		shm_offt io = atomic_load_explicit(&slot->inode,
 						   memory_order_acquire);
-		const struct ctrie_cnode *cn;
-		uint32_t bm;
+		shm_offt next = SHM_NULL;
 
-		if (co != SHM_NULL &&
-		    (cn = ctrie_cnode_at(c, co, l, h, &bm)) != NULL) {
-			shm_offt out = SHM_NULL;
-			switch (cnode_step(c, cn, bm, l, key, len, h, &out)) {
+		if (co != SHM_NULL) {
+			switch (cnode_step(c, co, l, key, len, h, hit, &next)) {
 			case STEP_FOUND:
-				*sn = out;
 				return 1;
 			case STEP_DESCEND:
 				/* I-nodes are permanent: go on from there */
-				*in = out;
-				*level = l + 1;
-				return 0;
+				in = next;
+				level = l + 1;
+				goto walk;
 			case STEP_ABSENT:
+				seen = co;
+				break;
 			case STEP_CORRUPT:
-				/* maybe stale (or damaged): ask the I-node */
+				/* damaged or reused: ask the I-node */
 				break;
 			}
 		}
 		if (io != SHM_NULL && ctrie_inode_at(c, io, l, h) != NULL) {
-			*in = io;
-			*level = l;
-			return 0;
+			in = io;
+			level = l;
+			goto walk;
 		}
+		seen = SHM_NULL;
 	}
-	*in = atomic_load_explicit(&H->root, memory_order_acquire);
-	*level = 0;
-	return 0;
-}
-
-/* Lookup from I-node in at level: 1 found (*sn), 0 absent, or an error. */
-static int search_from(struct cache *c, const unsigned char *key, size_t len,
-		       uint64_t h, shm_offt in, unsigned level, shm_offt *sn)
-{
+	in = atomic_load_explicit(&H->root, memory_order_acquire);
+	level = 0;
+walk:
 	for (;;) {
 		const struct ctrie_inode *I = ctrie_inode_at(c, in, level, h);
-		const struct ctrie_cnode *cn;
-		shm_offt m;
-		uint32_t bm;
+		shm_offt m, next = SHM_NULL;
 
 		if (I == NULL)
 			return ctrie_corrupt(c);
 		/* acquire: the C-node's contents were written before the
 		 * release CAS that published it */
 		m = atomic_load_explicit(&I->main, memory_order_acquire);
-		cn = ctrie_cnode_at(c, m, level, h, &bm);
-		if (cn == NULL)
-			return ctrie_corrupt(c);
-		switch (cnode_step(c, cn, bm, level, key, len, h, &in)) {
+		/* the cached C-node is still current: its answer stands */
+		if (m == seen)
+			goto absent;
+		switch (cnode_step(c, m, level, key, len, h, hit, &next)) {
 		case STEP_FOUND:
-			*sn = in;
 			return 1;
 		case STEP_ABSENT:
-			return 0;
+			goto absent;
 		case STEP_DESCEND:
+			in = next;
 			level++; /* bounded: the level is checked at each node */
+			seen = SHM_NULL;
 			break;
 		case STEP_CORRUPT:
 			return ctrie_corrupt(c);
 		}
+		continue;
+absent:
+		where->in = in;
+		where->level = level;
+		where->main = m;
+		return 0;
 	}
 }
 
@@ -203,27 +226,16 @@ int cache_lookup(struct cache *c, const void *key, size_t len,
 		 struct cache_entry *e)
 {
 	const unsigned char *k = len ? key : ctrie_empty_key;
-	shm_offt sn = SHM_NULL, in = SHM_NULL;
-	unsigned level = 0;
-	const struct ctrie_snode *s;
-	size_t slen;
-	uint64_t h;
+	struct ctrie_hit hit;
+	struct ctrie_pos where;
 	int r;
 
 	if (c == NULL || c->hdr == NULL)
 		return CACHE_E_NOTCACHE;
 	if (len > CTRIE_MAX_KEY)
 		return 0;
-	h = ctrie_hash(k, len);
-	if (!ctrie_search_start(c, k, len, h, &sn, &in, &level)) {
-		r = search_from(c, k, len, h, in, level, &sn);
-		if (r <= 0)
-			return r;
-	}
-	s = ctrie_snode_at(c, sn, &slen);
-	if (s == NULL)
-		return ctrie_corrupt(c);
-	if (e != NULL)
-		ctrie_entry_of(s, slen, e);
-	return 1;
+	r = ctrie_search(c, k, len, ctrie_hash(k, len), &hit, &where);
+	if (r == 1 && e != NULL)
+		ctrie_entry_of(hit.s, hit.len, e);
+	return r;
 }

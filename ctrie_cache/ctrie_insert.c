@@ -226,13 +226,14 @@ static bool leaf_hash(const struct cache *c, shm_offt off, uint64_t *h)
 	return true;
 }
 
-/* Insert-or-merge from I-node in at level. */
-static int insert_from(struct cache *c, const unsigned char *key, size_t len,
-		       uint64_t h, uint32_t ops, shm_offt in, unsigned level)
+/* Insert-or-merge at where, the I-node and main C-node in which a search
+ * found the key absent. */
+static int insert_at(struct cache *c, const unsigned char *key, size_t len,
+		     uint64_t h, uint32_t ops, const struct ctrie_pos *where)
 {
 	struct ctrie_header *H = ctrie_hdr(c);
-	shm_offt sn = SHM_NULL;
-	unsigned tries = 0;
+	shm_offt sn = SHM_NULL, in = where->in, m = where->main;
+	unsigned level = where->level, tries = 0;
 	int err = CACHE_E_CORRUPT;
 
 	while (tries < CTRIE_MAX_RETRIES) {
@@ -240,7 +241,7 @@ static int insert_from(struct cache *c, const unsigned char *key, size_t len,
 		struct ctrie_inode *wI = (struct ctrie_inode *)I;
 		const struct ctrie_cnode *cn;
 		struct build b = { .n = 0, .top = 1, .bottom = 0 };
-		shm_offt m, ch = SHM_NULL, nc, leaf = SHM_NULL, old_ln = SHM_NULL;
+		shm_offt ch = SHM_NULL, nc, leaf = SHM_NULL, old_ln = SHM_NULL;
 		size_t old_ln_size = 0, n = 0, i, slen;
 		uint32_t bm, bit;
 		uint64_t lh;
@@ -249,8 +250,11 @@ static int insert_from(struct cache *c, const unsigned char *key, size_t len,
 
 		if (I == NULL)
 			goto corrupt;
-		/* acquire: see search_from */
-		m = atomic_load_explicit(&wI->main, memory_order_acquire);
+		/* acquire: see ctrie_search.  The search's read is reused on
+		 * the first round, and a failed CAS reloads it. */
+		if (m == SHM_NULL)
+			m = atomic_load_explicit(&wI->main,
+						 memory_order_acquire);
 		cn = ctrie_cnode_at(c, m, level, h, &bm);
 		if (cn == NULL)
 			goto corrupt;
@@ -264,6 +268,7 @@ static int insert_from(struct cache *c, const unsigned char *key, size_t len,
 				path_cache_note(c, in, level, h, m);
 				in = ch;
 				level++;
+				m = SHM_NULL;
 				continue;
 			case TAG_SNODE:
 				s = ctrie_snode_at(c, ch, &slen);
@@ -355,6 +360,7 @@ static int insert_from(struct cache *c, const unsigned char *key, size_t len,
 				path_cache_note(c, b.inode[l], l, h, b.cnode[l]);
 			return CACHE_OK;
 		}
+		/* lost: m now holds the winner's C-node (acquire) */
 		build_free(c, &b);
 		count(&H->lost_races, 1);
 		tries++;
@@ -381,12 +387,10 @@ int cache_record(struct cache *c, const void *key, size_t len, uint32_t ops)
 	static const unsigned char empty[1];
 	const unsigned char *k = len ? key : empty;
 	const int saved_errno = errno;
-	shm_offt sn = SHM_NULL, in = SHM_NULL;
-	unsigned level = 0;
-	size_t slen;
-	const struct ctrie_snode *s;
+	struct ctrie_hit hit;
+	struct ctrie_pos where;
 	uint64_t h;
-	int r = CACHE_OK;
+	int r;
 
 	if (c == NULL || c->hdr == NULL)
 		return CACHE_E_NOTCACHE;
@@ -400,14 +404,12 @@ int cache_record(struct cache *c, const void *key, size_t len, uint32_t ops)
 		return CACHE_E_TOOLONG;
 	}
 	h = ctrie_hash(k, len);
-	if (ctrie_search_start(c, k, len, h, &sn, &in, &level) == 1) {
-		s = ctrie_snode_at(c, sn, &slen);
-		if (s != NULL)
-			snode_merge(s, ops);
-		else
-			r = ctrie_corrupt(c);
-	} else {
-		r = insert_from(c, k, len, h, ops, in, level);
+	r = ctrie_search(c, k, len, h, &hit, &where);
+	if (r == 1) {
+		snode_merge(hit.s, ops);
+		r = CACHE_OK;
+	} else if (r == 0) {
+		r = insert_at(c, k, len, h, ops, &where);
 	}
 	errno = saved_errno;
 	return r;

@@ -118,6 +118,8 @@ struct ctrie_lnode {
 };
 
 #define CTRIE_SNODE_HDR ((size_t)offsetof(struct ctrie_snode, key))
+/* Every kind of node has at least this many bytes (a C-node's header). */
+#define CTRIE_NODE_MIN sizeof(struct ctrie_cnode)
 #define CTRIE_MAX_KEY ((size_t)(1u << MAX_ALLOC_POW2) - CTRIE_SNODE_HDR)
 
 struct ctrie_slot {
@@ -183,9 +185,18 @@ static inline unsigned ctrie_index(uint64_t hash, unsigned level)
 	return (unsigned)(hash >> (CTRIE_BITS * level)) & (CTRIE_FANOUT - 1);
 }
 
+/* Inline everywhere: without a popcount instruction in the target (x86-64
+ * before -mpopcnt) __builtin_popcount is a call into libgcc. */
 static inline unsigned ctrie_popcount(uint32_t x)
 {
+#if defined(__POPCNT__) || defined(__aarch64__) || defined(__arm64__)
 	return (unsigned)__builtin_popcount(x);
+#else
+	x = x - ((x >> 1) & 0x55555555u);
+	x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+	x = (x + (x >> 4)) & 0x0f0f0f0fu;
+	return (unsigned)((x * 0x01010101u) >> 24);
+#endif
 }
 
 static inline size_t ctrie_cnode_size(unsigned n)
@@ -218,15 +229,26 @@ static inline struct ctrie_header *ctrie_hdr(const struct cache *c)
 	return (struct ctrie_header *)c->hdr;
 }
 
-/* Address of a node of len bytes at off, or NULL if off is out of bounds,
- * misaligned, or the node would cross a maximum-size block (no allocation
- * does). */
-static inline void *ctrie_at(const struct cache *c, shm_offt off, size_t len)
+/* Whether off can start a node: in the allocatable region and 8-byte
+ * aligned.  The region's ends are multiples of the maximum block. */
+static inline bool ctrie_off_ok(const struct cache *c, shm_offt off)
+{
+	return shm_arena_offset_ok(&c->arena, off, CTRIE_NODE_MIN, 8);
+}
+
+/* Whether a node of len bytes at a valid off stays inside one maximum-size
+ * block (no allocation crosses one), hence inside the region. */
+static inline bool ctrie_fits(shm_offt off, size_t len)
 {
 	const size_t maxb = (size_t)1 << MAX_ALLOC_POW2;
-	if (!shm_arena_offset_ok(&c->arena, off, len, 8))
-		return NULL;
-	if ((size_t)(off & (maxb - 1)) + len > maxb)
+	return (size_t)(off & (maxb - 1)) + len <= maxb;
+}
+
+/* Address of a node of len bytes at off, or NULL if off is out of bounds,
+ * misaligned, or the node would cross a maximum-size block. */
+static inline void *ctrie_at(const struct cache *c, shm_offt off, size_t len)
+{
+	if (!ctrie_off_ok(c, off) || !ctrie_fits(off, len))
 		return NULL;
 	return SHM_ARENA_ADDR(&c->arena, off);
 }
@@ -238,25 +260,108 @@ uint64_t ctrie_hash(const void *key, size_t len);
 /* Checked node access: NULL unless off holds a node of that kind whose
  * whole extent is in bounds; for I- and C-nodes also of that level and with
  * the prefix of hash below it.  The checked header values are returned
- * (*bitmap, *len, *count, *hash): use them, never re-read the header. */
-const struct ctrie_inode *ctrie_inode_at(const struct cache *c, shm_offt off,
-					 unsigned level, uint64_t hash);
-const struct ctrie_cnode *ctrie_cnode_at(const struct cache *c, shm_offt off,
-					 unsigned level, uint64_t hash,
-					 uint32_t *bitmap);
-const struct ctrie_snode *ctrie_snode_at(const struct cache *c, shm_offt off,
-					 size_t *len);
-const struct ctrie_lnode *ctrie_lnode_at(const struct cache *c, shm_offt off,
-					 size_t *count, uint64_t *hash);
-/* The tag at off (0 if off cannot hold a header word). */
-unsigned ctrie_tag_at(const struct cache *c, shm_offt off);
+ * (*bitmap, *len, *count, *hash): use them, never re-read the header.
+ * Header words are loaded once (relaxed), so a concurrent hostile writer
+ * cannot change a length between its check and its use. */
+static inline const struct ctrie_inode *
+ctrie_inode_at(const struct cache *c, shm_offt off, unsigned level,
+	       uint64_t hash)
+{
+	const struct ctrie_inode *n = ctrie_at(c, off, sizeof *n);
+	if (n == NULL || level > CTRIE_MAX_LEVEL ||
+	    CTRIE_LOAD(n->hdr) != ctrie_tree_hdr(TAG_INODE, level, hash))
+		return NULL;
+	return n;
+}
 
-/* Where a search for hash h starts: 1 if a cached C-node already holds the
- * key (its S-node in *sn), else 0 with the deepest cached I-node of h's path
- * (or the root) in *in and its level in *level.  Never writes. */
-int ctrie_search_start(const struct cache *c, const unsigned char *key,
-		       size_t len, uint64_t h, shm_offt *sn, shm_offt *in,
-		       unsigned *level);
+static inline const struct ctrie_cnode *
+ctrie_cnode_at(const struct cache *c, shm_offt off, unsigned level,
+	       uint64_t hash, uint32_t *bitmap)
+{
+	const struct ctrie_cnode *n = ctrie_at(c, off, sizeof *n);
+	uint32_t bm;
+	if (n == NULL || level > CTRIE_MAX_LEVEL ||
+	    CTRIE_LOAD(n->hdr) != ctrie_tree_hdr(TAG_CNODE, level, hash))
+		return NULL;
+	bm = CTRIE_LOAD(n->bitmap);
+	/* the last level indexes with the 4 remaining hash bits */
+	if (level == CTRIE_MAX_LEVEL && (bm >> 16) != 0)
+		return NULL;
+	if (!ctrie_fits(off, ctrie_cnode_size(ctrie_popcount(bm))))
+		return NULL;
+	*bitmap = bm;
+	return n;
+}
+
+/* An S-node's header word hdr, read at off, checked for kind and length;
+ * NULL if it does not hold an S-node of *len bytes of key. */
+static inline const struct ctrie_snode *
+ctrie_snode_of(const struct cache *c, shm_offt off, uint32_t hdr, size_t *len)
+{
+	if (CTRIE_TAG(hdr) != TAG_SNODE || CTRIE_LEN(hdr) > CTRIE_MAX_KEY ||
+	    !ctrie_fits(off, CTRIE_SNODE_HDR + CTRIE_LEN(hdr)))
+		return NULL;
+	*len = CTRIE_LEN(hdr);
+	return SHM_ARENA_ADDR(&c->arena, off);
+}
+
+static inline const struct ctrie_snode *
+ctrie_snode_at(const struct cache *c, shm_offt off, size_t *len)
+{
+	const struct ctrie_snode *n = ctrie_at(c, off, CTRIE_SNODE_HDR);
+	return n ? ctrie_snode_of(c, off, CTRIE_LOAD(n->hdr), len) : NULL;
+}
+
+static inline const struct ctrie_lnode *
+ctrie_lnode_at(const struct cache *c, shm_offt off, size_t *count,
+	       uint64_t *hash)
+{
+	const struct ctrie_lnode *n = ctrie_at(c, off, sizeof *n);
+	uint32_t hdr;
+	if (n == NULL)
+		return NULL;
+	hdr = CTRIE_LOAD(n->hdr);
+	if (CTRIE_TAG(hdr) != TAG_LNODE || CTRIE_LEN(hdr) < 2 ||
+	    CTRIE_LEN(hdr) > CTRIE_LNODE_MAX ||
+	    !ctrie_fits(off, ctrie_lnode_size(CTRIE_LEN(hdr))))
+		return NULL;
+	*count = CTRIE_LEN(hdr);
+	*hash = CTRIE_LOAD(n->hash);
+	return n;
+}
+
+/* The header word at off (0, no valid tag, if off cannot hold a node). */
+static inline uint32_t ctrie_hdr_at(const struct cache *c, shm_offt off)
+{
+	const uint32_t *p = ctrie_at(c, off, CTRIE_NODE_MIN);
+	return p ? CTRIE_LOAD(*p) : 0;
+}
+
+/* The tag at off (0 if off cannot hold a header word). */
+static inline unsigned ctrie_tag_at(const struct cache *c, shm_offt off)
+{
+	return CTRIE_TAG(ctrie_hdr_at(c, off));
+}
+
+/* A key's S-node, found by a search, with its checked key length. */
+struct ctrie_hit {
+	const struct ctrie_snode *s;
+	size_t len;
+};
+
+/* Where a search found a key absent: the I-node of that level on the key's
+ * hash path, and its main C-node as read (acquire) by the search. */
+struct ctrie_pos {
+	shm_offt in;
+	unsigned level;
+	shm_offt main;
+};
+
+/* Searches for key (hash h) from the deepest cached level of its path:
+ * 1 found (*hit), 0 absent (*where says where it would go), or
+ * CACHE_E_CORRUPT.  Lock-free, never writes to the file. */
+int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
+		 uint64_t h, struct ctrie_hit *hit, struct ctrie_pos *where);
 
 /* Walks the trie: block bytes of every reachable node, and the sum of the
  * hit counters.  CACHE_OK or CACHE_E_CORRUPT. */

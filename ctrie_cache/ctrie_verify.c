@@ -155,7 +155,7 @@ static void check_inode(struct vctx *v, shm_offt off, unsigned level,
 	}
 	if (!mark(v, off, "I-node"))
 		return;
-	/* acquire: see search_from in ctrie_core.c */
+	/* acquire: see ctrie_search in ctrie_core.c */
 	m = atomic_load_explicit(&in->main, memory_order_acquire);
 	cn = ctrie_cnode_at(v->c, m, level, prefix, &bm);
 	if (cn == NULL) {

@@ -63,7 +63,7 @@ static int walk(struct cache *c, const struct walker *w)
 
 	if (in == NULL)
 		return ctrie_corrupt(c);
-	/* acquire: see search_from in ctrie_core.c */
+	/* acquire: see ctrie_search in ctrie_core.c */
 	st[0].cn = ctrie_cnode_at(c, atomic_load_explicit(&in->main,
 							  memory_order_acquire),
 				  0, 0, &bm);
