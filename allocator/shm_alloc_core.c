@@ -116,6 +116,33 @@ static const shm_offt path_masks[32] = {
 	SHM_PATH4(16), SHM_PATH4(20), SHM_PATH4(24), SHM_PATH4(28),
 };
 
+/* By bit position p of a node in the word: its subtree (node_subtree) and
+ * its first leaf (node_leaf).  SHM_LV(p) is the node's level: levels are
+ * stored root-first from the top down, so p lies below the start of every
+ * level above its own. */
+#define SHM_LV(p) ((0 < SHM_D && (p) < SHM_LVL_OFF(0)) + \
+		   (1 < SHM_D && (p) < SHM_LVL_OFF(1)) + \
+		   (2 < SHM_D && (p) < SHM_LVL_OFF(2)) + \
+		   (3 < SHM_D && (p) < SHM_LVL_OFF(3)) + \
+		   (4 < SHM_D && (p) < SHM_LVL_OFF(4)))
+#define SHM_NI(p) (((p) - SHM_LVL_OFF(SHM_LV(p))) & 31)
+#define SHM_NSUB(p) SHM_SUB(SHM_LV(p), SHM_NI(p))
+#define SHM_NSUB8(p) SHM_NSUB(p), SHM_NSUB(p + 1), SHM_NSUB(p + 2), \
+	SHM_NSUB(p + 3), SHM_NSUB(p + 4), SHM_NSUB(p + 5), SHM_NSUB(p + 6), \
+	SHM_NSUB(p + 7)
+#define SHM_NLEAF(p) ((uint8_t)(SHM_NI(p) << ((SHM_D - SHM_LV(p)) & 7)))
+#define SHM_NLEAF8(p) SHM_NLEAF(p), SHM_NLEAF(p + 1), SHM_NLEAF(p + 2), \
+	SHM_NLEAF(p + 3), SHM_NLEAF(p + 4), SHM_NLEAF(p + 5), \
+	SHM_NLEAF(p + 6), SHM_NLEAF(p + 7)
+static const shm_offt node_subtree[64] = {
+	SHM_NSUB8(0), SHM_NSUB8(8), SHM_NSUB8(16), SHM_NSUB8(24),
+	SHM_NSUB8(32), SHM_NSUB8(40), SHM_NSUB8(48), SHM_NSUB8(56),
+};
+static const uint8_t node_leaf[64] = {
+	SHM_NLEAF8(0), SHM_NLEAF8(8), SHM_NLEAF8(16), SHM_NLEAF8(24),
+	SHM_NLEAF8(32), SHM_NLEAF8(40), SHM_NLEAF8(48), SHM_NLEAF8(56),
+};
+
 /* Node i of level j and its whole subtree. */
 static inline shm_offt subtree_mask(unsigned j, unsigned i)
 {
@@ -208,30 +235,33 @@ static shm_offt next_candidate(unsigned char *map, unsigned j, shm_offt start,
 	}
 }
 
-enum take_result { TAKE_OK, TAKE_NONE, TAKE_CONTENDED };
+/* Offset of node `node` of level j in block b. */
+static inline shm_offt node_offset(shm_offt b, unsigned j, int node)
+{
+	return SHM_NULL_REGION_SIZE + b * (shm_offt)SHM_MAX_BLOCK +
+	       ((shm_offt)node << (MAX_ALLOC_POW2 - j));
+}
 
-/* Tries to take a level-j node in block b.  With retry, a CAS lost to
- * another writer is retried on the fresh value (lock-free: someone won). */
-static inline enum take_result take(unsigned char *map, unsigned j, shm_offt b,
-			     bool retry, shm_offt *out)
+/* Takes a level-j node in block b if it has one; a CAS lost to another
+ * writer is retried on the fresh value (lock-free: someone won). */
+static inline bool take(unsigned char *map, unsigned j, shm_offt b,
+			shm_offt *out)
 {
 	_Atomic shm_offt *wp = &shm_words(map)[b];
+	/* relaxed: the CAS re-checks it */
 	shm_offt w = atomic_load_explicit(wp, memory_order_relaxed);
 	for (;;) {
 		int node = find_free(w, j);
 		if (node < 0)
-			return TAKE_NONE;
+			return false;
 		shm_offt nw = w | subtree_mask(j, (unsigned)node);
 		/* seq_cst: acquire the block, and order against the summary bits */
 		if (atomic_compare_exchange_weak_explicit(
 			    wp, &w, nw, memory_order_seq_cst,
 			    memory_order_relaxed)) {
-			*out = SHM_NULL_REGION_SIZE + b * (shm_offt)SHM_MAX_BLOCK +
-			       ((shm_offt)node << (MAX_ALLOC_POW2 - j));
-			return TAKE_OK;
+			*out = node_offset(b, j, node);
+			return true;
 		}
-		if (!retry)
-			return TAKE_CONTENDED;
 	}
 }
 
@@ -290,7 +320,7 @@ static shm_offt search(unsigned char *map, unsigned j, shm_offt start,
 			if (top <= b)
 				return SHM_NULL;
 		}
-		if (take(map, j, b, true, &out) == TAKE_OK) {
+		if (take(map, j, b, &out)) {
 			tls_cur[j] = b + 1;
 			if (first_fit)
 				hint_advance(map, j, start, b, top);
@@ -318,12 +348,16 @@ static void repair_block(unsigned char *map, shm_offt b)
  * room (a process killed between its CAS and its summary update, or a
  * damaged file), and pulls the hints down.  Only below the watermark: the
  * pages above it may not exist. */
-void shm_arena_repair(struct shm_arena *a)
+static void repair_map(unsigned char *map)
 {
-	unsigned char *map = a->map;
 	shm_offt top = shm_touched(map);
 	for (shm_offt b = 0; b < top; b++)
 		repair_block(map, b);
+}
+
+void shm_arena_repair(struct shm_arena *a)
+{
+	repair_map(a->map);
 }
 
 /* Level of a request: 0 for a max block, SHM_D for a min block. */
@@ -338,38 +372,22 @@ static inline int level_of(size_t n)
 	return (int)(MAX_ALLOC_POW2 - pow);
 }
 
-static inline shm_offt arena_malloc(struct shm_arena *a, size_t n)
+/* Everything but the thread's current block: a summary-guided search from
+ * the level hint (or, after a lost CAS, from the next line of blocks), then
+ * from the start, then a repair now and then.  Kept out of line so that the
+ * fast path below needs no stack frame. */
+static __attribute__((noinline)) shm_offt
+malloc_slow(unsigned char *map, unsigned j, shm_offt b, bool contended)
 {
-	if (a == NULL || a->map == NULL || a->read_only)
-		return SHM_NULL;
-	int lv = level_of(n);
-	if (lv < 0)
-		return SHM_NULL;
-	unsigned j = (unsigned)lv;
-	unsigned char *map = a->map;
 	struct shm_file_header *h = shm_hdr(map);
-	shm_offt out, b = tls_cur[j] - 1, start;
 	bool first_fit = true;
-
-	/* b < touched: the thread's block may belong to another arena this
-	 * thread used before, whose pages here may not exist (a relaxed load
-	 * of a line that is written once per chunk). */
-	if (b < atomic_load_explicit(&h->touched.v, memory_order_relaxed)) {
-		switch (take(map, j, b, false, &out)) {
-		case TAKE_OK:
-			return out;
-		case TAKE_CONTENDED:
-			first_fit = false;
-			break;
-		case TAKE_NONE:
-			break;
-		}
-	}
-	start = atomic_load_explicit(&h->hint[j].v, memory_order_relaxed);
-	if (!first_fit && b + SHM_JUMP < SHM_NBLOCKS)
+	/* relaxed: the hint only steers the search */
+	shm_offt out, start = atomic_load_explicit(&h->hint[j].v,
+						   memory_order_relaxed);
+	if (contended && b + SHM_JUMP < SHM_NBLOCKS) {
 		start = (b / SHM_JUMP + 1) * SHM_JUMP;
-	else
-		first_fit = true;
+		first_fit = false;
+	}
 	if (start >= SHM_NBLOCKS)
 		start = 0;
 	out = search(map, j, start, first_fit);
@@ -383,7 +401,7 @@ static inline shm_offt arena_malloc(struct shm_arena *a, size_t n)
 	shm_offt nfail = atomic_fetch_add_explicit(&h->stat.failed_allocs, 1,
 						   memory_order_relaxed);
 	if (nfail % 64 == 0) {
-		shm_arena_repair(a);
+		repair_map(map);
 		out = search(map, j, 0, false);
 		if (out != SHM_NULL)
 			atomic_fetch_sub_explicit(&h->stat.failed_allocs, 1,
@@ -392,79 +410,62 @@ static inline shm_offt arena_malloc(struct shm_arena *a, size_t n)
 	return out;
 }
 
+/* Allocation on a writable mapping: one CAS in the thread's current block
+ * of the level, else malloc_slow. */
+static inline shm_offt malloc_map(unsigned char *map, size_t n)
+{
+	int lv = level_of(n);
+	if (__builtin_expect(lv < 0, 0))
+		return SHM_NULL;
+	unsigned j = (unsigned)lv;
+	shm_offt b = tls_cur[j] - 1;
+	/* b < touched: the thread's block may belong to another arena this
+	 * thread used before, whose pages here may not exist (a relaxed load
+	 * of a line that is written once per chunk). */
+	if (__builtin_expect(b >= atomic_load_explicit(
+			&shm_hdr(map)->touched.v, memory_order_relaxed), 0))
+		return malloc_slow(map, j, b, false);
+	_Atomic shm_offt *wp = &shm_words(map)[b];
+	/* relaxed: the CAS below re-checks it */
+	shm_offt w = atomic_load_explicit(wp, memory_order_relaxed);
+	int node = find_free(w, j);
+	if (__builtin_expect(node < 0, 0))
+		return malloc_slow(map, j, b, false);
+	/* seq_cst: acquire the block, and order against the summary bits */
+	if (__builtin_expect(!atomic_compare_exchange_strong_explicit(
+			wp, &w, w | subtree_mask(j, (unsigned)node),
+			memory_order_seq_cst, memory_order_relaxed), 0))
+		return malloc_slow(map, j, b, true);
+	return node_offset(b, j, node);
+}
+
+
 shm_offt shm_arena_calloc(struct shm_arena *a, size_t count, size_t size)
 {
 	if (size != 0 && count > SIZE_MAX / size)
 		return SHM_NULL;
-	shm_offt off = arena_malloc(a, count * size);
+	shm_offt off = shm_arena_malloc(a, count * size);
 	if (off != SHM_NULL)
 		memset(a->base + off, 0, count * size);
 	return off;
 }
 
-static void count_bad_free(struct shm_file_header *h)
+static __attribute__((noinline)) void count_bad_free(unsigned char *map)
 {
 	/* relaxed: a statistic */
-	atomic_fetch_add_explicit(&h->stat.bad_frees, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&shm_hdr(map)->stat.bad_frees, 1,
+				  memory_order_relaxed);
 }
 
-static inline void arena_free(struct shm_arena *a, shm_offt off)
+/* After a free that left word nw in block b: clears the summary bits of
+ * the levels where the block now has room.  Those bits are rare (set when
+ * a search met this block without room), so this only runs when the block
+ * has one at some level. */
+static __attribute__((noinline)) void free_summary(unsigned char *map,
+						   shm_offt b, shm_offt nw)
 {
-	if (off == SHM_NULL || a == NULL || a->map == NULL || a->read_only)
-		return;
-	unsigned char *map = a->map;
-	struct shm_file_header *h = shm_hdr(map);
-	if (off < SHM_NULL_REGION_SIZE ||
-	    off - SHM_NULL_REGION_SIZE >= (shm_offt)MAX_ALLOCATABLE_SHM_SIZE ||
-	    (off & (SHM_MIN_BLOCK - 1)) != 0) {
-		count_bad_free(h);
-		return;
-	}
-	shm_offt rel = off - SHM_NULL_REGION_SIZE;
-	shm_offt b = rel >> MAX_ALLOC_POW2;
-	/* relaxed: see shm_touched; a block at or above it was never handed
-	 * out, and its page may not exist */
-	if (b >= atomic_load_explicit(&h->touched.v, memory_order_relaxed)) {
-		count_bad_free(h);
-		return;
-	}
-	unsigned leaf = (unsigned)((rel & (SHM_MAX_BLOCK - 1)) >> MIN_ALLOC_POW2);
-	_Atomic shm_offt *wp = &shm_words(map)[b];
-	shm_offt w = atomic_load_explicit(wp, memory_order_relaxed), nw;
-	unsigned j, node;
-	do {
-		/* The allocation is the topmost set node on the leaf's path; it
-		 * must start at off, and the leaf itself must be set.  Levels
-		 * are stored root-first from the top bit down, so the topmost
-		 * set node is the highest set bit of the path: at p in level j
-		 * when 2^(D+1) - 1 - p lies in [2^j, 2^(j+1)). */
-		if (__builtin_expect(!((w >> leaf) & 1), 0)) {
-			count_bad_free(h);
-			return;
-		}
-		unsigned p = top_bit(w & path_masks[leaf]);
-		j = top_bit((shm_offt)((2u << SHM_D) - 1 - p));
-		node = p - SHM_LVL_OFF(j);
-		if (__builtin_expect((node << (SHM_D - j)) != leaf, 0)) {
-			count_bad_free(h);
-			return;
-		}
-		nw = w & ~subtree_mask(j, node);
-		/* seq_cst: release the block; ordered before the summary reads */
-	} while (!atomic_compare_exchange_weak_explicit(
-		wp, &w, nw, memory_order_seq_cst, memory_order_relaxed));
-
-	/* Summary bits are rare (set when a search met this block without
-	 * room): read this block's bit of every level, all in one line, and
-	 * clear those of the levels where the block now has room. */
 	_Atomic shm_offt *line = shm_summary(map, 0, b / SHM_WORD_BITS);
 	unsigned bit = (unsigned)(b % SHM_WORD_BITS), set = 0;
-	shm_offt any = 0;
-#pragma GCC unroll 8
-	for (unsigned k = 0; k <= SHM_D; k++)
-		any |= atomic_load(&line[k]);
-	if (__builtin_expect(!((any >> bit) & 1), 1))
-		return;
 #pragma GCC unroll 8
 	for (unsigned k = 0; k <= SHM_D; k++)
 		set |= (unsigned)((atomic_load(&line[k]) >> bit) & 1) << k;
@@ -476,44 +477,110 @@ static inline void arena_free(struct shm_arena *a, shm_offt off)
 	}
 }
 
+/* Free on a writable mapping. */
+static inline void free_map(unsigned char *map, shm_offt off)
+{
+	if (off == SHM_NULL)
+		return;
+	shm_offt rel = off - SHM_NULL_REGION_SIZE; /* wraps below the region */
+	shm_offt b = rel >> MAX_ALLOC_POW2;
+	/* relaxed: see shm_touched; a block at or above it was never handed
+	 * out, and its page may not exist (touched <= SHM_NBLOCKS in a sound
+	 * file; the region check keeps a damaged one in bounds) */
+	if (__builtin_expect(rel >= (shm_offt)MAX_ALLOCATABLE_SHM_SIZE ||
+			     (off & (SHM_MIN_BLOCK - 1)) != 0 ||
+			     b >= atomic_load_explicit(&shm_hdr(map)->touched.v,
+						       memory_order_relaxed), 0)) {
+		count_bad_free(map);
+		return;
+	}
+	unsigned leaf = (unsigned)((rel & (SHM_MAX_BLOCK - 1)) >> MIN_ALLOC_POW2);
+	_Atomic shm_offt *wp = &shm_words(map)[b];
+	/* relaxed: the CAS re-checks it */
+	shm_offt w = atomic_load_explicit(wp, memory_order_relaxed), nw;
+	do {
+		/* The allocation is the topmost set node on the leaf's path; it
+		 * must start at off, and the leaf itself must be set.  Levels
+		 * are stored root-first from the top bit down, so the topmost
+		 * set node is the highest set bit of the path, and its subtree
+		 * is one table look-up away (a short chain before the CAS). */
+		if (__builtin_expect(!((w >> leaf) & 1), 0)) {
+			count_bad_free(map);
+			return;
+		}
+		unsigned p = top_bit(w & path_masks[leaf]);
+		if (__builtin_expect(node_leaf[p] != leaf, 0)) {
+			count_bad_free(map);
+			return;
+		}
+		nw = w & ~node_subtree[p];
+		/* seq_cst: release the block; ordered before the summary reads */
+	} while (!atomic_compare_exchange_weak_explicit(
+		wp, &w, nw, memory_order_seq_cst, memory_order_relaxed));
+
+	/* One test for this block's summary bit at every level (one line). */
+	_Atomic shm_offt *line = shm_summary(map, 0, b / SHM_WORD_BITS);
+	shm_offt any = 0;
+#pragma GCC unroll 8
+	for (unsigned k = 0; k <= SHM_D; k++)
+		any |= atomic_load(&line[k]);
+	if (__builtin_expect((any >> (b % SHM_WORD_BITS)) & 1, 0))
+		free_summary(map, b, nw);
+}
+
 shm_offt shm_arena_malloc(struct shm_arena *a, size_t n)
 {
-	return arena_malloc(a, n);
+	if (a == NULL || a->map == NULL || a->read_only)
+		return SHM_NULL;
+	return malloc_map(a->map, n);
 }
 
 void shm_arena_free(struct shm_arena *a, shm_offt off)
 {
-	arena_free(a, off);
+	if (a == NULL || a->map == NULL || a->read_only)
+		return;
+	free_map(a->map, off);
 }
 
 /* The contract's hot calls on the process-wide arena (shm_global.c), here
- * so that they inline the allocator. */
+ * so that they inline the allocator.  A published base means a complete,
+ * writable arena (shm_init opens it read-write). */
+static inline unsigned char *global_base(void)
+{
+	/* acquire: pairs with the release in shm_init */
+	return atomic_load_explicit(&shm_g_base, memory_order_acquire);
+}
+
 shm_offt shm_malloc(size_t n)
 {
-	return arena_malloc(shm_global_arena_inline(), n);
+	return global_base() ? malloc_map(shm_g_arena.map, n) : SHM_NULL;
 }
 
 void shm_free(shm_offt off)
 {
-	arena_free(shm_global_arena_inline(), off);
+	if (global_base())
+		free_map(shm_g_arena.map, off);
 }
 
 void *ptr_malloc(size_t n)
 {
-	struct shm_arena *a = shm_global_arena_inline();
-	shm_offt off = arena_malloc(a, n);
-	return off == SHM_NULL ? NULL : a->base + off;
+	unsigned char *base = global_base();
+	if (base == NULL)
+		return NULL;
+	shm_offt off = malloc_map(shm_g_arena.map, n);
+	return off == SHM_NULL ? NULL : base + off;
 }
 
 void ptr_free(void *p)
 {
-	struct shm_arena *a = shm_global_arena_inline();
-	if (p == NULL || a == NULL)
+	unsigned char *base = global_base();
+	if (p == NULL || base == NULL)
 		return;
 	/* An address outside the arena becomes an out-of-range offset,
-	 * which arena_free counts as a bad free. */
-	uintptr_t u = (uintptr_t)p, base = (uintptr_t)a->base;
-	arena_free(a, u < base ? (shm_offt)SHM_OFFT_MAX : (shm_offt)(u - base));
+	 * which free_map counts as a bad free. */
+	uintptr_t u = (uintptr_t)p;
+	free_map(shm_g_arena.map, u < (uintptr_t)base ? (shm_offt)SHM_OFFT_MAX
+						      : (shm_offt)(u - (uintptr_t)base));
 }
 
 struct shm_arena *shm_global_arena(void)
