@@ -1,26 +1,62 @@
 /* path.c - lexical path normalisation (see path.h for the choices). */
 #include "path.h"
 
+#include <stdint.h>
 #include <string.h>
 
+/* 0x80 in each byte of w equal to the byte in pat (all bytes of pat alike),
+ * 0 elsewhere; exact (no borrow between bytes). */
+static inline uint64_t bytes_equal(uint64_t w, uint64_t pat)
+{
+	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t x = w ^ pat;
+
+	return ~(((x & low7) + low7) | x | low7);
+}
+
+/* Whether p[0..n) has a slash followed by a slash or a dot (p[n] is the NUL
+ * and is looked at too): then the path has an empty, "." or ".."
+ * component, or a hidden name, and goes the general way.  Eight bytes at a
+ * time. */
+static int has_slash_pair(const char *p, size_t n)
+{
+	const uint64_t slash = 0x2f2f2f2f2f2f2f2fULL, dot = 0x2e2e2e2e2e2e2e2eULL;
+	uint64_t bad = 0;
+	size_t i = 0;
+
+	for (; i + 9 <= n; i += 8) {
+		uint64_t a, b;
+		memcpy(&a, p + i, 8);
+		memcpy(&b, p + i + 1, 8);
+		bad |= bytes_equal(a, slash) &
+		       (bytes_equal(b, slash) | bytes_equal(b, dot));
+	}
+	if (bad != 0)
+		return 1;
+	for (; i < n; i++)
+		if (p[i] == '/' && (p[i + 1] == '/' || p[i + 1] == '.'))
+			return 1;
+	return 0;
+}
+
 /* The common case, a path with no empty, "." or ".." component and no
- * trailing slash, is copied as it is in one pass; anything else (or a
- * result over cap) returns PATH_TOOLONG for the general loop to redo. */
+ * trailing slash, is copied as it is; anything else (or a result over cap)
+ * returns PATH_TOOLONG for the general loop to redo. */
 static size_t path_copy_plain(char *out, size_t cap, size_t len, const char *p)
 {
+	size_t n = strlen(p);
+
 	if (*p != '/') {
-		if (*p == '.' || len >= cap)
-			return PATH_TOOLONG;
-		out[len++] = '/';
-	}
-	for (; *p != '\0'; p++) {
-		if (*p == '/' && (p[1] == '/' || p[1] == '.' || p[1] == '\0'))
+		if (*p == '.')
 			return PATH_TOOLONG;
 		if (len >= cap)
 			return PATH_TOOLONG;
-		out[len++] = *p;
+		out[len++] = '/';
 	}
-	return len;
+	if (n > cap - len || p[n - 1] == '/' || has_slash_pair(p, n))
+		return PATH_TOOLONG;
+	memcpy(out + len, p, n);
+	return len + n;
 }
 
 size_t path_join(char *out, size_t cap, size_t len, const char *path)

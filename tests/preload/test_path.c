@@ -94,3 +94,79 @@ Test(path, overlong)
 	cr_expect_str_eq(join(NULL, "/ab/../cd", 4), "/cd");
 	cr_expect_str_eq(join(NULL, "/", 0), "<toolong>");
 }
+
+/* A reference: split on '/', fold with a stack of components. */
+static size_t reference(char *dst, const char *base, const char *path)
+{
+	const char *comp[256];
+	size_t clen[256], nc = 0, n = 0;
+	const char *srcs[2] = { path[0] == '/' ? "" : base, path };
+
+	for (int s = 0; s < 2; s++) {
+		const char *p = srcs[s];
+		while (*p) {
+			const char *b;
+			while (*p == '/')
+				p++;
+			if (!*p)
+				break;
+			b = p;
+			while (*p && *p != '/')
+				p++;
+			if (p - b == 1 && b[0] == '.')
+				continue;
+			if (p - b == 2 && b[0] == '.' && b[1] == '.') {
+				if (nc > 0)
+					nc--;
+				continue;
+			}
+			comp[nc] = b;
+			clen[nc++] = (size_t)(p - b);
+		}
+	}
+	for (size_t i = 0; i < nc; i++) {
+		dst[n++] = '/';
+		memcpy(dst + n, comp[i], clen[i]);
+		n += clen[i];
+	}
+	if (n == 0)
+		dst[n++] = '/';
+	return n;
+}
+
+Test(path, random_against_reference)
+{
+	static const char *const parts[] = { "a", "bc", "def", ".", "..", "",
+					      ".x", "..y", "z.", "longer-name_1" };
+	static char got[600], want[600], path[400];
+	unsigned seed = 12345;
+
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t n = 0, k, glen, wlen;
+		int parts_n;
+		const char *base = (iter & 1) ? "/base/dir" : "/";
+
+		seed = seed * 1103515245u + 12345u;
+		parts_n = 1 + (int)((seed >> 16) % 12);
+		if (seed & 0x100)
+			path[n++] = '/';
+		for (int i = 0; i < parts_n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			k = (seed >> 16) % (sizeof parts / sizeof parts[0]);
+			memcpy(path + n, parts[k], strlen(parts[k]));
+			n += strlen(parts[k]);
+			if (i + 1 < parts_n || (seed & 0x200))
+				path[n++] = '/';
+		}
+		path[n] = '\0';
+		if (n == 0)
+			continue;
+		memcpy(got, base, strlen(base));
+		glen = path_join(got, sizeof got, strlen(base), path);
+		wlen = reference(want, base, path);
+		cr_assert(glen != PATH_TOOLONG && glen != 0, "%s", path);
+		cr_assert(glen == wlen && memcmp(got, want, wlen) == 0,
+			  "%s + %s: got %.*s, want %.*s", base, path, (int)glen,
+			  got, (int)wlen, want);
+	}
+}
