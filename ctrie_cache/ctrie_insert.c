@@ -240,7 +240,8 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		const struct ctrie_inode *I = ctrie_inode_at(c, in, level, h);
 		struct ctrie_inode *wI = (struct ctrie_inode *)I;
 		const struct ctrie_cnode *cn;
-		struct build b = { .n = 0, .top = 1, .bottom = 0 };
+		/* not "= { ... }": zeroing the arrays costs more than a round */
+		struct build b;
 		shm_offt ch = SHM_NULL, nc, leaf = SHM_NULL, old_ln = SHM_NULL;
 		size_t old_ln_size = 0, n = 0, i, slen;
 		uint32_t bm, bit;
@@ -248,6 +249,9 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		const struct ctrie_snode *s;
 		const struct ctrie_lnode *ln;
 
+		b.n = 0;
+		b.top = 1;
+		b.bottom = 0;
 		if (I == NULL)
 			goto corrupt;
 		/* acquire: see ctrie_search.  The search's read is reused on

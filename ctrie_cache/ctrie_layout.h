@@ -212,10 +212,11 @@ static inline size_t ctrie_lnode_size(size_t n)
 /* Bytes of the allocator's block that holds a node of size n. */
 static inline size_t ctrie_block_size(size_t n)
 {
-	size_t b = (size_t)1 << MIN_ALLOC_POW2;
-	while (b < n)
-		b <<= 1;
-	return b;
+	const size_t min = (size_t)1 << MIN_ALLOC_POW2;
+	if (n <= min)
+		return min;
+	return (size_t)2 << (sizeof(unsigned long) * 8 - 1 -
+			     (unsigned)__builtin_clzl((unsigned long)(n - 1)));
 }
 
 static inline unsigned ctrie_cache_base(unsigned level)
