@@ -44,6 +44,14 @@
 
 #include "ctrie_layout.h"
 
+/* The search's steps are inlined into its loop: they run once or twice per
+ * lookup and a call costs as much as their checks. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CTRIE_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define CTRIE_ALWAYS_INLINE inline
+#endif
+
 enum step { STEP_ABSENT, STEP_FOUND, STEP_DESCEND, STEP_CORRUPT };
 
 static const unsigned char ctrie_empty_key[1];
@@ -56,7 +64,7 @@ size_t cache_max_key(void)
 /* Whether the S-node at off (checked for bounds and alignment; header word
  * hdr) holds key: 1 yes (*hit filled), 0 no, -1 damaged.  A length that
  * differs from the key's answers no before the key bytes are touched. */
-static inline int snode_match(const struct cache *c, shm_offt off,
+static CTRIE_ALWAYS_INLINE int snode_match(const struct cache *c, shm_offt off,
 			      uint32_t hdr, const unsigned char *key,
 			      size_t len, struct ctrie_hit *hit)
 {
@@ -76,7 +84,7 @@ static inline int snode_match(const struct cache *c, shm_offt off,
  * S-node (*hit), its absence, or the I-node to descend into (*next).  Only
  * what the step reads is checked: the C-node's header (kind, level, hash
  * prefix), the extent up to the child used, and that child. */
-static inline enum step cnode_step(const struct cache *c, shm_offt co,
+static CTRIE_ALWAYS_INLINE enum step cnode_step(const struct cache *c, shm_offt co,
 				   unsigned level, const unsigned char *key,
 				   size_t len, uint64_t h,
 				   struct ctrie_hit *hit, shm_offt *next)

@@ -234,7 +234,12 @@ static inline struct ctrie_header *ctrie_hdr(const struct cache *c)
  * aligned.  The region's ends are multiples of the maximum block. */
 static inline bool ctrie_off_ok(const struct cache *c, shm_offt off)
 {
-	return shm_arena_offset_ok(&c->arena, off, CTRIE_NODE_MIN, 8);
+	/* shm_arena_offset_ok's bounds as one unsigned compare: the handle
+	 * is attached (c->hdr set), so the arena is mapped */
+	(void)c;
+	return off - (shm_offt)SHM_NULL_REGION_SIZE <
+		       (shm_offt)MAX_ALLOCATABLE_SHM_SIZE &&
+	       (off & 7) == 0;
 }
 
 /* Whether a node of len bytes at a valid off stays inside one maximum-size
