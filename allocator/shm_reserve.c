@@ -36,14 +36,20 @@ void shm_reserve_setup(void)
 }
 
 #ifdef MADV_POPULATE_WRITE
-/* 0, or the errno of madvise on the pages covering [p, p + len). */
-static int populate(unsigned char *p, size_t len)
+/* 0, or the errno of madvise on the pages covering [p, end) but those
+ * that also cover [.., done): the metadata of the blocks below the
+ * watermark, reserved already (so a chunk whose bitmap words share a page
+ * with the previous chunk's costs no call for them). */
+static int populate(unsigned char *p, unsigned char *end, unsigned char *done)
 {
 	/* relaxed: see shm_reserve_setup */
 	uintptr_t ps = atomic_load_explicit(&page_size, memory_order_relaxed);
 	uintptr_t lo = (uintptr_t)p & ~(ps - 1);
-	uintptr_t hi = ((uintptr_t)p + len + ps - 1) & ~(ps - 1);
-	if (madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE) == 0)
+	uintptr_t hi = ((uintptr_t)end + ps - 1) & ~(ps - 1);
+	uintptr_t have = ((uintptr_t)done + ps - 1) & ~(ps - 1);
+	if (done != NULL && have > lo)
+		lo = have;
+	if (lo >= hi || madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE) == 0)
 		return 0;
 	return errno;
 }
@@ -55,18 +61,23 @@ bool shm_reserve_blocks(unsigned char *map, shm_offt b0, shm_offt b1)
 	if (b0 >= b1)
 		return true;
 	int saved = errno, err = 0;
-	size_t n = (size_t)(b1 - b0);
+	unsigned char *sum = map + SHM_SUMMARY_OFF;
+	unsigned char *words = (unsigned char *)shm_words(map);
+	unsigned char *arena = map + SHM_MGMT_SIZE + SHM_NULL_REGION_SIZE;
 	size_t l0 = (size_t)b0 / SHM_WORD_BITS;
-	size_t l1 = (size_t)(b1 - 1) / SHM_WORD_BITS;
+	size_t l1 = (size_t)(b1 - 1) / SHM_WORD_BITS + 1;
+	bool first = b0 == 0;
 	/* The metadata first: a block is never taken without its word. */
-	err = populate(map + SHM_SUMMARY_OFF + l0 * 64, (l1 - l0 + 1) * 64);
+	err = populate(sum + l0 * 64, sum + l1 * 64,
+		       first ? NULL : sum + ((size_t)(b0 - 1) / SHM_WORD_BITS + 1) * 64);
 	if (err == 0)
-		err = populate((unsigned char *)(shm_words(map) + b0),
-			       n * sizeof(shm_offt));
+		err = populate(words + (size_t)b0 * sizeof(shm_offt),
+			       words + (size_t)b1 * sizeof(shm_offt),
+			       first ? NULL : words + (size_t)b0 * sizeof(shm_offt));
 	if (err == 0)
-		err = populate(map + SHM_MGMT_SIZE + SHM_NULL_REGION_SIZE +
-				       (size_t)b0 * SHM_MAX_BLOCK,
-			       n * SHM_MAX_BLOCK);
+		err = populate(arena + (size_t)b0 * SHM_MAX_BLOCK,
+			       arena + (size_t)b1 * SHM_MAX_BLOCK,
+			       first ? NULL : arena + (size_t)b0 * SHM_MAX_BLOCK);
 	errno = saved;
 	/* EINVAL: a kernel older than the advice; nothing can be reserved,
 	 * the pages are used as they come (the limit in shm_layout.h). */
