@@ -4,9 +4,12 @@
 #   build/       gcc, --werror, every suite
 #   build-m32/   gcc -m32, --werror, the allocator and cache (plain-C tests)
 #   build-asan/  gcc with AddressSanitizer + UndefinedBehaviorSanitizer
+#   build-tsan/  clang with ThreadSanitizer: the multi-threaded allocator and
+#                cache tests that need no Criterion (Criterion's runner does
+#                not start under TSan)
 # and one clang build (compile only, --werror) to keep both compilers clean.
 # Ends with one line "N passed, N failed[, N skipped]"; exits non-zero on any
-# failure.  Set SHMCACHE_TEST_ONLY=normal|m32|asan|clang to run one.
+# failure.  Set SHMCACHE_TEST_ONLY=normal|m32|asan|tsan|clang to run one.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -80,6 +83,8 @@ run_config normal "" -- ---
 run_config m32 m32 CFLAGS=-m32 LDFLAGS=-m32 -- -Dpreload=false \
   -Dtests=disabled -Dmin_alloc_pow2=6 -Darena_mib=64 --- --suite plain
 run_config asan asan -- -Db_sanitize=address,undefined -Db_lundef=false ---
+run_config tsan tsan CC=clang -- -Db_sanitize=thread -Db_lundef=false \
+  -Dtests=disabled -Dpreload=false --- --suite plain
 
 if [ -z "$only" ] || [ "$only" = clang ]; then
   echo "=== clang build (compile only)"
