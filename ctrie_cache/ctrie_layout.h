@@ -242,6 +242,10 @@ static inline bool ctrie_off_ok(const struct cache *c, shm_offt off)
 	       (off & 7) == 0;
 }
 
+_Static_assert(SHM_NULL_REGION_SIZE % (1ul << MAX_ALLOC_POW2) == 0 &&
+	       MAX_ALLOCATABLE_SHM_SIZE % (1ul << MAX_ALLOC_POW2) == 0,
+	       "ctrie_fits bounds a node by the region's ends");
+
 /* Whether a node of len bytes at a valid off stays inside one maximum-size
  * block (no allocation crosses one), hence inside the region. */
 static inline bool ctrie_fits(shm_offt off, size_t len)
