@@ -80,18 +80,17 @@ void shim_key_at(struct shim_key *k, int dirfd, const char *path)
 	k->len = 0;
 	if (!shim_active() || path == NULL || path[0] == '\0')
 		return;
-	shim_busy = 1;
+	/* No busy flag here: key building makes raw system calls only, so it
+	 * cannot recurse into a hook, and a signal handler that longjmps out
+	 * of it must not leave this thread unrecorded. */
 	if (path[0] != '/') {
 		base = dirfd == AT_FDCWD
 			       ? shim_cwd(k->buf, sizeof k->buf)
 			       : shim_fd_path(dirfd, k->buf, sizeof k->buf);
-		if (base == 0) {
-			shim_busy = 0;
+		if (base == 0)
 			return;
-		}
 	}
 	shim_key_finish(k, base, path);
-	shim_busy = 0;
 }
 
 void shim_key_search(struct shim_key *k, const char *file)
@@ -133,9 +132,7 @@ void shim_key_target(struct shim_key *k, const struct shim_key *link,
 	if (dir > 1)
 		dir--; /* drop the slash, except the root's */
 	memcpy(k->buf, link->buf, dir);
-	shim_busy = 1;
 	shim_key_finish(k, dir, target);
-	shim_busy = 0;
 }
 
 /* ---- recording -------------------------------------------------------------- */
@@ -178,7 +175,9 @@ void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 			return;
 		len = sizeof k->buf;
 	}
-	shim_busy = 1;
+	/* cache_record calls nothing that is hooked and is safe to re-enter
+	 * from a signal handler: no busy flag, which a handler's longjmp
+	 * would leave set. */
 	r = cache_record(&shim_cache, k->buf, len, ops);
 	if (r == CACHE_E_CORRUPT) {
 		int was = SHIM_ATTACHED;
@@ -189,7 +188,6 @@ void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 			shim_say("damaged cache file, recording stopped", "",
 				 NULL);
 	}
-	shim_busy = 0;
 }
 
 uint32_t shim_open_ops(int flags)

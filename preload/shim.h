@@ -56,8 +56,10 @@ enum shim_state {
 };
 
 extern SHIM_HIDDEN _Atomic int shim_state;
-/* Non-zero while this thread runs our own recording code: hooked calls made
- * from inside it (e.g. the allocator's open while attaching) pass through.
+/* Non-zero while this thread attaches the cache: the allocator's own calls
+ * (open, fstat) made from inside it pass through unrecorded.  Hooks do not
+ * set it: they make raw system calls only, so they cannot recurse, and a
+ * signal handler that longjmps out of one must not leave it set.
  * Initial-exec TLS: no allocation, no lock, usable in signal handlers. */
 extern SHIM_HIDDEN _Thread_local int shim_busy
 	__attribute__((tls_model("initial-exec")));
