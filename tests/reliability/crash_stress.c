@@ -273,6 +273,7 @@ int main(int argc, char **argv)
 	       failed ? "FAILED" : "verify clean and every record found "
 	       "after every round");
 	cache_detach(&c);
+	free(exp);
 	if (!failed)
 		unlink(path);
 	return failed;
