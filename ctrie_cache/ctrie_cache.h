@@ -139,6 +139,24 @@ size_t cache_max_key(void);
  * CACHE_E_RDONLY. */
 int cache_record(struct cache *c, const void *key, size_t len, uint32_t ops);
 
+/* A one-entry memo of the S-node of the last key recorded through it, for
+ * cache_record_hinted.  Zero-initialised before first use (static or
+ * thread-local storage is); fields are private.  Meant to be per thread:
+ * sharing one between threads is safe but makes it miss. */
+struct cache_hint {
+	_Atomic(const void *) owner; /* the handle's hdr it was filled from */
+	_Atomic shm_offt snode;
+	_Atomic size_t len;
+};
+
+/* cache_record, with hint tried first: when it names the S-node of this
+ * very key (checked like any offset of the file, key bytes compared) the
+ * key is merged there without hashing or searching; else a search as in
+ * cache_record, which refills hint when the key is found.  Same results,
+ * same safety contract (signal-safe, errno preserved); hint may be NULL. */
+int cache_record_hinted(struct cache *c, const void *key, size_t len,
+			uint32_t ops, struct cache_hint *hint);
+
 /* One entry as seen by lookup and iteration.  key points into the mapping
  * (not NUL-terminated); ops and count are a snapshot. */
 struct cache_entry {

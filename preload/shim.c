@@ -23,6 +23,10 @@ SHIM_HOOKS_ALL(SHIM_DEFINE_REAL)
 
 SHIM_HIDDEN _Atomic int shim_state;
 SHIM_HIDDEN _Thread_local int shim_busy __attribute__((tls_model("initial-exec")));
+/* The last key this thread recorded (a build stats one header many times,
+ * a program opens what it just stat-ed): a repeat skips hash and search. */
+static _Thread_local struct cache_hint shim_hint
+	__attribute__((tls_model("initial-exec")));
 
 static struct cache shim_cache;
 static size_t shim_max_key; /* cache_max_key(), read once */
@@ -178,7 +182,7 @@ void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 	/* cache_record calls nothing that is hooked and is safe to re-enter
 	 * from a signal handler: no busy flag, which a handler's longjmp
 	 * would leave set. */
-	r = cache_record(&shim_cache, k->buf, len, ops);
+	r = cache_record_hinted(&shim_cache, k->buf, len, ops, &shim_hint);
 	if (r == CACHE_E_CORRUPT) {
 		int was = SHIM_ATTACHED;
 		/* One process-wide transition: the winner says it once. */

@@ -1,0 +1,71 @@
+/*
+ * ctrie_hint.c - cache_record_hinted: cache_record with a one-entry memo of
+ * the last key's S-node, kept by the caller (the preload shim keeps one per
+ * thread: programs stat or open the same path many times in a row).
+ *
+ * Why a remembered offset is enough: S-nodes are permanent (ctrie_core.c),
+ * a key has exactly one S-node forever, and a hint is only ever filled from
+ * an S-node a search found published.  So an offset that still holds an
+ * S-node of this handle's file with exactly the key's bytes is that key's
+ * S-node, wherever the trie has grown since.  The offset comes from a hint
+ * the caller may have torn (a signal handler recording in between), and the
+ * file is untrusted: it is checked like any offset read from the file
+ * (bounds, alignment, kind, length, extent) and the key bytes are compared;
+ * anything else is a plain miss that searches as cache_record does.
+ */
+#include "ctrie_layout.h"
+
+/* Merges ops and counts one record, as cache_record does on a hit. */
+static void hint_merge(const struct ctrie_snode *cs, uint32_t ops)
+{
+	struct ctrie_snode *s = (struct ctrie_snode *)cs;
+	/* relaxed: the value words are independent statistics.  Reading
+	 * first keeps an already-set word from bouncing between caches. */
+	if ((atomic_load_explicit(&s->ops, memory_order_relaxed) & ops) != ops)
+		atomic_fetch_or_explicit(&s->ops, ops, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
+}
+
+int cache_record_hinted(struct cache *c, const void *key, size_t len,
+			uint32_t ops, struct cache_hint *hint)
+{
+	const struct ctrie_snode *s;
+	struct cache_entry e;
+	size_t slen;
+	int r;
+
+	/* relaxed: see ctrie_corrupt; the hint's words are this thread's */
+	if (hint == NULL || c == NULL || c->hdr == NULL || c->read_only ||
+	    len == 0 || len > CTRIE_MAX_KEY ||
+	    atomic_load_explicit(&c->broken, memory_order_relaxed))
+		return cache_record(c, key, len, ops);
+	if (atomic_load_explicit(&hint->owner, memory_order_relaxed) == c->hdr &&
+	    atomic_load_explicit(&hint->len, memory_order_relaxed) == len) {
+		s = ctrie_snode_at(c, atomic_load_explicit(&hint->snode,
+							   memory_order_relaxed),
+				   &slen);
+		if (s != NULL && slen == len && memcmp(s->key, key, len) == 0) {
+			hint_merge(s, ops);
+			return CACHE_OK;
+		}
+	}
+	/* A lookup reads the mapping only (no system call: errno stays as
+	 * it is).  An absent key goes to cache_record, which searches again
+	 * and inserts: new keys are rare next to hits. */
+	r = cache_lookup(c, key, len, &e);
+	if (r != 1)
+		return r == 0 ? cache_record(c, key, len, ops) : r;
+	s = (const struct ctrie_snode *)(const void *)(e.key - CTRIE_SNODE_HDR);
+	hint_merge(s, ops);
+	/* The owner last: a handler that interrupts here sees an owner that
+	 * does not match yet, or a stale pair that fails the checks. */
+	atomic_store_explicit(&hint->owner, NULL, memory_order_relaxed);
+	atomic_store_explicit(&hint->snode,
+			      (shm_offt)((const char *)s -
+					 (const char *)SHM_ARENA_ADDR(&c->arena,
+								      0)),
+			      memory_order_relaxed);
+	atomic_store_explicit(&hint->len, len, memory_order_relaxed);
+	atomic_store_explicit(&hint->owner, c->hdr, memory_order_relaxed);
+	return CACHE_OK;
+}

@@ -1,0 +1,127 @@
+/* test_hint.c - cache_record_hinted, the per-thread memo the shim records
+ * through: same counts and bits as cache_record whatever the hint holds
+ * (fresh, stale, torn, garbage), and the cache stays consistent. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctrie_cache.h"
+
+static struct cache C;
+static char file[64];
+
+static void setup(void)
+{
+	snprintf(file, sizeof file, "/tmp/shmcache-hint.%d.cache", (int)getpid());
+	unlink(file);
+	cr_assert_eq(cache_attach(&C, file, CACHE_ATTACH_CREATE), CACHE_OK,
+		     "arena_err %d", C.arena_err);
+}
+
+static void teardown(void)
+{
+	cache_detach(&C);
+	unlink(file);
+}
+
+static void expect(const char *key, uint32_t ops, uint64_t count)
+{
+	struct cache_entry e;
+
+	cr_assert_eq(cache_lookup(&C, key, strlen(key), &e), 1, "%s", key);
+	cr_expect_eq(e.ops, ops, "%s: ops %#x, want %#x", key, e.ops, ops);
+	cr_expect_eq(e.count, count, "%s: count %llu, want %llu", key,
+		     (unsigned long long)e.count, (unsigned long long)count);
+}
+
+static int hinted(struct cache_hint *h, const char *key, uint32_t ops)
+{
+	return cache_record_hinted(&C, key, strlen(key), ops, h);
+}
+
+TestSuite(hint, .init = setup, .fini = teardown);
+
+Test(hint, repeats_and_alternations_count_exactly)
+{
+	static struct cache_hint h; /* zero: empty */
+	const char *a = "/usr/include/stdio.h", *b = "/usr/include/stdlib.h";
+
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(hinted(&h, a, CACHE_OP_STAT), CACHE_OK);
+	for (int i = 0; i < 50; i++) {
+		cr_assert_eq(hinted(&h, a, CACHE_OP_READ), CACHE_OK);
+		cr_assert_eq(hinted(&h, b, CACHE_OP_STAT), CACHE_OK);
+	}
+	/* same length, other bytes: the hint must not match */
+	cr_assert_eq(hinted(&h, "/usr/include/stdio.x", CACHE_OP_READ),
+		     CACHE_OK);
+	expect(a, CACHE_OP_STAT | CACHE_OP_READ, 150);
+	expect(b, CACHE_OP_STAT, 50);
+	expect("/usr/include/stdio.x", CACHE_OP_READ, 1);
+	cr_expect_eq(cache_verify(&C, NULL, NULL), 0);
+}
+
+Test(hint, errno_and_null_hint_and_edge_lengths)
+{
+	static struct cache_hint h;
+	char big[8192];
+
+	memset(big, 'x', sizeof big);
+	big[0] = '/';
+	errno = 1234;
+	cr_assert_eq(hinted(&h, "/a", CACHE_OP_READ), CACHE_OK);
+	cr_assert_eq(hinted(&h, "/a", CACHE_OP_READ), CACHE_OK);
+	cr_assert_eq(cache_record_hinted(&C, "/a", 2, CACHE_OP_WRITE, NULL),
+		     CACHE_OK);
+	cr_assert_eq(cache_record_hinted(&C, "", 0, CACHE_OP_READ, &h),
+		     CACHE_OK);
+	cr_assert_eq(cache_record_hinted(&C, big, sizeof big, CACHE_OP_READ,
+					 &h), CACHE_E_TOOLONG);
+	cr_expect_eq(errno, 1234);
+	expect("/a", CACHE_OP_READ | CACHE_OP_WRITE, 3);
+}
+
+/* Whatever garbage the hint holds (a handler's torn write, a stray store),
+ * a record still goes to its own key. */
+Test(hint, garbage_hints_are_misses)
+{
+	static const char *keys[] = { "/k/one", "/k/two", "/k/six", "/k/abcdefgh" };
+	struct cache_hint h, good[4];
+	unsigned long long want[4] = { 0 };
+	unsigned seed = 12345;
+
+	memset(good, 0, sizeof good);
+	for (int k = 0; k < 4; k++) {
+		cr_assert_eq(hinted(&good[k], keys[k], CACHE_OP_READ), CACHE_OK);
+		cr_assert_eq(hinted(&good[k], keys[k], CACHE_OP_READ), CACHE_OK);
+		want[k] += 2;
+	}
+	for (int i = 0; i < 20000; i++) {
+		int k = (int)(rand_r(&seed) % 4), src = (int)(rand_r(&seed) % 4);
+		unsigned r = (unsigned)rand_r(&seed);
+
+		h = good[src]; /* another key's S-node (lengths may match) */
+		switch (r % 4) {
+		case 0:
+			h.snode = (shm_offt)rand_r(&seed) * 8u; /* aligned */
+			break;
+		case 1:
+			h.snode = (shm_offt)rand_r(&seed); /* any */
+			break;
+		case 2:
+			h.snode = h.snode + 8u * (r % 64u); /* near one */
+			break;
+		default:
+			h.len = (size_t)(r % 16u);
+			break;
+		}
+		cr_assert_eq(hinted(&h, keys[k], CACHE_OP_STAT), CACHE_OK);
+		want[k]++;
+	}
+	for (int k = 0; k < 4; k++)
+		expect(keys[k], CACHE_OP_READ | CACHE_OP_STAT, want[k]);
+	cr_expect_eq(cache_verify(&C, NULL, NULL), 0);
+}
