@@ -14,29 +14,33 @@ static inline uint64_t bytes_equal(uint64_t w, uint64_t pat)
 	return ~(((x & low7) + low7) | x | low7);
 }
 
-/* Whether p[0..n) has a slash followed by a slash or a dot (p[n] is the NUL
- * and is looked at too): then the path has an empty, "." or ".."
- * component, or a hidden name, and goes the general way.  Eight bytes at a
- * time. */
+/* Whether p[0..n) has a slash followed by a slash or a dot: then the path
+ * has an empty, "." or ".." component, or a hidden name, and goes the
+ * general way.  Eight pairs at a time, the last eight overlapping the ones
+ * before (p[n - 1] is not looked at as a first byte: a trailing slash is
+ * checked by the caller, and p[n] is the NUL). */
 static int has_slash_pair(const char *p, size_t n)
 {
-	const uint64_t slash = 0x2f2f2f2f2f2f2f2fULL, dot = 0x2e2e2e2e2e2e2e2eULL;
-	uint64_t bad = 0;
-	size_t i = 0;
+	/* '/' is 0x2f and '.' 0x2e: with bit 0 set, both read as '/' */
+	const uint64_t slash = 0x2f2f2f2f2f2f2f2fULL, one = 0x0101010101010101ULL;
+	uint64_t bad = 0, a, b;
+	size_t i;
 
-	for (; i + 9 <= n; i += 8) {
-		uint64_t a, b;
+	if (n < 9) {
+		for (i = 0; i + 1 < n; i++)
+			if (p[i] == '/' && (p[i + 1] | 1) == '/')
+				return 1;
+		return 0;
+	}
+	for (i = 0; i + 9 <= n; i += 8) {
 		memcpy(&a, p + i, 8);
 		memcpy(&b, p + i + 1, 8);
-		bad |= bytes_equal(a, slash) &
-		       (bytes_equal(b, slash) | bytes_equal(b, dot));
+		bad |= bytes_equal(a, slash) & bytes_equal(b | one, slash);
 	}
-	if (bad != 0)
-		return 1;
-	for (; i < n; i++)
-		if (p[i] == '/' && (p[i + 1] == '/' || p[i + 1] == '.'))
-			return 1;
-	return 0;
+	memcpy(&a, p + n - 9, 8);
+	memcpy(&b, p + n - 8, 8);
+	bad |= bytes_equal(a, slash) & bytes_equal(b | one, slash);
+	return bad != 0;
 }
 
 /* The common case, a path with no empty, "." or ".." component and no
