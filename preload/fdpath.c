@@ -142,6 +142,37 @@ void shim_fd_opened(int fd, int flags, const struct shim_key *k)
 	fdpath_publish(fd, st, k->buf, k->len);
 }
 
+unsigned shim_fd_state(long fd)
+{
+	if (fd < 0 || fd >= FDPATH_SLOTS)
+		return 1;
+	/* acquire: pairs with a publication's release, as in fdpath_read */
+	return atomic_load_explicit(&fdpath_slots[fd].state,
+				    memory_order_acquire);
+}
+
+void shim_fd_dup(int oldfd, unsigned before, int newfd)
+{
+	char path[FDPATH_MAX];
+	size_t n = 0;
+	unsigned st;
+
+	if (newfd < 0 || newfd >= FDPATH_SLOTS)
+		return;
+	st = atomic_load_explicit(&fdpath_slots[newfd].state,
+				  memory_order_relaxed);
+	/* oldfd's slot is used only if it has not changed since before the
+	 * call: else another thread may have closed and reused the number
+	 * meanwhile, and what it names now is not what was duplicated. */
+	if (!(before & 1) && fdpath_read(oldfd, path, sizeof path, &n) != before)
+		n = 0;
+	if (n == 0 || (st & 1)) {
+		shim_fd_forget(newfd, newfd);
+		return;
+	}
+	fdpath_publish(newfd, st, path, n);
+}
+
 long shim_dir_fd(DIR *d)
 {
 	return d != NULL ? dirfd(d) : -1;

@@ -123,6 +123,43 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 	}                                                                    \
 	SHIM_INTERPOSE(name)
 
+/* dup and fcntl's F_DUPFD: the new descriptor names what oldfd names
+ * (fts and gnulib duplicate every directory they open), so *at calls on it
+ * need no /proc look-up.  Nothing is recorded. */
+#define SHIM_GEN_DUP_BODY(name, args, isdup)                               \
+	{                                                                    \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		int dup_ = (isdup) && shim_active();                         \
+		unsigned st_ = dup_ ? shim_fd_state(oldfd) : 1;              \
+		int r_;                                                      \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_RI;                               \
+		r_ = fn_ args;                                               \
+		if (r_ >= 0 && dup_)                                         \
+			shim_fd_dup(oldfd, st_, r_);                         \
+		return r_;                                                   \
+	}
+
+#define SHIM_GEN_DUP(ret, name, params, args, isdup)                        \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	SHIM_GEN_DUP_BODY(name, args, isdup)                                 \
+	SHIM_INTERPOSE(name)
+
+/* fcntl's third argument is an int, a pointer or absent: it is passed on
+ * as a pointer-sized word, as glibc's own fcntl reads it. */
+#define SHIM_GEN_DUPV(ret, name, params, last)                              \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		void *arg;                                                   \
+		va_list ap_;                                                 \
+		va_start(ap_, last);                                         \
+		arg = va_arg(ap_, void *);                                   \
+		va_end(ap_);                                                 \
+		SHIM_GEN_DUP_BODY(name, (oldfd, cmd, arg),                   \
+				  cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)  \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
 #define SHIM_GEN_OPENV(ret, name, params, last, args, res, fd, path, ops)    \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
 	{                                                                    \

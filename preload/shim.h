@@ -139,6 +139,12 @@ SHIM_HIDDEN size_t shim_fd_path(int fd, char *out, size_t cap);
 /* After an open hook returned fd: remember k's path if flags say it is a
  * directory, else forget whatever the number meant. */
 SHIM_HIDDEN void shim_fd_opened(int fd, int flags, const struct shim_key *k);
+/* The state word of fd's slot (odd: none), taken before a dup. */
+SHIM_HIDDEN unsigned shim_fd_state(long fd);
+/* After dup/F_DUPFD made newfd from oldfd: newfd names what oldfd named
+ * if its slot is still in state before, else it is forgotten.  errno
+ * untouched. */
+SHIM_HIDDEN void shim_fd_dup(int oldfd, unsigned before, int newfd);
 /* After descriptors first..last lost their meaning (close, dup2...). */
 SHIM_HIDDEN void shim_fd_forget(long first, long last);
 /* The descriptor of a DIR / FILE (-1 for NULL), errno untouched. */

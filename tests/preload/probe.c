@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -225,6 +226,29 @@ int main(int argc, char **argv)
 			int fd = open(a, O_RDONLY | O_DIRECTORY);
 			rc = dup2(fd, held);
 			close(fd);
+		} else if (strcmp(op, "dupstale") == 0) {
+			/* dupstale:D1:D2:NAME - number 40 names D1 (dup2, then
+			 * an fstatat that looks it up), is closed unseen (raw
+			 * system call), and comes back from F_DUPFD of D2:
+			 * fstatat(40, NAME) is under D2.  Then dup of it. */
+			int f1 = open(a, O_RDONLY | O_DIRECTORY), f2, g;
+			rc = -1;
+			if (f1 >= 0 && dup2(f1, 40) == 40) {
+				(void)fstatat(40, "probe-stale", &st, 0);
+				(void)syscall(SYS_close, 40);
+				f2 = open(b, O_RDONLY | O_DIRECTORY);
+				g = fcntl(f2, F_DUPFD_CLOEXEC, 40);
+				rc = g == 40 ? fstatat(g, c, &st, 0) : -1;
+				close(f2);
+				(void)syscall(SYS_close, 41);
+				g = dup(40); /* 41: was never seen */
+				if (g >= 0)
+					(void)fstatat(g, "probe-dup", &st, 0);
+				close(g);
+				close(40);
+			}
+			if (f1 >= 0)
+				close(f1);
 		} else if (strcmp(op, "opendirat") == 0) {
 			/* opendir:D then fstatat(dirfd, NAME), closedir */
 			DIR *dir = opendir(a);

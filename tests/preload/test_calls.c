@@ -106,6 +106,19 @@ Test(calls, reused_descriptors)
 	e2e_absent(&t, e2e_path(&t, "d/in.txt"));
 }
 
+Test(calls, duplicated_descriptors)
+{
+	/* F_DUPFD and dup give a number the meaning of the descriptor
+	 * duplicated, even where the number's slot was left stale by a close
+	 * the shim could not see. */
+	PROBE("dupstale:d:d/b:b.c");
+	e2e_expect(&t, e2e_path(&t, "d/probe-stale"), CACHE_OP_STAT | MISSING);
+	e2e_expect(&t, e2e_path(&t, "d/b/b.c"), CACHE_OP_STAT | E);
+	e2e_expect(&t, e2e_path(&t, "d/b/probe-dup"), CACHE_OP_STAT | MISSING);
+	e2e_absent(&t, e2e_path(&t, "d/b.c"));
+	e2e_absent(&t, e2e_path(&t, "d/probe-dup"));
+}
+
 /* A relative path under work whose absolute key is exactly total bytes
  * long, made of components of at most 200 bytes. */
 static void long_rel(char *out, size_t total, char fill)
