@@ -107,22 +107,21 @@ static shm_offt cnode_with(struct cache *c, struct build *b,
 	const unsigned nn = n + (insert ? 1u : 0u);
 	struct ctrie_cnode *nc;
 	shm_offt off;
-	unsigned i, j;
 
 	nc = alloc(c, b, ctrie_cnode_size(nn), &off);
 	if (nc == NULL)
 		return SHM_NULL;
 	nc->hdr = ctrie_tree_hdr(TAG_CNODE, level, h);
 	nc->bitmap = bm | bit;
-	for (i = 0, j = 0; i < nn; i++) {
-		if (i == pos) {
-			nc->child[i] = child;
-			if (!insert)
-				j++;
-		} else {
-			nc->child[i] = CTRIE_LOAD(cn->child[j++]);
-		}
-	}
+	/* Two block copies around the new child rather than a word loop
+	 * with a branch per child.  The source is published and immutable; a
+	 * hostile writer can only put bad offsets in it, and every offset is
+	 * checked when it is followed (as key bytes are compared with
+	 * memcmp). */
+	memcpy(nc->child, cn->child, pos * sizeof(shm_offt));
+	nc->child[pos] = child;
+	memcpy(nc->child + pos + 1, cn->child + pos + (insert ? 0 : 1),
+	       (n - pos - (insert ? 0 : 1)) * sizeof(shm_offt));
 	return off;
 }
 
