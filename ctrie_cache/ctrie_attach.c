@@ -172,8 +172,10 @@ size_t cache_recent(struct cache *c, struct cache_entry *out, size_t max)
 	if (c == NULL || c->hdr == NULL)
 		return 0;
 	H = ctrie_hdr(c);
-	/* acquire: the ring slots below were stored with release */
-	next = atomic_load_explicit(&H->recent_next, memory_order_acquire);
+	/* the entry count is the count of ring pushes (entry_push in
+	 * ctrie_insert.c); acquire on the slots themselves, which were
+	 * stored with release */
+	next = atomic_load_explicit(&H->entries, memory_order_relaxed);
 	for (i = 0; i < CTRIE_RECENT && i < next && got < max; i++) {
 		shm_offt off = atomic_load_explicit(
 			&H->recent[(next - 1 - i) % CTRIE_RECENT],

@@ -202,10 +202,14 @@ static shm_offt dual(struct cache *c, struct build *b, shm_offt x,
 	return below;
 }
 
-static void recent_push(struct ctrie_header *H, shm_offt sn)
+/* Counts a new key and puts its S-node in the ring of recent inserts, at
+ * the slot given by the entry count before this one (one shared RMW for
+ * both). */
+static void entry_push(struct ctrie_header *H, shm_offt sn)
 {
-	/* relaxed: the ring is advisory; readers check every offset */
-	uint64_t i = atomic_fetch_add_explicit(&H->recent_next, 1,
+	/* relaxed: a statistic; the ring is advisory and its readers check
+	 * every offset */
+	uint64_t i = atomic_fetch_add_explicit(&H->entries, 1,
 					       memory_order_relaxed);
 	atomic_store_explicit(&H->recent[i % CTRIE_RECENT], sn,
 			      memory_order_release);
@@ -355,9 +359,8 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 			count(&H->retired_bytes,
 			      ctrie_block_size(ctrie_cnode_size(ctrie_popcount(bm))) +
 			      (old_ln ? ctrie_block_size(old_ln_size) : 0));
-			count(&H->entries, 1);
+			entry_push(H, sn);
 			count(&H->key_bytes, len);
-			recent_push(H, sn);
 			path_cache_note(c, in, level, h, nc);
 			for (l = b.top; l <= b.bottom; l++)
 				path_cache_note(c, b.inode[l], l, h, b.cnode[l]);

@@ -16,7 +16,9 @@
  *   20      level_bits       CTRIE_BITS (5: 32-way C-nodes)
  *   24      root             offset of the root I-node (level 0), set once
  *   --- own cache line (written on every new key, never on a plain hit) ---
- *   64      entries          distinct keys inserted
+ *   64      entries          distinct keys inserted; its value before an
+ *                            insert's increment is that insert's slot in
+ *                            the ring of recent inserts (count % CTRIE_RECENT)
  *           key_bytes        sum of their lengths
  *           retired_bytes    blocks of replaced C-/L-nodes (not reclaimed yet)
  *           lost_races       nodes built for a CAS that failed, freed at once
@@ -24,8 +26,7 @@
  *   128     skipped_toolong  records refused: key longer than max_key
  *           skipped_full     records refused: the allocator had no block
  *   --- own cache lines: the ring of recent inserts (cache_recent) ---
- *   192     recent_next      count of pushes; slot = count % CTRIE_RECENT
- *           recent[64]       S-node offsets
+ *   192     recent[64]       S-node offsets, slot = entries % CTRIE_RECENT
  *   --- the I-node cache (Cache-Tries), 64-byte aligned ---
  *           path_cache[]     CTRIE_CACHE_SLOTS pairs {inode, cnode}: for
  *                            level L in 1..CTRIE_CACHE_LEVELS the 32^L
@@ -72,7 +73,7 @@
 
 #define CTRIE_MAGIC UINT64_C(0x31454952544353ff)  /* "\xffSCTRIE1" */
 #define CTRIE_FORMATTING UINT64_C(0x464d540000000000) /* | pid */
-#define CTRIE_FORMAT_VERSION 1u
+#define CTRIE_FORMAT_VERSION 2u /* 2: no recent_next, entries indexes the ring */
 
 #define CTRIE_BITS 5
 #define CTRIE_FANOUT (1u << CTRIE_BITS)
@@ -143,8 +144,7 @@ struct ctrie_header {
 	alignas(64) _Atomic uint64_t skipped_toolong;
 	_Atomic uint64_t skipped_full;
 
-	alignas(64) _Atomic uint64_t recent_next;
-	_Atomic shm_offt recent[CTRIE_RECENT];
+	alignas(64) _Atomic shm_offt recent[CTRIE_RECENT];
 
 	alignas(64) struct ctrie_slot path_cache[CTRIE_CACHE_SLOTS];
 };
