@@ -5,8 +5,9 @@
  * (macOS: fcntl F_GETPATH instead of /proc.)
  *
  * A slot per descriptor number below FDPATH_SLOTS holds the path it was
- * opened with (open* with O_DIRECTORY, opendir) or that /proc gave the first
- * time.  Every way a number loses its meaning in this process goes through a
+ * opened with (open* with O_DIRECTORY, opendir), that the descriptor it
+ * duplicates had (dup, fcntl F_DUPFD: fts duplicates every directory it
+ * opens), or that /proc gave the first time.  Every way a number loses its meaning in this process goes through a
  * hook that forgets the slot after the real call: close, closedir, fclose,
  * dup2, dup3, close_range, closefrom.  A slot is a small sequence lock whose
  * word also counts forgettings, so a publication that raced with one is
