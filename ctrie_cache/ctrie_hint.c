@@ -26,13 +26,41 @@ static void hint_merge(const struct ctrie_snode *cs, uint32_t ops)
 	atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
 }
 
+/* The miss: a lookup (it reads the mapping only, no system call: errno
+ * stays as it is), then the hint is refilled.  An absent key goes to
+ * cache_record, which searches again and inserts: new keys are rare next
+ * to hits.  Out of line, so that the hit runs without its frame. */
+static __attribute__((noinline)) int hint_miss(struct cache *c,
+					       const void *key, size_t len,
+					       uint32_t ops,
+					       struct cache_hint *hint)
+{
+	const struct ctrie_snode *s;
+	struct cache_entry e;
+	int r = cache_lookup(c, key, len, &e);
+
+	if (r != 1)
+		return r == 0 ? cache_record(c, key, len, ops) : r;
+	s = (const struct ctrie_snode *)(const void *)(e.key - CTRIE_SNODE_HDR);
+	hint_merge(s, ops);
+	/* The owner last: a handler that interrupts here sees an owner that
+	 * does not match yet, or a stale pair that fails the checks. */
+	atomic_store_explicit(&hint->owner, NULL, memory_order_relaxed);
+	atomic_store_explicit(&hint->snode,
+			      (shm_offt)((const char *)s -
+					 (const char *)SHM_ARENA_ADDR(&c->arena,
+								      0)),
+			      memory_order_relaxed);
+	atomic_store_explicit(&hint->len, len, memory_order_relaxed);
+	atomic_store_explicit(&hint->owner, c->hdr, memory_order_relaxed);
+	return CACHE_OK;
+}
+
 int cache_record_hinted(struct cache *c, const void *key, size_t len,
 			uint32_t ops, struct cache_hint *hint)
 {
 	const struct ctrie_snode *s;
-	struct cache_entry e;
 	size_t slen;
-	int r;
 
 	/* relaxed: see ctrie_corrupt; the hint's words are this thread's */
 	if (hint == NULL || c == NULL || c->hdr == NULL || c->read_only ||
@@ -49,23 +77,5 @@ int cache_record_hinted(struct cache *c, const void *key, size_t len,
 			return CACHE_OK;
 		}
 	}
-	/* A lookup reads the mapping only (no system call: errno stays as
-	 * it is).  An absent key goes to cache_record, which searches again
-	 * and inserts: new keys are rare next to hits. */
-	r = cache_lookup(c, key, len, &e);
-	if (r != 1)
-		return r == 0 ? cache_record(c, key, len, ops) : r;
-	s = (const struct ctrie_snode *)(const void *)(e.key - CTRIE_SNODE_HDR);
-	hint_merge(s, ops);
-	/* The owner last: a handler that interrupts here sees an owner that
-	 * does not match yet, or a stale pair that fails the checks. */
-	atomic_store_explicit(&hint->owner, NULL, memory_order_relaxed);
-	atomic_store_explicit(&hint->snode,
-			      (shm_offt)((const char *)s -
-					 (const char *)SHM_ARENA_ADDR(&c->arena,
-								      0)),
-			      memory_order_relaxed);
-	atomic_store_explicit(&hint->len, len, memory_order_relaxed);
-	atomic_store_explicit(&hint->owner, c->hdr, memory_order_relaxed);
-	return CACHE_OK;
+	return hint_miss(c, key, len, ops, hint);
 }

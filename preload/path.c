@@ -63,21 +63,13 @@ static size_t path_copy_plain(char *out, size_t cap, size_t len, const char *p)
 	return len + n;
 }
 
-size_t path_join(char *out, size_t cap, size_t len, const char *path)
+/* The general way: component by component.  Out of line, so that the
+ * common case above runs without saving registers for it. */
+static __attribute__((noinline)) size_t path_fold(char *out, size_t cap,
+						  size_t len, const char *p)
 {
-	const char *p = path;
 	size_t n;
 
-	if (p == NULL || *p == '\0')
-		return 0;
-	/* The root is kept as the empty prefix while components are added. */
-	if (*p == '/' || (len == 1 && out[0] == '/'))
-		len = 0;
-	if (!(p[0] == '/' && p[1] == '\0')) {
-		n = path_copy_plain(out, cap, len, p);
-		if (n != PATH_TOOLONG)
-			return n;
-	}
 	while (*p != '\0') {
 		const char *s;
 
@@ -109,4 +101,22 @@ size_t path_join(char *out, size_t cap, size_t len, const char *path)
 		len = 1;
 	}
 	return len;
+}
+
+size_t path_join(char *out, size_t cap, size_t len, const char *path)
+{
+	const char *p = path;
+	size_t n;
+
+	if (p == NULL || *p == '\0')
+		return 0;
+	/* The root is kept as the empty prefix while components are added. */
+	if (*p == '/' || (len == 1 && out[0] == '/'))
+		len = 0;
+	if (!(p[0] == '/' && p[1] == '\0')) {
+		n = path_copy_plain(out, cap, len, p);
+		if (n != PATH_TOOLONG)
+			return n;
+	}
+	return path_fold(out, cap, len, p);
 }
