@@ -163,10 +163,10 @@ int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
 		struct ctrie_slot *slot = cache_slot(H, h, l);
 		/* acquire: pairs with the release in path_cache_note, so the
 		 * nodes' contents are visible */
-		shm_offt co = atomic_load_explicit(&slot->cnode,
-						   memory_order_acquire);
-		shm_offt io = atomic_load_explicit(&slot->inode,
-						   memory_order_acquire);
+		uint64_t pair = atomic_load_explicit(&slot->pair,
+						     memory_order_acquire);
+		shm_offt co = ctrie_slot_off(pair, CTRIE_SLOT_CNODE);
+		shm_offt io = ctrie_slot_off(pair, CTRIE_SLOT_INODE);
 		shm_offt next = SHM_NULL;
 
 		if (co != SHM_NULL) {

@@ -83,15 +83,15 @@ static void path_cache_note(struct cache *c, shm_offt in, unsigned level,
 			    uint64_t h, shm_offt cn)
 {
 	struct ctrie_slot *slot;
+	uint64_t pair;
 	if (level < 1 || level > CTRIE_CACHE_LEVELS)
 		return;
 	slot = &ctrie_hdr(c)->path_cache[ctrie_cache_base(level) +
 					 (unsigned)ctrie_prefix(h, level)];
+	pair = ctrie_slot_pack(in, cn);
 	/* release: readers acquire and then read the nodes */
-	if (atomic_load_explicit(&slot->inode, memory_order_relaxed) != in)
-		atomic_store_explicit(&slot->inode, in, memory_order_release);
-	if (atomic_load_explicit(&slot->cnode, memory_order_relaxed) != cn)
-		atomic_store_explicit(&slot->cnode, cn, memory_order_release);
+	if (atomic_load_explicit(&slot->pair, memory_order_relaxed) != pair)
+		atomic_store_explicit(&slot->pair, pair, memory_order_release);
 }
 
 /* A copy of C-node cn (bitmap bm, level) with child at position pos either

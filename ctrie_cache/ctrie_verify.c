@@ -208,10 +208,10 @@ static void take_snapshot(struct snapshot *sn, struct ctrie_header *H)
 	unsigned i;
 	/* acquire: pairs with the release stores of the writers */
 	for (i = 0; i < CTRIE_CACHE_SLOTS; i++) {
-		sn->slot[i][0] = atomic_load_explicit(&H->path_cache[i].inode,
-						      memory_order_acquire);
-		sn->slot[i][1] = atomic_load_explicit(&H->path_cache[i].cnode,
-						      memory_order_acquire);
+		uint64_t pair = atomic_load_explicit(&H->path_cache[i].pair,
+						     memory_order_acquire);
+		sn->slot[i][0] = ctrie_slot_off(pair, CTRIE_SLOT_INODE);
+		sn->slot[i][1] = ctrie_slot_off(pair, CTRIE_SLOT_CNODE);
 	}
 	for (i = 0; i < CTRIE_RECENT; i++)
 		sn->recent[i] = atomic_load_explicit(&H->recent[i],

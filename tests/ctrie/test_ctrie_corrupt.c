@@ -271,11 +271,12 @@ Test(ctrie, garbage_path_cache_and_ring, .init = make_images,
 	fresh();
 	H = ctrie_hdr(&C);
 	for (i = 0; i < CTRIE_CACHE_SLOTS; i++) {
-		atomic_store(&H->path_cache[i].inode,
-			     (shm_offt)test_rand(&seed) & ~(shm_offt)7);
-		atomic_store(&H->path_cache[i].cnode,
-			     SHM_NULL_REGION_SIZE + (shm_offt)(test_rand(&seed) %
-				(MAX_ALLOCATABLE_SHM_SIZE / 8)) * 8);
+		/* any I-node block number; a C-node one in the region */
+		uint64_t in = test_rand(&seed) & UINT32_MAX;
+		uint64_t cn = (SHM_NULL_REGION_SIZE >> MIN_ALLOC_POW2) +
+			      test_rand(&seed) % (MAX_ALLOCATABLE_SHM_SIZE >>
+						  MIN_ALLOC_POW2);
+		atomic_store(&H->path_cache[i].pair, in | cn << 32);
 	}
 	for (i = 0; i < CTRIE_RECENT; i++)
 		atomic_store(&H->recent[i], (shm_offt)test_rand(&seed));
