@@ -107,7 +107,7 @@ static CTRIE_ALWAYS_INLINE enum step cnode_step(const struct cache *c, shm_offt 
 	pos = ctrie_popcount(bm & (bit - 1));
 	if (!ctrie_fits(co, ctrie_cnode_size(pos + 1)))
 		return STEP_CORRUPT;
-	ch = CTRIE_LOAD(cn->child[pos]);
+	ch = ctrie_ref_off(CTRIE_LOAD(cn->child[pos]));
 	hdr = ctrie_hdr_at(c, ch);
 	switch (CTRIE_TAG(hdr)) {
 	case TAG_SNODE:

@@ -117,11 +117,12 @@ static shm_offt cnode_with(struct cache *c, struct build *b,
 	 * with a branch per child.  The source is published and immutable; a
 	 * hostile writer can only put bad offsets in it, and every offset is
 	 * checked when it is followed (as key bytes are compared with
-	 * memcmp). */
-	memcpy(nc->child, cn->child, pos * sizeof(shm_offt));
-	nc->child[pos] = child;
-	memcpy(nc->child + pos + 1, cn->child + pos + (insert ? 0 : 1),
-	       (n - pos - (insert ? 0 : 1)) * sizeof(shm_offt));
+	 * memcmp).  memmove, not memcpy: in a damaged file the allocator's
+	 * bitmap may hand out a block that overlaps the source node. */
+	memmove(nc->child, cn->child, pos * sizeof(uint32_t));
+	nc->child[pos] = ctrie_ref_of(child);
+	memmove(nc->child + pos + 1, cn->child + pos + (insert ? 0 : 1),
+		(n - pos - (insert ? 0 : 1)) * sizeof(uint32_t));
 	return off;
 }
 
@@ -179,14 +180,14 @@ static shm_offt dual(struct cache *c, struct build *b, shm_offt x,
 			if (cn == NULL)
 				return SHM_NULL;
 			cn->bitmap = (UINT32_C(1) << ix) | (UINT32_C(1) << iy);
-			cn->child[ix < iy ? 0 : 1] = x;
-			cn->child[ix < iy ? 1 : 0] = y;
+			cn->child[ix < iy ? 0 : 1] = ctrie_ref_of(x);
+			cn->child[ix < iy ? 1 : 0] = ctrie_ref_of(y);
 		} else {
 			cn = alloc(c, b, ctrie_cnode_size(1), &co);
 			if (cn == NULL)
 				return SHM_NULL;
 			cn->bitmap = UINT32_C(1) << ctrie_index(hy, l);
-			cn->child[0] = below;
+			cn->child[0] = ctrie_ref_of(below);
 		}
 		cn->hdr = ctrie_tree_hdr(TAG_CNODE, l, hy);
 		in = alloc(c, b, sizeof *in, &io);
@@ -267,7 +268,8 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 			goto corrupt;
 		bit = UINT32_C(1) << ctrie_index(h, level);
 		if ((bm & bit) != 0) {
-			ch = CTRIE_LOAD(cn->child[ctrie_popcount(bm & (bit - 1))]);
+			ch = ctrie_ref_off(CTRIE_LOAD(
+				cn->child[ctrie_popcount(bm & (bit - 1))]));
 			switch (ctrie_tag_at(c, ch)) {
 			case TAG_INODE:
 				if (level >= CTRIE_MAX_LEVEL)

@@ -46,11 +46,19 @@
  *   I-node  hdr = TAG_INODE | level << 8 | prefix20 << 12, pad,
  *           _Atomic shm_offt main            (-> the current C-node)
  *   C-node  hdr = TAG_CNODE | level << 8 | prefix20 << 12, u32 bitmap,
- *           shm_offt child[popcount(bitmap)] (S-, L- or I-nodes of level+1)
+ *           u32 child[popcount(bitmap)]      (S-, L- or I-nodes of level+1,
+ *                                             as block numbers: see below)
  *   S-node  hdr = TAG_SNODE | len << 8, _Atomic u32 ops,
  *           _Atomic u64 count, key[len]
  *   L-node  hdr = TAG_LNODE | n << 8, pad, u64 hash,
  *           shm_offt snode[n]                (n >= 2 keys, one full hash)
+ *
+ * A C-node names its children by block number, offset >> MIN_ALLOC_POW2
+ * (ctrie_ref_of, ctrie_ref_off): every node is an allocator block, aligned
+ * to at least the smallest block, and 4 bytes a child instead of 8 halve
+ * the C-nodes that every insert copies (a full one takes a 256-byte block,
+ * not 512).  An arena whose last block number needs more than 32 bits is
+ * refused at build time.
  *
  * The hash is 64 bits; level L indexes with bits [5L, 5L+5), so levels run
  * 0..CTRIE_MAX_LEVEL (level 12 uses the last 4 bits).  prefix20 is the low
@@ -76,7 +84,8 @@
 
 #define CTRIE_MAGIC UINT64_C(0x31454952544353ff)  /* "\xffSCTRIE1" */
 #define CTRIE_FORMATTING UINT64_C(0x464d540000000000) /* | pid */
-#define CTRIE_FORMAT_VERSION 3u /* 2: no recent_next; 3: 8-byte path cache slots */
+#define CTRIE_FORMAT_VERSION 4u /* 2: no recent_next; 3: 8-byte path cache
+				 * slots; 4: 32-bit C-node children */
 
 #define CTRIE_BITS 5
 #define CTRIE_FANOUT (1u << CTRIE_BITS)
@@ -104,7 +113,7 @@ struct ctrie_inode {
 struct ctrie_cnode {
 	uint32_t hdr;
 	uint32_t bitmap;
-	shm_offt child[];
+	uint32_t child[]; /* block numbers (ctrie_ref_of) */
 };
 
 struct ctrie_snode {
@@ -227,7 +236,25 @@ static inline unsigned ctrie_popcount(uint32_t x)
 
 static inline size_t ctrie_cnode_size(unsigned n)
 {
-	return sizeof(struct ctrie_cnode) + (size_t)n * sizeof(shm_offt);
+	return sizeof(struct ctrie_cnode) + (size_t)n * sizeof(uint32_t);
+}
+
+_Static_assert((SHM_NULL_REGION_SIZE + MAX_ALLOCATABLE_SHM_SIZE - 1) >>
+		       MIN_ALLOC_POW2 <= UINT32_MAX,
+	       "a C-node child is a 32-bit block number");
+_Static_assert(MIN_ALLOC_POW2 >= 3, "nodes are 8-byte aligned");
+
+/* A C-node child's block number for a node at off (a block start), and
+ * the offset of a block number.  Any 32-bit value decodes to an aligned
+ * offset, still checked for bounds and kind before it is followed. */
+static inline uint32_t ctrie_ref_of(shm_offt off)
+{
+	return (uint32_t)(off >> MIN_ALLOC_POW2);
+}
+
+static inline shm_offt ctrie_ref_off(uint32_t ref)
+{
+	return (shm_offt)ref << MIN_ALLOC_POW2;
 }
 
 static inline size_t ctrie_lnode_size(size_t n)

@@ -170,7 +170,7 @@ static void check_inode(struct vctx *v, shm_offt off, unsigned level,
 	for (i = 0, rest = bm; rest != 0; i++, rest &= rest - 1) {
 		unsigned idx = (unsigned)__builtin_ctz(rest);
 		uint64_t p = prefix | (uint64_t)idx << (CTRIE_BITS * level);
-		shm_offt ch = CTRIE_LOAD(cn->child[i]);
+		shm_offt ch = ctrie_ref_off(CTRIE_LOAD(cn->child[i]));
 		size_t len;
 
 		switch (ctrie_tag_at(v->c, ch)) {

@@ -93,7 +93,7 @@ static int walk(struct cache *c, const struct walker *w)
 		idx = (unsigned)__builtin_ctz(f->rest);
 		f->rest &= f->rest - 1;
 		prefix = f->prefix | (uint64_t)idx << (CTRIE_BITS * depth);
-		ch = CTRIE_LOAD(f->cn->child[f->i++]);
+		ch = ctrie_ref_off(CTRIE_LOAD(f->cn->child[f->i++]));
 		switch (ctrie_tag_at(c, ch)) {
 		case TAG_SNODE:
 			r = visit_snode(c, w, ch);

@@ -173,7 +173,7 @@ static inline void census_inode(const struct cache *c, shm_offt off,
 	if (level > cs->max_level)
 		cs->max_level = level;
 	for (i = 0; i < n; i++) {
-		shm_offt ch = cn->child[i];
+		shm_offt ch = ctrie_ref_off(cn->child[i]);
 		const uint32_t *h = SHM_ARENA_ADDR(&c->arena, ch);
 		switch (CTRIE_TAG(*h)) {
 		case TAG_INODE:
