@@ -147,12 +147,13 @@ struct cache_hint {
 	_Atomic(const void *) owner; /* the handle's hdr it was filled from */
 	_Atomic shm_offt snode;
 	_Atomic size_t len;
+	_Atomic uint64_t missed;     /* a fingerprint of the last key missed */
 };
 
 /* cache_record, with hint tried first: when it names the S-node of this
  * very key (checked like any offset of the file, key bytes compared) the
- * key is merged there without hashing or searching; else a search as in
- * cache_record, which refills hint when the key is found.  Same results,
+ * key is merged there without hashing or searching; else cache_record,
+ * and a key missed twice in a row is looked up to refill hint.  Same results,
  * same safety contract (signal-safe, errno preserved); hint may be NULL. */
 int cache_record_hinted(struct cache *c, const void *key, size_t len,
 			uint32_t ops, struct cache_hint *hint);

@@ -11,7 +11,7 @@
  * the caller may have torn (a signal handler recording in between), and the
  * file is untrusted: it is checked like any offset read from the file
  * (bounds, alignment, kind, length, extent) and the key bytes are compared;
- * anything else is a plain miss that searches as cache_record does.
+ * anything else is a miss (see hint_miss).
  */
 #include "ctrie_layout.h"
 
@@ -26,10 +26,28 @@ static void hint_merge(const struct ctrie_snode *cs, uint32_t ops)
 	atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
 }
 
-/* The miss: a lookup (it reads the mapping only, no system call: errno
- * stays as it is), then the hint is refilled.  An absent key goes to
- * cache_record, which searches again and inserts: new keys are rare next
- * to hits.  Out of line, so that the hit runs without its frame. */
+/* A fingerprint of a key: its length and its first and last eight bytes
+ * (or all of it), never 0.  Equal keys have equal fingerprints. */
+static uint64_t hint_print(const unsigned char *key, size_t len)
+{
+	uint64_t a = 0, b = 0;
+
+	if (len >= 8) {
+		memcpy(&a, key, 8);
+		memcpy(&b, key + len - 8, 8);
+	} else {
+		memcpy(&a, key, len);
+	}
+	return ((a * UINT64_C(0x9e3779b97f4a7c15)) ^ b ^ len) | 1;
+}
+
+/* The miss.  A key that differs from the last one missed goes straight to
+ * cache_record (one search; a walk of new paths never searches twice) and
+ * is remembered by its fingerprint.  The same key missed again is looked up
+ * (a lookup reads the mapping only, no system call: errno stays as it is)
+ * and the hint is refilled from it; absent after all (a fingerprint that
+ * matched another key), it goes to cache_record.  Out of line, so that the
+ * hit runs without its frame. */
 static __attribute__((noinline)) int hint_miss(struct cache *c,
 					       const void *key, size_t len,
 					       uint32_t ops,
@@ -37,8 +55,14 @@ static __attribute__((noinline)) int hint_miss(struct cache *c,
 {
 	const struct ctrie_snode *s;
 	struct cache_entry e;
-	int r = cache_lookup(c, key, len, &e);
+	uint64_t fp = hint_print(key, len);
+	int r;
 
+	if (atomic_load_explicit(&hint->missed, memory_order_relaxed) != fp) {
+		atomic_store_explicit(&hint->missed, fp, memory_order_relaxed);
+		return cache_record(c, key, len, ops);
+	}
+	r = cache_lookup(c, key, len, &e);
 	if (r != 1)
 		return r == 0 ? cache_record(c, key, len, ops) : r;
 	s = (const struct ctrie_snode *)(const void *)(e.key - CTRIE_SNODE_HDR);
@@ -53,6 +77,7 @@ static __attribute__((noinline)) int hint_miss(struct cache *c,
 			      memory_order_relaxed);
 	atomic_store_explicit(&hint->len, len, memory_order_relaxed);
 	atomic_store_explicit(&hint->owner, c->hdr, memory_order_relaxed);
+	atomic_store_explicit(&hint->missed, 0, memory_order_relaxed);
 	return CACHE_OK;
 }
 

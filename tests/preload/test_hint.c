@@ -55,6 +55,15 @@ Test(hint, repeats_and_alternations_count_exactly)
 		cr_assert_eq(hinted(&h, a, CACHE_OP_READ), CACHE_OK);
 		cr_assert_eq(hinted(&h, b, CACHE_OP_STAT), CACHE_OK);
 	}
+	/* same length, first and last eight bytes: one fingerprint */
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(hinted(&h, "/aaaaaaaa/X/bbbbbbbb", CACHE_OP_READ),
+			     CACHE_OK);
+		cr_assert_eq(hinted(&h, "/aaaaaaaa/Y/bbbbbbbb", CACHE_OP_STAT),
+			     CACHE_OK);
+	}
+	expect("/aaaaaaaa/X/bbbbbbbb", CACHE_OP_READ, 3);
+	expect("/aaaaaaaa/Y/bbbbbbbb", CACHE_OP_STAT, 3);
 	/* same length, other bytes: the hint must not match */
 	cr_assert_eq(hinted(&h, "/usr/include/stdio.x", CACHE_OP_READ),
 		     CACHE_OK);
@@ -116,6 +125,7 @@ Test(hint, garbage_hints_are_misses)
 			break;
 		default:
 			h.len = (size_t)(r % 16u);
+			h.missed = (uint64_t)rand_r(&seed) << 1 | (r & 1u);
 			break;
 		}
 		cr_assert_eq(hinted(&h, keys[k], CACHE_OP_STAT), CACHE_OK);
