@@ -128,6 +128,9 @@ struct shm_arena {
 	void *hdr;              /* struct shm_file_header * (shm_layout.h)     */
 	bool owns_mapping;      /* shm_arena_close munmaps                     */
 	bool read_only;         /* mapped PROT_READ: allocation fails          */
+	/* The header's watermark: max-size blocks [0, *reserved) have their
+	 * pages reserved and may be in use; see shm_arena_reserved_ok. */
+	const _Atomic shm_offt *reserved;
 };
 
 enum shm_open_flags {
@@ -260,6 +263,20 @@ static inline bool shm_arena_offset_ok(const struct shm_arena *a, shm_offt off,
 	if (off < lo || off >= hi || (off & (align - 1)) != 0)
 		return false;
 	return len <= (size_t)(hi - off);
+}
+
+/* True when off lies in a max-size block whose pages are reserved: blocks
+ * above the watermark have never been used, and touching one (even reading,
+ * on tmpfs) may allocate a page and raise SIGBUS on a full file system.
+ * Clients that follow offsets read from the file check this too.  One
+ * relaxed load; async-signal-safe. */
+static inline bool shm_arena_reserved_ok(const struct shm_arena *a,
+					 shm_offt off)
+{
+	/* relaxed: the watermark only grows, and a block below it has its
+	 * pages reserved before the watermark is raised past it */
+	return ((off - (shm_offt)SHM_NULL_REGION_SIZE) >> MAX_ALLOC_POW2) <
+	       atomic_load_explicit(a->reserved, memory_order_relaxed);
 }
 
 #ifdef __cplusplus

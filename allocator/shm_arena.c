@@ -252,6 +252,7 @@ static int finish(struct shm_arena *a, unsigned char *map, bool ro,
 	a->map_size = SHM_FILE_SIZE;
 	a->base = map + SHM_MGMT_SIZE;
 	a->hdr = map;
+	a->reserved = &((struct shm_file_header *)map)->touched.v;
 	a->owns_mapping = owns;
 	a->read_only = ro;
 	if (owns && !ro &&

@@ -283,16 +283,18 @@ static inline struct ctrie_header *ctrie_hdr(const struct cache *c)
 	return (struct ctrie_header *)c->hdr;
 }
 
-/* Whether off can start a node: in the allocatable region and 8-byte
- * aligned.  The region's ends are multiples of the maximum block. */
+/* Whether off can start a node: in the allocatable region, 8-byte aligned,
+ * and in a block whose pages the allocator has reserved (a damaged link to
+ * a never-used block would otherwise make a read allocate a tmpfs page, and
+ * raise SIGBUS on a full file system).  The region's ends are multiples of
+ * the maximum block. */
 static inline bool ctrie_off_ok(const struct cache *c, shm_offt off)
 {
 	/* shm_arena_offset_ok's bounds as one unsigned compare: the handle
 	 * is attached (c->hdr set), so the arena is mapped */
-	(void)c;
 	return off - (shm_offt)SHM_NULL_REGION_SIZE <
 		       (shm_offt)MAX_ALLOCATABLE_SHM_SIZE &&
-	       (off & 7) == 0;
+	       (off & 7) == 0 && shm_arena_reserved_ok(&c->arena, off);
 }
 
 _Static_assert(SHM_NULL_REGION_SIZE % (1ul << MAX_ALLOC_POW2) == 0 &&
