@@ -75,10 +75,16 @@ static inline int shim_active(void)
 
 /* ---- keys ------------------------------------------------------------- */
 
-/* Room for one key: PATH_MAX of the kernel.  A longer normalised path is
- * passed to cache_record with this whole length, so that the cache counts it
- * as skipped (the buffer is longer than the cache's longest key). */
-#define SHIM_KEY_CAP 4096
+/* Room for one key: a little more than the cache's longest key, which is
+ * less than the largest block.  A longer normalised path is passed to
+ * cache_record with this whole length, so that the cache counts it as
+ * skipped.  Kept small: hooks run on signal stacks too (SIGSTKSZ is 8 KiB,
+ * and the exec hooks hold a key and an environment buffer). */
+#if MAX_ALLOC_POW2 < 12
+#define SHIM_KEY_CAP ((1u << MAX_ALLOC_POW2) + 8u)
+#else
+#define SHIM_KEY_CAP 4096u
+#endif
 
 struct shim_key {
 	size_t len; /* 0: nothing to record; else the key or PATH_TOOLONG */
@@ -153,8 +159,10 @@ SHIM_HIDDEN long shim_file_fd(FILE *f);
 
 /* ---- exec environment (env.c) ----------------------------------------- */
 
-#define SHIM_ENV_MAX 1024
-#define SHIM_PRELOAD_MAX 4096
+/* Small for the same reason as SHIM_KEY_CAP: an environment of more
+ * variables, or a longer LD_PRELOAD, is passed on as it is. */
+#define SHIM_ENV_MAX 256
+#define SHIM_PRELOAD_MAX 1024
 struct shim_envbuf {
 	char *vec[SHIM_ENV_MAX];
 	char preload[SHIM_PRELOAD_MAX];
