@@ -158,6 +158,23 @@ struct cache_hint {
 int cache_record_hinted(struct cache *c, const void *key, size_t len,
 			uint32_t ops, struct cache_hint *hint);
 
+/* The hinted hit without a key buffer, in two steps, for a caller that holds
+ * the key as a NUL-terminated string and makes a call in between (the shim:
+ * match before the intercepted call, record after it).  cache_hint_match
+ * returns the key's length when str is byte for byte the key hint names
+ * (compared in place, never read past its NUL; the node is checked like any
+ * offset of the file), with *key pointing at the stored bytes in the mapping
+ * and *at naming its node; else 0, and nothing is stored.  Reads only, no
+ * system call.  cache_record_at merges ops and counts one record at the node
+ * whose at a match on this handle returned (any other value is undefined
+ * behaviour: it is not checked again, as the node's words stay in bounds
+ * whatever the file holds since); CACHE_OK, or CACHE_E_CORRUPT once the
+ * handle has seen damage.  Both signal-safe, errno untouched. */
+size_t cache_hint_match(const struct cache *c, const struct cache_hint *hint,
+			const char *str, const unsigned char **key,
+			shm_offt *at);
+int cache_record_at(struct cache *c, shm_offt at, uint32_t ops);
+
 /* One entry as seen by lookup and iteration.  key points into the mapping
  * (not NUL-terminated); ops and count are a snapshot. */
 struct cache_entry {

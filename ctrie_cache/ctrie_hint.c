@@ -104,3 +104,42 @@ int cache_record_hinted(struct cache *c, const void *key, size_t len,
 	}
 	return hint_miss(c, key, len, ops, hint);
 }
+
+size_t cache_hint_match(const struct cache *c, const struct cache_hint *hint,
+			const char *str, const unsigned char **key,
+			shm_offt *at)
+{
+	const struct ctrie_snode *s;
+	shm_offt off;
+	size_t len;
+
+	/* relaxed: the hint's words are this thread's */
+	if (c == NULL || c->hdr == NULL || c->read_only ||
+	    atomic_load_explicit(&hint->owner, memory_order_relaxed) != c->hdr)
+		return 0;
+	len = atomic_load_explicit(&hint->len, memory_order_relaxed);
+	off = atomic_load_explicit(&hint->snode, memory_order_relaxed);
+	/* ctrie_snode_at's checks, with the length known: one compare of the
+	 * header word stands for its kind and length checks. */
+	if (len == 0 || len > CTRIE_MAX_KEY ||
+	    (s = ctrie_at(c, off, CTRIE_SNODE_HDR + len)) == NULL ||
+	    CTRIE_LOAD(s->hdr) != (TAG_SNODE | (uint32_t)len << 8))
+		return 0;
+	/* strncmp stops at str's NUL: str is never read past its end. */
+	if (strncmp(str, (const char *)s->key, len) != 0 || str[len] != '\0')
+		return 0;
+	*key = s->key;
+	*at = off;
+	return len;
+}
+
+int cache_record_at(struct cache *c, shm_offt at, uint32_t ops)
+{
+	/* relaxed: see ctrie_corrupt */
+	if (atomic_load_explicit(&c->broken, memory_order_relaxed))
+		return CACHE_E_CORRUPT;
+	/* at was checked by the match: its node's words are in bounds
+	 * whatever the file holds now, and at is the caller's own copy. */
+	hint_merge(SHM_ARENA_ADDR(&c->arena, at), ops);
+	return CACHE_OK;
+}
