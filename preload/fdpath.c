@@ -140,7 +140,7 @@ void shim_fd_opened(int fd, int flags, const struct shim_key *k)
 		return;
 	}
 	st = atomic_load_explicit(&fdpath_slots[fd].state, memory_order_relaxed);
-	fdpath_publish(fd, st, k->buf, k->len);
+	fdpath_publish(fd, st, k->key, k->len);
 }
 
 unsigned shim_fd_state(long fd)
@@ -193,8 +193,19 @@ void shim_fd_forget(long first, long last)
 		return;
 	if (last >= FDPATH_SLOTS)
 		last = FDPATH_SLOTS - 1;
-	/* release: ordered after the real close that made this necessary. */
-	for (long fd = first; fd <= last; fd++)
-		atomic_fetch_add_explicit(&fdpath_slots[fd].state, 2,
-					  memory_order_release);
+	for (long fd = first; fd <= last; fd++) {
+		struct fdpath_slot *s = &fdpath_slots[fd];
+		/* relaxed: a slot that holds nothing and is not being
+		 * written needs no locked write (most closes are of files).
+		 * A publication racing with this one could only come from a
+		 * call that uses the descriptor while it is being closed. */
+		unsigned st = atomic_load_explicit(&s->state,
+						   memory_order_relaxed);
+		if ((st & 1) == 0 &&
+		    atomic_load_explicit(&s->valid, memory_order_relaxed) != st)
+			continue;
+		/* release: ordered after the real close that made this
+		 * necessary. */
+		atomic_fetch_add_explicit(&s->state, 2, memory_order_release);
+	}
 }

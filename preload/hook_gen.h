@@ -2,10 +2,11 @@
  * hook_gen.h - turns a row of hooks.def into a wrapper (SHIM_GEN).  Included
  * by shim.h; each family file does `SHIM_HOOKS_<FAMILY>(SHIM_GEN)`.
  *
- * Every wrapper: computes the key(s) before the call (so that chdir's own
- * path is taken relative to the directory it leaves, and an exec that
- * succeeds has been recorded), makes the real call, then records the
- * outcome with errno saved and restored.  The real call's value is returned
+ * Every wrapper makes the real call and records the outcome with errno
+ * saved and restored.  The one-path rows make their key after the call;
+ * chdir, exec and the two-path rows before it (chdir's own path is taken
+ * relative to the directory it leaves, an exec that succeeds has been
+ * recorded).  The real call's value is returned
  * untouched.  A missing real function (a row this libc lacks) fails with
  * ENOSYS rather than calling NULL.
  */
@@ -44,20 +45,28 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 
 #define SHIM_GEN(shape, ...) SHIM_GEN_##shape(__VA_ARGS__)
 
-/* The common body of the one-path shapes: after the real call, `always`
- * runs (it must not touch errno), then `post` if a key was made. */
-#define SHIM_BODY_1(ret, name, args, res, fd, path, ops, always, post)       \
+/* The common body of the one-path shapes.  The key is made after the real
+ * call (before: 0), when the lines it reads are loaded once for the key and
+ * the record together, or before it (before: 1) where the call changes what
+ * a relative path means (chdir).  After the call `always` runs (it must not
+ * touch errno), then `post` if a key was made. */
+#define SHIM_BODY_1(ret, name, args, res, fd, path, ops, before, always,     \
+		    post)                                                    \
 	{                                                                    \
 		struct shim_key k_;                                          \
 		shim_fn_##name fn_ = shim_get_##name();                      \
 		ret r_;                                                      \
+		int e_;                                                      \
 		if (fn_ == NULL)                                             \
 			return SHIM_ENOSYS_##res;                            \
-		shim_key_at(&k_, fd, path);                                  \
+		if (before)                                                  \
+			shim_key_at(&k_, fd, path);                          \
 		r_ = fn_ args;                                               \
 		always;                                                      \
+		e_ = errno;                                                  \
+		if (!(before))                                               \
+			shim_key_at(&k_, fd, path);                          \
 		if (k_.len != 0) {                                           \
-			int e_ = errno;                                      \
 			post;                                                \
 			shim_record(&k_, ops, SHIM_FAILED_##res(r_),         \
 				    SHIM_ERR_##res(r_, e_), 1);              \
@@ -68,13 +77,14 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 
 #define SHIM_GEN_P1(ret, name, params, args, res, fd, path, ops)             \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
-	SHIM_BODY_1(ret, name, args, res, fd, path, ops, (void)0, (void)0)   \
+	SHIM_BODY_1(ret, name, args, res, fd, path, ops, 0, (void)0,        \
+		    (void)0)                                                 \
 	SHIM_INTERPOSE(name)
 
 #define SHIM_GEN_CWD(ret, name, params, args, res, fd, path, ops)            \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
-	SHIM_BODY_1(ret, name, args, res, fd, path, ops, shim_cwd_changed(), \
-		    (void)0)                                                 \
+	SHIM_BODY_1(ret, name, args, res, fd, path, ops, 1,                  \
+		    shim_cwd_changed(), (void)0)                             \
 	SHIM_INTERPOSE(name)
 
 /* After an open: the descriptor is a directory we know, or forgotten. */
@@ -82,13 +92,13 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 
 #define SHIM_GEN_OPEN(ret, name, params, args, res, fd, path, ops)           \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
-	SHIM_BODY_1(ret, name, args, res, fd, path, ops, (void)0,            \
+	SHIM_BODY_1(ret, name, args, res, fd, path, ops, 0, (void)0,         \
 		    SHIM_FD_OPENED(r_, flags))                               \
 	SHIM_INTERPOSE(name)
 
 #define SHIM_GEN_OPENDIR(ret, name, params, args, res, fd, path, ops)        \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
-	SHIM_BODY_1(ret, name, args, res, fd, path, ops, (void)0,            \
+	SHIM_BODY_1(ret, name, args, res, fd, path, ops, 0, (void)0,         \
 		    SHIM_FD_OPENED((int)shim_dir_fd(r_), O_DIRECTORY))       \
 	SHIM_INTERPOSE(name)
 
@@ -170,7 +180,7 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 			mode = (mode_t)va_arg(ap_, int);                     \
 			va_end(ap_);                                         \
 		}                                                            \
-		SHIM_BODY_1(ret, name, args, res, fd, path, ops, (void)0,    \
+		SHIM_BODY_1(ret, name, args, res, fd, path, ops, 0, (void)0, \
 			    SHIM_FD_OPENED(r_, flags))                       \
 	}                                                                    \
 	SHIM_INTERPOSE(name)

@@ -82,12 +82,29 @@ void shim_key_at(struct shim_key *k, int dirfd, const char *path)
 	size_t base = 0;
 
 	k->len = 0;
+	k->key = k->buf;
+	k->at = 0;
 	if (!shim_active() || path == NULL || path[0] == '\0')
 		return;
 	/* No busy flag here: key building makes raw system calls only, so it
 	 * cannot recurse into a hook, and a signal handler that longjmps out
 	 * of it must not leave this thread unrecorded. */
-	if (path[0] != '/') {
+	if (path[0] == '/') {
+		/* The path this thread recorded last (a loop of stat, stat
+		 * then open): it is its own key, already normalised, so it is
+		 * neither folded nor copied.  The shim stores absolute keys
+		 * only from path_join, so a match is a normalised path (a
+		 * hostile writer of the file could store others, as it can
+		 * make the cache say anything; nothing here depends on it). */
+		const unsigned char *stored;
+		size_t n = cache_hint_match(&shim_cache, &shim_hint, path,
+					    &stored, &k->at);
+		if (n != 0) {
+			k->key = (const char *)stored;
+			k->len = n;
+			return;
+		}
+	} else {
 		base = dirfd == AT_FDCWD
 			       ? shim_cwd(k->buf, sizeof k->buf)
 			       : shim_fd_path(dirfd, k->buf, sizeof k->buf);
@@ -102,6 +119,8 @@ void shim_key_search(struct shim_key *k, const char *file)
 	size_t n;
 
 	k->len = 0;
+	k->key = k->buf;
+	k->at = 0;
 	if (file == NULL || strchr(file, '/') != NULL) {
 		shim_key_at(k, AT_FDCWD, file);
 		return;
@@ -123,6 +142,8 @@ void shim_key_target(struct shim_key *k, const struct shim_key *link,
 	size_t dir;
 
 	k->len = 0;
+	k->key = k->buf;
+	k->at = 0;
 	if (link->len == 0 || link->len == PATH_TOOLONG || target == NULL ||
 	    target[0] == '\0')
 		return;
@@ -131,11 +152,11 @@ void shim_key_target(struct shim_key *k, const struct shim_key *link,
 		return;
 	}
 	dir = link->len;
-	while (dir > 0 && link->buf[dir - 1] != '/')
+	while (dir > 0 && link->key[dir - 1] != '/')
 		dir--;
 	if (dir > 1)
 		dir--; /* drop the slash, except the root's */
-	memcpy(k->buf, link->buf, dir);
+	memcpy(k->buf, link->key, dir);
 	shim_key_finish(k, dir, target);
 }
 
@@ -182,7 +203,9 @@ void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 	/* cache_record calls nothing that is hooked and is safe to re-enter
 	 * from a signal handler: no busy flag, which a handler's longjmp
 	 * would leave set. */
-	r = cache_record_hinted(&shim_cache, k->buf, len, ops, &shim_hint);
+	r = k->at != 0 ? cache_record_at(&shim_cache, k->at, ops)
+		       : cache_record_hinted(&shim_cache, k->key, len, ops,
+					     &shim_hint);
 	if (r == CACHE_E_CORRUPT) {
 		int was = SHIM_ATTACHED;
 		/* One process-wide transition: the winner says it once. */

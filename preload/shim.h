@@ -88,6 +88,10 @@ static inline int shim_active(void)
 
 struct shim_key {
 	size_t len; /* 0: nothing to record; else the key or PATH_TOOLONG */
+	/* The key's bytes: buf, or the stored key in the mapping when the
+	 * path was this thread's last key (then at names its node, else 0). */
+	const char *key;
+	shm_offt at;
 	char buf[SHIM_KEY_CAP];
 };
 
