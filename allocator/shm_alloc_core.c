@@ -14,6 +14,7 @@
  * the CAS on the word itself.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "shm_layout.h"
 
@@ -156,10 +157,33 @@ static inline shm_offt subtree_mask(unsigned j, unsigned i)
 static _Thread_local shm_offt tls_cur[SHM_NLEVELS]
 	__attribute__((tls_model("initial-exec")));
 
-/* After a CAS failure we move this many blocks away: a different line of
- * block words and of summary words, so that two processes stop sharing
- * cache lines. */
-#define SHM_JUMP ((shm_offt)(8 * SHM_WORD_BITS))
+/* After a CAS failure we move a number of strides of this many blocks
+ * away: another pair of lines of summary words (adjacent lines are fetched
+ * in pairs) and so of block words, so that two processes stop sharing cache
+ * lines.  The number of strides (1..SHM_SPREAD) is our own: with one fixed
+ * stride two contenders leapfrog onto each other's block (each jumps to the
+ * next stride, where the other already is) and keep colliding.  At most
+ * SHM_SPREAD strides (1 MiB of blocks): a jump raises the watermark of
+ * reserved pages. */
+#define SHM_JUMP ((shm_offt)(2 * SHM_WORD_BITS))
+#define SHM_SPREAD 8u
+
+/* Per thread: jumps taken, mixed into the stride so that repeated
+ * collisions between the same two threads part. */
+static _Thread_local unsigned tls_jumps
+	__attribute__((tls_model("initial-exec")));
+
+/* A stride count in 1..SHM_SPREAD that differs between threads and
+ * processes: this thread's TLS address (threads of a process), the process
+ * id (a forked child has its parent's addresses) and the jumps so far.
+ * getpid is async-signal-safe; this runs only after a lost CAS. */
+static unsigned jump_strides(void)
+{
+	uint64_t x = (uint64_t)(uintptr_t)&tls_jumps ^
+		     ((uint64_t)(unsigned)getpid() << 32) ^ tls_jumps++;
+	x *= UINT64_C(0x9e3779b97f4a7c15);
+	return 1u + (unsigned)(x >> 60) % SHM_SPREAD;
+}
 
 static inline _Atomic shm_offt *sum_word(unsigned char *map, unsigned j,
 					 shm_offt b)
@@ -385,7 +409,7 @@ malloc_slow(unsigned char *map, unsigned j, shm_offt b, bool contended)
 	shm_offt out, start = atomic_load_explicit(&h->hint[j].v,
 						   memory_order_relaxed);
 	if (contended && b + SHM_JUMP < SHM_NBLOCKS) {
-		start = (b / SHM_JUMP + 1) * SHM_JUMP;
+		start = (b / SHM_JUMP + jump_strides()) * SHM_JUMP;
 		first_fit = false;
 	}
 	if (start >= SHM_NBLOCKS)
