@@ -174,6 +174,14 @@ size_t cache_hint_match(const struct cache *c, const struct cache_hint *hint,
 			const char *str, const unsigned char **key,
 			shm_offt *at);
 int cache_record_at(struct cache *c, shm_offt at, uint32_t ops);
+/* Both steps at once, for a caller with nothing to do in between: when str
+ * is exactly the key hint names, merges ops and counts one record there,
+ * points *key at the stored bytes and returns the length; else 0 (nothing
+ * recorded: the caller records the key the usual way).  Signal-safe, errno
+ * untouched, no system call. */
+size_t cache_hint_record(struct cache *c, const struct cache_hint *hint,
+			 const char *str, uint32_t ops,
+			 const unsigned char **key);
 
 /* One entry as seen by lookup and iteration.  key points into the mapping
  * (not NUL-terminated); ops and count are a snapshot. */

@@ -105,31 +105,48 @@ int cache_record_hinted(struct cache *c, const void *key, size_t len,
 	return hint_miss(c, key, len, ops, hint);
 }
 
-size_t cache_hint_match(const struct cache *c, const struct cache_hint *hint,
-			const char *str, const unsigned char **key,
-			shm_offt *at)
+/* The node hint names if str is exactly its key, else NULL; *len is the
+ * key's length.  Every word of the hint is checked as an offset of the file
+ * would be (the hint may be torn or garbage). */
+static inline const struct ctrie_snode *
+hint_node(const struct cache *c, const struct cache_hint *hint,
+	  const char *str, size_t *len)
 {
 	const struct ctrie_snode *s;
-	shm_offt off;
-	size_t len;
+	size_t n;
 
 	/* relaxed: the hint's words are this thread's */
 	if (c == NULL || c->hdr == NULL || c->read_only ||
 	    atomic_load_explicit(&hint->owner, memory_order_relaxed) != c->hdr)
-		return 0;
-	len = atomic_load_explicit(&hint->len, memory_order_relaxed);
-	off = atomic_load_explicit(&hint->snode, memory_order_relaxed);
+		return NULL;
+	n = atomic_load_explicit(&hint->len, memory_order_relaxed);
 	/* ctrie_snode_at's checks, with the length known: one compare of the
 	 * header word stands for its kind and length checks. */
-	if (len == 0 || len > CTRIE_MAX_KEY ||
-	    (s = ctrie_at(c, off, CTRIE_SNODE_HDR + len)) == NULL ||
-	    CTRIE_LOAD(s->hdr) != (TAG_SNODE | (uint32_t)len << 8))
-		return 0;
+	if (n == 0 || n > CTRIE_MAX_KEY ||
+	    (s = ctrie_at(c, atomic_load_explicit(&hint->snode,
+						  memory_order_relaxed),
+			  CTRIE_SNODE_HDR + n)) == NULL ||
+	    CTRIE_LOAD(s->hdr) != (TAG_SNODE | (uint32_t)n << 8))
+		return NULL;
 	/* strncmp stops at str's NUL: str is never read past its end. */
-	if (strncmp(str, (const char *)s->key, len) != 0 || str[len] != '\0')
+	if (strncmp(str, (const char *)s->key, n) != 0 || str[n] != '\0')
+		return NULL;
+	*len = n;
+	return s;
+}
+
+size_t cache_hint_match(const struct cache *c, const struct cache_hint *hint,
+			const char *str, const unsigned char **key,
+			shm_offt *at)
+{
+	size_t len;
+	const struct ctrie_snode *s = hint_node(c, hint, str, &len);
+
+	if (s == NULL)
 		return 0;
 	*key = s->key;
-	*at = off;
+	*at = (shm_offt)((const unsigned char *)s -
+			 (const unsigned char *)SHM_ARENA_ADDR(&c->arena, 0));
 	return len;
 }
 
@@ -142,4 +159,22 @@ int cache_record_at(struct cache *c, shm_offt at, uint32_t ops)
 	 * whatever the file holds now, and at is the caller's own copy. */
 	hint_merge(SHM_ARENA_ADDR(&c->arena, at), ops);
 	return CACHE_OK;
+}
+
+size_t cache_hint_record(struct cache *c, const struct cache_hint *hint,
+			 const char *str, uint32_t ops,
+			 const unsigned char **key)
+{
+	size_t len;
+	const struct ctrie_snode *s;
+
+	/* relaxed: see ctrie_corrupt */
+	if (c == NULL || atomic_load_explicit(&c->broken, memory_order_relaxed))
+		return 0;
+	s = hint_node(c, hint, str, &len);
+	if (s == NULL)
+		return 0;
+	hint_merge(s, ops);
+	*key = s->key;
+	return len;
 }

@@ -199,3 +199,28 @@ Test(hint, garbage_hints_never_match_another_key)
 		}
 	}
 }
+
+/* Match and record in one step: counted only on a match, and a miss
+ * records nothing (the caller records the usual way). */
+Test(hint, hint_record_counts_only_matches)
+{
+	static struct cache_hint h;
+	const unsigned char *key = NULL;
+
+	cr_assert_eq(cache_hint_record(&C, &h, "/opt/a", CACHE_OP_READ, &key),
+		     0, "an empty hint matches nothing");
+	cr_assert_eq(hinted(&h, "/opt/a", CACHE_OP_STAT), CACHE_OK);
+	cr_assert_eq(hinted(&h, "/opt/a", CACHE_OP_STAT), CACHE_OK);
+	errno = 99;
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(cache_hint_record(&C, &h, "/opt/a", CACHE_OP_WRITE,
+					       &key), 6);
+	cr_expect_eq(errno, 99);
+	cr_assert_eq(memcmp(key, "/opt/a", 6), 0);
+	cr_assert_eq(cache_hint_record(&C, &h, "/opt/ab", CACHE_OP_READ, &key),
+		     0);
+	cr_assert_eq(cache_hint_record(&C, &h, "/opt/", CACHE_OP_READ, &key),
+		     0);
+	expect("/opt/a", CACHE_OP_STAT | CACHE_OP_WRITE, 7);
+	cr_assert_eq(cache_lookup(&C, "/opt/ab", 7, NULL), 0);
+}
