@@ -64,14 +64,19 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 		r_ = fn_ args;                                               \
 		always;                                                      \
 		e_ = errno;                                                  \
-		if (!(before))                                               \
-			shim_key_at(&k_, fd, path);                          \
-		if (k_.len != 0) {                                           \
-			post;                                                \
+		if (before) {                                                \
+			if (k_.len == 0)                                     \
+				return r_;                                   \
 			shim_record(&k_, ops, SHIM_FAILED_##res(r_),         \
 				    SHIM_ERR_##res(r_, e_), 1);              \
+		} else if (!shim_note(&k_, fd, path, ops,                    \
+				      SHIM_FAILED_##res(r_),                 \
+				      SHIM_ERR_##res(r_, e_))) {             \
 			errno = e_;                                          \
+			return r_;                                           \
 		}                                                            \
+		post;                                                        \
+		errno = e_;                                                  \
 		return r_;                                                   \
 	}
 

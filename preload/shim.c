@@ -83,28 +83,12 @@ void shim_key_at(struct shim_key *k, int dirfd, const char *path)
 
 	k->len = 0;
 	k->key = k->buf;
-	k->at = 0;
 	if (!shim_active() || path == NULL || path[0] == '\0')
 		return;
 	/* No busy flag here: key building makes raw system calls only, so it
 	 * cannot recurse into a hook, and a signal handler that longjmps out
 	 * of it must not leave this thread unrecorded. */
-	if (path[0] == '/') {
-		/* The path this thread recorded last (a loop of stat, stat
-		 * then open): it is its own key, already normalised, so it is
-		 * neither folded nor copied.  The shim stores absolute keys
-		 * only from path_join, so a match is a normalised path (a
-		 * hostile writer of the file could store others, as it can
-		 * make the cache say anything; nothing here depends on it). */
-		const unsigned char *stored;
-		size_t n = cache_hint_match(&shim_cache, &shim_hint, path,
-					    &stored, &k->at);
-		if (n != 0) {
-			k->key = (const char *)stored;
-			k->len = n;
-			return;
-		}
-	} else {
+	if (path[0] != '/') {
 		base = dirfd == AT_FDCWD
 			       ? shim_cwd(k->buf, sizeof k->buf)
 			       : shim_fd_path(dirfd, k->buf, sizeof k->buf);
@@ -120,7 +104,6 @@ void shim_key_search(struct shim_key *k, const char *file)
 
 	k->len = 0;
 	k->key = k->buf;
-	k->at = 0;
 	if (file == NULL || strchr(file, '/') != NULL) {
 		shim_key_at(k, AT_FDCWD, file);
 		return;
@@ -143,7 +126,6 @@ void shim_key_target(struct shim_key *k, const struct shim_key *link,
 
 	k->len = 0;
 	k->key = k->buf;
-	k->at = 0;
 	if (link->len == 0 || link->len == PATH_TOOLONG || target == NULL ||
 	    target[0] == '\0')
 		return;
@@ -203,9 +185,7 @@ void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 	/* cache_record calls nothing that is hooked and is safe to re-enter
 	 * from a signal handler: no busy flag, which a handler's longjmp
 	 * would leave set. */
-	r = k->at != 0 ? cache_record_at(&shim_cache, k->at, ops)
-		       : cache_record_hinted(&shim_cache, k->key, len, ops,
-					     &shim_hint);
+	r = cache_record_hinted(&shim_cache, k->key, len, ops, &shim_hint);
 	if (r == CACHE_E_CORRUPT) {
 		int was = SHIM_ATTACHED;
 		/* One process-wide transition: the winner says it once. */
@@ -217,34 +197,33 @@ void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 	}
 }
 
-uint32_t shim_open_ops(int flags)
+int shim_note(struct shim_key *k, int dirfd, const char *path, uint32_t ops,
+	      int failed, int err)
 {
-	uint32_t ops = 0;
+	const unsigned char *stored;
+	size_t n;
 
-#ifdef O_PATH
-	if (flags & O_PATH)
-		return CACHE_OP_STAT; /* a handle, no data read */
-#endif
-#ifdef O_TMPFILE
-	if ((flags & O_TMPFILE) == O_TMPFILE)
-		return CACHE_OP_WRITE | CACHE_OP_CREATE | CACHE_OP_OPENDIR;
-#endif
-	switch (flags & O_ACCMODE) {
-	case O_WRONLY:
-		ops = CACHE_OP_WRITE;
-		break;
-	case O_RDWR:
-		ops = CACHE_OP_READ | CACHE_OP_WRITE;
-		break;
-	default:
-		ops = (flags & O_DIRECTORY) ? CACHE_OP_OPENDIR : CACHE_OP_READ;
-		break;
+	if (!shim_active() || path == NULL || path[0] == '\0') {
+		k->len = 0;
+		return 0;
 	}
-	if (flags & O_CREAT)
-		ops |= CACHE_OP_CREATE; /* intent: the file may have existed */
-	if ((flags & O_TRUNC) && (ops & CACHE_OP_WRITE))
-		ops |= CACHE_OP_TRUNCATE;
-	return ops;
+	/* The path this thread recorded last (a loop of stat, stat then
+	 * open): it is its own key, already normalised, so it is neither
+	 * folded, copied nor hashed.  The shim stores absolute keys only from
+	 * path_join, so a match is a normalised path (a hostile writer of the
+	 * file could store others, as it can make the cache say anything;
+	 * nothing here depends on it). */
+	if (path[0] == '/' &&
+	    (n = cache_hint_record(&shim_cache, &shim_hint, path,
+				   ops | shim_outcome(failed, err),
+				   &stored)) != 0) {
+		k->key = (const char *)stored;
+		k->len = n;
+		return 1;
+	}
+	shim_key_at(k, dirfd, path);
+	shim_record(k, ops, failed, err, 1);
+	return k->len != 0;
 }
 
 uint32_t shim_fopen_ops(const char *mode)

@@ -89,9 +89,8 @@ static inline int shim_active(void)
 struct shim_key {
 	size_t len; /* 0: nothing to record; else the key or PATH_TOOLONG */
 	/* The key's bytes: buf, or the stored key in the mapping when the
-	 * path was this thread's last key (then at names its node, else 0). */
+	 * path was this thread's last key. */
 	const char *key;
-	shm_offt at;
 	char buf[SHIM_KEY_CAP];
 };
 
@@ -115,10 +114,48 @@ SHIM_HIDDEN void shim_key_target(struct shim_key *k, const struct shim_key *link
 SHIM_HIDDEN void shim_record(const struct shim_key *k, uint32_t ops,
 			     int failed, int err, int outcome);
 
+/* After the real call: makes the key of path (relative to dirfd) in k and
+ * records it with ops and the call's outcome, as shim_key_at then
+ * shim_record; an absolute path that was this thread's last key is matched
+ * and counted in place (k->key then points at the stored key).  Returns
+ * whether a key was made (k->len != 0).  Signal-safe, errno untouched. */
+SHIM_HIDDEN int shim_note(struct shim_key *k, int dirfd, const char *path,
+			  uint32_t ops, int failed, int err);
+
 /* Operation bits of open flags / fopen modes / unlinkat flags. */
-SHIM_HIDDEN uint32_t shim_open_ops(int flags);
 SHIM_HIDDEN uint32_t shim_fopen_ops(const char *mode);
 SHIM_HIDDEN uint32_t shim_unlinkat_ops(int flags);
+/* Inline: it runs on every open, next to the call. */
+static inline uint32_t shim_open_ops(int flags)
+{
+	uint32_t ops = 0;
+
+#ifdef O_PATH
+	if (flags & O_PATH)
+		return CACHE_OP_STAT; /* a handle, no data read */
+#endif
+#ifdef O_TMPFILE
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		return CACHE_OP_WRITE | CACHE_OP_CREATE | CACHE_OP_OPENDIR;
+#endif
+	switch (flags & O_ACCMODE) {
+	case O_WRONLY:
+		ops = CACHE_OP_WRITE;
+		break;
+	case O_RDWR:
+		ops = CACHE_OP_READ | CACHE_OP_WRITE;
+		break;
+	default:
+		ops = (flags & O_DIRECTORY) ? CACHE_OP_OPENDIR : CACHE_OP_READ;
+		break;
+	}
+	if (flags & O_CREAT)
+		ops |= CACHE_OP_CREATE; /* intent: the file may have existed */
+	if ((flags & O_TRUNC) && (ops & CACHE_OP_WRITE))
+		ops |= CACHE_OP_TRUNCATE;
+	return ops;
+}
+
 /* Whether open's variadic mode argument is present. */
 static inline int shim_open_has_mode(int flags)
 {
