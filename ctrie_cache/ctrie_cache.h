@@ -158,27 +158,14 @@ struct cache_hint {
 int cache_record_hinted(struct cache *c, const void *key, size_t len,
 			uint32_t ops, struct cache_hint *hint);
 
-/* The hinted hit without a key buffer, in two steps, for a caller that holds
- * the key as a NUL-terminated string and makes a call in between (the shim:
- * match before the intercepted call, record after it).  cache_hint_match
- * returns the key's length when str is byte for byte the key hint names
- * (compared in place, never read past its NUL; the node is checked like any
- * offset of the file), with *key pointing at the stored bytes in the mapping
- * and *at naming its node; else 0, and nothing is stored.  Reads only, no
- * system call.  cache_record_at merges ops and counts one record at the node
- * whose at a match on this handle returned (any other value is undefined
- * behaviour: it is not checked again, as the node's words stay in bounds
- * whatever the file holds since); CACHE_OK, or CACHE_E_CORRUPT once the
- * handle has seen damage.  Both signal-safe, errno untouched. */
-size_t cache_hint_match(const struct cache *c, const struct cache_hint *hint,
-			const char *str, const unsigned char **key,
-			shm_offt *at);
-int cache_record_at(struct cache *c, shm_offt at, uint32_t ops);
-/* Both steps at once, for a caller with nothing to do in between: when str
- * is exactly the key hint names, merges ops and counts one record there,
- * points *key at the stored bytes and returns the length; else 0 (nothing
- * recorded: the caller records the key the usual way).  Signal-safe, errno
- * untouched, no system call. */
+/* The hinted hit without a key buffer, for a caller that holds the key as a
+ * NUL-terminated string (the shim: an absolute path it recorded last is its
+ * own key).  When str is byte for byte the key hint names (compared in
+ * place, never read past its NUL; the node is checked like any offset of
+ * the file), merges ops and counts one record there, points *key at the
+ * stored bytes in the mapping and returns the length; else 0, and nothing
+ * is recorded (the caller records the key the usual way).  Signal-safe,
+ * errno untouched, no system call. */
 size_t cache_hint_record(struct cache *c, const struct cache_hint *hint,
 			 const char *str, uint32_t ops,
 			 const unsigned char **key);

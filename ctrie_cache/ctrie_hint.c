@@ -135,32 +135,6 @@ hint_node(const struct cache *c, const struct cache_hint *hint,
 	return s;
 }
 
-size_t cache_hint_match(const struct cache *c, const struct cache_hint *hint,
-			const char *str, const unsigned char **key,
-			shm_offt *at)
-{
-	size_t len;
-	const struct ctrie_snode *s = hint_node(c, hint, str, &len);
-
-	if (s == NULL)
-		return 0;
-	*key = s->key;
-	*at = (shm_offt)((const unsigned char *)s -
-			 (const unsigned char *)SHM_ARENA_ADDR(&c->arena, 0));
-	return len;
-}
-
-int cache_record_at(struct cache *c, shm_offt at, uint32_t ops)
-{
-	/* relaxed: see ctrie_corrupt */
-	if (atomic_load_explicit(&c->broken, memory_order_relaxed))
-		return CACHE_E_CORRUPT;
-	/* at was checked by the match: its node's words are in bounds
-	 * whatever the file holds now, and at is the caller's own copy. */
-	hint_merge(SHM_ARENA_ADDR(&c->arena, at), ops);
-	return CACHE_OK;
-}
-
 size_t cache_hint_record(struct cache *c, const struct cache_hint *hint,
 			 const char *str, uint32_t ops,
 			 const unsigned char **key)

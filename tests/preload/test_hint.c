@@ -136,35 +136,6 @@ Test(hint, garbage_hints_are_misses)
 	cr_expect_eq(cache_verify(&C, NULL, NULL), 0);
 }
 
-/* The two-step hit the shim takes for an absolute path it recorded last:
- * a match only for exactly that string, the record counted where the key
- * lives. */
-Test(hint, match_then_record_at)
-{
-	static struct cache_hint h;
-	const unsigned char *key = NULL;
-	shm_offt at = 0;
-	char longer[] = "/usr/lib/x/", shorter[] = "/usr/lib/";
-
-	cr_assert_eq(cache_hint_match(&C, &h, "/usr/lib/x", &key, &at), 0,
-		     "an empty hint matches nothing");
-	cr_assert_eq(hinted(&h, "/usr/lib/x", CACHE_OP_STAT), CACHE_OK);
-	cr_assert_eq(hinted(&h, "/usr/lib/x", CACHE_OP_STAT), CACHE_OK);
-	cr_assert_eq(cache_hint_match(&C, &h, longer, &key, &at), 0);
-	cr_assert_eq(cache_hint_match(&C, &h, shorter, &key, &at), 0);
-	cr_assert_eq(cache_hint_match(&C, &h, "/usr/lib/y", &key, &at), 0);
-	cr_assert_eq(key, NULL, "a miss stores nothing");
-	cr_assert_eq(cache_hint_match(&C, &h, "/usr/lib/x", &key, &at), 10);
-	cr_assert_neq(at, 0);
-	cr_assert_eq(memcmp(key, "/usr/lib/x", 10), 0);
-	errno = 4321;
-	for (int i = 0; i < 10; i++)
-		cr_assert_eq(cache_record_at(&C, at, CACHE_OP_READ), CACHE_OK);
-	cr_expect_eq(errno, 4321);
-	expect("/usr/lib/x", CACHE_OP_STAT | CACHE_OP_READ, 12);
-	cr_expect_eq(cache_verify(&C, NULL, NULL), 0);
-}
-
 /* Garbage in the hint never makes another string match, nor a read out of
  * bounds (ASan build). */
 Test(hint, garbage_hints_never_match_another_key)
@@ -182,7 +153,6 @@ Test(hint, garbage_hints_never_match_another_key)
 		int k = (int)(rand_r(&seed) % 4), src = (int)(rand_r(&seed) % 4);
 		unsigned r = (unsigned)rand_r(&seed);
 		const unsigned char *key;
-		shm_offt at;
 		size_t n;
 
 		h = good[src];
@@ -192,7 +162,7 @@ Test(hint, garbage_hints_never_match_another_key)
 			h.snode += 8u * (r % 64u);
 		else
 			h.len = (size_t)(r % 16u);
-		n = cache_hint_match(&C, &h, keys[k], &key, &at);
+		n = cache_hint_record(&C, &h, keys[k], CACHE_OP_STAT, &key);
 		if (n != 0) {
 			cr_assert_eq(n, strlen(keys[k]));
 			cr_assert_eq(memcmp(key, keys[k], n), 0);
