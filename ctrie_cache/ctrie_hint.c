@@ -1,7 +1,8 @@
 /*
  * ctrie_hint.c - cache_record_hinted: cache_record with a one-entry memo of
  * the last key's S-node, kept by the caller (the preload shim keeps one per
- * thread: programs stat or open the same path many times in a row).
+ * thread: programs stat or open the same path many times in a row); and
+ * cache_hint_record, the same hit for a caller whose string is the key.
  *
  * Why a remembered offset is enough: S-nodes are permanent (ctrie_core.c),
  * a key has exactly one S-node forever, and a hint is only ever filled from
