@@ -136,9 +136,10 @@ hint_node(const struct cache *c, const struct cache_hint *hint,
 	return s;
 }
 
-size_t cache_hint_record(struct cache *c, const struct cache_hint *hint,
-			 const char *str, uint32_t ops,
-			 const unsigned char **key)
+/* hot: kept next to the shim's wrappers that call it (see SHIM_HOT). */
+__attribute__((hot)) size_t
+cache_hint_record(struct cache *c, const struct cache_hint *hint,
+		  const char *str, uint32_t ops, const unsigned char **key)
 {
 	size_t len;
 	const struct ctrie_snode *s;

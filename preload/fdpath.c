@@ -129,7 +129,7 @@ size_t shim_fd_path(int fd, char *out, size_t cap)
 	return (size_t)r;
 }
 
-void shim_fd_opened(int fd, int flags, const struct shim_key *k)
+SHIM_HOT void shim_fd_opened(int fd, int flags, const struct shim_key *k)
 {
 	unsigned st;
 
@@ -187,7 +187,7 @@ long shim_file_fd(FILE *f)
 	return fd;
 }
 
-void shim_fd_forget(long first, long last)
+SHIM_HOT void shim_fd_forget(long first, long last)
 {
 	if (first < 0)
 		return;

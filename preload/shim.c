@@ -197,8 +197,8 @@ void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 	}
 }
 
-int shim_note(struct shim_key *k, int dirfd, const char *path, uint32_t ops,
-	      int failed, int err)
+SHIM_HOT int shim_note(struct shim_key *k, int dirfd, const char *path,
+		       uint32_t ops, int failed, int err)
 {
 	const unsigned char *stored;
 	size_t n;
