@@ -19,6 +19,7 @@
 
 #include <string.h>
 #ifndef __APPLE__
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #endif
 
@@ -123,8 +124,10 @@ size_t shim_fd_path(int fd, char *out, size_t cap)
 	r = syscall(SYS_readlinkat, AT_FDCWD, link, out, cap);
 #endif
 	errno = saved;
-	if (r <= 0 || (size_t)r >= cap || out[0] != '/')
-		return 0; /* not a path (pipe:, anon_inode:) or too long */
+	if (r <= 0 || out[0] != '/')
+		return 0; /* not a path (pipe:, anon_inode:) */
+	if ((size_t)r >= cap)
+		return PATH_TOOLONG; /* readlink filled out: maybe cut */
 	fdpath_publish(fd, from, out, (size_t)r);
 	return (size_t)r;
 }
@@ -173,6 +176,38 @@ void shim_fd_dup(int oldfd, unsigned before, int newfd)
 	}
 	fdpath_publish(newfd, st, path, n);
 }
+
+#ifndef __APPLE__
+#ifndef SYS_close_range
+#define SYS_close_range 436 /* the same number on every architecture */
+#endif
+
+int shim_raw_close_range(unsigned first, unsigned last, int flags)
+{
+	return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+void shim_raw_closefrom(int lowfd)
+{
+	int saved = errno;
+	struct { uint64_t cur, max; } rl; /* the kernel's struct rlimit64 */
+	long top = 1L << 20;
+
+	if (lowfd < 0)
+		lowfd = 0;
+	if (syscall(SYS_close_range, (unsigned)lowfd, ~0u, 0) != 0) {
+		/* An older kernel: one close per number that can be open
+		 * (prlimit64, a raw call: getrlimit is not listed as
+		 * async-signal-safe). */
+		if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 &&
+		    rl.cur < (uint64_t)top)
+			top = (long)rl.cur;
+		for (long fd = lowfd; fd < top; fd++)
+			(void)syscall(SYS_close, fd);
+	}
+	errno = saved;
+}
+#endif
 
 long shim_dir_fd(DIR *d)
 {

@@ -109,30 +109,29 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 
 /* close and friends: nothing recorded, the slots of the descriptors that
  * lost their meaning are forgotten after the call (see fdpath.c). */
-#define SHIM_GEN_FDGONE(ret, name, params, args, first, last)               \
+#define SHIM_GEN_FDGONE(ret, name, params, args, first, last, missing)      \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
 	{                                                                    \
 		shim_fn_##name fn_ = shim_get_##name();                      \
 		int on_ = shim_active();                                     \
 		long f0_ = on_ ? (first) : -1, f1_ = on_ ? (last) : -1;      \
 		ret r_;                                                      \
-		if (fn_ == NULL)                                             \
-			return SHIM_ENOSYS_RI;                               \
-		r_ = fn_ args;                                               \
+		r_ = fn_ != NULL ? fn_ args : missing;                       \
 		if (f0_ >= 0)                                                \
 			shim_fd_forget(f0_, f1_);                            \
 		return r_;                                                   \
 	}                                                                    \
 	SHIM_INTERPOSE(name)
 
-#define SHIM_GEN_FDGONE_VOID(ret, name, params, args, first, last)          \
+#define SHIM_GEN_FDGONE_VOID(ret, name, params, args, first, last, missing) \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
 	{                                                                    \
 		shim_fn_##name fn_ = shim_get_##name();                      \
 		long f0_ = shim_active() ? (first) : -1;                     \
-		if (fn_ == NULL)                                             \
-			return;                                              \
-		fn_ args;                                                    \
+		if (fn_ != NULL)                                             \
+			fn_ args;                                            \
+		else                                                         \
+			missing;                                             \
 		if (f0_ >= 0)                                                \
 			shim_fd_forget(f0_, last);                           \
 	}                                                                    \

@@ -174,7 +174,8 @@ static inline int shim_open_has_mode(int flags)
 /* ---- the current directory (cwd.c) ----------------------------------- */
 
 /* Copies the absolute current directory into out (cap bytes) and returns its
- * length, or 0 when it cannot be had.  Served from an in-process copy kept
+ * length, PATH_TOOLONG when it is longer than cap, or 0 when it cannot be
+ * had.  Served from an in-process copy kept
  * valid by the chdir/fchdir hooks, else from getcwd(2).  Signal-safe. */
 SHIM_HIDDEN size_t shim_cwd(char *out, size_t cap);
 /* Called after chdir/fchdir: the copy is stale. */
@@ -185,7 +186,8 @@ SHIM_HIDDEN void shim_cwd_after_fork(void);
 /* ---- directory descriptors (fdpath.c) ------------------------------- */
 
 /* Copies the absolute path directory descriptor fd names into out and
- * returns its length, or 0 (not a path, too long, bad fd).  From the slot
+ * returns its length, PATH_TOOLONG when it is longer than cap, or 0 (not a
+ * path, bad fd).  From the slot
  * kept for fd, else from readlink of /proc/self/fd/N.  Signal-safe. */
 SHIM_HIDDEN size_t shim_fd_path(int fd, char *out, size_t cap);
 /* After an open hook returned fd: remember k's path if flags say it is a
@@ -199,6 +201,13 @@ SHIM_HIDDEN unsigned shim_fd_state(long fd);
 SHIM_HIDDEN void shim_fd_dup(int oldfd, unsigned before, int newfd);
 /* After descriptors first..last lost their meaning (close, dup2...). */
 SHIM_HIDDEN void shim_fd_forget(long first, long last);
+/* close_range and closefrom for a libc that lacks them (glibc < 2.34),
+ * whose wrappers are exported all the same: a program that finds ours must
+ * get its descriptors closed.  The close_range system call (Linux >= 5.9);
+ * closefrom falls back to closing each number below RLIMIT_NOFILE.
+ * Signal-safe; closefrom leaves errno as it was. */
+SHIM_HIDDEN int shim_raw_close_range(unsigned first, unsigned last, int flags);
+SHIM_HIDDEN void shim_raw_closefrom(int lowfd);
 /* The descriptor of a DIR / FILE (-1 for NULL), errno untouched. */
 SHIM_HIDDEN long shim_dir_fd(DIR *d);
 SHIM_HIDDEN long shim_file_fd(FILE *f);
@@ -225,9 +234,14 @@ SHIM_HIDDEN int shim_env_save(const char *file, const char *libpath);
 
 /* dlsym(RTLD_NEXT, name): done for every row by the constructor, and on
  * first use by a hook that runs before it (another library's constructor;
- * the loader's lock is recursive, so this is safe there). */
+ * the loader's lock is recursive, so this is safe there).  A function this
+ * libc lacks is remembered as SHIM_MISSING, so that no later call (in a
+ * signal handler, say) looks it up again. */
 SHIM_HIDDEN void *shim_resolve(const char *name);
 SHIM_HIDDEN void shim_resolve_all(void);
+
+/* Not a function: the value a missing real function is remembered as. */
+#define SHIM_MISSING ((uintptr_t)1)
 
 #include "hooks.def"
 
@@ -252,10 +266,12 @@ SHIM_HIDDEN void shim_resolve_all(void);
 			&shim_real_##name, memory_order_relaxed);          \
 		if (f == NULL) {                                           \
 			f = (shim_fn_##name)shim_resolve(#name);           \
+			if (f == NULL)                                     \
+				f = (shim_fn_##name)SHIM_MISSING;          \
 			atomic_store_explicit(&shim_real_##name, f,        \
 					      memory_order_relaxed);       \
 		}                                                          \
-		return f;                                                  \
+		return f == (shim_fn_##name)SHIM_MISSING ? NULL : f;       \
 	}
 #endif
 SHIM_HOOKS_ALL(SHIM_DECLARE_REAL)
