@@ -45,13 +45,16 @@ size_t shim_cwd(char *out, size_t cap)
 	/* getcwd(2) returns the length with its NUL; a directory that is not
 	 * reachable from our root comes back as "(unreachable)/...". */
 	{
-		int saved = errno; /* before the real call: keep it intact */
+		int saved = errno, err; /* before the real call: keep it */
 #ifdef __APPLE__
 		r = getcwd(out, cap) != NULL ? (long)strlen(out) + 1 : -1;
 #else
 		r = syscall(SYS_getcwd, out, cap);
 #endif
+		err = errno;
 		errno = saved;
+		if (r < 0 && err == ERANGE)
+			return PATH_TOOLONG;
 	}
 	if (r <= 1 || out[0] != '/')
 		return 0;

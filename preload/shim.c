@@ -94,6 +94,11 @@ void shim_key_at(struct shim_key *k, int dirfd, const char *path)
 			       : shim_fd_path(dirfd, k->buf, sizeof k->buf);
 		if (base == 0)
 			return;
+		if (base == PATH_TOOLONG) {
+			/* a directory deeper than any key: counted as skipped */
+			k->len = PATH_TOOLONG;
+			return;
+		}
 	}
 	shim_key_finish(k, base, path);
 }
@@ -323,7 +328,8 @@ __attribute__((constructor)) static void shim_init(void)
 	 * symlinks before "..") so that every process names one file. */
 	if (env_file[0] != '/') {
 		base = shim_cwd(file.buf, sizeof file.buf - 1);
-		if (base == 0 || base + 1 + strlen(env_file) >= sizeof file.buf) {
+		if (base == 0 || base == PATH_TOOLONG ||
+		    base + 1 + strlen(env_file) >= sizeof file.buf) {
 			if (shim_debug)
 				shim_say("cannot make SHMCACHE_FILE absolute: ",
 					 env_file, NULL);

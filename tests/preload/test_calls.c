@@ -144,11 +144,21 @@ static void long_rel(char *out, size_t total, char fill)
 	cr_assert_eq(base + n, total);
 }
 
+/* The cache counted want keys as too long to record. */
+static void expect_skipped(uint64_t want)
+{
+	struct cache_stats st;
+
+	e2e_stats(&t, &st);
+	cr_expect_eq(st.skipped_toolong, want, "skipped %llu, want %llu",
+		     (unsigned long long)st.skipped_toolong,
+		     (unsigned long long)want);
+}
+
 Test(calls, long_paths)
 {
 	static char p4000[4200], pmax[4200], pover[4200], arg[3][4300];
 	size_t max = cache_max_key();
-	struct cache_stats st;
 	char cmd[9000];
 
 	cr_assert(max + 1 < 4000);
@@ -167,11 +177,33 @@ Test(calls, long_paths)
 	/* The calls worked (create), or failed as without us (stat). */
 	cr_expect(strncmp(o.out, "create 3 0\nstat -1 2\nstat -1 2\n", 40) == 0,
 		  "%s", o.out);
-	e2e_stats(&t, &st);
-	cr_expect_eq(st.skipped_toolong, 2, "skipped %llu",
-		     (unsigned long long)st.skipped_toolong);
+	expect_skipped(2);
 	e2e_expect(&t, e2e_path(&t, pmax), CACHE_OP_STAT | MISSING);
 	e2e_absent(&t, e2e_path(&t, pover));
+}
+
+/* A current directory deeper than any key: a relative path under it cannot
+ * be keyed, and is counted as skipped, not silently dropped; an absolute
+ * path there is recorded as usual. */
+Test(calls, deep_cwd_counts_skipped)
+{
+	static char deep[2400], arg[3][2500];
+	size_t max = cache_max_key();
+	char cmd[5200];
+
+	cr_assert(max + 100 < 2000);
+	long_rel(deep, strlen(t.work) + 1 + 2000, 'd');
+	snprintf(cmd, sizeof cmd, "cd '%s' && mkdir -p '%s'", t.work, deep);
+	cr_assert_eq(system(cmd), 0);
+	e2e_write(&t, "short", "");
+	snprintf(arg[0], sizeof arg[0], "chdir:%s", deep);
+	snprintf(arg[1], sizeof arg[1], "stat:relative-here");
+	snprintf(arg[2], sizeof arg[2], "stat:%s", e2e_path(&t, "short"));
+	PROBE(arg[0], arg[1], arg[2]);
+	cr_expect(strncmp(o.out, "chdir 0 0\nstat -1 2\nstat 0 0\n", 30) == 0,
+		  "%s", o.out);
+	expect_skipped(2); /* the chdir's own path and the relative stat */
+	e2e_expect(&t, e2e_path(&t, "short"), CACHE_OP_STAT | E);
 }
 
 Test(calls, threads_counters_exact)
