@@ -129,8 +129,11 @@ hint_node(const struct cache *c, const struct cache_hint *hint,
 			  CTRIE_SNODE_HDR + n)) == NULL ||
 	    CTRIE_LOAD(s->hdr) != (TAG_SNODE | (uint32_t)n << 8))
 		return NULL;
-	/* strncmp stops at str's NUL: str is never read past its end. */
-	if (strncmp(str, (const char *)s->key, n) != 0 || str[n] != '\0')
+	/* str's length first (strnlen stops at its NUL and at n + 1), then
+	 * the bytes: str is never read past its end, even where a writer of
+	 * the file put a NUL inside the stored key (strncmp would stop there
+	 * and take a shorter str for a match). */
+	if (strnlen(str, n + 1) != n || memcmp(str, s->key, n) != 0)
 		return NULL;
 	*len = n;
 	return s;

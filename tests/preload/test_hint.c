@@ -1,11 +1,13 @@
 /* test_hint.c - cache_record_hinted, the per-thread memo the shim records
  * through: same counts and bits as cache_record whatever the hint holds
  * (fresh, stale, torn, garbage), and the cache stays consistent. */
+#define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "ctrie_cache.h"
@@ -193,4 +195,32 @@ Test(hint, hint_record_counts_only_matches)
 		     0);
 	expect("/opt/a", CACHE_OP_STAT | CACHE_OP_WRITE, 7);
 	cr_assert_eq(cache_lookup(&C, "/opt/ab", 7, NULL), 0);
+}
+
+/* A writer of the file puts a NUL inside the stored key the hint names: a
+ * string that ends there is no match, and is not read past its end (it
+ * ends just before an inaccessible page). */
+Test(hint, nul_inside_stored_key_reads_nothing_past_the_string)
+{
+	static struct cache_hint h;
+	const unsigned char *key = NULL;
+	struct cache_entry e;
+	long ps = sysconf(_SC_PAGESIZE);
+	char *page, *str;
+
+	cr_assert_eq(hinted(&h, "/k/abcdefghij", CACHE_OP_STAT), CACHE_OK);
+	cr_assert_eq(hinted(&h, "/k/abcdefghij", CACHE_OP_STAT), CACHE_OK);
+	cr_assert_eq(cache_lookup(&C, "/k/abcdefghij", 13, &e), 1);
+	page = mmap(NULL, (size_t)ps * 2, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert_neq(page, MAP_FAILED);
+	cr_assert_eq(mprotect(page + ps, (size_t)ps, PROT_NONE), 0);
+	str = page + ps - 3;
+	memcpy(str, "/k", 3);
+	((unsigned char *)e.key)[2] = '\0';
+	cr_expect_eq(cache_hint_record(&C, &h, str, CACHE_OP_READ, &key), 0);
+	((unsigned char *)e.key)[2] = '/';
+	cr_expect_eq(cache_hint_record(&C, &h, "/k/abcdefghij", CACHE_OP_READ,
+				       &key), 13);
+	munmap(page, (size_t)ps * 2);
 }
