@@ -4,8 +4,9 @@
  *
  * Every wrapper makes the real call and records the outcome with errno
  * saved and restored.  The one-path rows make their key after the call;
- * chdir, exec and the two-path rows before it (chdir's own path is taken
- * relative to the directory it leaves, an exec that succeeds has been
+ * chdir, readlink/realpath, exec and the two-path rows before it (chdir's
+ * own path is taken relative to the directory it leaves, readlink may be
+ * handed the path's own buffer to write, an exec that succeeds has been
  * recorded).  The real call's value is returned
  * untouched.  A missing real function (a row this libc lacks) fails with
  * ENOSYS rather than calling NULL.
@@ -83,6 +84,15 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 #define SHIM_GEN_P1(ret, name, params, args, res, fd, path, ops)             \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
 	SHIM_BODY_1(ret, name, args, res, fd, path, ops, 0, (void)0,        \
+		    (void)0)                                                 \
+	SHIM_INTERPOSE(name)
+
+/* P1 for a call that writes into a buffer of the caller's (readlink,
+ * realpath): the key is made before it, as a program may pass the path's
+ * own buffer (undefined under restrict, but done and coped with). */
+#define SHIM_GEN_P1OUT(ret, name, params, args, res, fd, path, ops)          \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	SHIM_BODY_1(ret, name, args, res, fd, path, ops, 1, (void)0,        \
 		    (void)0)                                                 \
 	SHIM_INTERPOSE(name)
 

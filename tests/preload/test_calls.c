@@ -144,6 +144,20 @@ static void long_rel(char *out, size_t total, char fill)
 	cr_assert_eq(base + n, total);
 }
 
+/* readlink handed the path's own buffer to write the target into: the key
+ * is the link, made before the call overwrote it. */
+Test(calls, readlink_into_the_paths_own_buffer)
+{
+	char arg[PATH_MAX + 32];
+
+	cr_assert_eq(symlink("no/such/target-of-lnk", e2e_path(&t, "lnk")), 0);
+	snprintf(arg, sizeof arg, "readlinkself:%s", e2e_path(&t, "lnk"));
+	PROBE(arg);
+	cr_expect(strncmp(o.out, "readlinkself 21 0\n", 18) == 0, "%s", o.out);
+	e2e_expect(&t, e2e_path(&t, "lnk"), CACHE_OP_READLINK | E);
+	e2e_absent(&t, e2e_path(&t, "no/such/target-of-lnk"));
+}
+
 /* The cache counted want keys as too long to record. */
 static void expect_skipped(uint64_t want)
 {
