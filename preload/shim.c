@@ -64,9 +64,20 @@ void *shim_resolve(const char *name)
 
 void shim_resolve_all(void)
 {
-#define SHIM_RESOLVE_ROW(shape, ret, name, params, ...) (void)shim_get_##name();
+#ifndef __APPLE__
+#define SHIM_RESOLVE_ROW(shape, ret, name, params, ...)                     \
+	if (atomic_load_explicit(&shim_real_##name, memory_order_relaxed) == \
+	    NULL) {                                                          \
+		void *p_ = shim_resolve(#name);                              \
+		atomic_store_explicit(&shim_real_##name,                     \
+				      (shim_fn_##name)(p_ != NULL            \
+							? (uintptr_t)p_      \
+							: SHIM_MISSING),     \
+				      memory_order_relaxed);                 \
+	}
 	SHIM_HOOKS_ALL(SHIM_RESOLVE_ROW)
 #undef SHIM_RESOLVE_ROW
+#endif
 }
 
 /* ---- keys ------------------------------------------------------------------ */

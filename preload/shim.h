@@ -206,8 +206,10 @@ SHIM_HIDDEN void shim_fd_forget(long first, long last);
  * get its descriptors closed.  The close_range system call (Linux >= 5.9);
  * closefrom falls back to closing each number below RLIMIT_NOFILE.
  * Signal-safe; closefrom leaves errno as it was. */
+#ifndef __APPLE__
 SHIM_HIDDEN int shim_raw_close_range(unsigned first, unsigned last, int flags);
 SHIM_HIDDEN void shim_raw_closefrom(int lowfd);
+#endif
 /* The descriptor of a DIR / FILE (-1 for NULL), errno untouched. */
 SHIM_HIDDEN long shim_dir_fd(DIR *d);
 SHIM_HIDDEN long shim_file_fd(FILE *f);
@@ -234,9 +236,11 @@ SHIM_HIDDEN int shim_env_save(const char *file, const char *libpath);
 
 /* dlsym(RTLD_NEXT, name): done for every row by the constructor, and on
  * first use by a hook that runs before it (another library's constructor;
- * the loader's lock is recursive, so this is safe there).  A function this
- * libc lacks is remembered as SHIM_MISSING, so that no later call (in a
- * signal handler, say) looks it up again. */
+ * the loader's lock is recursive, so this is safe there).  The constructor
+ * remembers a function this libc lacks as SHIM_MISSING, so that no later
+ * call (in a signal handler, say) looks it up again; one found missing
+ * before it is looked up again by the constructor.  (A library loaded later
+ * with dlopen that defines it, libbsd's closefrom say, is not seen.) */
 SHIM_HIDDEN void *shim_resolve(const char *name);
 SHIM_HIDDEN void shim_resolve_all(void);
 
@@ -266,10 +270,9 @@ SHIM_HIDDEN void shim_resolve_all(void);
 			&shim_real_##name, memory_order_relaxed);          \
 		if (f == NULL) {                                           \
 			f = (shim_fn_##name)shim_resolve(#name);           \
-			if (f == NULL)                                     \
-				f = (shim_fn_##name)SHIM_MISSING;          \
-			atomic_store_explicit(&shim_real_##name, f,        \
-					      memory_order_relaxed);       \
+			if (f != NULL)                                     \
+				atomic_store_explicit(&shim_real_##name, f,\
+						      memory_order_relaxed);\
 		}                                                          \
 		return f == (shim_fn_##name)SHIM_MISSING ? NULL : f;       \
 	}
