@@ -230,12 +230,14 @@ SHIM_HOT void shim_fd_forget(long first, long last)
 		last = FDPATH_SLOTS - 1;
 	for (long fd = first; fd <= last; fd++) {
 		struct fdpath_slot *s = &fdpath_slots[fd];
-		/* relaxed: a slot that holds nothing and is not being
-		 * written needs no locked write (most closes are of files).
-		 * A publication racing with this one could only come from a
-		 * call that uses the descriptor while it is being closed. */
+		/* A slot that holds nothing and is not being written needs
+		 * no locked write (most closes are of files).  A publication
+		 * racing with this one could only come from a call that uses
+		 * the descriptor while it is being closed.  acquire: pairs
+		 * with a publication's release, so that its valid word is
+		 * seen with its state. */
 		unsigned st = atomic_load_explicit(&s->state,
-						   memory_order_relaxed);
+						   memory_order_acquire);
 		if ((st & 1) == 0 &&
 		    atomic_load_explicit(&s->valid, memory_order_relaxed) != st)
 			continue;
