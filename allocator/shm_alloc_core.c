@@ -163,8 +163,8 @@ static _Thread_local shm_offt tls_cur[SHM_NLEVELS]
  * lines.  The number of strides (1..SHM_SPREAD) is our own: with one fixed
  * stride two contenders leapfrog onto each other's block (each jumps to the
  * next stride, where the other already is) and keep colliding.  At most
- * SHM_SPREAD strides (1 MiB of blocks): a jump raises the watermark of
- * reserved pages. */
+ * SHM_SPREAD strides (1,024 blocks with 64-bit words, 512 with 32-bit): a
+ * jump raises the watermark of reserved pages. */
 #define SHM_JUMP ((shm_offt)(2 * SHM_WORD_BITS))
 #define SHM_SPREAD 8u
 

@@ -205,7 +205,9 @@ Test(calls, deep_cwd_counts_skipped)
 	size_t max = cache_max_key();
 	char cmd[5200];
 
-	cr_assert(max + 100 < 2000);
+	if (max + 100 >= 2000)
+		cr_skip_test("keys of %zu bytes: a 2000-byte directory is not "
+			     "deeper", max);
 	long_rel(deep, strlen(t.work) + 1 + 2000, 'd');
 	snprintf(cmd, sizeof cmd, "cd '%s' && mkdir -p '%s'", t.work, deep);
 	cr_assert_eq(system(cmd), 0);
