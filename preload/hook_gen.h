@@ -70,7 +70,10 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 				return r_;                                   \
 			shim_record(&k_, ops, SHIM_FAILED_##res(r_),         \
 				    SHIM_ERR_##res(r_, e_), 1);              \
-		} else if (!shim_note(&k_, fd, path, ops,                    \
+		} else if (!shim_note_hinted(&k_, path, ops,                 \
+					     SHIM_FAILED_##res(r_),          \
+					     SHIM_ERR_##res(r_, e_)) &&      \
+			   !shim_note(&k_, fd, path, ops,                    \
 				      SHIM_FAILED_##res(r_),                 \
 				      SHIM_ERR_##res(r_, e_))) {             \
 			errno = e_;                                          \

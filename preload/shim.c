@@ -23,12 +23,9 @@ SHIM_HOOKS_ALL(SHIM_DEFINE_REAL)
 
 SHIM_HIDDEN _Atomic int shim_state;
 SHIM_HIDDEN _Thread_local int shim_busy __attribute__((tls_model("initial-exec")));
-/* The last key this thread recorded (a build stats one header many times,
- * a program opens what it just stat-ed): a repeat skips hash and search. */
-static _Thread_local struct cache_hint shim_hint
+SHIM_HIDDEN _Thread_local struct cache_hint shim_hint
 	__attribute__((tls_model("initial-exec")));
-
-static struct cache shim_cache;
+SHIM_HIDDEN struct cache shim_cache;
 static size_t shim_max_key; /* cache_max_key(), read once */
 static int shim_debug;      /* SHMCACHE_DEBUG set: one line per failure */
 
@@ -160,24 +157,6 @@ void shim_key_target(struct shim_key *k, const struct shim_key *link,
 
 /* ---- recording -------------------------------------------------------------- */
 
-static uint32_t shim_outcome(int failed, int err)
-{
-	if (!failed)
-		return CACHE_OP_EXISTS;
-	switch (err) {
-	case ENOENT:
-	case ENOTDIR:
-		return CACHE_OP_MISSING;
-	case EACCES:
-	case EPERM:
-		return CACHE_OP_DENIED;
-	case EEXIST: /* mkdir -p, O_EXCL, link: the path is there */
-		return CACHE_OP_EXISTS;
-	default:
-		return CACHE_OP_FAILED;
-	}
-}
-
 void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 		 int outcome)
 {
@@ -213,29 +192,12 @@ void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 	}
 }
 
-SHIM_HOT int shim_note(struct shim_key *k, int dirfd, const char *path,
-		       uint32_t ops, int failed, int err)
+int shim_note(struct shim_key *k, int dirfd, const char *path, uint32_t ops,
+	      int failed, int err)
 {
-	const unsigned char *stored;
-	size_t n;
-
 	if (!shim_active() || path == NULL || path[0] == '\0') {
 		k->len = 0;
 		return 0;
-	}
-	/* The path this thread recorded last (a loop of stat, stat then
-	 * open): it is its own key, already normalised, so it is neither
-	 * folded, copied nor hashed.  The shim stores absolute keys only from
-	 * path_join, so a match is a normalised path (a hostile writer of the
-	 * file could store others, as it can make the cache say anything;
-	 * nothing here depends on it). */
-	if (path[0] == '/' &&
-	    (n = cache_hint_record(&shim_cache, &shim_hint, path,
-				   ops | shim_outcome(failed, err),
-				   &stored)) != 0) {
-		k->key = (const char *)stored;
-		k->len = n;
-		return 1;
 	}
 	shim_key_at(k, dirfd, path);
 	shim_record(k, ops, failed, err, 1);

@@ -121,11 +121,63 @@ SHIM_HIDDEN void shim_record(const struct shim_key *k, uint32_t ops,
 
 /* After the real call: makes the key of path (relative to dirfd) in k and
  * records it with ops and the call's outcome, as shim_key_at then
- * shim_record; an absolute path that was this thread's last key is matched
- * and counted in place (k->key then points at the stored key).  Returns
- * whether a key was made (k->len != 0).  Signal-safe, errno untouched. */
+ * shim_record.  Returns whether a key was made (k->len != 0).  Signal-safe,
+ * errno untouched. */
 SHIM_HIDDEN int shim_note(struct shim_key *k, int dirfd, const char *path,
 			  uint32_t ops, int failed, int err);
+
+/* The cache, and this thread's last key (a build stats one header many
+ * times, a program opens what it just stat-ed): a repeat skips the key's
+ * folding, hash and search.  Initial-exec TLS, as shim_busy. */
+extern SHIM_HIDDEN struct cache shim_cache;
+extern SHIM_HIDDEN _Thread_local struct cache_hint shim_hint
+	__attribute__((tls_model("initial-exec")));
+
+/* The outcome bits of a call: failed false => EXISTS; else err classifies
+ * it (ENOENT/ENOTDIR MISSING, EACCES/EPERM DENIED, EEXIST EXISTS, others
+ * FAILED). */
+static inline uint32_t shim_outcome(int failed, int err)
+{
+	if (!failed)
+		return CACHE_OP_EXISTS;
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		return CACHE_OP_MISSING;
+	case EACCES:
+	case EPERM:
+		return CACHE_OP_DENIED;
+	case EEXIST: /* mkdir -p, O_EXCL, link: the path is there */
+		return CACHE_OP_EXISTS;
+	default:
+		return CACHE_OP_FAILED;
+	}
+}
+
+/* shim_note's common case, inline in every wrapper: an absolute path that
+ * was this thread's last key is its own key, already normalised, so it is
+ * matched and counted in place, neither folded, copied nor hashed (k->key
+ * then points at the stored key).  The shim stores absolute keys only from
+ * path_join, so a match is a normalised path (a hostile writer of the file
+ * could store others, as it can make the cache say anything; nothing here
+ * depends on it).  Returns 1 when recorded so, else 0 and nothing is done.
+ * Signal-safe, errno untouched. */
+static inline int shim_note_hinted(struct shim_key *k, const char *path,
+				   uint32_t ops, int failed, int err)
+{
+	const unsigned char *stored;
+	size_t n;
+
+	if (path == NULL || path[0] != '/' || !shim_active())
+		return 0;
+	n = cache_hint_record(&shim_cache, &shim_hint, path,
+			      ops | shim_outcome(failed, err), &stored);
+	if (n == 0)
+		return 0;
+	k->key = (const char *)stored;
+	k->len = n;
+	return 1;
+}
 
 /* Operation bits of open flags / fopen modes / unlinkat flags. */
 SHIM_HIDDEN uint32_t shim_fopen_ops(const char *mode);
