@@ -64,4 +64,7 @@ echo "\$ shmcache outputs --prefix proj build.cache   (+ exists now, - gone)"
 "$shmcache" outputs --prefix "$work/proj" "$cache"
 echo
 echo "\$ shmcache ls --missing --prefix proj build.cache | head   (header search misses)"
-"$shmcache" ls --missing --prefix "$work/proj" "$cache" | head -n 10
+# Read whole, then cut: with pipefail, "| head" would fail the script
+# whenever head exits while ls is still writing (SIGPIPE).
+missing=$("$shmcache" ls --missing --prefix "$work/proj" "$cache")
+sed -n '1,10p' <<<"$missing"
