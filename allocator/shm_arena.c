@@ -201,27 +201,37 @@ static int check_file(int fd, bool writable, bool *fresh)
 	return writable ? reserve_fixed(fd, false) : SHM_OK;
 }
 
+/* O_NONBLOCK: a FIFO planted at the path must not hang the host program
+ * in open(); it is refused as not regular afterwards. */
+static int open_existing(const char *path, bool ro)
+{
+	return open(path, (ro ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC |
+			  O_NONBLOCK);
+}
+
+/* The existing file first (every process of a build but the first finds
+ * it: one system call, not a failed O_EXCL and then this), else created
+ * with O_EXCL; losing that race to another creator opens theirs.  Whether
+ * the file is fresh is decided from its size (check_file), either way. */
 static int open_file(const char *path, unsigned flags)
 {
 	bool ro = flags & SHM_OPEN_RDONLY;
-	int fd = -1;
-	if ((flags & SHM_OPEN_CREATE) && !ro) {
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			  0600);
-		/* The umask can only remove bits; make sure of 0600. */
-		if (fd >= 0 && fchmod(fd, 0600) != 0) {
-			int e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (fd >= 0 || errno != EEXIST)
-			return fd;
+	int fd = open_existing(path, ro);
+
+	if (fd >= 0 || errno != ENOENT || !(flags & SHM_OPEN_CREATE) || ro)
+		return fd;
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	/* The umask can only remove bits; make sure of 0600. */
+	if (fd >= 0 && fchmod(fd, 0600) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
 	}
-	/* O_NONBLOCK: a FIFO planted at the path must not hang the host
-	 * program in open(); it is refused as not regular afterwards. */
-	return open(path, (ro ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC |
-			  O_NONBLOCK);
+	if (fd >= 0 || errno != EEXIST)
+		return fd;
+	return open_existing(path, ro);
 }
 
 static void *map_file(int fd, void *addr, bool ro)
