@@ -174,6 +174,34 @@ static void ignore_report(const char *problem, void *arg)
 	*n += strlen(problem) > 0;
 }
 
+/* The shim's memo on the damaged image: records through a hint (filled
+ * from what lookups find there), the in-place hit on NUL-terminated keys,
+ * and a hint whose words come from the input (any offset, any length). */
+static void hinted_records(struct cache *c, const uint8_t *data, size_t size,
+			   char *key, size_t cap)
+{
+	struct cache_hint h;
+	const unsigned char *stored;
+	unsigned i;
+
+	memset(&h, 0, sizeof h);
+	for (i = 0; i < 6; i++) {
+		size_t len = fuzz_key(i * 7 + (unsigned)size % 5, key, cap - 1);
+		cache_record_hinted(c, key, len, CACHE_OP_STAT, &h);
+		cache_record_hinted(c, key, len, CACHE_OP_STAT, &h);
+		key[len] = '\0';
+		cache_hint_record(c, &h, key, CACHE_OP_READ, &stored);
+	}
+	if (size >= sizeof(shm_offt) + 2) {
+		shm_offt off;
+		memcpy(&off, data, sizeof off);
+		h.snode = off;
+		h.len = (size_t)data[sizeof off] | (size_t)data[sizeof off + 1] << 8;
+		h.owner = c->hdr;
+		cache_hint_record(c, &h, key, CACHE_OP_READ, &stored);
+	}
+}
+
 /* Where the reads' results go, so that they are not optimised away. */
 static volatile unsigned long sink;
 
@@ -214,6 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memset(key, 'x', sizeof key);
 	cache_record(&c, key, sizeof key, CACHE_OP_WRITE);
+	hinted_records(&c, data, size, key, sizeof key);
 	cache_detach(&c);
 
 	/* a fresh handle: the first may have been marked broken */
