@@ -16,17 +16,6 @@
  */
 #include "ctrie_layout.h"
 
-/* Merges ops and counts one record, as cache_record does on a hit. */
-static void hint_merge(const struct ctrie_snode *cs, uint32_t ops)
-{
-	struct ctrie_snode *s = (struct ctrie_snode *)cs;
-	/* relaxed: the value words are independent statistics.  Reading
-	 * first keeps an already-set word from bouncing between caches. */
-	if ((atomic_load_explicit(&s->ops, memory_order_relaxed) & ops) != ops)
-		atomic_fetch_or_explicit(&s->ops, ops, memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
-}
-
 /* A fingerprint of a key: its length and its first and last eight bytes
  * (or all of it), never 0.  Equal keys have equal fingerprints. */
 static uint64_t hint_print(const unsigned char *key, size_t len)
@@ -67,7 +56,7 @@ static __attribute__((noinline)) int hint_miss(struct cache *c,
 	if (r != 1)
 		return r == 0 ? cache_record(c, key, len, ops) : r;
 	s = (const struct ctrie_snode *)(const void *)(e.key - CTRIE_SNODE_HDR);
-	hint_merge(s, ops);
+	ctrie_snode_merge(s, ops);
 	/* The owner last: a handler that interrupts here sees an owner that
 	 * does not match yet, or a stale pair that fails the checks. */
 	atomic_store_explicit(&hint->owner, NULL, memory_order_relaxed);
@@ -99,7 +88,7 @@ int cache_record_hinted(struct cache *c, const void *key, size_t len,
 							   memory_order_relaxed),
 				   &slen);
 		if (s != NULL && slen == len && memcmp(s->key, key, len) == 0) {
-			hint_merge(s, ops);
+			ctrie_snode_merge(s, ops);
 			return CACHE_OK;
 		}
 	}
@@ -176,7 +165,7 @@ cache_hint_record(struct cache *c, const struct cache_hint *hint,
 	s = hint_node(c, hint, str, &len);
 	if (s == NULL)
 		return 0;
-	hint_merge(s, ops);
+	ctrie_snode_merge(s, ops);
 	*key = s->key;
 	return len;
 }

@@ -52,16 +52,6 @@ static void count(_Atomic uint64_t *ctr, uint64_t n)
 	atomic_fetch_add_explicit(ctr, n, memory_order_relaxed);
 }
 
-static void snode_merge(const struct ctrie_snode *cs, uint32_t ops)
-{
-	struct ctrie_snode *s = (struct ctrie_snode *)cs;
-	/* relaxed: the value words are independent statistics.  Reading
-	 * first keeps an already-set word from bouncing between caches. */
-	if ((atomic_load_explicit(&s->ops, memory_order_relaxed) & ops) != ops)
-		atomic_fetch_or_explicit(&s->ops, ops, memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
-}
-
 static shm_offt snode_new(struct cache *c, const unsigned char *key,
 			  size_t len, uint32_t ops)
 {
@@ -284,7 +274,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 				if (s == NULL)
 					goto corrupt;
 				if (slen == len && memcmp(s->key, key, len) == 0) {
-					snode_merge(s, ops);
+					ctrie_snode_merge(s, ops);
 					goto found;
 				}
 				break;
@@ -301,7 +291,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 						goto corrupt;
 					if (slen == len &&
 					    memcmp(s->key, key, len) == 0) {
-						snode_merge(s, ops);
+						ctrie_snode_merge(s, ops);
 						goto found;
 					}
 				}
@@ -414,7 +404,7 @@ int cache_record(struct cache *c, const void *key, size_t len, uint32_t ops)
 	h = ctrie_hash(k, len);
 	r = ctrie_search(c, k, len, h, &hit, &where);
 	if (r == 1) {
-		snode_merge(hit.s, ops);
+		ctrie_snode_merge(hit.s, ops);
 		r = CACHE_OK;
 	} else if (r == 0) {
 		r = insert_at(c, k, len, h, ops, &where);

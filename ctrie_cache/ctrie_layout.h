@@ -436,6 +436,19 @@ int ctrie_walk_totals(struct cache *c, uint64_t *live_bytes,
 /* Marks the handle broken and returns CACHE_E_CORRUPT. */
 int ctrie_corrupt(struct cache *c);
 
+/* A hit on S-node cs: merges ops into its operation word and counts one
+ * record.  Inline: every record ends here (the shim's hinted hit too). */
+static inline void ctrie_snode_merge(const struct ctrie_snode *cs,
+				     uint32_t ops)
+{
+	struct ctrie_snode *s = (struct ctrie_snode *)cs;
+	/* relaxed: the value words are independent statistics.  Reading
+	 * first keeps an already-set word from bouncing between caches. */
+	if ((atomic_load_explicit(&s->ops, memory_order_relaxed) & ops) != ops)
+		atomic_fetch_or_explicit(&s->ops, ops, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
+}
+
 /* Fills e from an S-node of key length len. */
 void ctrie_entry_of(const struct ctrie_snode *s, size_t len,
 		    struct cache_entry *e);
