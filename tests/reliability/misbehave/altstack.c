@@ -8,12 +8,10 @@
  * its bare run does not.
  */
 #define _GNU_SOURCE
-#include <signal.h>
 #include <sys/mman.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 
-#include "common.h"
+#include "alarm.h"
 
 /* AddressSanitizer puts redzones around every frame (its own and the
  * shim's): there the stack is larger, and the size check is the normal
@@ -74,13 +72,10 @@ static void on_alarm(int sig)
 
 int main(void)
 {
-	struct sigaction sa;
-	struct itimerval it = { { 0, 200 }, { 0, 200 } };
 	long page = sysconf(_SC_PAGESIZE);
 	unsigned char *mem;
 	stack_t ss;
-	unsigned i = 0;
-	long main_bad = 0;
+	long main_bad;
 
 	mb_make_tree();
 	/* a guard page below the stack: an overflow faults at once */
@@ -91,17 +86,12 @@ int main(void)
 	ss.ss_sp = mem + page;
 	ss.ss_size = STACK_BYTES;
 	ss.ss_flags = 0;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_alarm;
-	sa.sa_flags = SA_RESTART | SA_ONSTACK;
-	sigemptyset(&sa.sa_mask);
-	if (sigaltstack(&ss, NULL) != 0 || sigaction(SIGALRM, &sa, NULL) != 0 ||
-	    setitimer(ITIMER_REAL, &it, NULL) != 0)
+	if (sigaltstack(&ss, NULL) != 0)
 		return 2;
-	while (fired < TARGET)
-		main_bad += mb_file_calls(i++);
-	memset(&it, 0, sizeof it);
-	setitimer(ITIMER_REAL, &it, NULL);
+	main_bad = mb_calls_under_alarm(on_alarm, SA_ONSTACK, 200, &fired,
+					TARGET);
+	if (main_bad < 0)
+		return 2;
 	{
 		int fd = open("data/after-altstack", O_WRONLY | O_CREAT | O_TRUNC |
 						O_CLOEXEC, 0644);

@@ -4,10 +4,7 @@
  * inside a signal handler that interrupted another hook of the same thread.
  */
 #define _GNU_SOURCE
-#include <signal.h>
-#include <sys/time.h>
-
-#include "common.h"
+#include "alarm.h"
 
 #define TARGET 3000
 
@@ -22,23 +19,12 @@ static void on_alarm(int sig)
 
 int main(void)
 {
-	struct sigaction sa;
-	struct itimerval it = { { 0, 100 }, { 0, 100 } };
-	long main_bad = 0;
-	unsigned i = 0;
+	long main_bad;
 
 	mb_make_tree();
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_alarm;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, NULL) != 0 ||
-	    setitimer(ITIMER_REAL, &it, NULL) != 0)
+	main_bad = mb_calls_under_alarm(on_alarm, 0, 100, &fired, TARGET);
+	if (main_bad < 0)
 		return 2;
-	while (fired < TARGET)
-		main_bad += mb_file_calls(i++);
-	memset(&it, 0, sizeof it);
-	setitimer(ITIMER_REAL, &it, NULL);
 	printf("sigopen: handler ran at least %d times, bad in handler %d, "
 	       "bad in main loop %ld\n", TARGET, (int)handler_bad, main_bad);
 	return handler_bad == 0 && main_bad == 0 ? 0 : 1;
