@@ -14,7 +14,7 @@
 
 static const char *const stats_help =
 	"Usage: shmcache stats [OPTIONS] CACHE\n"
-	"Figures of CACHE: entries, key bytes, records, live and retired\n"
+	"Figures of CACHE: entries, key bytes, records, live, retired and slack\n"
 	"bytes, inserts skipped and why, allocator use per size class, file\n"
 	"size, format version.\n\n"
 	"  -j, --json         one JSON object\n"
@@ -37,6 +37,8 @@ static void stats_text(const char *path, const struct cache_stats *s)
 	printf("skipped, full:      %llu\n",
 	       (unsigned long long)s->skipped_full);
 	printf("lost races:         %llu\n", (unsigned long long)s->lost_races);
+	printf("slack bytes:        %llu\n",
+	       (unsigned long long)s->slack_bytes);
 	printf("arena size:         %zu bytes\n", a->arena_size);
 	printf("arena bytes in use: %zu\n", a->bytes_in_use);
 	printf("max blocks:         %zu total, %zu touched, %zu full\n",
@@ -59,7 +61,7 @@ static void stats_json(const char *path, const struct cache_stats *s)
 	       "\"entries\": %llu, \"key_bytes\": %llu, \"records\": %llu, "
 	       "\"live_bytes\": %llu, \"retired_bytes\": %llu, "
 	       "\"skipped_toolong\": %llu, \"skipped_full\": %llu, "
-	       "\"lost_races\": %llu, ",
+	       "\"lost_races\": %llu, \"slack_bytes\": %llu, ",
 	       (unsigned long)s->format_version, a->file_size,
 	       (unsigned long long)s->entries, (unsigned long long)s->key_bytes,
 	       (unsigned long long)s->records,
@@ -67,7 +69,8 @@ static void stats_json(const char *path, const struct cache_stats *s)
 	       (unsigned long long)s->retired_bytes,
 	       (unsigned long long)s->skipped_toolong,
 	       (unsigned long long)s->skipped_full,
-	       (unsigned long long)s->lost_races);
+	       (unsigned long long)s->lost_races,
+	       (unsigned long long)s->slack_bytes);
 	printf("\"arena\": {\"arena_size\": %zu, \"bytes_in_use\": %zu, "
 	       "\"max_blocks_total\": %zu, \"max_blocks_touched\": %zu, "
 	       "\"max_blocks_full\": %zu, \"failed_allocs\": %llu, "

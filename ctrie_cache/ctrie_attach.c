@@ -208,6 +208,8 @@ int cache_stats(struct cache *c, struct cache_stats *st, bool with_walk)
 						memory_order_relaxed);
 	st->lost_races = atomic_load_explicit(&H->lost_races,
 					      memory_order_relaxed);
+	st->slack_bytes = atomic_load_explicit(&H->slack_bytes,
+					       memory_order_relaxed);
 	if (shm_arena_stats(&c->arena, &st->arena) != SHM_OK)
 		return CACHE_E_CORRUPT;
 	if (with_walk)

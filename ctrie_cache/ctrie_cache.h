@@ -215,11 +215,13 @@ struct cache_stats {
 	uint64_t key_bytes;        /* sum of key lengths                     */
 	uint64_t records;          /* successful cache_record calls (the sum
 				      of the hit counters: needs with_walk) */
-	uint64_t live_bytes;       /* blocks reachable from the root         */
+	uint64_t live_bytes;       /* bytes reachable from the root: blocks,
+				      and S-nodes' 8-byte-rounded sizes      */
 	uint64_t retired_bytes;    /* replaced nodes not yet reclaimed       */
 	uint64_t skipped_toolong;  /* records refused: key too long          */
 	uint64_t skipped_full;     /* records refused: arena full            */
 	uint64_t lost_races;       /* nodes built for a CAS that lost, freed */
+	uint64_t slack_bytes;      /* S-node chunk bytes never used          */
 	struct shm_stats arena;    /* the allocator's figures                */
 };
 /* Fills st; live_bytes and records need a walk (with_walk true), else 0.

@@ -6,9 +6,10 @@
  * Nodes built for a CAS are private until the CAS publishes them (release);
  * if the CAS fails nobody has seen them, so they are freed at once and
  * counted in lost_races.  The new S-node is built once and reused across
- * retries.  A replaced C-node or L-node is garbage that another process may
- * still be reading: it is retired (counted in retired_bytes), never freed
- * here.  The "retirement point" comments mark where an epoch-based
+ * retries; it is carved from a shared chunk (see ctrie_layout.h), and one
+ * given up is handed back only if it was the last carved.  A replaced
+ * C-node or L-node is garbage that another process may still be reading:
+ * it is retired (counted in retired_bytes), never freed here.  The "retirement point" comments mark where an epoch-based
  * reclamation would hand them over.
  */
 #include <errno.h>
@@ -52,18 +53,109 @@ static void count(_Atomic uint64_t *ctr, uint64_t n)
 	atomic_fetch_add_explicit(ctr, n, memory_order_relaxed);
 }
 
-static shm_offt snode_new(struct cache *c, const unsigned char *key,
-			  size_t len, uint32_t ops)
-{
+/* A new S-node's place: off, and whether it is a block of its own (only
+ * when the arena has no whole chunk left) or carved from a chunk. */
+struct snode_place {
 	shm_offt off;
-	struct ctrie_snode *s = alloc(c, NULL, CTRIE_SNODE_HDR + len, &off);
-	if (s == NULL)
-		return SHM_NULL;
+	size_t extent;
+	bool whole;
+};
+
+/* Bytes to skip at at so that a node of extent bytes spans no more cache
+ * lines than its size needs: a lookup then reads as many lines as it did
+ * when every S-node was a block of its own. */
+static size_t line_pad(shm_offt at, size_t extent)
+{
+	const size_t in_line = (size_t)(at & (CTRIE_LINE - 1));
+	const size_t lines = (extent + CTRIE_LINE - 1) / CTRIE_LINE;
+	if (in_line == 0 ||
+	    (in_line + extent + CTRIE_LINE - 1) / CTRIE_LINE == lines)
+		return 0;
+	return CTRIE_LINE - in_line;
+}
+
+/* Carves extent bytes from the shared chunk, taking a new chunk when the
+ * current one is too short; a block of the node's own when no chunk can be
+ * had.  SHM_NULL if the arena is full.  The cursor read from the file is
+ * untrusted: a value that is not a reserved offset of the region is taken
+ * as "no chunk", and the next chunk replaces it. */
+static shm_offt carve(struct cache *c, size_t extent, bool *whole)
+{
+	struct ctrie_header *H = ctrie_hdr(c);
+	/* relaxed throughout: the cursor only hands out space; what is
+	 * written there is published by the release CAS of a C-node */
+	shm_offt at = atomic_load_explicit(&H->carve, memory_order_relaxed);
+	unsigned tries;
+
+	*whole = false;
+	for (tries = 0; tries < CTRIE_MAX_RETRIES; tries++) {
+		const size_t used = (size_t)(at & (CTRIE_CHUNK - 1));
+		const bool ok = used != 0 && ctrie_off_ok(c, at);
+		const size_t pad = line_pad(at, extent);
+		shm_offt fresh;
+
+		if (ok && CTRIE_CHUNK - used >= pad + extent) {
+			if (!atomic_compare_exchange_weak_explicit(
+				    &H->carve, &at, at + pad + extent,
+				    memory_order_relaxed, memory_order_relaxed))
+				continue;
+			if (pad != 0)
+				count(&H->slack_bytes, pad);
+			return at + pad;
+		}
+		fresh = shm_arena_malloc(&c->arena, CTRIE_CHUNK);
+		if (fresh == SHM_NULL)
+			break;
+		if (atomic_compare_exchange_strong_explicit(
+			    &H->carve, &at, fresh + extent,
+			    memory_order_relaxed, memory_order_relaxed)) {
+			if (ok)
+				count(&H->slack_bytes, CTRIE_CHUNK - used);
+			return fresh;
+		}
+		/* another process put a chunk in first: use that one */
+		shm_arena_free(&c->arena, fresh);
+	}
+	*whole = true;
+	return shm_arena_malloc(&c->arena, extent);
+}
+
+static bool snode_new(struct cache *c, const unsigned char *key, size_t len,
+		      uint32_t ops, struct snode_place *p)
+{
+	struct ctrie_snode *s;
+
+	p->extent = ctrie_snode_extent(len);
+	p->off = carve(c, p->extent, &p->whole);
+	if (p->off == SHM_NULL)
+		return false;
+	s = SHM_ARENA_ADDR(&c->arena, p->off);
 	s->hdr = (uint32_t)TAG_SNODE | (uint32_t)len << 8;
 	atomic_init(&s->ops, ops);
 	atomic_init(&s->count, 1);
 	memcpy(s->key, key, len);
-	return off;
+	return true;
+}
+
+/* Gives up an S-node that was never published: its block, or its space if
+ * it is still the last carved (the cursor goes back), else its bytes stay
+ * unused and are counted as slack.  A node at a chunk's start is not given
+ * back: the cursor would then read as "chunk used up". */
+static void snode_drop(struct cache *c, const struct snode_place *p)
+{
+	struct ctrie_header *H = ctrie_hdr(c);
+	shm_offt end = p->off + p->extent;
+
+	if (p->whole) {
+		shm_arena_free(&c->arena, p->off);
+		return;
+	}
+	/* relaxed: see carve */
+	if ((p->off & (CTRIE_CHUNK - 1)) == 0 ||
+	    !atomic_compare_exchange_strong_explicit(&H->carve, &end, p->off,
+						     memory_order_relaxed,
+						     memory_order_relaxed))
+		count(&H->slack_bytes, p->extent);
 }
 
 /* Publishes in the path cache that I-node in (level, prefix of h) has main
@@ -226,6 +318,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		     uint64_t h, uint32_t ops, const struct ctrie_pos *where)
 {
 	struct ctrie_header *H = ctrie_hdr(c);
+	struct snode_place np = { SHM_NULL, 0, false };
 	shm_offt sn = SHM_NULL, in = where->in, m = where->main;
 	unsigned level = where->level, tries = 0;
 	int err = CACHE_E_CORRUPT;
@@ -305,11 +398,11 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 			}
 		}
 		if (sn == SHM_NULL) {
-			sn = snode_new(c, key, len, ops);
-			if (sn == SHM_NULL) {
+			if (!snode_new(c, key, len, ops, &np)) {
 				err = CACHE_E_FULL;
 				goto fail;
 			}
+			sn = np.off;
 		}
 		if ((bm & bit) == 0) {
 			leaf = sn;
@@ -367,14 +460,14 @@ corrupt:
 	err = ctrie_corrupt(c);
 fail:
 	if (sn != SHM_NULL)
-		shm_arena_free(&c->arena, sn);
+		snode_drop(c, &np);
 	if (err == CACHE_E_FULL)
 		count(&H->skipped_full, 1);
 	return err;
 found:
 	if (sn != SHM_NULL) {
 		/* built for an insert that another process won */
-		shm_arena_free(&c->arena, sn);
+		snode_drop(c, &np);
 		count(&H->lost_races, 1);
 	}
 	return CACHE_OK;

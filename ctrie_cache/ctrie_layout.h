@@ -22,6 +22,12 @@
  *           key_bytes        sum of their lengths
  *           retired_bytes    blocks of replaced C-/L-nodes (not reclaimed yet)
  *           lost_races       nodes built for a CAS that failed, freed at once
+ *           slack_bytes      bytes of S-node chunks never used: the tail of
+ *                            a chunk too short for the next S-node, bytes
+ *                            skipped to start one at a cache line, an
+ *                            S-node given up that was not the last carved
+ *           carve            the next free byte of the S-node chunk (0: none;
+ *                            a multiple of the chunk size: chunk used up)
  *   --- own cache line (written on failures only) ---
  *   128     skipped_toolong  records refused: key longer than max_key
  *           skipped_full     records refused: the allocator had no block
@@ -53,12 +59,23 @@
  *   L-node  hdr = TAG_LNODE | n << 8, pad, u64 hash,
  *           shm_offt snode[n]                (n >= 2 keys, one full hash)
  *
- * A C-node names its children by block number, offset >> MIN_ALLOC_POW2
- * (ctrie_ref_of, ctrie_ref_off): every node is an allocator block, aligned
- * to at least the smallest block, and 4 bytes a child instead of 8 halve
- * the C-nodes that every insert copies (a full one takes a 256-byte block,
- * not 512).  An arena whose last block number needs more than 32 bits is
- * refused at build time.
+ * A C-node names its children by 8-byte unit, offset >> CTRIE_REF_SHIFT
+ * (ctrie_ref_of, ctrie_ref_off): 4 bytes a child instead of 8 halve the
+ * C-nodes that every insert copies (a full one takes a 256-byte block, not
+ * 512).  An arena whose last unit needs more than 32 bits is refused at
+ * build time.
+ *
+ * S-NODES ARE CARVED, not allocated one by one: they are permanent, so they
+ * are cut 8-byte aligned (ctrie_snode_extent) from chunks of the largest
+ * block size, shared by every process through the header's carve cursor
+ * (a CAS moves it; a chunk is a block, so no node crosses a largest block).
+ * A node that would span one cache line more than its size needs starts at
+ * the next line instead (the skipped bytes are slack), so that a lookup
+ * reads no more lines than from a block.
+ * A node of its own block would waste the buddy rounding, 57 bytes per key
+ * on real paths, and cost an allocator call per key; fewer bytes are fewer
+ * tmpfs pages for the kernel to supply.  When the arena has no whole chunk
+ * left, an S-node gets a block of its own.  I-, C- and L-nodes are blocks.
  *
  * The hash is 64 bits; level L indexes with bits [5L, 5L+5), so levels run
  * 0..CTRIE_MAX_LEVEL (level 12 uses the last 4 bits).  prefix20 is the low
@@ -84,8 +101,9 @@
 
 #define CTRIE_MAGIC UINT64_C(0x31454952544353ff)  /* "\xffSCTRIE1" */
 #define CTRIE_FORMATTING UINT64_C(0x464d540000000000) /* | pid */
-#define CTRIE_FORMAT_VERSION 4u /* 2: no recent_next; 3: 8-byte path cache
-				 * slots; 4: 32-bit C-node children */
+#define CTRIE_FORMAT_VERSION 5u /* 2: no recent_next; 3: 8-byte path cache
+				 * slots; 4: 32-bit C-node children; 5: carved
+				 * S-nodes, children in 8-byte units */
 
 #define CTRIE_BITS 5
 #define CTRIE_FANOUT (1u << CTRIE_BITS)
@@ -175,6 +193,8 @@ struct ctrie_header {
 	_Atomic uint64_t key_bytes;
 	_Atomic uint64_t retired_bytes;
 	_Atomic uint64_t lost_races;
+	_Atomic uint64_t slack_bytes;
+	_Atomic shm_offt carve;
 
 	alignas(64) _Atomic uint64_t skipped_toolong;
 	_Atomic uint64_t skipped_full;
@@ -239,23 +259,39 @@ static inline size_t ctrie_cnode_size(unsigned n)
 	return sizeof(struct ctrie_cnode) + (size_t)n * sizeof(uint32_t);
 }
 
+#define CTRIE_REF_SHIFT 3
 _Static_assert((SHM_NULL_REGION_SIZE + MAX_ALLOCATABLE_SHM_SIZE - 1) >>
-		       MIN_ALLOC_POW2 <= UINT32_MAX,
-	       "a C-node child is a 32-bit block number");
-_Static_assert(MIN_ALLOC_POW2 >= 3, "nodes are 8-byte aligned");
+		       CTRIE_REF_SHIFT <= UINT32_MAX,
+	       "a C-node child is a 32-bit number of 8-byte units");
 
-/* A C-node child's block number for a node at off (a block start), and
- * the offset of a block number.  Any 32-bit value decodes to an aligned
- * offset, still checked for bounds and kind before it is followed. */
+/* A C-node child's reference for a node at off (8-byte aligned), and the
+ * offset of a reference.  Any 32-bit value decodes to an aligned offset,
+ * still checked for bounds and kind before it is followed. */
 static inline uint32_t ctrie_ref_of(shm_offt off)
 {
-	return (uint32_t)(off >> MIN_ALLOC_POW2);
+	return (uint32_t)(off >> CTRIE_REF_SHIFT);
 }
 
 static inline shm_offt ctrie_ref_off(uint32_t ref)
 {
-	return (shm_offt)ref << MIN_ALLOC_POW2;
+	return (shm_offt)ref << CTRIE_REF_SHIFT;
 }
+
+/* The chunk S-nodes are carved from: the largest block. */
+#define CTRIE_CHUNK ((size_t)1 << MAX_ALLOC_POW2)
+/* A cache line: a carved S-node spans no more of them than it needs. */
+#define CTRIE_LINE ((size_t)64)
+
+/* Bytes an S-node of a key of len bytes takes in its chunk. */
+static inline size_t ctrie_snode_extent(size_t len)
+{
+	return (CTRIE_SNODE_HDR + len + 7) & ~(size_t)7;
+}
+_Static_assert((CTRIE_SNODE_HDR + CTRIE_MAX_KEY) % 8 == 0 &&
+		       CTRIE_SNODE_HDR + CTRIE_MAX_KEY <= CTRIE_CHUNK,
+	       "the longest key's S-node fits one chunk");
+_Static_assert(MIN_ALLOC_POW2 >= CTRIE_REF_SHIFT,
+	       "every block can be named by a reference");
 
 static inline size_t ctrie_lnode_size(size_t n)
 {

@@ -26,15 +26,16 @@ struct walker {
 	/* a leaf (S-node), with its key length */
 	int (*leaf)(struct cache *c, const struct ctrie_snode *s, size_t len,
 		    void *arg);
-	/* any node, with its size in bytes (may be NULL) */
-	void (*node)(size_t size, void *arg);
+	/* any node, with the bytes of the file it takes (may be NULL) */
+	void (*node)(size_t bytes, void *arg);
 	void *arg;
 };
 
-static void note(const struct walker *w, size_t size)
+/* Notes a node of size bytes: a block of its own, or (carved) an S-node. */
+static void note(const struct walker *w, size_t size, bool carved)
 {
 	if (w->node != NULL)
-		w->node(size, w->arg);
+		w->node(carved ? size : ctrie_block_size(size), w->arg);
 }
 
 /* Visits the S-node at off: CACHE_OK, CACHE_E_CORRUPT or CACHE_E_STOP. */
@@ -44,7 +45,7 @@ static int visit_snode(struct cache *c, const struct walker *w, shm_offt off)
 	const struct ctrie_snode *s = ctrie_snode_at(c, off, &len);
 	if (s == NULL)
 		return ctrie_corrupt(c);
-	note(w, CTRIE_SNODE_HDR + len);
+	note(w, ctrie_snode_extent(len), true);
 	if (w->leaf && w->leaf(c, s, len, w->arg) != 0)
 		return CACHE_E_STOP;
 	return CACHE_OK;
@@ -69,8 +70,8 @@ static int walk(struct cache *c, const struct walker *w)
 				  0, 0, &bm);
 	if (st[0].cn == NULL)
 		return ctrie_corrupt(c);
-	note(w, sizeof *in);
-	note(w, ctrie_cnode_size(ctrie_popcount(bm)));
+	note(w, sizeof *in, false);
+	note(w, ctrie_cnode_size(ctrie_popcount(bm)), false);
 	st[0].rest = bm;
 	st[0].i = 0;
 	st[0].prefix = 0;
@@ -104,7 +105,7 @@ static int walk(struct cache *c, const struct walker *w)
 			ln = ctrie_lnode_at(c, ch, &n, &lh);
 			if (ln == NULL)
 				return ctrie_corrupt(c);
-			note(w, ctrie_lnode_size(n));
+			note(w, ctrie_lnode_size(n), false);
 			for (i = 0; i < n; i++) {
 				r = visit_snode(c, w, CTRIE_LOAD(ln->snode[i]));
 				if (r != CACHE_OK)
@@ -123,8 +124,8 @@ static int walk(struct cache *c, const struct walker *w)
 				depth + 1, prefix, &bm);
 			if (st[depth + 1].cn == NULL)
 				return ctrie_corrupt(c);
-			note(w, sizeof *in);
-			note(w, ctrie_cnode_size(ctrie_popcount(bm)));
+			note(w, sizeof *in, false);
+			note(w, ctrie_cnode_size(ctrie_popcount(bm)), false);
 			depth++;
 			st[depth].rest = bm;
 			st[depth].i = 0;
@@ -176,10 +177,10 @@ static int totals_leaf(struct cache *c, const struct ctrie_snode *s,
 	return 0;
 }
 
-static void totals_node(size_t size, void *arg)
+static void totals_node(size_t bytes, void *arg)
 {
 	struct totals *t = arg;
-	t->bytes += ctrie_block_size(size);
+	t->bytes += bytes;
 }
 
 int ctrie_walk_totals(struct cache *c, uint64_t *live_bytes,

@@ -305,13 +305,17 @@ class Contents(Base):
         self.assertGreater(s["file_size"], 0)
         self.assertGreaterEqual(s["format_version"], 1)
         self.assertGreater(s["live_bytes"], 0)
+        # keys are cut from chunks: 14 short ones share one
+        self.assertGreaterEqual(s["slack_bytes"], 0)
+        self.assertLess(s["live_bytes"] + s["retired_bytes"] +
+                        s["slack_bytes"], s["arena"]["bytes_in_use"])
         self.assertTrue(s["arena"]["classes"])
         used = sum(c["block_size"] * c["blocks_in_use"]
                    for c in s["arena"]["classes"])
         self.assertEqual(used, s["arena"]["bytes_in_use"])
         t = sh(["stats", self.cache]).stdout.decode()
         for word in ["entries:", "format version:", "file size:",
-                     "skipped, full:", "size class"]:
+                     "skipped, full:", "slack bytes:", "size class"]:
             self.assertIn(word, t)
 
     def test_verify_clean(self):

@@ -197,6 +197,23 @@ static inline struct census census_of(const struct cache *c)
 	return cs;
 }
 
+/* The allocator's bytes in use that the cache's figures do not explain:
+ * every byte is in a live node, a retired one, slack, or the unused rest of
+ * the current S-node chunk.  0 after any run in which no process died and
+ * the arena never ran out of whole chunks. */
+static inline long long bytes_unaccounted(struct cache *c)
+{
+	struct cache_stats st;
+	shm_offt at = atomic_load(&ctrie_hdr(c)->carve);
+	size_t used = (size_t)(at & (CTRIE_CHUNK - 1));
+	long long rest = used ? (long long)(CTRIE_CHUNK - used) : 0;
+	if (cache_stats(c, &st, true) != CACHE_OK)
+		return -1;
+	return (long long)st.arena.bytes_in_use -
+	       (long long)(st.live_bytes + st.retired_bytes + st.slack_bytes) -
+	       rest;
+}
+
 static inline void print_problem(const char *p, void *arg)
 {
 	(void)arg;

@@ -84,6 +84,7 @@ static void assert_matches(struct ref_map *ref, uint64_t records)
 	cr_assert(st.live_bytes > 0 && st.live_bytes <= st.arena.bytes_in_use,
 		  "live %llu in use %zu", (unsigned long long)st.live_bytes,
 		  st.arena.bytes_in_use);
+	cr_assert_eq(bytes_unaccounted(&C), 0);
 	assert_clean();
 }
 
@@ -364,4 +365,89 @@ Test(ctrie, structure_census)
 	cr_assert(cs.max_level <= 6, "deepest level %u", cs.max_level);
 #endif
 	keyset_free(&ks);
+}
+
+/* The offset of key's S-node (the key is present). */
+static shm_offt snode_off(const void *key, size_t len)
+{
+	struct cache_entry e;
+	cr_assert_eq(cache_lookup(&C, key, len, &e), 1);
+	return (shm_offt)((const unsigned char *)e.key - CTRIE_SNODE_HDR -
+			  (const unsigned char *)SHM_ARENA_ADDR(&C.arena, 0));
+}
+
+static uint64_t slack(void)
+{
+	return atomic_load(&ctrie_hdr(&C)->slack_bytes);
+}
+
+Test(ctrie, snodes_are_carved_from_shared_chunks)
+{
+	struct ctrie_header *H = ctrie_hdr(&C);
+	char k[CTRIE_CHUNK];
+	shm_offt chunk, at;
+	uint64_t s0;
+	size_t n;
+
+	cr_assert_eq(atomic_load(&H->carve), SHM_NULL);
+	cr_assert_eq(cache_record(&C, "a", 1, CACHE_OP_READ), CACHE_OK);
+	chunk = snode_off("a", 1);
+	cr_assert_eq(chunk % CTRIE_CHUNK, 0, "a new chunk is a largest block");
+	cr_assert_eq(atomic_load(&H->carve), chunk + ctrie_snode_extent(1));
+
+	/* one line's worth (64 bytes) after 24: starts at the next line
+	 * rather than span two, and the skipped bytes are slack */
+	s0 = slack();
+	memset(k, 'b', sizeof k);
+	cr_assert_eq(cache_record(&C, k, 48, CACHE_OP_READ), CACHE_OK);
+	cr_assert_eq(snode_off(k, 48), chunk + CTRIE_LINE);
+	cr_assert_eq(slack() - s0, CTRIE_LINE - ctrie_snode_extent(1));
+	cr_assert_eq(atomic_load(&H->carve), chunk + 2 * CTRIE_LINE);
+
+	/* a node that fits its lines wherever it starts is packed tight */
+	memset(k, 'c', sizeof k);
+	cr_assert_eq(cache_record(&C, k, 8, CACHE_OP_READ), CACHE_OK);
+	cr_assert_eq(snode_off(k, 8), chunk + 2 * CTRIE_LINE);
+
+	/* the longest key needs a whole chunk: the rest of this one is
+	 * slack, and the cursor reads "used up" */
+	s0 = slack();
+	at = atomic_load(&H->carve);
+	n = cache_max_key();
+	memset(k, 'd', sizeof k);
+	cr_assert_eq(cache_record(&C, k, n, CACHE_OP_READ), CACHE_OK);
+	cr_assert_eq(snode_off(k, n) % CTRIE_CHUNK, 0);
+	cr_assert_neq(snode_off(k, n), chunk);
+	cr_assert_eq(slack() - s0, CTRIE_CHUNK - (at - chunk));
+	cr_assert_eq(atomic_load(&H->carve) % CTRIE_CHUNK, 0);
+	cr_assert_eq(bytes_unaccounted(&C), 0);
+	assert_clean();
+}
+
+Test(ctrie, damaged_carve_cursor_is_replaced)
+{
+	struct ctrie_header *H = ctrie_hdr(&C);
+	const shm_offt bad[] = {
+		1,                                      /* in the null region */
+		SHM_NULL_REGION_SIZE + 12,              /* misaligned */
+		SHM_NULL_REGION_SIZE + MAX_ALLOCATABLE_SHM_SIZE - 8, /* never
+							   reserved */
+		(shm_offt)-8,                           /* out of bounds */
+	};
+	char k[32];
+	size_t i;
+
+	cr_assert_eq(cache_record(&C, "/first", 6, CACHE_OP_READ), CACHE_OK);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		size_t len = (size_t)snprintf(k, sizeof k, "/key/%zu", i);
+		shm_offt off;
+		atomic_store(&H->carve, bad[i]);
+		cr_assert_eq(cache_record(&C, k, len, CACHE_OP_READ), CACHE_OK);
+		off = snode_off(k, len);
+		cr_assert_eq(off % CTRIE_CHUNK, 0, "cursor %zu: a new chunk", i);
+		cr_assert_eq(atomic_load(&H->carve),
+			     off + ctrie_snode_extent(len));
+	}
+	cr_assert_eq(cache_lookup(&C, "/first", 6, NULL), 1);
+	assert_clean();
 }
