@@ -61,9 +61,9 @@ struct snode_place {
 	bool whole;
 };
 
-/* Bytes to skip at at so that a node of extent bytes spans no more cache
- * lines than its size needs: a lookup then reads as many lines as it did
- * when every S-node was a block of its own. */
+/* Bytes to skip at at so that a node of extent bytes spans no more line
+ * pairs (CTRIE_LINE) than its size needs: a lookup then reads the lines it
+ * read when every S-node was a block of its own. */
 static size_t line_pad(shm_offt at, size_t extent)
 {
 	const size_t in_line = (size_t)(at & (CTRIE_LINE - 1));

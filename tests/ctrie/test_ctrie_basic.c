@@ -395,12 +395,13 @@ Test(ctrie, snodes_are_carved_from_shared_chunks)
 	cr_assert_eq(chunk % CTRIE_CHUNK, 0, "a new chunk is a largest block");
 	cr_assert_eq(atomic_load(&H->carve), chunk + ctrie_snode_extent(1));
 
-	/* one line's worth (64 bytes) after 24: starts at the next line
+	/* a line pair's worth after 24 bytes: starts at the next pair
 	 * rather than span two, and the skipped bytes are slack */
 	s0 = slack();
 	memset(k, 'b', sizeof k);
-	cr_assert_eq(cache_record(&C, k, 48, CACHE_OP_READ), CACHE_OK);
-	cr_assert_eq(snode_off(k, 48), chunk + CTRIE_LINE);
+	n = CTRIE_LINE - CTRIE_SNODE_HDR;
+	cr_assert_eq(cache_record(&C, k, n, CACHE_OP_READ), CACHE_OK);
+	cr_assert_eq(snode_off(k, n), chunk + CTRIE_LINE);
 	cr_assert_eq(slack() - s0, CTRIE_LINE - ctrie_snode_extent(1));
 	cr_assert_eq(atomic_load(&H->carve), chunk + 2 * CTRIE_LINE);
 
