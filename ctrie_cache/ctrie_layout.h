@@ -45,15 +45,16 @@
  * There is no per-record shared write besides the S-node's own ops word and
  * hit counter: the total of records is the sum of the hit counters.
  *
- * NODES are blocks of the arena, linked by shm_offt offsets.  Every node
- * starts with a 32-bit header word whose low byte is its kind tag, so every
- * offset followed is checked for bounds, alignment and kind:
+ * NODES are blocks of the arena (S-nodes: parts of one, see below), linked
+ * by shm_offt offsets.  Every node starts with a 32-bit header word whose
+ * low byte is its kind tag, so every offset followed is checked for bounds,
+ * alignment and kind:
  *
  *   I-node  hdr = TAG_INODE | level << 8 | prefix20 << 12, pad,
  *           _Atomic shm_offt main            (-> the current C-node)
  *   C-node  hdr = TAG_CNODE | level << 8 | prefix20 << 12, u32 bitmap,
  *           u32 child[popcount(bitmap)]      (S-, L- or I-nodes of level+1,
- *                                             as block numbers: see below)
+ *                                             as 8-byte units: see below)
  *   S-node  hdr = TAG_SNODE | len << 8, _Atomic u32 ops,
  *           _Atomic u64 count, key[len]
  *   L-node  hdr = TAG_LNODE | n << 8, pad, u64 hash,
@@ -69,12 +70,12 @@
  * are cut 8-byte aligned (ctrie_snode_extent) from chunks of the largest
  * block size, shared by every process through the header's carve cursor
  * (a CAS moves it; a chunk is a block, so no node crosses a largest block).
- * A node that would span one more 128-byte pair of cache lines than its
- * size needs starts at the next pair instead (the skipped bytes are slack),
- * so that a lookup reads the lines it read from a block of its own.
- * A node of its own block would waste the buddy rounding, 57 bytes per key
- * on real paths, and cost an allocator call per key; fewer bytes are fewer
- * tmpfs pages for the kernel to supply.  When the arena has no whole chunk
+ * A block of its own would waste the buddy rounding, 57 bytes per key on
+ * real paths, and cost an allocator call per key; fewer bytes are fewer
+ * tmpfs pages for the kernel to supply.  A node that would span one more
+ * 128-byte pair of cache lines than its size needs starts at the next pair
+ * instead (the skipped bytes are slack), so that a lookup reads the lines
+ * it read from a block of its own.  When the arena has no whole chunk
  * left, an S-node gets a block of its own.  I-, C- and L-nodes are blocks.
  *
  * The hash is 64 bits; level L indexes with bits [5L, 5L+5), so levels run
@@ -131,7 +132,7 @@ struct ctrie_inode {
 struct ctrie_cnode {
 	uint32_t hdr;
 	uint32_t bitmap;
-	uint32_t child[]; /* block numbers (ctrie_ref_of) */
+	uint32_t child[]; /* 8-byte units (ctrie_ref_of) */
 };
 
 struct ctrie_snode {
