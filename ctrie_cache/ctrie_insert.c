@@ -9,8 +9,9 @@
  * retries; it is carved from a shared chunk (see ctrie_layout.h), and one
  * given up is handed back only if it was the last carved.  A replaced
  * C-node or L-node is garbage that another process may still be reading:
- * it is retired (counted in retired_bytes), never freed here.  The "retirement point" comments mark where an epoch-based
- * reclamation would hand them over.
+ * it is retired (counted in retired_bytes), never freed here.  The
+ * "retirement point" comments mark where an epoch-based reclamation would
+ * hand them over.
  */
 #include <errno.h>
 
@@ -77,27 +78,34 @@ static size_t line_pad(shm_offt at, size_t extent)
 /* Carves extent bytes from the shared chunk, taking a new chunk when the
  * current one is too short; a block of the node's own when no chunk can be
  * had.  SHM_NULL if the arena is full.  The cursor read from the file is
- * untrusted: a value that is not a reserved offset of the region is taken
- * as "no chunk", and the next chunk replaces it. */
+ * untrusted: a value that is not a reserved, unit-aligned offset of the
+ * region is taken as "no chunk", and the next chunk replaces it.
+ *
+ * The cursor hands bytes from one writer to the next: a new chunk from the
+ * process that allocated it, and a given-back S-node's bytes from the
+ * process that wrote them (snode_drop).  So a carve acquires the cursor
+ * value it replaces, and whoever hands bytes on releases it. */
 static shm_offt carve(struct cache *c, size_t extent, bool *whole)
 {
 	struct ctrie_header *H = ctrie_hdr(c);
-	/* relaxed throughout: the cursor only hands out space; what is
-	 * written there is published by the release CAS of a C-node */
+	/* relaxed: only a guess; the CAS below reads it again (acquire) */
 	shm_offt at = atomic_load_explicit(&H->carve, memory_order_relaxed);
+	shm_offt off;
 	unsigned tries;
 
 	*whole = false;
 	for (tries = 0; tries < CTRIE_MAX_RETRIES; tries++) {
 		const size_t used = (size_t)(at & (CTRIE_CHUNK - 1));
-		const bool ok = used != 0 && ctrie_off_ok(c, at);
+		const bool ok = used != 0 && ctrie_off_ok(c, at) &&
+				(at & (CTRIE_REF_UNIT - 1)) == 0;
 		const size_t pad = line_pad(at, extent);
 		shm_offt fresh;
 
 		if (ok && CTRIE_CHUNK - used >= pad + extent) {
+			/* relaxed on failure: the next round CASes again */
 			if (!atomic_compare_exchange_weak_explicit(
 				    &H->carve, &at, at + pad + extent,
-				    memory_order_relaxed, memory_order_relaxed))
+				    memory_order_acquire, memory_order_relaxed))
 				continue;
 			if (pad != 0)
 				count(&H->slack_bytes, pad);
@@ -106,9 +114,11 @@ static shm_offt carve(struct cache *c, size_t extent, bool *whole)
 		fresh = shm_arena_malloc(&c->arena, CTRIE_CHUNK);
 		if (fresh == SHM_NULL)
 			break;
+		/* acq_rel: releases the new chunk to later carvers; acquires
+		 * a given-back node's bytes, in the old chunk, nobody uses */
 		if (atomic_compare_exchange_strong_explicit(
 			    &H->carve, &at, fresh + extent,
-			    memory_order_relaxed, memory_order_relaxed)) {
+			    memory_order_acq_rel, memory_order_relaxed)) {
 			if (ok)
 				count(&H->slack_bytes, CTRIE_CHUNK - used);
 			return fresh;
@@ -117,7 +127,10 @@ static shm_offt carve(struct cache *c, size_t extent, bool *whole)
 		shm_arena_free(&c->arena, fresh);
 	}
 	*whole = true;
-	return shm_arena_malloc(&c->arena, extent);
+	off = shm_arena_malloc(&c->arena, extent);
+	if (off != SHM_NULL)
+		count(&H->slack_bytes, ctrie_block_size(extent) - extent);
+	return off;
 }
 
 static bool snode_new(struct cache *c, const unsigned char *key, size_t len,
@@ -148,12 +161,17 @@ static void snode_drop(struct cache *c, const struct snode_place *p)
 
 	if (p->whole) {
 		shm_arena_free(&c->arena, p->off);
+		/* relaxed: a statistic */
+		atomic_fetch_sub_explicit(&H->slack_bytes,
+					  ctrie_block_size(p->extent) - p->extent,
+					  memory_order_relaxed);
 		return;
 	}
-	/* relaxed: see carve */
+	/* release: the next carver of these bytes writes after ours (see
+	 * carve); relaxed on failure: nothing is handed on */
 	if ((p->off & (CTRIE_CHUNK - 1)) == 0 ||
 	    !atomic_compare_exchange_strong_explicit(&H->carve, &end, p->off,
-						     memory_order_relaxed,
+						     memory_order_release,
 						     memory_order_relaxed))
 		count(&H->slack_bytes, p->extent);
 }
@@ -319,7 +337,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 {
 	struct ctrie_header *H = ctrie_hdr(c);
 	struct snode_place np = { SHM_NULL, 0, false };
-	shm_offt sn = SHM_NULL, in = where->in, m = where->main;
+	shm_offt sn = SHM_NULL, in = where->in, m = where->main, hit = SHM_NULL;
 	unsigned level = where->level, tries = 0;
 	int err = CACHE_E_CORRUPT;
 
@@ -368,6 +386,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 					goto corrupt;
 				if (slen == len && memcmp(s->key, key, len) == 0) {
 					ctrie_snode_merge(s, ops);
+					hit = ch;
 					goto found;
 				}
 				break;
@@ -385,6 +404,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 					if (slen == len &&
 					    memcmp(s->key, key, len) == 0) {
 						ctrie_snode_merge(s, ops);
+						hit = so;
 						goto found;
 					}
 				}
@@ -465,8 +485,11 @@ fail:
 		count(&H->skipped_full, 1);
 	return err;
 found:
-	if (sn != SHM_NULL) {
-		/* built for an insert that another process won */
+	/* Built for an insert that another process won.  Unless it is the
+	 * node found: a signal handler that forked between our carve and
+	 * our CAS leaves a twin process with the same node, and the twin
+	 * may have published it. */
+	if (sn != SHM_NULL && hit != sn) {
 		snode_drop(c, &np);
 		count(&H->lost_races, 1);
 	}

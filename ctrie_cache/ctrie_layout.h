@@ -21,11 +21,14 @@
  *                            the ring of recent inserts (count % CTRIE_RECENT)
  *           key_bytes        sum of their lengths
  *           retired_bytes    blocks of replaced C-/L-nodes (not reclaimed yet)
- *           lost_races       nodes built for a CAS that failed, freed at once
- *           slack_bytes      bytes of S-node chunks never used: the tail of
- *                            a chunk too short for the next S-node, bytes
- *                            skipped to start one at a line pair, an
+ *           lost_races       nodes built for a CAS that failed: freed at
+ *                            once, or (S-nodes) given back or left as slack
+ *           slack_bytes      bytes held for S-nodes but never in one: the
+ *                            tail of a chunk too short for the next S-node,
+ *                            bytes skipped to start one at a line pair, an
  *                            S-node given up that was not the last carved
+ *                            or that starts a chunk, the rounding of an
+ *                            S-node in a block of its own
  *           carve            the next free byte of the S-node chunk (0: none;
  *                            a multiple of the chunk size: chunk used up)
  *   --- own cache line (written on failures only) ---
@@ -60,14 +63,13 @@
  *   L-node  hdr = TAG_LNODE | n << 8, pad, u64 hash,
  *           shm_offt snode[n]                (n >= 2 keys, one full hash)
  *
- * A C-node names its children by 8-byte unit, offset >> CTRIE_REF_SHIFT
- * (ctrie_ref_of, ctrie_ref_off): 4 bytes a child instead of 8 halve the
- * C-nodes that every insert copies (a full one takes a 256-byte block, not
- * 512).  An arena whose last unit needs more than 32 bits is refused at
- * build time.
+ * A C-node names its children by unit, offset >> CTRIE_REF_SHIFT (8-byte
+ * units below a 32 GiB arena; ctrie_ref_of, ctrie_ref_off): 4 bytes a child
+ * instead of 8 halve the C-nodes that every insert copies (a full one takes
+ * a 256-byte block, not 512).
  *
  * S-NODES ARE CARVED, not allocated one by one: they are permanent, so they
- * are cut 8-byte aligned (ctrie_snode_extent) from chunks of the largest
+ * are cut unit-aligned (ctrie_snode_extent) from chunks of the largest
  * block size, shared by every process through the header's carve cursor
  * (a CAS moves it; a chunk is a block, so no node crosses a largest block).
  * A block of its own would waste the buddy rounding, 57 bytes per key on
@@ -75,8 +77,10 @@
  * tmpfs pages for the kernel to supply.  A node that would span one more
  * 128-byte pair of cache lines than its size needs starts at the next pair
  * instead (the skipped bytes are slack), so that a lookup reads the lines
- * it read from a block of its own.  When the arena has no whole chunk
- * left, an S-node gets a block of its own.  I-, C- and L-nodes are blocks.
+ * it read from a block of its own.  When no chunk can be had (the arena has
+ * no whole one left, or its pages cannot be reserved), an S-node gets a
+ * block of its own, whose rounding is slack.  I-, C- and L-nodes are
+ * blocks.
  *
  * The hash is 64 bits; level L indexes with bits [5L, 5L+5), so levels run
  * 0..CTRIE_MAX_LEVEL (level 12 uses the last 4 bits).  prefix20 is the low
@@ -260,12 +264,22 @@ static inline size_t ctrie_cnode_size(unsigned n)
 	return sizeof(struct ctrie_cnode) + (size_t)n * sizeof(uint32_t);
 }
 
-#define CTRIE_REF_SHIFT 3
-_Static_assert((SHM_NULL_REGION_SIZE + MAX_ALLOCATABLE_SHM_SIZE - 1) >>
-		       CTRIE_REF_SHIFT <= UINT32_MAX,
-	       "a C-node child is a 32-bit number of 8-byte units");
+/* References count CTRIE_REF_UNIT-byte units: 8 bytes while the region's
+ * last unit fits 32 bits (arenas below 32 GiB), else 16 or 32 bytes.  A
+ * block starts at a multiple of any of them; S-nodes are carved at it. */
+#define CTRIE_REGION_END                                                     \
+	((uint64_t)SHM_NULL_REGION_SIZE + MAX_ALLOCATABLE_SHM_SIZE)
+#define CTRIE_REF_SHIFT                                                      \
+	((CTRIE_REGION_END - 1) >> 3 <= UINT32_MAX   ? 3                     \
+	 : (CTRIE_REGION_END - 1) >> 4 <= UINT32_MAX ? 4                     \
+						     : 5)
+#define CTRIE_REF_UNIT ((size_t)1 << CTRIE_REF_SHIFT)
+_Static_assert((CTRIE_REGION_END - 1) >> CTRIE_REF_SHIFT <= UINT32_MAX,
+	       "a C-node child is a 32-bit number of units");
+_Static_assert(MIN_ALLOC_POW2 >= CTRIE_REF_SHIFT,
+	       "every block can be named by a reference");
 
-/* A C-node child's reference for a node at off (8-byte aligned), and the
+/* A C-node child's reference for a node at off (unit-aligned), and the
  * offset of a reference.  Any 32-bit value decodes to an aligned offset,
  * still checked for bounds and kind before it is followed. */
 static inline uint32_t ctrie_ref_of(shm_offt off)
@@ -289,13 +303,12 @@ static inline shm_offt ctrie_ref_off(uint32_t ref)
 /* Bytes an S-node of a key of len bytes takes in its chunk. */
 static inline size_t ctrie_snode_extent(size_t len)
 {
-	return (CTRIE_SNODE_HDR + len + 7) & ~(size_t)7;
+	return (CTRIE_SNODE_HDR + len + CTRIE_REF_UNIT - 1) &
+	       ~(CTRIE_REF_UNIT - 1);
 }
-_Static_assert((CTRIE_SNODE_HDR + CTRIE_MAX_KEY) % 8 == 0 &&
+_Static_assert((CTRIE_SNODE_HDR + CTRIE_MAX_KEY) % 32 == 0 &&
 		       CTRIE_SNODE_HDR + CTRIE_MAX_KEY <= CTRIE_CHUNK,
 	       "the longest key's S-node fits one chunk");
-_Static_assert(MIN_ALLOC_POW2 >= CTRIE_REF_SHIFT,
-	       "every block can be named by a reference");
 
 static inline size_t ctrie_lnode_size(size_t n)
 {
@@ -468,8 +481,9 @@ struct ctrie_pos {
 int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
 		 uint64_t h, struct ctrie_hit *hit, struct ctrie_pos *where);
 
-/* Walks the trie: block bytes of every reachable node, and the sum of the
- * hit counters.  CACHE_OK or CACHE_E_CORRUPT. */
+/* Walks the trie: the bytes of every reachable node (blocks; S-nodes at
+ * their carved size), and the sum of the hit counters.  CACHE_OK or
+ * CACHE_E_CORRUPT. */
 int ctrie_walk_totals(struct cache *c, uint64_t *live_bytes,
 		      uint64_t *records);
 

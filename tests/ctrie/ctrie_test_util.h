@@ -199,8 +199,7 @@ static inline struct census census_of(const struct cache *c)
 
 /* The allocator's bytes in use that the cache's figures do not explain:
  * every byte is in a live node, a retired one, slack, or the unused rest of
- * the current S-node chunk.  0 after any run in which no process died and
- * the arena never ran out of whole chunks. */
+ * the current S-node chunk.  0 after any run in which no process died. */
 static inline long long bytes_unaccounted(struct cache *c)
 {
 	struct cache_stats st;
