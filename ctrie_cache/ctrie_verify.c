@@ -5,9 +5,10 @@
  * checks each offset (bounds, alignment, kind, level, hash prefix), each
  * C-node's bitmap against the extent its popcount implies, each S-node's
  * length and the hash of its key against the slot it sits in, each L-node's
- * keys (one full hash, no key twice), and that no node is reached twice (a
- * bitmap over the arena, one bit per 8 bytes).  Then the path cache and the
- * ring of recent inserts, and the entry count.
+ * keys (one full hash, no key twice), and that no node is reached twice
+ * and no S-node overlaps another (a bitmap over the arena, one bit per 8
+ * bytes).  Then that the carve cursor hands out no live node, the path
+ * cache and the ring of recent inserts, and the entry count.
  *
  * Not async-signal-safe: it allocates the visited bitmap with calloc and
  * formats its reports with snprintf.  It is meant for the CLI.
@@ -43,24 +44,46 @@ static void problem(struct vctx *v, const char *fmt, ...)
 	v->report(buf, v->arg);
 }
 
-/* Marks off as visited; false (and a report) if it was already. */
-static bool mark(struct vctx *v, shm_offt off, const char *kind)
-{
-	size_t i = (size_t)(off - SHM_NULL_REGION_SIZE) / 8;
-	unsigned char bit = (unsigned char)(1u << (i % 8));
-	if (v->seen[i / 8] & bit) {
-		problem(v, "%s at %" PRIu_shm_offt " reached twice (shared "
-			"node or cycle)", kind, off);
-		return false;
-	}
-	v->seen[i / 8] |= bit;
-	return true;
-}
-
 static bool seen(const struct vctx *v, shm_offt off)
 {
 	size_t i = (size_t)(off - SHM_NULL_REGION_SIZE) / 8;
 	return (v->seen[i / 8] >> (i % 8)) & 1u;
+}
+
+static void set_seen(struct vctx *v, shm_offt off)
+{
+	size_t i = (size_t)(off - SHM_NULL_REGION_SIZE) / 8;
+	v->seen[i / 8] |= (unsigned char)(1u << (i % 8));
+}
+
+/* Marks off as visited; false (and a report) if it was already. */
+static bool mark(struct vctx *v, shm_offt off, const char *kind)
+{
+	if (seen(v, off)) {
+		problem(v, "%s at %" PRIu_shm_offt " reached twice (shared "
+			"node or cycle)", kind, off);
+		return false;
+	}
+	set_seen(v, off);
+	return true;
+}
+
+/* Marks every 8 bytes of an S-node of size bytes at off (checked to lie in
+ * the arena): S-nodes are carved side by side, so one overlapping another
+ * is damage as much as one reached twice. */
+static bool mark_snode(struct vctx *v, shm_offt off, size_t size)
+{
+	size_t u;
+	for (u = 0; u < size; u += 8) {
+		if (seen(v, off + u)) {
+			problem(v, "S-node at %" PRIu_shm_offt " reached twice "
+				"or overlapping another node", off);
+			return false;
+		}
+	}
+	for (u = 0; u < size; u += 8)
+		set_seen(v, off + u);
+	return true;
 }
 
 /* Explains why a tree node (I- or C-node) at off is refused. */
@@ -102,7 +125,7 @@ static const struct ctrie_snode *check_snode(struct vctx *v, shm_offt off,
 			"length or extent)", off);
 		return NULL;
 	}
-	if (!mark(v, off, "S-node"))
+	if (!mark_snode(v, off, CTRIE_SNODE_HDR + *len))
 		return NULL;
 	if (ctrie_prefix(ctrie_hash(s->key, *len), level) != prefix)
 		problem(v, "S-node at %" PRIu_shm_offt " (key length %zu): "
@@ -239,6 +262,29 @@ static void check_path_cache(struct vctx *v, const struct snapshot *sn)
 	}
 }
 
+/* The carve cursor, read after the walk: its chunk's bytes from it on are
+ * handed to the next S-nodes, so no node met by the walk may lie there. */
+static void check_carve(struct vctx *v, shm_offt at)
+{
+	const size_t used = (size_t)(at & (CTRIE_CHUNK - 1));
+	shm_offt u;
+
+	if (used == 0) /* none yet, or the chunk is used up */
+		return;
+	if (!ctrie_off_ok(v->c, at) || (at & (CTRIE_REF_UNIT - 1)) != 0) {
+		problem(v, "carve cursor %" PRIu_shm_offt " is not a reserved "
+			"offset of the arena", at);
+		return;
+	}
+	for (u = at; u < at - used + CTRIE_CHUNK; u += 8) {
+		if (seen(v, u)) {
+			problem(v, "carve cursor %" PRIu_shm_offt " would hand "
+				"out the node at %" PRIu_shm_offt, at, u);
+			return;
+		}
+	}
+}
+
 static void check_recent(struct vctx *v, const struct snapshot *sn)
 {
 	unsigned i;
@@ -284,6 +330,7 @@ long cache_verify(struct cache *c, cache_report_fn report, void *arg)
 	key_bytes = atomic_load(&H->key_bytes);
 	take_snapshot(sn, H);
 	check_inode(&v, atomic_load(&H->root), 0, 0);
+	check_carve(&v, atomic_load(&H->carve));
 	check_path_cache(&v, sn);
 	check_recent(&v, sn);
 	free(sn);

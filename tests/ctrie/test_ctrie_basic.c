@@ -452,3 +452,19 @@ Test(ctrie, damaged_carve_cursor_is_replaced)
 	cr_assert_eq(cache_lookup(&C, "/first", 6, NULL), 1);
 	assert_clean();
 }
+
+Test(ctrie, verify_finds_a_cursor_over_a_live_node)
+{
+	struct ctrie_header *H = ctrie_hdr(&C);
+	shm_offt at;
+
+	cr_assert_eq(cache_record(&C, "/a", 2, CACHE_OP_READ), CACHE_OK);
+	cr_assert_eq(cache_record(&C, "/b", 2, CACHE_OP_READ), CACHE_OK);
+	at = atomic_load(&H->carve);
+	assert_clean();
+	/* back over "/b": the next key would be written on it */
+	atomic_store(&H->carve, snode_off("/b", 2) + 8);
+	cr_assert_gt(cache_verify(&C, NULL, NULL), 0);
+	atomic_store(&H->carve, at);
+	assert_clean();
+}
