@@ -5,8 +5,10 @@
  *
  *   threads_cache [-t THREADS] [-n RECORDS] DIR
  *
- * THREADS writers record overlapping keys (each counting what it recorded),
- * a reader looks keys up and iterates meanwhile, and two more threads
+ * THREADS writers first record the same new keys in the same order, so
+ * that they race to insert each one (the losers give back the nodes they
+ * built, which the next insert reuses), then overlapping random keys (each
+ * counting what it recorded); a reader looks keys up and iterates meanwhile, and two more threads
  * allocate and free blocks of the same arena, writing a pattern over each
  * block and checking it before the free.  Afterwards every key's hit
  * counter equals the sum of the writers' counts, its bits are the union,
@@ -25,6 +27,8 @@
 #include "stress_keys.h"
 
 #define NKEYS 2000
+#define LOCKSTEP 2000 /* keys NKEYS.. recorded by every writer in order */
+#define ALLKEYS (NKEYS + LOCKSTEP)
 #define MAX_THREADS 32
 #define KEY_CAP 4096
 
@@ -33,8 +37,19 @@ static unsigned records = 20000;
 static size_t max_key;
 static atomic_int writers_left;
 static atomic_long pattern_errors, reader_errors;
-static uint32_t counts[MAX_THREADS][NKEYS];
-static uint32_t opsof[MAX_THREADS][NKEYS];
+static uint32_t counts[MAX_THREADS][ALLKEYS];
+static uint32_t opsof[MAX_THREADS][ALLKEYS];
+static pthread_barrier_t start;
+
+/* Records key k with ops, counting it for writer id. */
+static void record(unsigned id, uint32_t k, uint32_t ops, char *key)
+{
+	size_t len = stress_key(k, key, KEY_CAP, max_key);
+	if (cache_record(&cache, key, len, ops) == CACHE_OK) {
+		counts[id][k]++;
+		opsof[id][k] |= ops;
+	}
+}
 
 static void *writer(void *arg)
 {
@@ -42,14 +57,12 @@ static void *writer(void *arg)
 	uint64_t rs = 0x9e3779b97f4a7c15ULL * (id + 1);
 	char key[KEY_CAP];
 
+	pthread_barrier_wait(&start);
+	for (i = 0; i < LOCKSTEP; i++)
+		record(id, NKEYS + i, 1u << (id % 19), key);
 	for (i = 0; i < records; i++) {
 		uint32_t k = (uint32_t)(stress_rand(&rs) % NKEYS);
-		uint32_t ops = 1u << (stress_rand(&rs) % 19);
-		size_t len = stress_key(k, key, sizeof key, max_key);
-		if (cache_record(&cache, key, len, ops) == CACHE_OK) {
-			counts[id][k]++;
-			opsof[id][k] |= ops;
-		}
+		record(id, k, 1u << (stress_rand(&rs) % 19), key);
 	}
 	atomic_fetch_sub(&writers_left, 1);
 	return NULL;
@@ -120,6 +133,7 @@ int main(int argc, char **argv)
 	pthread_t t[MAX_THREADS + 3];
 	unsigned nthreads = 8, i, k, bad = 0;
 	char path[4096], key[KEY_CAP];
+	struct cache_stats st;
 	long problems;
 	int opt;
 
@@ -141,6 +155,7 @@ int main(int argc, char **argv)
 	}
 	max_key = cache_max_key() < KEY_CAP - 1 ? cache_max_key() : KEY_CAP - 1;
 	atomic_store(&writers_left, (int)nthreads);
+	pthread_barrier_init(&start, NULL, nthreads);
 	for (i = 0; i < nthreads; i++)
 		pthread_create(&t[i], NULL, writer, (void *)(size_t)i);
 	pthread_create(&t[nthreads], NULL, reader, NULL);
@@ -149,7 +164,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < nthreads + 3; i++)
 		pthread_join(t[i], NULL);
 
-	for (k = 0; k < NKEYS; k++) {
+	for (k = 0; k < ALLKEYS; k++) {
 		uint64_t want = 0;
 		uint32_t ops = 0;
 		struct cache_entry e;
@@ -170,10 +185,14 @@ int main(int argc, char **argv)
 		}
 	}
 	problems = cache_verify(&cache, NULL, NULL);
-	printf("threads_cache: %u writers x %u records, a reader, 2 allocators: "
-	       "%u wrong keys, %ld pattern errors, %ld reader errors, verify %ld\n",
-	       nthreads, records, bad, atomic_load(&pattern_errors),
-	       atomic_load(&reader_errors), problems);
+	if (cache_stats(&cache, &st, false) != CACHE_OK)
+		problems++;
+	printf("threads_cache: %u writers x %u records (%u in lockstep), a "
+	       "reader, 2 allocators: %u wrong keys, %ld pattern errors, %ld "
+	       "reader errors, verify %ld, %llu lost races\n",
+	       nthreads, records, LOCKSTEP, bad, atomic_load(&pattern_errors),
+	       atomic_load(&reader_errors), problems,
+	       (unsigned long long)st.lost_races);
 	cache_detach(&cache);
 	unlink(path);
 	return bad || problems || atomic_load(&pattern_errors) ||
