@@ -6,11 +6,18 @@
  * Prints, for each figure, the median over RUNS (>= 5) of the cache, of the
  * plain table, and of their ratio; lookups with 1 and 2 processes; bytes
  * per entry.  Both sides hash with XXH3 and merge ops/count per record.
+ *
+ * Both start every run on fresh memory: the cache on a new file, the plain
+ * table on new anonymous mappings.  (With malloc, runs after the first
+ * reused the heap pages that the first had faulted in, since glibc raises
+ * its mmap threshold after a large free: the plain table's median then ran
+ * on warm pages and the cache's on fresh ones.)
  */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,23 +51,36 @@ struct plain {
 	struct slot *t;
 	size_t cap;
 	char *heap;
-	size_t heap_used;
+	size_t heap_used, heap_cap;
 };
+
+/* Fresh zeroed pages, as a new cache file's are. */
+static void *fresh(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	return p;
+}
 
 static void plain_init(struct plain *p, size_t n_keys, size_t key_bytes)
 {
 	p->cap = 16;
 	while (p->cap * 3 < n_keys * 4) /* load <= 0.75 */
 		p->cap *= 2;
-	p->t = calloc(p->cap, sizeof *p->t);
-	p->heap = malloc(key_bytes + n_keys);
+	p->t = fresh(p->cap * sizeof *p->t);
+	p->heap_cap = key_bytes + n_keys;
+	p->heap = fresh(p->heap_cap);
 	p->heap_used = 0;
 }
 
 static void plain_free(struct plain *p)
 {
-	free(p->t);
-	free(p->heap);
+	munmap(p->t, p->cap * sizeof *p->t);
+	munmap(p->heap, p->heap_cap);
 }
 
 static struct slot *plain_find(struct plain *p, const char *k, size_t len,
