@@ -114,6 +114,7 @@ static int bind_header(struct cache *c, bool create)
 
 static void handle_init(struct cache *c, unsigned flags)
 {
+	ctrie_fork_watch();
 	memset(&c->arena, 0, sizeof c->arena);
 	c->hdr = NULL;
 	c->arena_err = 0;

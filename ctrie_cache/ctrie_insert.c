@@ -40,11 +40,21 @@ static void *alloc(struct cache *c, struct build *b, size_t size,
 	return SHM_ARENA_ADDR(&c->arena, *off);
 }
 
-static void build_free(struct cache *c, struct build *b)
+/* Whether the process forked (from a signal handler) since a record that
+ * read ctrie_forks() == f began: then this record's half-built nodes are
+ * its twin's too, and it frees, gives back and counts nothing (see
+ * ctrie_fork.c).  A leak, at most a few nodes, and only on such a fork. */
+static bool forked_since(unsigned long f)
+{
+	return ctrie_forks() != f;
+}
+
+static void build_free(struct cache *c, struct build *b, unsigned long f)
 {
 	unsigned i;
-	for (i = 0; i < b->n; i++)
-		shm_arena_free(&c->arena, b->node[i]);
+	if (!forked_since(f))
+		for (i = 0; i < b->n; i++)
+			shm_arena_free(&c->arena, b->node[i]);
 	b->n = 0;
 }
 
@@ -85,7 +95,8 @@ static size_t line_pad(shm_offt at, size_t extent)
  * process that allocated it, and a given-back S-node's bytes from the
  * process that wrote them (snode_drop).  So a carve acquires the cursor
  * value it replaces, and whoever hands bytes on releases it. */
-static shm_offt carve(struct cache *c, size_t extent, bool *whole)
+static shm_offt carve(struct cache *c, size_t extent, bool *whole,
+		      unsigned long f)
 {
 	struct ctrie_header *H = ctrie_hdr(c);
 	/* relaxed: only a guess; the CAS below reads it again (acquire) */
@@ -114,17 +125,18 @@ static shm_offt carve(struct cache *c, size_t extent, bool *whole)
 		fresh = shm_arena_malloc(&c->arena, CTRIE_CHUNK);
 		if (fresh == SHM_NULL)
 			break;
-		/* acq_rel: releases the new chunk to later carvers; acquires
-		 * a given-back node's bytes, in the old chunk, nobody uses */
+		/* release: hands the new chunk to later carvers (the old
+		 * chunk's bytes are not used, so nothing need be acquired) */
 		if (atomic_compare_exchange_strong_explicit(
 			    &H->carve, &at, fresh + extent,
-			    memory_order_acq_rel, memory_order_relaxed)) {
+			    memory_order_release, memory_order_relaxed)) {
 			if (ok)
 				count(&H->slack_bytes, CTRIE_CHUNK - used);
 			return fresh;
 		}
 		/* another process put a chunk in first: use that one */
-		shm_arena_free(&c->arena, fresh);
+		if (!forked_since(f))
+			shm_arena_free(&c->arena, fresh);
 	}
 	*whole = true;
 	off = shm_arena_malloc(&c->arena, extent);
@@ -134,12 +146,12 @@ static shm_offt carve(struct cache *c, size_t extent, bool *whole)
 }
 
 static bool snode_new(struct cache *c, const unsigned char *key, size_t len,
-		      uint32_t ops, struct snode_place *p)
+		      uint32_t ops, struct snode_place *p, unsigned long f)
 {
 	struct ctrie_snode *s;
 
 	p->extent = ctrie_snode_extent(len);
-	p->off = carve(c, p->extent, &p->whole);
+	p->off = carve(c, p->extent, &p->whole, f);
 	if (p->off == SHM_NULL)
 		return false;
 	s = SHM_ARENA_ADDR(&c->arena, p->off);
@@ -154,11 +166,14 @@ static bool snode_new(struct cache *c, const unsigned char *key, size_t len,
  * it is still the last carved (the cursor goes back), else its bytes stay
  * unused and are counted as slack.  A node at a chunk's start is not given
  * back: the cursor would then read as "chunk used up". */
-static void snode_drop(struct cache *c, const struct snode_place *p)
+static void snode_drop(struct cache *c, const struct snode_place *p,
+		       unsigned long f)
 {
 	struct ctrie_header *H = ctrie_hdr(c);
 	shm_offt end = p->off + p->extent;
 
+	if (forked_since(f))
+		return;
 	if (p->whole) {
 		shm_arena_free(&c->arena, p->off);
 		/* relaxed: a statistic */
@@ -336,8 +351,9 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		     uint64_t h, uint32_t ops, const struct ctrie_pos *where)
 {
 	struct ctrie_header *H = ctrie_hdr(c);
+	const unsigned long forks = ctrie_forks();
 	struct snode_place np = { SHM_NULL, 0, false };
-	shm_offt sn = SHM_NULL, in = where->in, m = where->main, hit = SHM_NULL;
+	shm_offt sn = SHM_NULL, in = where->in, m = where->main;
 	unsigned level = where->level, tries = 0;
 	int err = CACHE_E_CORRUPT;
 
@@ -386,7 +402,6 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 					goto corrupt;
 				if (slen == len && memcmp(s->key, key, len) == 0) {
 					ctrie_snode_merge(s, ops);
-					hit = ch;
 					goto found;
 				}
 				break;
@@ -404,7 +419,6 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 					if (slen == len &&
 					    memcmp(s->key, key, len) == 0) {
 						ctrie_snode_merge(s, ops);
-						hit = so;
 						goto found;
 					}
 				}
@@ -418,7 +432,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 			}
 		}
 		if (sn == SHM_NULL) {
-			if (!snode_new(c, key, len, ops, &np)) {
+			if (!snode_new(c, key, len, ops, &np, forks)) {
 				err = CACHE_E_FULL;
 				goto fail;
 			}
@@ -439,7 +453,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		} else {
 			leaf = dual(c, &b, ch, lh, sn, h, level + 1);
 			if (leaf == 1) {
-				build_free(c, &b);
+				build_free(c, &b, forks);
 				goto corrupt;
 			}
 		}
@@ -447,7 +461,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 				      : cnode_with(c, &b, cn, bm, level, h,
 						   bit, leaf);
 		if (nc == SHM_NULL) {
-			build_free(c, &b);
+			build_free(c, &b, forks);
 			err = CACHE_E_FULL;
 			goto fail;
 		}
@@ -460,19 +474,25 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 			/* Retirement point: the replaced C-node (and L-node)
 			 * may still be read by others; an epoch-based
 			 * reclamation would free them once every reader that
-			 * could hold them has left. */
-			count(&H->retired_bytes,
-			      ctrie_block_size(ctrie_cnode_size(ctrie_popcount(bm))) +
-			      (old_ln ? ctrie_block_size(old_ln_size) : 0));
-			entry_push(H, sn);
-			count(&H->key_bytes, len);
+			 * could hold them has left.  After a fork its twin may
+			 * count this insert too: then neither is sure, and
+			 * the counters stay behind the trie, never ahead. */
+			if (!forked_since(forks)) {
+				count(&H->retired_bytes,
+				      ctrie_block_size(ctrie_cnode_size(
+					      ctrie_popcount(bm))) +
+				      (old_ln ? ctrie_block_size(old_ln_size)
+					      : 0));
+				entry_push(H, sn);
+				count(&H->key_bytes, len);
+			}
 			path_cache_note(c, in, level, h, nc);
 			for (l = b.top; l <= b.bottom; l++)
 				path_cache_note(c, b.inode[l], l, h, b.cnode[l]);
 			return CACHE_OK;
 		}
 		/* lost: m now holds the winner's C-node (acquire) */
-		build_free(c, &b);
+		build_free(c, &b, forks);
 		count(&H->lost_races, 1);
 		tries++;
 	}
@@ -480,17 +500,14 @@ corrupt:
 	err = ctrie_corrupt(c);
 fail:
 	if (sn != SHM_NULL)
-		snode_drop(c, &np);
+		snode_drop(c, &np, forks);
 	if (err == CACHE_E_FULL)
 		count(&H->skipped_full, 1);
 	return err;
 found:
-	/* Built for an insert that another process won.  Unless it is the
-	 * node found: a signal handler that forked between our carve and
-	 * our CAS leaves a twin process with the same node, and the twin
-	 * may have published it. */
-	if (sn != SHM_NULL && hit != sn) {
-		snode_drop(c, &np);
+	if (sn != SHM_NULL) {
+		/* built for an insert that another process won */
+		snode_drop(c, &np, forks);
 		count(&H->lost_races, 1);
 	}
 	return CACHE_OK;

@@ -57,7 +57,7 @@
  *           _Atomic shm_offt main            (-> the current C-node)
  *   C-node  hdr = TAG_CNODE | level << 8 | prefix20 << 12, u32 bitmap,
  *           u32 child[popcount(bitmap)]      (S-, L- or I-nodes of level+1,
- *                                             as 8-byte units: see below)
+ *                                             as units: see below)
  *   S-node  hdr = TAG_SNODE | len << 8, _Atomic u32 ops,
  *           _Atomic u64 count, key[len]
  *   L-node  hdr = TAG_LNODE | n << 8, pad, u64 hash,
@@ -136,7 +136,7 @@ struct ctrie_inode {
 struct ctrie_cnode {
 	uint32_t hdr;
 	uint32_t bitmap;
-	uint32_t child[]; /* 8-byte units (ctrie_ref_of) */
+	uint32_t child[]; /* units (ctrie_ref_of) */
 };
 
 struct ctrie_snode {
@@ -486,6 +486,15 @@ int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
  * CACHE_E_CORRUPT. */
 int ctrie_walk_totals(struct cache *c, uint64_t *live_bytes,
 		      uint64_t *records);
+
+/* Registers, once per process, the fork handlers behind ctrie_forks (at
+ * attach; not signal-safe). */
+void ctrie_fork_watch(void);
+
+/* How many times this process has forked, or been forked into, since the
+ * handlers were registered.  A record that sees it change since it began
+ * frees, gives back and counts nothing.  Signal-safe. */
+unsigned long ctrie_forks(void);
 
 /* Marks the handle broken and returns CACHE_E_CORRUPT. */
 int ctrie_corrupt(struct cache *c);
