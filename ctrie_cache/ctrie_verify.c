@@ -6,8 +6,8 @@
  * C-node's bitmap against the extent its popcount implies, each S-node's
  * length and the hash of its key against the slot it sits in, each L-node's
  * keys (one full hash, no key twice), and that no node is reached twice
- * and no S-node overlaps another (a bitmap over the arena, one bit per 8
- * bytes).  Then that the carve cursor hands out no live node, the path
+ * or overlaps another (a bitmap over the arena, one bit per 8 bytes of
+ * every node).  Then that the carve cursor hands out no live node, the path
  * cache and the ring of recent inserts, and the entry count.
  *
  * Not async-signal-safe: it allocates the visited bitmap with calloc and
@@ -56,28 +56,23 @@ static void set_seen(struct vctx *v, shm_offt off)
 	v->seen[i / 8] |= (unsigned char)(1u << (i % 8));
 }
 
-/* Marks off as visited; false (and a report) if it was already. */
-static bool mark(struct vctx *v, shm_offt off, const char *kind)
+/* Marks the size bytes of the node at off (checked to lie in one block of
+ * the arena) as visited, 8 at a time; false (and a report) if any of them
+ * was already: the node reached twice, or overlapping another.  Whole
+ * extents, not starts: S-nodes are carved side by side, and the carve
+ * cursor must not point into any live node (check_carve). */
+static bool mark(struct vctx *v, shm_offt off, size_t size, const char *kind)
 {
+	size_t u;
 	if (seen(v, off)) {
 		problem(v, "%s at %" PRIu_shm_offt " reached twice (shared "
 			"node or cycle)", kind, off);
 		return false;
 	}
-	set_seen(v, off);
-	return true;
-}
-
-/* Marks every 8 bytes of an S-node of size bytes at off (checked to lie in
- * the arena): S-nodes are carved side by side, so one overlapping another
- * is damage as much as one reached twice. */
-static bool mark_snode(struct vctx *v, shm_offt off, size_t size)
-{
-	size_t u;
-	for (u = 0; u < size; u += 8) {
+	for (u = 8; u < size; u += 8) {
 		if (seen(v, off + u)) {
-			problem(v, "S-node at %" PRIu_shm_offt " reached twice "
-				"or overlapping another node", off);
+			problem(v, "%s at %" PRIu_shm_offt " overlaps another "
+				"node", kind, off);
 			return false;
 		}
 	}
@@ -125,7 +120,7 @@ static const struct ctrie_snode *check_snode(struct vctx *v, shm_offt off,
 			"length or extent)", off);
 		return NULL;
 	}
-	if (!mark_snode(v, off, CTRIE_SNODE_HDR + *len))
+	if (!mark(v, off, CTRIE_SNODE_HDR + *len, "S-node"))
 		return NULL;
 	if (ctrie_prefix(ctrie_hash(s->key, *len), level) != prefix)
 		problem(v, "S-node at %" PRIu_shm_offt " (key length %zu): "
@@ -147,7 +142,7 @@ static void check_lnode(struct vctx *v, shm_offt off, unsigned level,
 		problem(v, "L-node at %" PRIu_shm_offt " is damaged", off);
 		return;
 	}
-	if (!mark(v, off, "L-node"))
+	if (!mark(v, off, ctrie_lnode_size(n), "L-node"))
 		return;
 	if (ctrie_prefix(lh, level) != prefix)
 		problem(v, "L-node at %" PRIu_shm_offt ": hash does not match "
@@ -176,7 +171,7 @@ static void check_inode(struct vctx *v, shm_offt off, unsigned level,
 		bad_tree_node(v, off, TAG_INODE, level, prefix, "I-node");
 		return;
 	}
-	if (!mark(v, off, "I-node"))
+	if (!mark(v, off, sizeof *in, "I-node"))
 		return;
 	/* acquire: see ctrie_search in ctrie_core.c */
 	m = atomic_load_explicit(&in->main, memory_order_acquire);
@@ -185,7 +180,7 @@ static void check_inode(struct vctx *v, shm_offt off, unsigned level,
 		bad_tree_node(v, m, TAG_CNODE, level, prefix, "C-node");
 		return;
 	}
-	if (!mark(v, m, "C-node"))
+	if (!mark(v, m, ctrie_cnode_size(ctrie_popcount(bm)), "C-node"))
 		return;
 	if (bm == 0 && level > 0)
 		problem(v, "C-node at %" PRIu_shm_offt " (level %u) is empty",
