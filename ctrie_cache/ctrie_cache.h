@@ -216,12 +216,15 @@ struct cache_stats {
 	uint64_t records;          /* successful cache_record calls (the sum
 				      of the hit counters: needs with_walk) */
 	uint64_t live_bytes;       /* bytes reachable from the root: blocks,
-				      and S-nodes' 8-byte-rounded sizes      */
+				      and S-nodes' carved sizes              */
 	uint64_t retired_bytes;    /* replaced nodes not yet reclaimed       */
 	uint64_t skipped_toolong;  /* records refused: key too long          */
 	uint64_t skipped_full;     /* records refused: arena full            */
-	uint64_t lost_races;       /* nodes built for a CAS that lost, freed */
-	uint64_t slack_bytes;      /* S-node chunk bytes never used          */
+	uint64_t lost_races;       /* nodes built for a CAS that lost: freed,
+				      or (keys) given back or left as slack */
+	uint64_t slack_bytes;      /* bytes held for keys but in none: chunk
+				      tails and padding, the rounding of a
+				      key in a block of its own             */
 	struct shm_stats arena;    /* the allocator's figures                */
 };
 /* Fills st; live_bytes and records need a walk (with_walk true), else 0.
