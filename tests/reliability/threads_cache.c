@@ -7,8 +7,9 @@
  *
  * THREADS writers first record the same new keys in the same order, so
  * that they race to insert each one (the losers give back the nodes they
- * built, which the next insert reuses), then overlapping random keys (each
- * counting what it recorded); a reader looks keys up and iterates meanwhile, and two more threads
+ * built, which the next insert reuses), then overlapping random keys
+ * (each counting what it recorded); a reader looks keys up and iterates
+ * meanwhile, and two more threads
  * allocate and free blocks of the same arena, writing a pattern over each
  * block and checking it before the free.  Afterwards every key's hit
  * counter equals the sum of the writers' counts, its bits are the union,
@@ -156,13 +157,19 @@ int main(int argc, char **argv)
 	max_key = cache_max_key() < KEY_CAP - 1 ? cache_max_key() : KEY_CAP - 1;
 	atomic_store(&writers_left, (int)nthreads);
 	pthread_barrier_init(&start, NULL, nthreads);
-	for (i = 0; i < nthreads; i++)
-		pthread_create(&t[i], NULL, writer, (void *)(size_t)i);
-	pthread_create(&t[nthreads], NULL, reader, NULL);
-	pthread_create(&t[nthreads + 1], NULL, allocator, (void *)(size_t)1);
-	pthread_create(&t[nthreads + 2], NULL, allocator, (void *)(size_t)2);
+	for (i = 0; i < nthreads + 3; i++) {
+		void *(*fn)(void *) = i < nthreads ? writer
+				      : i == nthreads ? reader : allocator;
+		void *arg = (void *)(size_t)(i < nthreads ? i : i - nthreads);
+		if (pthread_create(&t[i], NULL, fn, arg) != 0) {
+			/* the writers started would wait at the barrier */
+			printf("threads_cache: cannot start thread %u\n", i);
+			_exit(2);
+		}
+	}
 	for (i = 0; i < nthreads + 3; i++)
 		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&start);
 
 	for (k = 0; k < ALLKEYS; k++) {
 		uint64_t want = 0;
