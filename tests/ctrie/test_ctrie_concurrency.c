@@ -249,6 +249,17 @@ Test(ctrie, sigkill_at_random_moments)
 /* ---- a signal handler recording inside a record ------------------------ */
 
 static volatile sig_atomic_t in_record;
+
+/* Installs fn for sig, restarting the calls it interrupts. */
+static void handle(int sig, void (*fn)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = fn;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(sig, &sa, NULL), 0);
+}
 static volatile sig_atomic_t handler_calls, handler_inside, handler_fail;
 static _Atomic int stop_sender;
 
@@ -291,7 +302,6 @@ static void *sender(void *arg)
 
 Test(ctrie, signal_handler_records_inside_a_record)
 {
-	struct sigaction sa;
 	pthread_t self = pthread_self(), t;
 	unsigned i, main_shared = 0;
 	char k[64];
@@ -300,11 +310,7 @@ Test(ctrie, signal_handler_records_inside_a_record)
 
 	test_path(path, sizeof path, "signal");
 	cr_assert_eq(cache_attach(&C, path, CACHE_ATTACH_CREATE), CACHE_OK);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
+	handle(SIGUSR1, on_signal);
 	cr_assert_eq(pthread_create(&t, NULL, sender, &self), 0);
 	for (i = 0; i < 400000 / KEY_SCALE && handler_inside < 300; i++) {
 		size_t l = (size_t)sprintf(k, "/main/%u", i);
@@ -418,7 +424,7 @@ Test(ctrie, iteration_sees_each_present_key_once_during_inserts)
 
 #define TWIN_FORKS (2000 / KEY_SCALE)
 
-static volatile sig_atomic_t twin_child, twin_forks, in_record;
+static volatile sig_atomic_t twin_child, twin_forks; /* and in_record */
 
 static void fork_twin(int sig)
 {
@@ -447,17 +453,12 @@ Test(ctrie, fork_from_a_signal_handler_in_the_middle_of_a_record)
 {
 	struct itimerval on = { { 0, 300 }, { 0, 300 } }, off = { { 0, 0 },
 								   { 0, 0 } };
-	struct sigaction sa;
 	unsigned i, n;
 	char k[64];
 
 	test_path(path, sizeof path, "twin");
 	cr_assert_eq(cache_attach(&C, path, CACHE_ATTACH_CREATE), CACHE_OK);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = fork_twin;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	handle(SIGALRM, fork_twin);
 	cr_assert_eq(setitimer(ITIMER_REAL, &on, NULL), 0);
 	for (n = 0; twin_forks < TWIN_FORKS && n < 2000000; n++) {
 		size_t len = twin_key(k, n);
