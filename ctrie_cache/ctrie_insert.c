@@ -65,7 +65,7 @@ static void count(_Atomic uint64_t *ctr, uint64_t n)
 }
 
 /* A new S-node's place: off, and whether it is a block of its own (only
- * when the arena has no whole chunk left) or carved from a chunk. */
+ * when no chunk can be had, see carve) or carved from a chunk. */
 struct snode_place {
 	shm_offt off;
 	size_t extent;
