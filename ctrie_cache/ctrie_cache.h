@@ -217,14 +217,16 @@ struct cache_stats {
 				      of the hit counters: needs with_walk) */
 	uint64_t live_bytes;       /* bytes reachable from the root: blocks,
 				      and S-nodes' carved sizes              */
-	uint64_t retired_bytes;    /* replaced nodes not yet reclaimed       */
+	uint64_t retired_bytes;    /* replaced nodes, and nodes built for a
+				      CAS that lost: not yet reclaimed      */
 	uint64_t skipped_toolong;  /* records refused: key too long          */
 	uint64_t skipped_full;     /* records refused: arena full            */
-	uint64_t lost_races;       /* nodes built for a CAS that lost: freed,
-				      or (keys) given back or left as slack */
+	uint64_t lost_races;       /* CASes lost, and keys built for an
+				      insert another process won          */
 	uint64_t slack_bytes;      /* bytes held for keys but in none: chunk
-				      tails and padding, the rounding of a
-				      key in a block of its own             */
+				      tails and padding, keys and chunks
+				      given up, the rounding of a key in a
+				      block of its own                      */
 	struct shm_stats arena;    /* the allocator's figures                */
 };
 /* Fills st; live_bytes and records need a walk (with_walk true), else 0.

@@ -2,14 +2,16 @@
  * ctrie_fork.c - knowing that the process forked in the middle of a record.
  *
  * A signal handler may fork while the thread it interrupted is inside
- * cache_record.  Parent and child then both hold that record's half-built
- * state: nodes built for a CAS that either of them may publish, an S-node
- * either may give back, a new chunk either may install.  Freeing or giving
- * back any of it, or counting an insert that the twin counts too, would
- * damage the shared file.  So fork handlers bump a process-local count in
- * both processes, and a record that sees it change since it began leaks
- * instead (see ctrie_insert.c).  A fork that runs no handlers (_Fork, a raw
- * clone) is not seen.
+ * cache_record.  Parent and child then both finish that record, from its
+ * half-built state: nodes built for a CAS that either of them may publish,
+ * an S-node either may use, a new chunk either may install.  A record
+ * never frees or gives back anything (ctrie_insert.c says why), so what is
+ * left is counting: both would count the insert, or the garbage.  So fork
+ * handlers bump a process-local count in both processes, and a record that
+ * sees it change since it began counts nothing: the counters stay behind
+ * the trie, not ahead of it.  A fork between that check and a count still
+ * counts twice (a few instructions' window); a fork that runs no handlers
+ * (_Fork, a raw clone) is not seen.  Either only skews the statistics.
  */
 #include <pthread.h>
 

@@ -3,15 +3,19 @@
  * main C-node of one I-node (see ctrie_core.c for the algorithm and how it
  * differs from the papers).
  *
- * Nodes built for a CAS are private until the CAS publishes them (release);
- * if the CAS fails nobody has seen them, so they are freed at once and
- * counted in lost_races.  The new S-node is built once and reused across
- * retries; it is carved from a shared chunk (see ctrie_layout.h), and one
- * given up is handed back only if it was the last carved.  A replaced
- * C-node or L-node is garbage that another process may still be reading:
- * it is retired (counted in retired_bytes), never freed here.  The
- * "retirement point" comments mark where an epoch-based reclamation would
- * hand them over.
+ * Nodes built for a CAS are private until the CAS publishes them (release).
+ * A replaced C-node or L-node is garbage that another process may still be
+ * reading: it is retired (counted in retired_bytes).  So are the nodes
+ * built for a CAS that failed (counted in lost_races too), and the bytes
+ * of an S-node or chunk given up are slack: a record never frees or gives
+ * anything back.  The reason is fork: a signal handler may fork in the
+ * middle of a record, and both processes then finish it.  A free or a
+ * hand-back that both perform hands one block out twice (the second free
+ * of a node finds it taken again by the first process's next record), and
+ * no check can close the window between itself and the allocator's CAS.
+ * A retired node is only ever counted, which a twin may do twice (see
+ * ctrie_fork.c).  The "retirement point" comments mark where an
+ * epoch-based reclamation would hand the garbage over.
  */
 #include <errno.h>
 
@@ -19,11 +23,10 @@
 
 #define CTRIE_MAX_RETRIES 100000u
 
-/* The nodes built for one CAS attempt. */
+/* The nodes built for one CAS attempt: the bytes of their blocks, and the
+ * new I-nodes and their C-nodes, by level, for the path cache. */
 struct build {
-	shm_offt node[2 * (CTRIE_MAX_LEVEL + 2)];
-	unsigned n;
-	/* the new I-nodes and their C-nodes, by level, for the path cache */
+	size_t bytes;
 	shm_offt inode[CTRIE_MAX_LEVEL + 1];
 	shm_offt cnode[CTRIE_MAX_LEVEL + 1];
 	unsigned top, bottom; /* levels of the built chain: [top, bottom] */
@@ -35,27 +38,16 @@ static void *alloc(struct cache *c, struct build *b, size_t size,
 	*off = shm_arena_malloc(&c->arena, size);
 	if (*off == SHM_NULL)
 		return NULL;
-	if (b != NULL)
-		b->node[b->n++] = *off;
+	b->bytes += ctrie_block_size(size);
 	return SHM_ARENA_ADDR(&c->arena, *off);
 }
 
 /* Whether the process forked (from a signal handler) since a record that
- * read ctrie_forks() == f began: then this record's half-built nodes are
- * its twin's too, and it frees, gives back and counts nothing (see
- * ctrie_fork.c).  A leak, at most a few nodes, and only on such a fork. */
+ * read ctrie_forks() == f began: then its twin finishes the record too, and
+ * this one counts nothing (see ctrie_fork.c). */
 static bool forked_since(unsigned long f)
 {
 	return ctrie_forks() != f;
-}
-
-static void build_free(struct cache *c, struct build *b, unsigned long f)
-{
-	unsigned i;
-	if (!forked_since(f))
-		for (i = 0; i < b->n; i++)
-			shm_arena_free(&c->arena, b->node[i]);
-	b->n = 0;
 }
 
 static void count(_Atomic uint64_t *ctr, uint64_t n)
@@ -64,12 +56,22 @@ static void count(_Atomic uint64_t *ctr, uint64_t n)
 	atomic_fetch_add_explicit(ctr, n, memory_order_relaxed);
 }
 
-/* A new S-node's place: off, and whether it is a block of its own (only
- * when no chunk can be had, see carve) or carved from a chunk. */
+/* Retirement point: the nodes built for a CAS that failed, or for one that
+ * was never tried.  Nobody has seen them; they are garbage like a replaced
+ * node, not freed (see the top of this file). */
+static void build_retire(struct cache *c, struct build *b, unsigned long f)
+{
+	if (!forked_since(f))
+		count(&ctrie_hdr(c)->retired_bytes, b->bytes);
+	b->bytes = 0;
+}
+
+
+/* A new S-node's place: carved from a chunk, or (only when no chunk can be
+ * had, see carve) a block of its own. */
 struct snode_place {
 	shm_offt off;
 	size_t extent;
-	bool whole;
 };
 
 /* Bytes to skip at at so that a node of extent bytes spans no more line
@@ -91,12 +93,11 @@ static size_t line_pad(shm_offt at, size_t extent)
  * untrusted: a value that is not a reserved, unit-aligned offset of the
  * region is taken as "no chunk", and the next chunk replaces it.
  *
- * The cursor hands bytes from one writer to the next: a new chunk from the
- * process that allocated it, and a given-back S-node's bytes from the
- * process that wrote them (snode_drop).  So a carve acquires the cursor
- * value it replaces, and whoever hands bytes on releases it. */
-static shm_offt carve(struct cache *c, size_t extent, bool *whole,
-		      unsigned long f)
+ * The cursor hands a new chunk from the process that allocated it to every
+ * later carver: installing it releases, a carve acquires.  It only moves
+ * forward (nothing is given back), and chunks are never freed, so a CAS on
+ * it cannot succeed on a value that came back (see the top of this file). */
+static shm_offt carve(struct cache *c, size_t extent, unsigned long f)
 {
 	struct ctrie_header *H = ctrie_hdr(c);
 	/* relaxed: only a guess; the CAS below reads it again (acquire) */
@@ -104,7 +105,6 @@ static shm_offt carve(struct cache *c, size_t extent, bool *whole,
 	shm_offt off;
 	unsigned tries;
 
-	*whole = false;
 	for (tries = 0; tries < CTRIE_MAX_RETRIES; tries++) {
 		const size_t used = (size_t)(at & (CTRIE_CHUNK - 1));
 		const bool ok = used != 0 && ctrie_off_ok(c, at) &&
@@ -134,11 +134,11 @@ static shm_offt carve(struct cache *c, size_t extent, bool *whole,
 				count(&H->slack_bytes, CTRIE_CHUNK - used);
 			return fresh;
 		}
-		/* another process put a chunk in first: use that one */
+		/* another process put a chunk in first: use that one; this
+		 * one is never used (a retirement point, see the top) */
 		if (!forked_since(f))
-			shm_arena_free(&c->arena, fresh);
+			count(&H->slack_bytes, CTRIE_CHUNK);
 	}
-	*whole = true;
 	off = shm_arena_malloc(&c->arena, extent);
 	if (off != SHM_NULL)
 		count(&H->slack_bytes, ctrie_block_size(extent) - extent);
@@ -151,7 +151,7 @@ static bool snode_new(struct cache *c, const unsigned char *key, size_t len,
 	struct ctrie_snode *s;
 
 	p->extent = ctrie_snode_extent(len);
-	p->off = carve(c, p->extent, &p->whole, f);
+	p->off = carve(c, p->extent, f);
 	if (p->off == SHM_NULL)
 		return false;
 	s = SHM_ARENA_ADDR(&c->arena, p->off);
@@ -162,33 +162,13 @@ static bool snode_new(struct cache *c, const unsigned char *key, size_t len,
 	return true;
 }
 
-/* Gives up an S-node that was never published: its block, or its space if
- * it is still the last carved (the cursor goes back), else its bytes stay
- * unused and are counted as slack.  A node at a chunk's start is not given
- * back: the cursor would then read as "chunk used up". */
-static void snode_drop(struct cache *c, const struct snode_place *p,
-		       unsigned long f)
+/* Gives up an S-node that was never published: its bytes stay unused and
+ * are slack (never given back: see the top of this file). */
+static void snode_give_up(struct cache *c, const struct snode_place *p,
+			  unsigned long f)
 {
-	struct ctrie_header *H = ctrie_hdr(c);
-	shm_offt end = p->off + p->extent;
-
-	if (forked_since(f))
-		return;
-	if (p->whole) {
-		shm_arena_free(&c->arena, p->off);
-		/* relaxed: a statistic */
-		atomic_fetch_sub_explicit(&H->slack_bytes,
-					  ctrie_block_size(p->extent) - p->extent,
-					  memory_order_relaxed);
-		return;
-	}
-	/* release: the next carver of these bytes writes after ours (see
-	 * carve); relaxed on failure: nothing is handed on */
-	if ((p->off & (CTRIE_CHUNK - 1)) == 0 ||
-	    !atomic_compare_exchange_strong_explicit(&H->carve, &end, p->off,
-						     memory_order_release,
-						     memory_order_relaxed))
-		count(&H->slack_bytes, p->extent);
+	if (!forked_since(f))
+		count(&ctrie_hdr(c)->slack_bytes, p->extent);
 }
 
 /* Publishes in the path cache that I-node in (level, prefix of h) has main
@@ -352,7 +332,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 {
 	struct ctrie_header *H = ctrie_hdr(c);
 	const unsigned long forks = ctrie_forks();
-	struct snode_place np = { SHM_NULL, 0, false };
+	struct snode_place np = { SHM_NULL, 0 };
 	shm_offt sn = SHM_NULL, in = where->in, m = where->main;
 	unsigned level = where->level, tries = 0;
 	int err = CACHE_E_CORRUPT;
@@ -370,7 +350,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		const struct ctrie_snode *s;
 		const struct ctrie_lnode *ln;
 
-		b.n = 0;
+		b.bytes = 0;
 		b.top = 1;
 		b.bottom = 0;
 		if (I == NULL)
@@ -453,7 +433,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		} else {
 			leaf = dual(c, &b, ch, lh, sn, h, level + 1);
 			if (leaf == 1) {
-				build_free(c, &b, forks);
+				build_retire(c, &b, forks);
 				goto corrupt;
 			}
 		}
@@ -461,7 +441,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 				      : cnode_with(c, &b, cn, bm, level, h,
 						   bit, leaf);
 		if (nc == SHM_NULL) {
-			build_free(c, &b, forks);
+			build_retire(c, &b, forks);
 			err = CACHE_E_FULL;
 			goto fail;
 		}
@@ -492,7 +472,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 			return CACHE_OK;
 		}
 		/* lost: m now holds the winner's C-node (acquire) */
-		build_free(c, &b, forks);
+		build_retire(c, &b, forks);
 		count(&H->lost_races, 1);
 		tries++;
 	}
@@ -500,14 +480,14 @@ corrupt:
 	err = ctrie_corrupt(c);
 fail:
 	if (sn != SHM_NULL)
-		snode_drop(c, &np, forks);
+		snode_give_up(c, &np, forks);
 	if (err == CACHE_E_FULL)
 		count(&H->skipped_full, 1);
 	return err;
 found:
 	if (sn != SHM_NULL) {
 		/* built for an insert that another process won */
-		snode_drop(c, &np, forks);
+		snode_give_up(c, &np, forks);
 		count(&H->lost_races, 1);
 	}
 	return CACHE_OK;

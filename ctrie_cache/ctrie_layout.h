@@ -20,14 +20,15 @@
  *                            insert's increment is that insert's slot in
  *                            the ring of recent inserts (count % CTRIE_RECENT)
  *           key_bytes        sum of their lengths
- *           retired_bytes    blocks of replaced C-/L-nodes (not reclaimed yet)
- *           lost_races       nodes built for a CAS that failed: freed at
- *                            once, or (S-nodes) given back or left as slack
+ *           retired_bytes    blocks of replaced C-/L-nodes, and of nodes
+ *                            built for a CAS that failed (not reclaimed yet)
+ *           lost_races       CASes that failed, and S-nodes built for a
+ *                            key that another process inserted first
  *           slack_bytes      bytes held for S-nodes but never in one: the
  *                            tail of a chunk too short for the next S-node,
  *                            bytes skipped to start one at a line pair, an
- *                            S-node given up that was not the last carved
- *                            or that starts a chunk, the rounding of an
+ *                            S-node given up, a chunk that lost the race
+ *                            to be the current one, the rounding of an
  *                            S-node in a block of its own
  *           carve            the next free byte of the S-node chunk (0: none;
  *                            a multiple of the chunk size: chunk used up)
@@ -493,7 +494,7 @@ void ctrie_fork_watch(void);
 
 /* How many times this process has forked, or been forked into, since the
  * handlers were registered.  A record that sees it change since it began
- * frees, gives back and counts nothing.  Signal-safe. */
+ * counts nothing.  Signal-safe. */
 unsigned long ctrie_forks(void);
 
 /* Marks the handle broken and returns CACHE_E_CORRUPT. */
