@@ -158,7 +158,9 @@ class Checks:
         try:
             cache = os.path.join(mnt, "c")
             run(["true"], env_of(self.shim, cache))
-            with open(os.path.join(mnt, "fill"), "wb") as f:
+            # unbuffered: a buffered file would raise ENOSPC again when
+            # it flushes its rest at close
+            with open(os.path.join(mnt, "fill"), "wb", buffering=0) as f:
                 try:
                     while True:
                         f.write(b"\0" * 65536)
