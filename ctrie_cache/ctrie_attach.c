@@ -6,7 +6,7 @@
  * CTRIE_FORMATTING | pid) so that concurrent first attachers format once;
  * the others wait, bounded, for the state to become CTRIE_MAGIC (stored with
  * release after every other field).  A formatter that died half-way is
- * detected by its pid and replaced (its partial nodes leak).
+ * detected by its pid and replaced.
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,46 +17,25 @@
 
 #define CTRIE_ATTACH_WAIT_MS 2000
 
-static int format(struct cache *c, struct ctrie_header *H)
+/* The trie of a fresh file is its top table, all zero (empty) as the
+ * allocator's client area is in a fresh file; a formatter that died wrote
+ * nothing to it.  No node is allocated until the first insert. */
+static void format(struct ctrie_header *H)
 {
-	struct ctrie_inode *in;
-	struct ctrie_cnode *cn;
-	shm_offt io, co;
-
-	co = shm_arena_malloc(&c->arena, ctrie_cnode_size(0));
-	io = shm_arena_malloc(&c->arena, sizeof *in);
-	if (co == SHM_NULL || io == SHM_NULL) {
-		shm_arena_free(&c->arena, co);
-		shm_arena_free(&c->arena, io);
-		return CACHE_E_FULL;
-	}
-	cn = SHM_ARENA_ADDR(&c->arena, co);
-	cn->hdr = ctrie_tree_hdr(TAG_CNODE, 0, 0);
-	cn->bitmap = 0;
-	in = SHM_ARENA_ADDR(&c->arena, io);
-	in->hdr = ctrie_tree_hdr(TAG_INODE, 0, 0);
-	in->pad = 0;
-	atomic_init(&in->main, co);
 	H->version = CTRIE_FORMAT_VERSION;
 	H->header_size = (uint32_t)sizeof *H;
 	H->max_key = (uint32_t)CTRIE_MAX_KEY;
 	H->level_bits = CTRIE_BITS;
-	/* relaxed: published by the release store of the state below */
-	atomic_store_explicit(&H->root, io, memory_order_relaxed);
+	H->top_level = CTRIE_TOP_LEVEL;
 	atomic_store_explicit(&H->state, CTRIE_MAGIC, memory_order_release);
-	return CACHE_OK;
 }
 
-static int check_formatted(struct cache *c, struct ctrie_header *H)
+static int check_formatted(struct ctrie_header *H)
 {
 	if (H->version != CTRIE_FORMAT_VERSION ||
 	    H->header_size != sizeof *H || H->max_key != CTRIE_MAX_KEY ||
-	    H->level_bits != CTRIE_BITS)
+	    H->level_bits != CTRIE_BITS || H->top_level != CTRIE_TOP_LEVEL)
 		return CACHE_E_VERSION;
-	if (ctrie_inode_at(c, atomic_load_explicit(&H->root,
-						   memory_order_relaxed),
-			   0, 0) == NULL)
-		return CACHE_E_CORRUPT;
 	return CACHE_OK;
 }
 
@@ -86,7 +65,7 @@ static int bind_header(struct cache *c, bool create)
 		int r;
 
 		if (st == CTRIE_MAGIC) {
-			r = check_formatted(c, H);
+			r = check_formatted(H);
 			if (r == CACHE_OK)
 				c->hdr = H;
 			return r;
@@ -97,11 +76,7 @@ static int bind_header(struct cache *c, bool create)
 			return CACHE_E_NOTCACHE;
 		if (st == 0 || !formatter_alive(st)) {
 			if (atomic_compare_exchange_strong(&H->state, &st, mine)) {
-				r = format(c, H);
-				if (r != CACHE_OK) {
-					atomic_store(&H->state, 0);
-					return r;
-				}
+				format(H);
 				c->hdr = H;
 				return CACHE_OK;
 			}

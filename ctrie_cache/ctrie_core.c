@@ -4,14 +4,15 @@
  * The algorithm is the ctrie of Prokopec, Bagwell and Odersky ("Cache-Aware
  * Lock-Free Concurrent Hash Tries", 2011) and Prokopec, Bronson, Bagwell and
  * Odersky ("Concurrent Tries with Efficient Non-Blocking Snapshots", PPoPP
- * 2012), with the path cache of Prokopec's "Cache-Tries" (PPoPP 2018),
- * restricted to what a cache that never removes keys needs:
+ * 2012), and the idea of Prokopec's "Cache-Tries" (PPoPP 2018) to start a
+ * search at a deep level, restricted to what a cache that never removes
+ * keys needs:
  *
  *  - Insert reads an I-node's main C-node, builds an updated copy and CASes
  *    the I-node's main from the old to the copy.  The successful CAS is the
  *    linearisation point of an insert, as in the papers; the acquire load of
- *    the main C-node in which the key is found (or whose slot is empty) is
- *    that of a lookup.
+ *    the main word whose C-node holds the key (or has its slot empty, or is
+ *    an empty top-table slot) is that of a lookup.
  *  - No removal, hence no T-nodes, no contraction/compression and no
  *    generations, GCAS or RDCSS: nothing ever makes an I-node unreachable,
  *    so an I-node once linked stays at the same place for good (the papers
@@ -22,14 +23,16 @@
  *    replaces them.  Each key therefore has exactly one S-node forever.
  *  - Keys whose full 64-bit hashes are equal go to an L-node at the level
  *    where they meet, instead of descending to the last level first.
- *  - The path cache (Cache-Tries) maps a hash prefix of level 1..3 to the
- *    permanent I-node of that prefix and to a recent C-node of it.  Since
- *    I-nodes are permanent, starting a search at the cached I-node is the
- *    same as walking down to it.  The cached C-node may be stale, but C-node
- *    versions only grow: a key found in it is present (it was inserted before
- *    the C-node was cached, and keys are never removed), and when it is not
- *    found there the search goes on from the I-node's current main.  Unlike
- *    Cache-Tries there is no cache-level adjustment: three fixed tables.
+ *  - Levels 0-2 are implicit and the I-nodes of level 3 are the words of
+ *    the top table (ctrie_layout.h), indexed by the hash's low 15 bits.  In
+ *    the papers' terms the trie starts with full C-nodes at levels 0-2,
+ *    which an insert-only trie of more than a few tens of thousands of keys
+ *    reaches anyway and never leaves; an empty top word stands for an empty
+ *    C-node.  Cache-Tries keeps a cache of a deep level beside the trie,
+ *    whose entries may be stale and are validated; here that level is the
+ *    trie itself, so nothing is validated or kept up to date.  Unlike
+ *    Cache-Tries the level does not adapt: beyond about a million keys most
+ *    searches walk one more I-node below level 3 (32^4 prefixes).
  *
  * Lock-freedom: a failed CAS means another insert changed that I-node; each
  * I-node can change only a bounded number of times (a slot goes empty ->
@@ -143,87 +146,45 @@ static CTRIE_ALWAYS_INLINE enum step cnode_step(const struct cache *c, shm_offt 
 	}
 }
 
-static inline struct ctrie_slot *cache_slot(struct ctrie_header *H,
-					    uint64_t h, unsigned level)
-{
-	return &H->path_cache[ctrie_cache_base(level) +
-			      (unsigned)ctrie_prefix(h, level)];
-}
-
 int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
 		 uint64_t h, struct ctrie_hit *hit, struct ctrie_pos *where)
 {
-	struct ctrie_header *H = ctrie_hdr(c);
-	shm_offt in = SHM_NULL, seen = SHM_NULL;
-	unsigned level = 0, l;
+	_Atomic uint32_t *word = ctrie_top_word(ctrie_hdr(c), h);
+	unsigned level = CTRIE_TOP_LEVEL;
 
-	/* The deepest cached level first.  The cached C-node may be stale
-	 * but never holds a key that is not present (see the top). */
-	for (l = CTRIE_CACHE_LEVELS; l >= 1; l--) {
-		struct ctrie_slot *slot = cache_slot(H, h, l);
-		/* acquire: pairs with the release in path_cache_note, so the
-		 * nodes' contents are visible */
-		uint64_t pair = atomic_load_explicit(&slot->pair,
-						     memory_order_acquire);
-		shm_offt co = ctrie_slot_off(pair, CTRIE_SLOT_CNODE);
-		shm_offt io = ctrie_slot_off(pair, CTRIE_SLOT_INODE);
-		shm_offt next = SHM_NULL;
-
-		if (co != SHM_NULL) {
-			switch (cnode_step(c, co, l, key, len, h, hit, &next)) {
-			case STEP_FOUND:
-				return 1;
-			case STEP_DESCEND:
-				/* I-nodes are permanent: go on from there */
-				in = next;
-				level = l + 1;
-				goto walk;
-			case STEP_ABSENT:
-				seen = co;
-				break;
-			case STEP_CORRUPT:
-				/* damaged or reused: ask the I-node */
-				break;
-			}
-		}
-		if (io != SHM_NULL && ctrie_inode_at(c, io, l, h) != NULL) {
-			in = io;
-			level = l;
-			goto walk;
-		}
-		seen = SHM_NULL;
-	}
-	in = atomic_load_explicit(&H->root, memory_order_acquire);
-	level = 0;
-walk:
 	for (;;) {
-		const struct ctrie_inode *I = ctrie_inode_at(c, in, level, h);
-		shm_offt m, next = SHM_NULL;
-
-		if (I == NULL)
-			return ctrie_corrupt(c);
 		/* acquire: the C-node's contents were written before the
 		 * release CAS that published it */
-		m = atomic_load_explicit(&I->main, memory_order_acquire);
-		/* the cached C-node is still current: its answer stands */
-		if (m == seen)
+		shm_offt m = ctrie_ref_off(
+			atomic_load_explicit(word, memory_order_acquire));
+		const struct ctrie_inode *I;
+		shm_offt next = SHM_NULL;
+
+		if (m == SHM_NULL) {
+			/* an empty top slot; a main word below is never 0 */
+			if (level != CTRIE_TOP_LEVEL)
+				return ctrie_corrupt(c);
 			goto absent;
+		}
 		switch (cnode_step(c, m, level, key, len, h, hit, &next)) {
 		case STEP_FOUND:
 			return 1;
 		case STEP_ABSENT:
 			goto absent;
 		case STEP_DESCEND:
-			in = next;
-			level++; /* bounded: the level is checked at each node */
-			seen = SHM_NULL;
 			break;
 		case STEP_CORRUPT:
 			return ctrie_corrupt(c);
 		}
+		/* bounded: cnode_step descends from levels below the last */
+		level++;
+		I = ctrie_inode_at(c, next, level, h);
+		if (I == NULL)
+			return ctrie_corrupt(c);
+		word = (_Atomic uint32_t *)&I->main;
 		continue;
 absent:
-		where->in = in;
+		where->word = word;
 		where->level = level;
 		where->main = m;
 		return 0;

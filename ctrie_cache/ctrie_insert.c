@@ -23,13 +23,9 @@
 
 #define CTRIE_MAX_RETRIES 100000u
 
-/* The nodes built for one CAS attempt: the bytes of their blocks, and the
- * new I-nodes and their C-nodes, by level, for the path cache. */
+/* The nodes built for one CAS attempt: the bytes of their blocks. */
 struct build {
 	size_t bytes;
-	shm_offt inode[CTRIE_MAX_LEVEL + 1];
-	shm_offt cnode[CTRIE_MAX_LEVEL + 1];
-	unsigned top, bottom; /* levels of the built chain: [top, bottom] */
 };
 
 static void *alloc(struct cache *c, struct build *b, size_t size,
@@ -171,24 +167,6 @@ static void snode_give_up(struct cache *c, const struct snode_place *p,
 		count(&ctrie_hdr(c)->slack_bytes, p->extent);
 }
 
-/* Publishes in the path cache that I-node in (level, prefix of h) has main
- * C-node cn.  Memoisation only: a lost or stale write costs a longer search,
- * never a wrong answer. */
-static void path_cache_note(struct cache *c, shm_offt in, unsigned level,
-			    uint64_t h, shm_offt cn)
-{
-	struct ctrie_slot *slot;
-	uint64_t pair;
-	if (level < 1 || level > CTRIE_CACHE_LEVELS)
-		return;
-	slot = &ctrie_hdr(c)->path_cache[ctrie_cache_base(level) +
-					 (unsigned)ctrie_prefix(h, level)];
-	pair = ctrie_slot_pack(in, cn);
-	/* release: readers acquire and then read the nodes */
-	if (atomic_load_explicit(&slot->pair, memory_order_relaxed) != pair)
-		atomic_store_explicit(&slot->pair, pair, memory_order_release);
-}
-
 /* A copy of C-node cn (bitmap bm, level) with child at position pos either
  * inserted (bit not in bm) or replaced. */
 static shm_offt cnode_with(struct cache *c, struct build *b,
@@ -262,8 +240,6 @@ static shm_offt dual(struct cache *c, struct build *b, shm_offt x,
 		d++;
 	if (d > CTRIE_MAX_LEVEL)
 		return 1;
-	b->top = level;
-	b->bottom = d;
 	for (l = d + 1; l-- > level;) {
 		struct ctrie_cnode *cn;
 		struct ctrie_inode *in;
@@ -289,10 +265,7 @@ static shm_offt dual(struct cache *c, struct build *b, shm_offt x,
 		if (in == NULL)
 			return SHM_NULL;
 		in->hdr = ctrie_tree_hdr(TAG_INODE, l, hy);
-		in->pad = 0;
-		atomic_init(&in->main, co);
-		b->inode[l] = io;
-		b->cnode[l] = co;
+		atomic_init(&in->main, ctrie_ref_of(co));
 		below = io;
 	}
 	return below;
@@ -325,7 +298,10 @@ static bool leaf_hash(const struct cache *c, shm_offt off, uint64_t *h)
 	return true;
 }
 
-/* Insert-or-merge at where, the I-node and main C-node in which a search
+/* A C-node with no child: what an empty slot of the top table stands for. */
+static const struct ctrie_cnode empty_cnode;
+
+/* Insert-or-merge at where, the main word and C-node in which a search
  * found the key absent. */
 static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		     uint64_t h, uint32_t ops, const struct ctrie_pos *where)
@@ -333,36 +309,40 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 	struct ctrie_header *H = ctrie_hdr(c);
 	const unsigned long forks = ctrie_forks();
 	struct snode_place np = { SHM_NULL, 0 };
-	shm_offt sn = SHM_NULL, in = where->in, m = where->main;
+	_Atomic uint32_t *word = where->word;
+	shm_offt sn = SHM_NULL, m = where->main;
 	unsigned level = where->level, tries = 0;
+	bool reload = false;
 	int err = CACHE_E_CORRUPT;
 
 	while (tries < CTRIE_MAX_RETRIES) {
-		const struct ctrie_inode *I = ctrie_inode_at(c, in, level, h);
-		struct ctrie_inode *wI = (struct ctrie_inode *)I;
 		const struct ctrie_cnode *cn;
-		/* not "= { ... }": zeroing the arrays costs more than a round */
-		struct build b;
+		struct build b = { 0 };
 		shm_offt ch = SHM_NULL, nc, leaf = SHM_NULL, old_ln = SHM_NULL;
 		size_t old_ln_size = 0, n = 0, i, slen;
-		uint32_t bm, bit;
+		uint32_t bm, bit, seen;
 		uint64_t lh;
 		const struct ctrie_snode *s;
 		const struct ctrie_lnode *ln;
+		const struct ctrie_inode *I;
 
-		b.bytes = 0;
-		b.top = 1;
-		b.bottom = 0;
-		if (I == NULL)
-			goto corrupt;
 		/* acquire: see ctrie_search.  The search's read is reused on
 		 * the first round, and a failed CAS reloads it. */
-		if (m == SHM_NULL)
-			m = atomic_load_explicit(&wI->main,
-						 memory_order_acquire);
-		cn = ctrie_cnode_at(c, m, level, h, &bm);
-		if (cn == NULL)
-			goto corrupt;
+		if (reload)
+			m = ctrie_ref_off(atomic_load_explicit(
+				word, memory_order_acquire));
+		reload = false;
+		if (m == SHM_NULL) {
+			/* only a slot of the top table is ever empty */
+			if (level != CTRIE_TOP_LEVEL)
+				goto corrupt;
+			cn = &empty_cnode;
+			bm = 0;
+		} else {
+			cn = ctrie_cnode_at(c, m, level, h, &bm);
+			if (cn == NULL)
+				goto corrupt;
+		}
 		bit = UINT32_C(1) << ctrie_index(h, level);
 		if ((bm & bit) != 0) {
 			ch = ctrie_ref_off(CTRIE_LOAD(
@@ -371,10 +351,12 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 			case TAG_INODE:
 				if (level >= CTRIE_MAX_LEVEL)
 					goto corrupt;
-				path_cache_note(c, in, level, h, m);
-				in = ch;
+				I = ctrie_inode_at(c, ch, level + 1, h);
+				if (I == NULL)
+					goto corrupt;
+				word = (_Atomic uint32_t *)&I->main;
 				level++;
-				m = SHM_NULL;
+				reload = true;
 				continue;
 			case TAG_SNODE:
 				s = ctrie_snode_at(c, ch, &slen);
@@ -447,10 +429,10 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		}
 		/* release: publishes the new nodes' contents; acquire on
 		 * failure: the next round reads the winner's C-node */
+		seen = ctrie_ref_of(m);
 		if (atomic_compare_exchange_strong_explicit(
-			    &wI->main, &m, nc, memory_order_release,
+			    word, &seen, ctrie_ref_of(nc), memory_order_release,
 			    memory_order_acquire)) {
-			unsigned l;
 			/* Retirement point: the replaced C-node (and L-node)
 			 * may still be read by others; an epoch-based
 			 * reclamation would free them once every reader that
@@ -459,19 +441,19 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 			 * the counters stay behind the trie, never ahead. */
 			if (!forked_since(forks)) {
 				count(&H->retired_bytes,
-				      ctrie_block_size(ctrie_cnode_size(
-					      ctrie_popcount(bm))) +
+				      (m != SHM_NULL
+					       ? ctrie_block_size(ctrie_cnode_size(
+							 ctrie_popcount(bm)))
+					       : 0) +
 				      (old_ln ? ctrie_block_size(old_ln_size)
 					      : 0));
 				entry_push(H, sn);
 				count(&H->key_bytes, len);
 			}
-			path_cache_note(c, in, level, h, nc);
-			for (l = b.top; l <= b.bottom; l++)
-				path_cache_note(c, b.inode[l], l, h, b.cnode[l]);
 			return CACHE_OK;
 		}
-		/* lost: m now holds the winner's C-node (acquire) */
+		/* lost: seen now names the winner's C-node (acquire) */
+		m = ctrie_ref_off(seen);
 		build_retire(c, &b, forks);
 		count(&H->lost_races, 1);
 		tries++;

@@ -1,14 +1,15 @@
 /*
  * ctrie_verify.c - cache_verify: checks every invariant of the trie.
  *
- * Walks from the root with the depth bounded by the number of hash levels,
+ * Walks from each slot of the top table with the depth bounded by the
+ * number of hash levels,
  * checks each offset (bounds, alignment, kind, level, hash prefix), each
  * C-node's bitmap against the extent its popcount implies, each S-node's
  * length and the hash of its key against the slot it sits in, each L-node's
  * keys (one full hash, no key twice), and that no node is reached twice
  * or overlaps another (a bitmap over the arena, one bit per 8 bytes of
- * every node).  Then that the carve cursor hands out no live node, the path
- * cache and the ring of recent inserts, and the entry count.
+ * every node).  Then that the carve cursor hands out no live node, the ring
+ * of recent inserts, and the entry count.
  *
  * Not async-signal-safe: it allocates the visited bitmap with calloc and
  * formats its reports with snprintf.  It is meant for the CLI.
@@ -159,22 +160,18 @@ static void check_lnode(struct vctx *v, shm_offt off, unsigned level,
 }
 
 static void check_inode(struct vctx *v, shm_offt off, unsigned level,
+			uint64_t prefix);
+
+/* Checks the C-node that main word ref names, of level level and hash
+ * prefix prefix, and everything below it. */
+static void check_cnode(struct vctx *v, uint32_t ref, unsigned level,
 			uint64_t prefix)
 {
-	const struct ctrie_inode *in = ctrie_inode_at(v->c, off, level, prefix);
+	const shm_offt m = ctrie_ref_off(ref);
 	const struct ctrie_cnode *cn;
-	shm_offt m;
 	uint32_t bm, rest;
 	unsigned i;
 
-	if (in == NULL) {
-		bad_tree_node(v, off, TAG_INODE, level, prefix, "I-node");
-		return;
-	}
-	if (!mark(v, off, sizeof *in, "I-node"))
-		return;
-	/* acquire: see ctrie_search in ctrie_core.c */
-	m = atomic_load_explicit(&in->main, memory_order_acquire);
 	cn = ctrie_cnode_at(v->c, m, level, prefix, &bm);
 	if (cn == NULL) {
 		bad_tree_node(v, m, TAG_CNODE, level, prefix, "C-node");
@@ -182,7 +179,8 @@ static void check_inode(struct vctx *v, shm_offt off, unsigned level,
 	}
 	if (!mark(v, m, ctrie_cnode_size(ctrie_popcount(bm)), "C-node"))
 		return;
-	if (bm == 0 && level > 0)
+	/* an empty top slot is 0, never an empty C-node */
+	if (bm == 0)
 		problem(v, "C-node at %" PRIu_shm_offt " (level %u) is empty",
 			m, level);
 	for (i = 0, rest = bm; rest != 0; i++, rest &= rest - 1) {
@@ -213,11 +211,38 @@ static void check_inode(struct vctx *v, shm_offt off, unsigned level,
 	}
 }
 
-/* The offsets of the path cache and of the recent ring, read before the
- * walk: each was stored after the CAS that linked its node, so every node
- * they name was in the trie when the walk started and must have been seen. */
+static void check_inode(struct vctx *v, shm_offt off, unsigned level,
+			uint64_t prefix)
+{
+	const struct ctrie_inode *in = ctrie_inode_at(v->c, off, level, prefix);
+
+	if (in == NULL) {
+		bad_tree_node(v, off, TAG_INODE, level, prefix, "I-node");
+		return;
+	}
+	if (!mark(v, off, sizeof *in, "I-node"))
+		return;
+	/* acquire: see ctrie_search in ctrie_core.c */
+	check_cnode(v, atomic_load_explicit(&in->main, memory_order_acquire),
+		    level, prefix);
+}
+
+static void check_top(struct vctx *v, struct ctrie_header *H)
+{
+	uint32_t i;
+	for (i = 0; i < CTRIE_TOP_SLOTS; i++) {
+		/* acquire: see ctrie_search in ctrie_core.c */
+		uint32_t ref = atomic_load_explicit(&H->top[i],
+						    memory_order_acquire);
+		if (ref != 0)
+			check_cnode(v, ref, CTRIE_TOP_LEVEL, i);
+	}
+}
+
+/* The offsets of the recent ring, read before the walk: each was stored
+ * after the CAS that linked its node, so every node they name was in the
+ * trie when the walk started and must have been seen. */
 struct snapshot {
-	shm_offt slot[CTRIE_CACHE_SLOTS][2];
 	shm_offt recent[CTRIE_RECENT];
 };
 
@@ -225,36 +250,9 @@ static void take_snapshot(struct snapshot *sn, struct ctrie_header *H)
 {
 	unsigned i;
 	/* acquire: pairs with the release stores of the writers */
-	for (i = 0; i < CTRIE_CACHE_SLOTS; i++) {
-		uint64_t pair = atomic_load_explicit(&H->path_cache[i].pair,
-						     memory_order_acquire);
-		sn->slot[i][0] = ctrie_slot_off(pair, CTRIE_SLOT_INODE);
-		sn->slot[i][1] = ctrie_slot_off(pair, CTRIE_SLOT_CNODE);
-	}
 	for (i = 0; i < CTRIE_RECENT; i++)
 		sn->recent[i] = atomic_load_explicit(&H->recent[i],
 						     memory_order_acquire);
-}
-
-static void check_path_cache(struct vctx *v, const struct snapshot *sn)
-{
-	unsigned level, i;
-	for (level = 1; level <= CTRIE_CACHE_LEVELS; level++) {
-		for (i = 0; i < (1u << (CTRIE_BITS * level)); i++) {
-			shm_offt io = sn->slot[ctrie_cache_base(level) + i][0];
-			shm_offt co = sn->slot[ctrie_cache_base(level) + i][1];
-			uint32_t bm;
-			if (io != SHM_NULL &&
-			    (ctrie_inode_at(v->c, io, level, i) == NULL ||
-			     !seen(v, io)))
-				problem(v, "path cache slot %u of level %u: "
-					"not an I-node of the trie", i, level);
-			if (co != SHM_NULL &&
-			    ctrie_cnode_at(v->c, co, level, i, &bm) == NULL)
-				problem(v, "path cache slot %u of level %u: "
-					"not a C-node of its place", i, level);
-		}
-	}
 }
 
 /* The carve cursor, read after the walk: its chunk's bytes from it on are
@@ -307,7 +305,8 @@ long cache_verify(struct cache *c, cache_report_fn report, void *arg)
 	H = ctrie_hdr(c);
 	if (atomic_load(&H->state) != CTRIE_MAGIC ||
 	    H->version != CTRIE_FORMAT_VERSION || H->header_size != sizeof *H ||
-	    H->max_key != CTRIE_MAX_KEY || H->level_bits != CTRIE_BITS)
+	    H->max_key != CTRIE_MAX_KEY || H->level_bits != CTRIE_BITS ||
+	    H->top_level != CTRIE_TOP_LEVEL)
 		problem(&v, "cache header: bad magic, version or settings");
 	v.seen = calloc(MAX_ALLOCATABLE_SHM_SIZE / 64 + 1, 1);
 	sn = malloc(sizeof *sn);
@@ -324,9 +323,8 @@ long cache_verify(struct cache *c, cache_report_fn report, void *arg)
 	entries = atomic_load(&H->entries);
 	key_bytes = atomic_load(&H->key_bytes);
 	take_snapshot(sn, H);
-	check_inode(&v, atomic_load(&H->root), 0, 0);
+	check_top(&v, H);
 	check_carve(&v, atomic_load(&H->carve));
-	check_path_cache(&v, sn);
 	check_recent(&v, sn);
 	free(sn);
 	if (entries > v.entries)

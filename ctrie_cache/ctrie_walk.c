@@ -3,8 +3,9 @@
  * totals of cache_stats).
  *
  * The papers iterate over a read-only snapshot (GCAS/RDCSS).  We have no
- * snapshots; we rely on insert-only monotonicity instead: each I-node's main
- * is read once, when the walk reaches it; C-node versions only grow, and
+ * snapshots; we rely on insert-only monotonicity instead: each main word (of
+ * the top table or of an I-node) is read once, when the walk reaches it;
+ * C-node versions only grow, and
  * S-nodes are never copied, so a key is in exactly one slot of any version
  * of the C-nodes on its hash path (directly, in an L-node, or below the
  * I-node that replaced its slot).  Hence every key present when the walk
@@ -51,32 +52,37 @@ static int visit_snode(struct cache *c, const struct walker *w, shm_offt off)
 	return CACHE_OK;
 }
 
-/* Walks everything below root.  Returns CACHE_OK, CACHE_E_CORRUPT, or
- * CACHE_E_STOP when leaf returned non-zero. */
-static int walk(struct cache *c, const struct walker *w)
+/* Pushes the C-node named by main word ref, of level level and hash prefix
+ * prefix, as frame f; false if it is damaged. */
+static bool enter(struct cache *c, const struct walker *w, struct frame *f,
+		  uint32_t ref, unsigned level, uint64_t prefix)
 {
-	struct frame st[CTRIE_MAX_LEVEL + 1];
-	unsigned depth = 0;
-	shm_offt root = atomic_load_explicit(&ctrie_hdr(c)->root,
-					     memory_order_acquire);
-	const struct ctrie_inode *in = ctrie_inode_at(c, root, 0, 0);
 	uint32_t bm;
-
-	if (in == NULL)
-		return ctrie_corrupt(c);
-	/* acquire: see ctrie_search in ctrie_core.c */
-	st[0].cn = ctrie_cnode_at(c, atomic_load_explicit(&in->main,
-							  memory_order_acquire),
-				  0, 0, &bm);
-	if (st[0].cn == NULL)
-		return ctrie_corrupt(c);
-	note(w, sizeof *in, false);
+	f->cn = ctrie_cnode_at(c, ctrie_ref_off(ref), level, prefix, &bm);
+	if (f->cn == NULL)
+		return false;
 	note(w, ctrie_cnode_size(ctrie_popcount(bm)), false);
-	st[0].rest = bm;
-	st[0].i = 0;
-	st[0].prefix = 0;
+	f->rest = bm;
+	f->i = 0;
+	f->prefix = prefix;
+	return true;
+}
+
+/* Walks the subtrie of one top-table slot.  Returns CACHE_OK,
+ * CACHE_E_CORRUPT, or CACHE_E_STOP when leaf returned non-zero. */
+static int walk_slot(struct cache *c, const struct walker *w, uint32_t ref,
+		     uint64_t slot)
+{
+	/* frames by level below the top: st[d] is level CTRIE_TOP_LEVEL + d */
+	struct frame st[CTRIE_MAX_LEVEL + 1 - CTRIE_TOP_LEVEL];
+	unsigned depth = 0;
+
+	if (!enter(c, w, &st[0], ref, CTRIE_TOP_LEVEL, slot))
+		return ctrie_corrupt(c);
 	for (;;) {
 		struct frame *f = &st[depth];
+		const unsigned level = CTRIE_TOP_LEVEL + depth;
+		const struct ctrie_inode *in;
 		unsigned idx;
 		uint64_t prefix;
 		shm_offt ch;
@@ -93,7 +99,7 @@ static int walk(struct cache *c, const struct walker *w)
 		}
 		idx = (unsigned)__builtin_ctz(f->rest);
 		f->rest &= f->rest - 1;
-		prefix = f->prefix | (uint64_t)idx << (CTRIE_BITS * depth);
+		prefix = f->prefix | (uint64_t)idx << (CTRIE_BITS * level);
 		ch = ctrie_ref_off(CTRIE_LOAD(f->cn->child[f->i++]));
 		switch (ctrie_tag_at(c, ch)) {
 		case TAG_SNODE:
@@ -113,28 +119,42 @@ static int walk(struct cache *c, const struct walker *w)
 			}
 			break;
 		case TAG_INODE:
-			if (depth >= CTRIE_MAX_LEVEL)
+			if (level >= CTRIE_MAX_LEVEL)
 				return ctrie_corrupt(c);
-			in = ctrie_inode_at(c, ch, depth + 1, prefix);
+			in = ctrie_inode_at(c, ch, level + 1, prefix);
 			if (in == NULL)
 				return ctrie_corrupt(c);
-			st[depth + 1].cn = ctrie_cnode_at(
-				c, atomic_load_explicit(&in->main,
-							memory_order_acquire),
-				depth + 1, prefix, &bm);
-			if (st[depth + 1].cn == NULL)
-				return ctrie_corrupt(c);
 			note(w, sizeof *in, false);
-			note(w, ctrie_cnode_size(ctrie_popcount(bm)), false);
+			/* acquire: see ctrie_search in ctrie_core.c */
+			if (!enter(c, w, &st[depth + 1],
+				   atomic_load_explicit(&in->main,
+							memory_order_acquire),
+				   level + 1, prefix))
+				return ctrie_corrupt(c);
 			depth++;
-			st[depth].rest = bm;
-			st[depth].i = 0;
-			st[depth].prefix = prefix;
 			break;
 		default:
 			return ctrie_corrupt(c);
 		}
 	}
+}
+
+/* Walks the whole trie, slot by slot of the top table.  Returns CACHE_OK,
+ * CACHE_E_CORRUPT, or CACHE_E_STOP when leaf returned non-zero. */
+static int walk(struct cache *c, const struct walker *w)
+{
+	struct ctrie_header *H = ctrie_hdr(c);
+	uint32_t i;
+
+	for (i = 0; i < CTRIE_TOP_SLOTS; i++) {
+		/* acquire: see ctrie_search in ctrie_core.c */
+		uint32_t ref = atomic_load_explicit(&H->top[i],
+						    memory_order_acquire);
+		int r = ref != 0 ? walk_slot(c, w, ref, i) : CACHE_OK;
+		if (r != CACHE_OK)
+			return r;
+	}
+	return CACHE_OK;
 }
 
 struct iter_arg {

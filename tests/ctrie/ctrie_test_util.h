@@ -161,14 +161,12 @@ struct census {
 	unsigned max_level;
 };
 
-static inline void census_inode(const struct cache *c, shm_offt off,
+static inline void census_cnode(const struct cache *c, uint32_t ref,
 				unsigned level, struct census *cs)
 {
-	const struct ctrie_inode *in = SHM_ARENA_ADDR(&c->arena, off);
 	const struct ctrie_cnode *cn =
-		SHM_ARENA_ADDR(&c->arena, atomic_load(&in->main));
+		SHM_ARENA_ADDR(&c->arena, ctrie_ref_off(ref));
 	unsigned i, n = ctrie_popcount(cn->bitmap);
-	cs->inodes++;
 	cs->cnodes++;
 	if (level > cs->max_level)
 		cs->max_level = level;
@@ -177,7 +175,11 @@ static inline void census_inode(const struct cache *c, shm_offt off,
 		const uint32_t *h = SHM_ARENA_ADDR(&c->arena, ch);
 		switch (CTRIE_TAG(*h)) {
 		case TAG_INODE:
-			census_inode(c, ch, level + 1, cs);
+			cs->inodes++;
+			census_cnode(c, atomic_load(&((const struct ctrie_inode *)
+							     (const void *)h)
+							    ->main),
+				     level + 1, cs);
 			break;
 		case TAG_LNODE:
 			cs->lnodes++;
@@ -193,7 +195,10 @@ static inline void census_inode(const struct cache *c, shm_offt off,
 static inline struct census census_of(const struct cache *c)
 {
 	struct census cs = { 0, 0, 0, 0, 0 };
-	census_inode(c, atomic_load(&ctrie_hdr(c)->root), 0, &cs);
+	uint32_t i, ref;
+	for (i = 0; i < CTRIE_TOP_SLOTS; i++)
+		if ((ref = atomic_load(&ctrie_hdr(c)->top[i])) != 0)
+			census_cnode(c, ref, CTRIE_TOP_LEVEL, &cs);
 	return cs;
 }
 

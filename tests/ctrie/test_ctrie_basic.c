@@ -465,10 +465,11 @@ Test(ctrie, verify_finds_a_cursor_over_a_live_node)
 	/* back over "/b": the next key would be written on it */
 	atomic_store(&H->carve, snode_off("/b", 2) + 8);
 	cr_assert_gt(cache_verify(&C, NULL, NULL), 0);
-	/* into the root's C-node (a block: marked whole, not only its start) */
+	/* into the C-node of "/a" (a block: marked whole, not only its
+	 * start) */
 	atomic_store(&H->carve,
-		     atomic_load(&((struct ctrie_inode *)SHM_ARENA_ADDR(
-			     &C.arena, atomic_load(&H->root)))->main) + 8);
+		     ctrie_ref_off(atomic_load(ctrie_top_word(
+			     H, ctrie_hash("/a", 2)))) + 8);
 	cr_assert_gt(cache_verify(&C, NULL, NULL), 0);
 	atomic_store(&H->carve, at);
 	assert_clean();

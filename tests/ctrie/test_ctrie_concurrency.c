@@ -484,7 +484,8 @@ Test(ctrie, fork_from_a_signal_handler_in_the_middle_of_a_record)
 		in_record = 0;
 		if (twin_child)
 			_exit(r == CACHE_OK ? 0 : 1);
-		cr_assert_eq(r, CACHE_OK, "record %u", n);
+		cr_assert_eq(r, CACHE_OK, "record %u: %s", n,
+			     cache_strerror(r));
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
 	}

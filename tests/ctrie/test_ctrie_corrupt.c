@@ -1,7 +1,7 @@
 /*
  * test_ctrie_corrupt.c - damaged cache files: random bytes flipped, offsets
  * pointed out of range, misaligned or at the wrong kind of node, cycles,
- * bad lengths, a bad header and a garbage path cache.  lookup, record,
+ * bad lengths, a bad header, a garbage top table and ring.  lookup, record,
  * iterate and verify must return errors (or right answers) and never crash
  * or hang; run under ASan+UBSan by scripts/test.sh.  Images live in memory
  * (cache_attach_memory) in an 8 MiB arena, copied afresh for every case.
@@ -103,31 +103,54 @@ static struct exercise exercise(void)
 	return x;
 }
 
-/* The slot of the C-node (current main of its I-node) that holds key i's
- * leaf, and the offset of that I-node. */
-static uint32_t *leaf_slot(unsigned i, shm_offt *owner, unsigned *level)
+/* The slot of the C-node that holds key i's leaf; *word is the main word
+ * that names that C-node, *owner the I-node holding it (SHM_NULL for a
+ * word of the top table) and *level its level. */
+static uint32_t *leaf_slot(unsigned i, _Atomic uint32_t **word,
+			   shm_offt *owner, unsigned *level)
 {
 	char k[64];
 	size_t len = key_of(k, i);
 	uint64_t h = ctrie_hash(k, len);
-	shm_offt in = atomic_load(&ctrie_hdr(&C)->root);
+	_Atomic uint32_t *w = ctrie_top_word(ctrie_hdr(&C), h);
+	shm_offt in = SHM_NULL;
 	unsigned l;
 
-	for (l = 0; l <= CTRIE_MAX_LEVEL; l++) {
-		struct ctrie_inode *I = SHM_ARENA_ADDR(&C.arena, in);
-		struct ctrie_cnode *cn = SHM_ARENA_ADDR(&C.arena,
-							atomic_load(&I->main));
+	for (l = CTRIE_TOP_LEVEL; l <= CTRIE_MAX_LEVEL; l++) {
+		struct ctrie_cnode *cn = SHM_ARENA_ADDR(
+			&C.arena, ctrie_ref_off(atomic_load(w)));
 		uint32_t bit = 1u << ctrie_index(h, l);
 		uint32_t *slot = &cn->child[ctrie_popcount(cn->bitmap & (bit - 1))];
 		if (ctrie_tag_at(&C, ctrie_ref_off(*slot)) != TAG_INODE) {
+			*word = w;
 			*owner = in;
 			*level = l;
 			return slot;
 		}
 		in = ctrie_ref_off(*slot);
+		w = &((struct ctrie_inode *)SHM_ARENA_ADDR(&C.arena, in))->main;
 	}
 	cr_assert_fail("no leaf for key %u", i);
 	return NULL;
+}
+
+/* The first key from i on whose leaf lies below the top table's level (in
+ * a C-node of an I-node), in a fresh image. */
+static unsigned deep_key(unsigned i)
+{
+	_Atomic uint32_t *w;
+	shm_offt owner;
+	unsigned level;
+
+	fresh();
+	for (; i < NKEYS; i++) {
+		leaf_slot(i, &w, &owner, &level);
+		if (level > CTRIE_TOP_LEVEL)
+			break;
+	}
+	cache_detach(&C);
+	cr_assert_lt(i, NKEYS, "no key below the top level");
+	return i;
 }
 
 static void assert_detected(const char *what, unsigned key)
@@ -161,63 +184,97 @@ Test(ctrie, offsets_out_of_range_misaligned_or_wrong_kind,
 	unsigned i, key;
 
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		_Atomic uint32_t *w;
 		shm_offt owner;
 		unsigned level;
 		key = 11 + i * 101;
 		fresh();
-		*leaf_slot(key, &owner, &level) = ctrie_ref_of(bad[i].off);
+		*leaf_slot(key, &w, &owner, &level) = ctrie_ref_of(bad[i].off);
+		assert_detected(bad[i].what, key);
+		/* the same offset in the key's main word (0 is an empty slot
+		 * of the top table: the key is then absent, not damaged) */
+		if (bad[i].off == SHM_NULL)
+			continue;
+		fresh();
+		leaf_slot(key, &w, &owner, &level);
+		atomic_store(w, ctrie_ref_of(bad[i].off));
 		assert_detected(bad[i].what, key);
 	}
-	/* a child that is a C-node (the owner's own main) */
+	/* a child that is a C-node (the one that holds it) */
 	{
+		_Atomic uint32_t *w;
 		shm_offt owner;
 		uint32_t *s;
 		unsigned level;
 		fresh();
-		s = leaf_slot(5, &owner, &level);
-		*s = ctrie_ref_of(atomic_load(&((struct ctrie_inode *)
-				   SHM_ARENA_ADDR(&C.arena, owner))->main));
+		s = leaf_slot(5, &w, &owner, &level);
+		*s = atomic_load(w);
 		assert_detected("C-node as child", 5);
+	}
+	/* a main word that names an S-node (the key's own) */
+	{
+		_Atomic uint32_t *w;
+		shm_offt owner;
+		uint32_t *s;
+		unsigned level;
+		fresh();
+		s = leaf_slot(7, &w, &owner, &level);
+		atomic_store(w, *s);
+		assert_detected("S-node as main", 7);
 	}
 }
 
 Test(ctrie, cycles, .init = make_images, .fini = free_images)
 {
+	_Atomic uint32_t *w;
 	shm_offt owner;
 	uint32_t *s;
-	unsigned level;
+	unsigned level, key;
 	struct ctrie_inode *I;
 
 	/* a leaf slot pointing back at its own I-node */
+	key = deep_key(17);
 	fresh();
-	s = leaf_slot(17, &owner, &level);
+	s = leaf_slot(key, &w, &owner, &level);
 	*s = ctrie_ref_of(owner);
-	assert_detected("slot -> own I-node", 17);
-	/* ... at the root */
+	assert_detected("slot -> own I-node", key);
+	/* a top word naming another slot's C-node */
 	fresh();
-	s = leaf_slot(23, &owner, &level);
-	*s = ctrie_ref_of(atomic_load(&ctrie_hdr(&C)->root));
-	assert_detected("slot -> root", 23);
+	leaf_slot(23, &w, &owner, &level);
+	{
+		uint32_t j, ref = 0;
+		for (j = 0; j < CTRIE_TOP_SLOTS && ref == 0; j++)
+			if (&ctrie_hdr(&C)->top[j] != w)
+				ref = atomic_load(&ctrie_hdr(&C)->top[j]);
+		cr_assert_neq(ref, 0);
+		atomic_store(w, ref);
+	}
+	assert_detected("top word -> another slot's C-node", 23);
 	/* an I-node whose main is itself */
+	key = deep_key(29);
 	fresh();
-	s = leaf_slot(29, &owner, &level);
+	s = leaf_slot(key, &w, &owner, &level);
 	I = SHM_ARENA_ADDR(&C.arena, owner);
-	atomic_store(&I->main, owner);
-	/* the path cache still holds the sound C-node: forget it */
-	memset(ctrie_hdr(&C)->path_cache, 0, sizeof ctrie_hdr(&C)->path_cache);
-	assert_detected("main -> itself", 29);
-	/* a child I-node relabelled one level up, pointing at its parent */
+	atomic_store(&I->main, ctrie_ref_of(owner));
+	assert_detected("main -> itself", key);
+	/* an I-node's main word cleared (only a top slot may be empty) */
+	key = deep_key(37);
 	fresh();
-	s = leaf_slot(31, &owner, &level);
-	cr_assert_gt(level, 0);
+	s = leaf_slot(key, &w, &owner, &level);
+	atomic_store(w, 0);
+	assert_detected("I-node main 0", key);
+	/* a child I-node relabelled one level up */
+	key = deep_key(31);
+	fresh();
+	s = leaf_slot(key, &w, &owner, &level);
 	I = SHM_ARENA_ADDR(&C.arena, owner);
 	I->hdr = ctrie_tree_hdr(TAG_INODE, level - 1, 0);
-	memset(ctrie_hdr(&C)->path_cache, 0, sizeof ctrie_hdr(&C)->path_cache);
-	assert_detected("relabelled I-node", 31);
+	assert_detected("relabelled I-node", key);
 }
 
 Test(ctrie, bad_lengths_and_header, .init = make_images, .fini = free_images)
 {
+	_Atomic uint32_t *w;
 	shm_offt owner;
 	uint32_t *s;
 	unsigned level;
@@ -225,23 +282,22 @@ Test(ctrie, bad_lengths_and_header, .init = make_images, .fini = free_images)
 	struct ctrie_header *H;
 
 	fresh();
-	s = leaf_slot(41, &owner, &level);
+	s = leaf_slot(41, &w, &owner, &level);
 	sn = SHM_ARENA_ADDR(&C.arena, ctrie_ref_off(*s));
 	sn->hdr = TAG_SNODE | 0xffffffu << 8;
 	assert_detected("S-node length", 41);
 
 	fresh();
-	s = leaf_slot(43, &owner, &level);
+	s = leaf_slot(43, &w, &owner, &level);
 	sn = SHM_ARENA_ADDR(&C.arena, ctrie_ref_off(*s));
 	sn->hdr = TAG_LNODE | 1u << 8;
 	assert_detected("S-node tagged L-node", 43);
 
 	fresh();
-	s = leaf_slot(47, &owner, &level);
+	leaf_slot(47, &w, &owner, &level);
 	{
-		struct ctrie_inode *I = SHM_ARENA_ADDR(&C.arena, owner);
-		struct ctrie_cnode *cn = SHM_ARENA_ADDR(&C.arena,
-							atomic_load(&I->main));
+		struct ctrie_cnode *cn = SHM_ARENA_ADDR(
+			&C.arena, ctrie_ref_off(atomic_load(w)));
 		cn->bitmap = 0xffffffffu; /* popcount beyond the block */
 	}
 	cache_detach(&C);
@@ -249,20 +305,20 @@ Test(ctrie, bad_lengths_and_header, .init = make_images, .fini = free_images)
 	exercise();
 	cache_detach(&C);
 
-	/* header: root, magic, version */
+	/* header: top level, version, magic */
 	memcpy(img, pristine, img_size);
 	cr_assert_eq(shm_arena_from_memory(&C.arena, img, img_size, false), SHM_OK);
 	H = shm_arena_client_area(&C.arena);
-	atomic_store(&H->root, SHM_NULL_REGION_SIZE + 8);
-	cr_assert_eq(cache_attach_memory(&C, img, img_size, 0), CACHE_E_CORRUPT);
+	H->top_level = CTRIE_TOP_LEVEL - 1;
+	cr_assert_eq(cache_attach_memory(&C, img, img_size, 0), CACHE_E_VERSION);
+	H->top_level = CTRIE_TOP_LEVEL;
 	H->version = 99;
 	cr_assert_eq(cache_attach_memory(&C, img, img_size, 0), CACHE_E_VERSION);
 	atomic_store(&H->state, 12345);
 	cr_assert_eq(cache_attach_memory(&C, img, img_size, 0), CACHE_E_NOTCACHE);
 }
 
-Test(ctrie, garbage_path_cache_and_ring, .init = make_images,
-     .fini = free_images)
+Test(ctrie, garbage_ring, .init = make_images, .fini = free_images)
 {
 	struct ctrie_header *H;
 	uint64_t seed = 77;
@@ -272,22 +328,38 @@ Test(ctrie, garbage_path_cache_and_ring, .init = make_images,
 
 	fresh();
 	H = ctrie_hdr(&C);
-	for (i = 0; i < CTRIE_CACHE_SLOTS; i++) {
-		/* any I-node block number; a C-node one in the region */
-		uint64_t in = test_rand(&seed) & UINT32_MAX;
-		uint64_t cn = (SHM_NULL_REGION_SIZE >> MIN_ALLOC_POW2) +
-			      test_rand(&seed) % (MAX_ALLOCATABLE_SHM_SIZE >>
-						  MIN_ALLOC_POW2);
-		atomic_store(&H->path_cache[i].pair, in | cn << 32);
-	}
 	for (i = 0; i < CTRIE_RECENT; i++)
 		atomic_store(&H->recent[i], (shm_offt)test_rand(&seed));
 	cache_recent(&C, e, CTRIE_RECENT);
 	x = exercise();
-	/* the trie itself is sound: the cache is only memoisation */
+	/* the trie itself is sound: the ring is only advisory */
 	cr_assert_eq(x.lookups_found, NKEYS);
 	cr_assert_eq(x.iterate, CACHE_OK);
 	cr_assert_gt(x.problems, 0);
+	cache_detach(&C);
+}
+
+Test(ctrie, garbage_top_table, .init = make_images, .fini = free_images)
+{
+	struct ctrie_header *H;
+	uint64_t seed = 78;
+	unsigned i;
+	struct exercise x;
+
+	fresh();
+	H = ctrie_hdr(&C);
+	/* any reference, and then some into the nodes' blocks */
+	for (i = 0; i < CTRIE_TOP_SLOTS; i++)
+		atomic_store(&H->top[i], (uint32_t)test_rand(&seed));
+	for (i = 0; i < CTRIE_TOP_SLOTS; i += 2)
+		atomic_store(&H->top[i],
+			     ctrie_ref_of(SHM_NULL_REGION_SIZE +
+					  test_rand(&seed) % (1u << 20)));
+	x = exercise();
+	cr_assert_gt(x.lookups_corrupt, 0);
+	cr_assert_eq(x.iterate, CACHE_E_CORRUPT);
+	cr_assert_gt(x.problems, 0);
+	cr_assert_gt(x.records_corrupt, 0);
 	cache_detach(&C);
 }
 
@@ -311,8 +383,13 @@ Test(ctrie, random_bytes_flipped, .init = make_images, .fini = free_images)
 		memcpy(img, pristine, img_size);
 		for (j = 0; j < flips; j++) {
 			size_t at;
-			if (test_rand(&seed) % 8 == 0)	/* the cache header */
+			if (test_rand(&seed) % 16 == 0)	/* its first lines */
 				at = client + test_rand(&seed) % 256;
+			else if (test_rand(&seed) % 16 == 0)	/* top table */
+				at = client +
+				     offsetof(struct ctrie_header, top) +
+				     test_rand(&seed) %
+					     sizeof ctrie_hdr(&C)->top;
 			else				/* the nodes */
 				at = base + test_rand(&seed) % used;
 			img[at] ^= (unsigned char)(1u << (test_rand(&seed) % 8));

@@ -2,7 +2,7 @@
  * scribble - a hostile writer: attaches a cache file and damages it (see
  * scribble.h) while other processes use it, one damage every DELAY
  * microseconds, until COUNT damages are done or SIGTERM arrives.  Then it
- * puts back the first line of the cache header (magic, version, root:
+ * puts back the first line of the cache header (magic, version, settings:
  * random damage may have made the file unrecognisable, which attach and the
  * CLI rightly call "not a cache") and points every link out of range, so
  * that the file is certainly a damaged cache; prints how many damages it

@@ -1,8 +1,11 @@
 /*
  * scribble.h - a hostile writer's damage to a cache image, for the
- * reliability tests.  It knows only the public layout: the client area (the
- * cache header) and the arena, whose words that look like links (offsets
- * inside the arena, 8-aligned) are the ones worth bending.
+ * reliability tests.  It knows little of the layout: the client area (the
+ * cache header, whose first kilobyte holds the settings, counters and
+ * ring, and then the top table) and the arena, whose words that look like
+ * links are the ones worth bending: 8-aligned offsets inside the arena, and
+ * 32-bit references (offsets >> CTRIE_REF_SHIFT, as C-node children and
+ * main words are) to such offsets.
  */
 #ifndef SCRIBBLE_H
 #define SCRIBBLE_H
@@ -10,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ctrie_layout.h"
 #include "shm_alloc.h"
 #include "stress_keys.h"
 
@@ -39,8 +43,22 @@ static inline int scribble_is_link(shm_offt v, size_t used)
 	       v % 8 == 0;
 }
 
+static inline int scribble_is_ref(uint32_t v, size_t used)
+{
+	return scribble_is_link(ctrie_ref_off(v), used);
+}
+
+/* Whether the 8 bytes at w hold a link or a reference. */
+static inline int scribble_holds_link(const shm_offt *w, size_t used)
+{
+	uint32_t half[2];
+	memcpy(half, w, sizeof half);
+	return scribble_is_link(*w, used) || scribble_is_ref(half[0], used) ||
+	       scribble_is_ref(half[1], used);
+}
+
 /* A random 8-aligned place in the used arena; with want_link, preferably
- * one holding a link (a few tries). */
+ * one holding a link or a reference (a few tries). */
 static inline shm_offt *scribble_place(const struct scribble_target *t,
 				       uint64_t *rs, int want_link)
 {
@@ -51,7 +69,7 @@ static inline shm_offt *scribble_place(const struct scribble_target *t,
 		size_t off = SHM_NULL_REGION_SIZE +
 			     (size_t)(stress_rand(rs) % (t->used / 8)) * 8;
 		w = (shm_offt *)(void *)(t->base + off);
-		if (!want_link || scribble_is_link(*w, t->used))
+		if (!want_link || scribble_holds_link(w, t->used))
 			break;
 	}
 	return w;
@@ -94,7 +112,12 @@ static inline void scribble_one(const struct scribble_target *t, uint64_t *rs,
 		*h = (*h & 0xffu) | 0xffffff00u;
 		break;
 	case SCRIBBLE_HEADER: {
-		size_t off = (size_t)(stress_rand(rs) % (1024 / 8)) * 8;
+		/* the first kilobyte, or anywhere up to the top table's end */
+		size_t off = (size_t)(stress_rand(rs) %
+				      ((stress_rand(rs) & 1
+						? 1024
+						: sizeof(struct ctrie_header)) /
+				       8)) * 8;
 		w = (shm_offt *)(void *)(t->map + t->client + off);
 		*w = stress_rand(rs) & 1 ? (shm_offt)stress_rand(rs)
 					 : *scribble_place(t, rs, 1);
@@ -109,8 +132,8 @@ static inline void scribble_one(const struct scribble_target *t, uint64_t *rs,
 	}
 }
 
-/* Points every link-looking word of the used arena outside the arena: the
- * damage that verify must always report. */
+/* Points every link- or reference-looking word of the used arena outside
+ * the arena: the damage that verify must always report. */
 static inline void scribble_all_links(const struct scribble_target *t)
 {
 	size_t off;
@@ -120,6 +143,12 @@ static inline void scribble_all_links(const struct scribble_target *t)
 		shm_offt *w = (shm_offt *)(void *)(t->base + off);
 		if (scribble_is_link(*w, t->used))
 			*w = SHM_NULL_REGION_SIZE + MAX_ALLOCATABLE_SHM_SIZE + 8;
+	}
+	for (off = SHM_NULL_REGION_SIZE;
+	     off + 4 <= SHM_NULL_REGION_SIZE + t->used; off += 4) {
+		uint32_t *r = (uint32_t *)(void *)(t->base + off);
+		if (scribble_is_ref(*r, t->used))
+			*r = UINT32_MAX;
 	}
 }
 
