@@ -150,8 +150,9 @@ int shm_arena_open(struct shm_arena *a, const char *path, unsigned flags,
 
 /* Uses len bytes at image (e.g. a file image read into memory, or a fuzz
  * input) as an arena, after the same header checks as shm_arena_open.  With
- * init true the image is first formatted as a fresh arena.  The null region
- * is not write-protected.  Returns SHM_OK or an enum shm_error. */
+ * init true the image is first formatted as a fresh arena: zeroed whole, as
+ * a new file is (a block is zero the first time it is handed out).  The
+ * null region is not write-protected.  Returns SHM_OK or an enum shm_error. */
 int shm_arena_from_memory(struct shm_arena *a, void *image, size_t len,
 			  bool init);
 

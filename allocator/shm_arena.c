@@ -323,7 +323,9 @@ int shm_arena_from_memory(struct shm_arena *a, void *image, size_t len,
 		return SHM_E_ADDR;
 	unsigned char *map = image;
 	if (init) {
-		memset(map, 0, SHM_MGMT_SIZE);
+		/* all of it, as a new file is: clients may rely on a block
+		 * being zero the first time it is handed out */
+		memset(map, 0, len);
 		write_header(shm_hdr(map));
 		atomic_store_explicit(&shm_hdr(map)->init_state,
 				      SHM_STATE_READY, memory_order_release);

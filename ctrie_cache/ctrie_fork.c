@@ -5,13 +5,19 @@
  * cache_record.  Parent and child then both finish that record, from its
  * half-built state: nodes built for a CAS that either of them may publish,
  * an S-node either may use, a new chunk either may install.  A record
- * never frees or gives back anything (ctrie_insert.c says why), so what is
- * left is counting: both would count the insert, or the garbage.  So fork
+ * never frees or gives back anything, and sets the fields of a node that
+ * change later from zero, so that a twin's late write cannot undo a change
+ * (ctrie_insert.c says why).  What is left is counting: both would count
+ * the insert, or the garbage.  So fork
  * handlers bump a process-local count in both processes, and a record that
  * sees it change since it began counts nothing: the counters stay behind
  * the trie, not ahead of it.  A fork between that check and a count still
  * counts twice (a few instructions' window); a fork that runs no handlers
  * (_Fork, a raw clone) is not seen.  Either only skews the statistics.
+ * The statistics that count a process's own failures or padding (lost
+ * races, skipped records, the slack of a carve) are not checked at all: a
+ * fork right after the event counts it twice, which skews them the same
+ * way.
  */
 #include <pthread.h>
 

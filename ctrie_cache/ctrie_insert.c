@@ -14,7 +14,16 @@
  * of a node finds it taken again by the first process's next record), and
  * no check can close the window between itself and the allocator's CAS.
  * A retired node is only ever counted, which a twin may do twice (see
- * ctrie_fork.c).  The "retirement point" comments mark where an
+ * ctrie_fork.c).
+ *
+ * A twin may also write a node's first values late, after the other
+ * process has published the node and changed it (a key added below an
+ * I-node, a hit counted).  Since nothing is freed, a block or chunk is zero
+ * when it is handed out, so the fields that change after publication (an
+ * I-node's main word, an S-node's ops and count) are set from that zero by
+ * CAS or fetch_or: a late second setting finds them set and changes
+ * nothing.  The other fields never change once published, and both
+ * processes write them the same values.  The "retirement point" comments mark where an
  * epoch-based reclamation would hand the garbage over.
  */
 #include <errno.h>
@@ -50,6 +59,25 @@ static void count(_Atomic uint64_t *ctr, uint64_t n)
 {
 	/* relaxed: statistics, nothing is published through them */
 	atomic_fetch_add_explicit(ctr, n, memory_order_relaxed);
+}
+
+/* Sets a word of a node not yet published from the zero of its fresh block
+ * (see the top of this file).  Relaxed: the node is published later by a
+ * release CAS; a failure means a twin set it, which is as good. */
+static void set_from_zero(_Atomic uint64_t *w, uint64_t v)
+{
+	uint64_t zero = 0;
+	atomic_compare_exchange_strong_explicit(w, &zero, v,
+						memory_order_relaxed,
+						memory_order_relaxed);
+}
+
+static void set_from_zero32(_Atomic uint32_t *w, uint32_t v)
+{
+	uint32_t zero = 0;
+	atomic_compare_exchange_strong_explicit(w, &zero, v,
+						memory_order_relaxed,
+						memory_order_relaxed);
 }
 
 /* Retirement point: the nodes built for a CAS that failed, or for one that
@@ -152,8 +180,10 @@ static bool snode_new(struct cache *c, const unsigned char *key, size_t len,
 		return false;
 	s = SHM_ARENA_ADDR(&c->arena, p->off);
 	s->hdr = (uint32_t)TAG_SNODE | (uint32_t)len << 8;
-	atomic_init(&s->ops, ops);
-	atomic_init(&s->count, 1);
+	/* relaxed: the node is published later by a release CAS.  From the
+	 * zero of a fresh chunk: see the top of this file */
+	atomic_fetch_or_explicit(&s->ops, ops, memory_order_relaxed);
+	set_from_zero(&s->count, 1);
 	memcpy(s->key, key, len);
 	return true;
 }
@@ -265,7 +295,7 @@ static shm_offt dual(struct cache *c, struct build *b, shm_offt x,
 		if (in == NULL)
 			return SHM_NULL;
 		in->hdr = ctrie_tree_hdr(TAG_INODE, l, hy);
-		atomic_init(&in->main, ctrie_ref_of(co));
+		set_from_zero32(&in->main, ctrie_ref_of(co));
 		below = io;
 	}
 	return below;

@@ -6,8 +6,8 @@
  *   threads_cache [-t THREADS] [-n RECORDS] DIR
  *
  * THREADS writers first record the same new keys in the same order, so
- * that they race to insert each one (the losers give back the nodes they
- * built, which the next insert reuses), then overlapping random keys
+ * that they race to insert each one (the losers keep the nodes they built
+ * as garbage, counted), then overlapping random keys
  * (each counting what it recorded); a reader looks keys up and iterates
  * meanwhile, and two more threads
  * allocate and free blocks of the same arena, writing a pattern over each
