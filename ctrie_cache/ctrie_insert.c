@@ -111,11 +111,63 @@ static size_t line_pad(shm_offt at, size_t extent)
 	return CTRIE_LINE - in_line;
 }
 
-/* Carves extent bytes from the shared chunk, taking a new chunk when the
- * current one is too short; a block of the node's own when no chunk can be
- * had.  SHM_NULL if the arena is full.  The cursor read from the file is
- * untrusted: a value that is not a reserved, unit-aligned offset of the
- * region is taken as "no chunk", and the next chunk replaces it.
+/* After a carve that took the current chunk past its middle: allocates the
+ * chunk to go on with and puts it in next_chunk, unless one is there.  Two
+ * processes then rarely race for a new chunk at the end of one, where the
+ * loser's chunk would be lost (it cannot be freed: see the top).  The word
+ * is read before the allocation, so a fork in between leaves both processes
+ * the same expected word: only one of them can put that chunk there. */
+static void next_prepare(struct cache *c, unsigned long f)
+{
+	struct ctrie_header *H = ctrie_hdr(c);
+	/* relaxed: the CAS decides */
+	uint64_t w = atomic_load_explicit(&H->next_chunk, memory_order_relaxed);
+	shm_offt fresh;
+
+	if (ctrie_next_chunk(w) != SHM_NULL)
+		return;
+	fresh = shm_arena_malloc(&c->arena, CTRIE_CHUNK);
+	if (fresh == SHM_NULL)
+		return;
+	/* release: hands the chunk to the carver that moves to it */
+	if (!atomic_compare_exchange_strong_explicit(
+		    &H->next_chunk, &w, ctrie_next_word(w, fresh),
+		    memory_order_release, memory_order_relaxed) &&
+	    !forked_since(f))
+		count(&H->slack_bytes, CTRIE_CHUNK);
+}
+
+/* The chunk in next_chunk (its word in *w), for a carver whose cursor at is
+ * used up; SHM_NULL if there is none, or it is damaged, or it is the chunk
+ * at is in (whoever moved there died before clearing the word), which is
+ * then cleared. */
+static shm_offt next_take(struct cache *c, shm_offt at, uint64_t *w)
+{
+	struct ctrie_header *H = ctrie_hdr(c);
+	/* acquire: pairs with the release in next_prepare */
+	shm_offt n;
+
+	*w = atomic_load_explicit(&H->next_chunk, memory_order_acquire);
+	n = ctrie_next_chunk(*w);
+	if (n == SHM_NULL)
+		return SHM_NULL;
+	if (!ctrie_off_ok(c, n) || n == ctrie_cursor_chunk(at)) {
+		/* relaxed: nothing is handed on; a lost CAS means another
+		 * process changed the word, which is as good */
+		atomic_compare_exchange_strong_explicit(
+			&H->next_chunk, w, ctrie_next_word(*w, SHM_NULL),
+			memory_order_relaxed, memory_order_relaxed);
+		return SHM_NULL;
+	}
+	return n;
+}
+
+/* Carves extent bytes from the shared chunk, going on to the next chunk
+ * (next_take, else a new one) when the current one is too short; a block
+ * of the node's own when no chunk can be had.  SHM_NULL if the arena is
+ * full.  The cursor read from the file is untrusted: a value that is not a
+ * reserved, unit-aligned offset of the region is taken as "no chunk", and
+ * the next chunk replaces it.
  *
  * The cursor hands a new chunk from the process that allocated it to every
  * later carver: installing it releases, a carve acquires.  It only moves
@@ -124,6 +176,7 @@ static size_t line_pad(shm_offt at, size_t extent)
 static shm_offt carve(struct cache *c, size_t extent, unsigned long f)
 {
 	struct ctrie_header *H = ctrie_hdr(c);
+	const size_t half = CTRIE_CHUNK / 2;
 	/* relaxed: only a guess; the CAS below reads it again (acquire) */
 	shm_offt at = atomic_load_explicit(&H->carve, memory_order_relaxed);
 	shm_offt off;
@@ -135,6 +188,7 @@ static shm_offt carve(struct cache *c, size_t extent, unsigned long f)
 				(at & (CTRIE_REF_UNIT - 1)) == 0;
 		const size_t pad = line_pad(at, extent);
 		shm_offt fresh;
+		uint64_t w;
 
 		if (ok && CTRIE_CHUNK - used >= pad + extent) {
 			/* relaxed on failure: the next round CASes again */
@@ -144,11 +198,17 @@ static shm_offt carve(struct cache *c, size_t extent, unsigned long f)
 				continue;
 			if (pad != 0)
 				count(&H->slack_bytes, pad);
+			if (used < half && used + pad + extent >= half)
+				next_prepare(c, f);
 			return at + pad;
 		}
-		fresh = shm_arena_malloc(&c->arena, CTRIE_CHUNK);
-		if (fresh == SHM_NULL)
-			break;
+		fresh = next_take(c, at, &w);
+		if (fresh == SHM_NULL) {
+			fresh = shm_arena_malloc(&c->arena, CTRIE_CHUNK);
+			if (fresh == SHM_NULL)
+				break;
+			w = 0;
+		}
 		/* release: hands the new chunk to later carvers (the old
 		 * chunk's bytes are not used, so nothing need be acquired) */
 		if (atomic_compare_exchange_strong_explicit(
@@ -156,11 +216,21 @@ static shm_offt carve(struct cache *c, size_t extent, unsigned long f)
 			    memory_order_release, memory_order_relaxed)) {
 			if (ok)
 				count(&H->slack_bytes, CTRIE_CHUNK - used);
+			/* relaxed: as in next_take */
+			if (w != 0)
+				atomic_compare_exchange_strong_explicit(
+					&H->next_chunk, &w,
+					ctrie_next_word(w, SHM_NULL),
+					memory_order_relaxed,
+					memory_order_relaxed);
+			if (extent >= half)
+				next_prepare(c, f);
 			return fresh;
 		}
-		/* another process put a chunk in first: use that one; this
-		 * one is never used (a retirement point, see the top) */
-		if (!forked_since(f))
+		/* another process moved on first: carve from its chunk.  A
+		 * next chunk stays where it is; a new one is never used (a
+		 * retirement point, see the top) */
+		if (w == 0 && !forked_since(f))
 			count(&H->slack_bytes, CTRIE_CHUNK);
 	}
 	off = shm_arena_malloc(&c->arena, extent);

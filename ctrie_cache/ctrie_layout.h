@@ -32,6 +32,14 @@
  *                            S-node in a block of its own
  *           carve            the next free byte of the S-node chunk (0: none;
  *                            a multiple of the chunk size: chunk used up)
+ *           next_chunk       the chunk to carve from once the current one
+ *                            is used up, put there by the carve that took
+ *                            the current one past its middle
+ *                            (ctrie_next_word): chunk number (offset >>
+ *                            MAX_ALLOC_POW2; 0: none) in the low 32 bits, a
+ *                            generation in the high ones, bumped by every
+ *                            change, so that no CAS on it succeeds on a
+ *                            value that came back
  *   --- own cache line (written on failures only) ---
  *   128     skipped_toolong  records refused: key longer than max_key
  *           skipped_full     records refused: the allocator had no block
@@ -186,6 +194,7 @@ struct ctrie_header {
 	_Atomic uint64_t lost_races;
 	_Atomic uint64_t slack_bytes;
 	_Atomic shm_offt carve;
+	_Atomic uint64_t next_chunk;
 
 	alignas(64) _Atomic uint64_t skipped_toolong;
 	_Atomic uint64_t skipped_full;
@@ -280,6 +289,27 @@ static inline shm_offt ctrie_ref_off(uint32_t ref)
 
 /* The chunk S-nodes are carved from: the largest block. */
 #define CTRIE_CHUNK ((size_t)1 << MAX_ALLOC_POW2)
+/* The chunk named by a next_chunk word (SHM_NULL: none), and the word that
+ * names chunk (SHM_NULL: none) after old. */
+static inline shm_offt ctrie_next_chunk(uint64_t w)
+{
+	return (shm_offt)(w & UINT32_MAX) << MAX_ALLOC_POW2;
+}
+
+static inline uint64_t ctrie_next_word(uint64_t old, shm_offt chunk)
+{
+	return ((old >> 32) + 1) << 32 | (uint64_t)(chunk >> MAX_ALLOC_POW2);
+}
+_Static_assert((CTRIE_REGION_END - 1) >> MAX_ALLOC_POW2 <= UINT32_MAX,
+	       "a chunk number fits the low half of next_chunk");
+
+/* The chunk a carve cursor at is in (at its end when it is used up). */
+static inline shm_offt ctrie_cursor_chunk(shm_offt at)
+{
+	const shm_offt used = at & (CTRIE_CHUNK - 1);
+	return at - (used ? used : CTRIE_CHUNK);
+}
+
 /* A pair of cache lines, which the processor fetches together: a carved
  * S-node spans no more pairs than its size needs, as the buddy block of
  * its size did (measured: lookups 2% slower when only 64-byte lines are

@@ -8,8 +8,8 @@
  * length and the hash of its key against the slot it sits in, each L-node's
  * keys (one full hash, no key twice), and that no node is reached twice
  * or overlaps another (a bitmap over the arena, one bit per 8 bytes of
- * every node).  Then that the carve cursor hands out no live node, the ring
- * of recent inserts, and the entry count.
+ * every node).  Then that the carve cursor and the next chunk hand out no
+ * live node, the ring of recent inserts, and the entry count.
  *
  * Not async-signal-safe: it allocates the visited bitmap with calloc and
  * formats its reports with snprintf.  It is meant for the CLI.
@@ -278,6 +278,29 @@ static void check_carve(struct vctx *v, shm_offt at)
 	}
 }
 
+/* The next chunk, read after the walk: none of it may be in use, unless it
+ * is the chunk the cursor at is in (its mover died before clearing it). */
+static void check_next(struct vctx *v, uint64_t w, shm_offt at)
+{
+	const shm_offt n = ctrie_next_chunk(w);
+	shm_offt u;
+
+	if (n == SHM_NULL || n == ctrie_cursor_chunk(at))
+		return;
+	if (!ctrie_off_ok(v->c, n)) {
+		problem(v, "next chunk %" PRIu_shm_offt " is not a reserved "
+			"offset of the arena", n);
+		return;
+	}
+	for (u = n; u < n + CTRIE_CHUNK; u += 8) {
+		if (seen(v, u)) {
+			problem(v, "next chunk %" PRIu_shm_offt " would hand "
+				"out the node at %" PRIu_shm_offt, n, u);
+			return;
+		}
+	}
+}
+
 static void check_recent(struct vctx *v, const struct snapshot *sn)
 {
 	unsigned i;
@@ -325,6 +348,7 @@ long cache_verify(struct cache *c, cache_report_fn report, void *arg)
 	take_snapshot(sn, H);
 	check_top(&v, H);
 	check_carve(&v, atomic_load(&H->carve));
+	check_next(&v, atomic_load(&H->next_chunk), atomic_load(&H->carve));
 	check_recent(&v, sn);
 	free(sn);
 	if (entries > v.entries)

@@ -203,14 +203,18 @@ static inline struct census census_of(const struct cache *c)
 }
 
 /* The allocator's bytes in use that the cache's figures do not explain:
- * every byte is in a live node, a retired one, slack, or the unused rest of
- * the current S-node chunk.  0 after any run in which no process died. */
+ * every byte is in a live node, a retired one, slack, the unused rest of
+ * the current S-node chunk, or the next chunk.  0 after any run in which no
+ * process died. */
 static inline long long bytes_unaccounted(struct cache *c)
 {
 	struct cache_stats st;
 	shm_offt at = atomic_load(&ctrie_hdr(c)->carve);
+	shm_offt next = ctrie_next_chunk(atomic_load(&ctrie_hdr(c)->next_chunk));
 	size_t used = (size_t)(at & (CTRIE_CHUNK - 1));
 	long long rest = used ? (long long)(CTRIE_CHUNK - used) : 0;
+	if (next != SHM_NULL && next != ctrie_cursor_chunk(at))
+		rest += (long long)CTRIE_CHUNK;
 	if (cache_stats(c, &st, true) != CACHE_OK)
 		return -1;
 	return (long long)st.arena.bytes_in_use -

@@ -453,6 +453,99 @@ Test(ctrie, damaged_carve_cursor_is_replaced)
 	assert_clean();
 }
 
+/* The chunk the carve cursor is in. */
+static shm_offt cursor_chunk(void)
+{
+	return ctrie_cursor_chunk(atomic_load(&ctrie_hdr(&C)->carve));
+}
+
+static shm_offt next_chunk(void)
+{
+	return ctrie_next_chunk(atomic_load(&ctrie_hdr(&C)->next_chunk));
+}
+
+/* Records the 39-byte key /chunk/N for N = *n, and counts it. */
+static void record_chunk_key(unsigned *n)
+{
+	char k[64];
+	size_t len = (size_t)snprintf(k, sizeof k, "/chunk/%032u", (*n)++);
+	cr_assert_eq(cache_record(&C, k, len, CACHE_OP_READ), CACHE_OK);
+}
+
+/* Records keys until the cursor leaves its chunk; returns that chunk. */
+static shm_offt fill_chunk(unsigned *n)
+{
+	shm_offt first = cursor_chunk();
+	while (cursor_chunk() == first)
+		record_chunk_key(n);
+	return first;
+}
+
+Test(ctrie, the_next_chunk_is_ready_before_the_current_one_ends)
+{
+	unsigned n = 0;
+	shm_offt first, next;
+
+	cr_assert_eq(cache_record(&C, "/", 1, CACHE_OP_READ), CACHE_OK);
+	first = cursor_chunk();
+	cr_assert_eq(next_chunk(), SHM_NULL, "not before the middle");
+	/* past the middle: the carve that crossed it put the next there */
+	while (atomic_load(&ctrie_hdr(&C)->carve) - first < CTRIE_CHUNK / 2)
+		record_chunk_key(&n);
+	next = next_chunk();
+	cr_assert_neq(next, SHM_NULL);
+	cr_assert_neq(next, first);
+	cr_assert_eq(next % CTRIE_CHUNK, 0);
+	/* the cursor goes on there, and a new next is made at its middle */
+	fill_chunk(&n);
+	cr_assert_eq(cursor_chunk(), next);
+	cr_assert_eq(bytes_unaccounted(&C), 0);
+	assert_clean();
+}
+
+Test(ctrie, a_stale_or_damaged_next_chunk_is_not_used)
+{
+	struct ctrie_header *H = ctrie_hdr(&C);
+	unsigned n = 0, i;
+	shm_offt left;
+	const shm_offt beyond = SHM_NULL_REGION_SIZE + MAX_ALLOCATABLE_SHM_SIZE;
+
+	cr_assert_eq(cache_record(&C, "/", 1, CACHE_OP_READ), CACHE_OK);
+	/* the chunk in use (its mover died before clearing the word), and
+	 * one beyond the reserved pages: both go, neither is carved from */
+	for (i = 0; i < 2; i++) {
+		shm_offt bad = i == 0 ? cursor_chunk() : beyond;
+		atomic_store(&H->next_chunk,
+			     ctrie_next_word(atomic_load(&H->next_chunk), bad));
+		left = fill_chunk(&n);
+		cr_assert_neq(cursor_chunk(), bad);
+		cr_assert_neq(cursor_chunk(), left);
+	}
+	for (i = 0; i < n; i++) {
+		char k[64];
+		size_t len = (size_t)snprintf(k, sizeof k, "/chunk/%032u", i);
+		cr_assert_eq(cache_lookup(&C, k, len, NULL), 1);
+	}
+	assert_clean();
+}
+
+Test(ctrie, verify_finds_a_next_chunk_over_live_nodes)
+{
+	struct ctrie_header *H = ctrie_hdr(&C);
+	unsigned n = 0;
+	uint64_t w;
+	shm_offt left;
+
+	cr_assert_eq(cache_record(&C, "/", 1, CACHE_OP_READ), CACHE_OK);
+	left = fill_chunk(&n);
+	w = atomic_load(&H->next_chunk);
+	assert_clean();
+	atomic_store(&H->next_chunk, ctrie_next_word(w, left));
+	cr_assert_gt(cache_verify(&C, NULL, NULL), 0);
+	atomic_store(&H->next_chunk, w);
+	assert_clean();
+}
+
 Test(ctrie, verify_finds_a_cursor_over_a_live_node)
 {
 	struct ctrie_header *H = ctrie_hdr(&C);
