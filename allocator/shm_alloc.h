@@ -280,6 +280,15 @@ static inline bool shm_arena_reserved_ok(const struct shm_arena *a,
 	       atomic_load_explicit(a->reserved, memory_order_relaxed);
 }
 
+/* Bytes of the allocatable region whose pages are reserved: every block
+ * ever handed out lies in them.  It only grows.  Async-signal-safe. */
+static inline size_t shm_arena_reserved_bytes(const struct shm_arena *a)
+{
+	/* relaxed: see shm_arena_reserved_ok */
+	return (size_t)atomic_load_explicit(a->reserved, memory_order_relaxed)
+	       << MAX_ALLOC_POW2;
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,7 +12,11 @@
  * starts is met exactly once, and a key inserted meanwhile at most once.
  *
  * The walk uses an explicit stack bounded by the number of levels, checks
- * every offset, level and prefix, and stops at the first damage.
+ * every offset, level and prefix, and stops at the first damage.  It also
+ * stops after more nodes than the reserved arena can hold (8 bytes at
+ * least each): in a damaged file the 32 children of a C-node may all name
+ * one I-node, level after level, and a walk that went down every path of
+ * such a graph would take days.
  */
 #include "ctrie_layout.h"
 
@@ -30,23 +34,30 @@ struct walker {
 	/* any node, with the bytes of the file it takes (may be NULL) */
 	void (*node)(size_t bytes, void *arg);
 	void *arg;
+	uint64_t nodes; /* visited so far */
 };
 
-/* Notes a node of size bytes: a block of its own, or (carved) an S-node. */
-static void note(const struct walker *w, size_t size, bool carved)
+
+
+/* Notes a node of size bytes: a block of its own, or (carved) an S-node.
+ * False once more nodes were met than the reserved arena can hold (8 bytes
+ * at least each): a damaged file whose nodes are shared. */
+static bool note(struct cache *c, struct walker *w, size_t size, bool carved)
 {
 	if (w->node != NULL)
 		w->node(carved ? size : ctrie_block_size(size), w->arg);
+	return ++w->nodes <= shm_arena_reserved_bytes(&c->arena) / 8;
 }
 
 /* Visits the S-node at off: CACHE_OK, CACHE_E_CORRUPT or CACHE_E_STOP. */
-static int visit_snode(struct cache *c, const struct walker *w, shm_offt off)
+static int visit_snode(struct cache *c, struct walker *w, shm_offt off)
 {
 	size_t len;
 	const struct ctrie_snode *s = ctrie_snode_at(c, off, &len);
 	if (s == NULL)
 		return ctrie_corrupt(c);
-	note(w, ctrie_snode_extent(len), true);
+	if (!note(c, w, ctrie_snode_extent(len), true))
+		return ctrie_corrupt(c);
 	if (w->leaf && w->leaf(c, s, len, w->arg) != 0)
 		return CACHE_E_STOP;
 	return CACHE_OK;
@@ -54,14 +65,14 @@ static int visit_snode(struct cache *c, const struct walker *w, shm_offt off)
 
 /* Pushes the C-node named by main word ref, of level level and hash prefix
  * prefix, as frame f; false if it is damaged. */
-static bool enter(struct cache *c, const struct walker *w, struct frame *f,
+static bool enter(struct cache *c, struct walker *w, struct frame *f,
 		  uint32_t ref, unsigned level, uint64_t prefix)
 {
 	uint32_t bm;
 	f->cn = ctrie_cnode_at(c, ctrie_ref_off(ref), level, prefix, &bm);
-	if (f->cn == NULL)
+	if (f->cn == NULL ||
+	    !note(c, w, ctrie_cnode_size(ctrie_popcount(bm)), false))
 		return false;
-	note(w, ctrie_cnode_size(ctrie_popcount(bm)), false);
 	f->rest = bm;
 	f->i = 0;
 	f->prefix = prefix;
@@ -70,7 +81,7 @@ static bool enter(struct cache *c, const struct walker *w, struct frame *f,
 
 /* Walks the subtrie of one top-table slot.  Returns CACHE_OK,
  * CACHE_E_CORRUPT, or CACHE_E_STOP when leaf returned non-zero. */
-static int walk_slot(struct cache *c, const struct walker *w, uint32_t ref,
+static int walk_slot(struct cache *c, struct walker *w, uint32_t ref,
 		     uint64_t slot)
 {
 	/* frames by level below the top: st[d] is level CTRIE_TOP_LEVEL + d */
@@ -109,9 +120,9 @@ static int walk_slot(struct cache *c, const struct walker *w, uint32_t ref,
 			break;
 		case TAG_LNODE:
 			ln = ctrie_lnode_at(c, ch, &n, &lh);
-			if (ln == NULL)
+			if (ln == NULL ||
+			    !note(c, w, ctrie_lnode_size(n), false))
 				return ctrie_corrupt(c);
-			note(w, ctrie_lnode_size(n), false);
 			for (i = 0; i < n; i++) {
 				r = visit_snode(c, w, CTRIE_LOAD(ln->snode[i]));
 				if (r != CACHE_OK)
@@ -122,9 +133,8 @@ static int walk_slot(struct cache *c, const struct walker *w, uint32_t ref,
 			if (level >= CTRIE_MAX_LEVEL)
 				return ctrie_corrupt(c);
 			in = ctrie_inode_at(c, ch, level + 1, prefix);
-			if (in == NULL)
+			if (in == NULL || !note(c, w, sizeof *in, false))
 				return ctrie_corrupt(c);
-			note(w, sizeof *in, false);
 			/* acquire: see ctrie_search in ctrie_core.c */
 			if (!enter(c, w, &st[depth + 1],
 				   atomic_load_explicit(&in->main,
@@ -141,7 +151,7 @@ static int walk_slot(struct cache *c, const struct walker *w, uint32_t ref,
 
 /* Walks the whole trie, slot by slot of the top table.  Returns CACHE_OK,
  * CACHE_E_CORRUPT, or CACHE_E_STOP when leaf returned non-zero. */
-static int walk(struct cache *c, const struct walker *w)
+static int walk(struct cache *c, struct walker *w)
 {
 	struct ctrie_header *H = ctrie_hdr(c);
 	uint32_t i;
@@ -175,7 +185,7 @@ static int iter_leaf(struct cache *c, const struct ctrie_snode *s,
 int cache_iterate(struct cache *c, cache_visit_fn fn, void *arg)
 {
 	struct iter_arg a = { fn, arg };
-	struct walker w = { iter_leaf, NULL, &a };
+	struct walker w = { iter_leaf, NULL, &a, 0 };
 	if (c == NULL || c->hdr == NULL)
 		return CACHE_E_NOTCACHE;
 	return walk(c, &w);
@@ -207,7 +217,7 @@ int ctrie_walk_totals(struct cache *c, uint64_t *live_bytes,
 		      uint64_t *records)
 {
 	struct totals t = { 0, 0 };
-	struct walker w = { totals_leaf, totals_node, &t };
+	struct walker w = { totals_leaf, totals_node, &t, 0 };
 	int r = walk(c, &w);
 	*live_bytes = t.bytes;
 	*records = t.records;

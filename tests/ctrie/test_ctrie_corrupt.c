@@ -363,6 +363,64 @@ Test(ctrie, garbage_top_table, .init = make_images, .fini = free_images)
 	cache_detach(&C);
 }
 
+static shm_offt dag_node(size_t size)
+{
+	shm_offt off = shm_arena_malloc(&C.arena, size);
+	cr_assert_neq(off, SHM_NULL);
+	return off;
+}
+
+/* Below one key's top slot, every C-node of levels 4-11 is full and all
+ * its children name the one I-node below (the header's 20 prefix bits
+ * cannot tell them apart from level 5 on), down to a level-12 C-node of 16
+ * children naming one S-node: 32^8 * 16 paths through 18 nodes.  A walk
+ * that followed them all would take days (the test's timeout fails it). */
+Test(ctrie, shared_nodes_do_not_make_the_walk_endless, .init = make_images,
+     .fini = free_images)
+{
+	char k[64];
+	size_t len;
+	uint64_t h;
+	struct cache_entry e;
+	struct cache_stats st;
+	struct ctrie_cnode *cn;
+	shm_offt sn, below;
+	unsigned l, i;
+	long n = 0;
+
+	fresh();
+	len = key_of(k, 3);
+	h = ctrie_hash(k, len);
+	cr_assert_eq(cache_lookup(&C, k, len, &e), 1);
+	sn = (shm_offt)((const unsigned char *)e.key - CTRIE_SNODE_HDR -
+			(const unsigned char *)SHM_ARENA_ADDR(&C.arena, 0));
+	below = dag_node(ctrie_cnode_size(16));
+	cn = SHM_ARENA_ADDR(&C.arena, below);
+	cn->hdr = ctrie_tree_hdr(TAG_CNODE, CTRIE_MAX_LEVEL, h);
+	cn->bitmap = 0xffffu;
+	for (i = 0; i < 16; i++)
+		cn->child[i] = ctrie_ref_of(sn);
+	for (l = CTRIE_MAX_LEVEL; l > CTRIE_TOP_LEVEL; l--) {
+		shm_offt io = dag_node(sizeof(struct ctrie_inode));
+		struct ctrie_inode *in = SHM_ARENA_ADDR(&C.arena, io);
+		unsigned kids = l - 1 == CTRIE_TOP_LEVEL ? 1 : 32;
+
+		in->hdr = ctrie_tree_hdr(TAG_INODE, l, h);
+		atomic_store(&in->main, ctrie_ref_of(below));
+		below = dag_node(ctrie_cnode_size(kids));
+		cn = SHM_ARENA_ADDR(&C.arena, below);
+		cn->hdr = ctrie_tree_hdr(TAG_CNODE, l - 1, h);
+		cn->bitmap = kids == 1 ? 1u << ctrie_index(h, l - 1) : 0xffffffffu;
+		for (i = 0; i < kids; i++)
+			cn->child[i] = ctrie_ref_of(io);
+	}
+	atomic_store(ctrie_top_word(ctrie_hdr(&C), h), ctrie_ref_of(below));
+	cr_assert_gt(cache_verify(&C, NULL, NULL), 0);
+	cr_assert_eq(cache_iterate(&C, count_visit, &n), CACHE_E_CORRUPT);
+	cr_assert_eq(cache_stats(&C, &st, true), CACHE_E_CORRUPT);
+	cache_detach(&C);
+}
+
 Test(ctrie, random_bytes_flipped, .init = make_images, .fini = free_images)
 {
 	const char *env = getenv("CTRIE_FLIP_ROUNDS");
