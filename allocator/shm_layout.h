@@ -9,7 +9,7 @@
  *
  *   0               header page (struct shm_file_header, SHM_HDR_SIZE bytes)
  *   SHM_CLIENT_OFF  client area, SHM_CLIENT_AREA_SIZE bytes, zero when fresh
- *                   (the path cache keeps its root there)
+ *                   (the path cache keeps its header there)
  *   SHM_SUMMARY_OFF "full" summaries: for each group of SHM_WORD_BITS
  *                   max-size blocks one 64-byte line holding one word per
  *                   level j (0 = max block, D = min block), one bit per

@@ -215,8 +215,8 @@ struct cache_stats {
 	uint64_t key_bytes;        /* sum of key lengths                     */
 	uint64_t records;          /* successful cache_record calls (the sum
 				      of the hit counters: needs with_walk) */
-	uint64_t live_bytes;       /* bytes reachable from the root: blocks,
-				      and S-nodes' carved sizes              */
+	uint64_t live_bytes;       /* bytes reachable from the top table:
+				      blocks, and S-nodes' carved sizes     */
 	uint64_t retired_bytes;    /* replaced nodes, and nodes built for a
 				      CAS that lost: not yet reclaimed      */
 	uint64_t skipped_toolong;  /* records refused: key too long          */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ctrie_cache.h"
+#include "ctrie_layout.h"
 #include "fuzz_cache.h"
 
 static unsigned char *template_image;
@@ -127,13 +128,21 @@ static void apply(const uint8_t *data, size_t size)
 		i += 5;
 		if (sel & FUZZ_SEL_POINTER) {
 			shm_offt v;
+			uint32_t ref;
 			if (i + 4 > size)
 				break;
 			v = (shm_offt)(SHM_NULL_REGION_SIZE +
 				       (le32(data + i) % used_arena & ~(size_t)7));
-			off = (g.off + off) & ~(size_t)7;
-			if (off + sizeof v <= image_size)
-				memcpy(image + off, &v, sizeof v);
+			ref = ctrie_ref_of(v);
+			if (sel & FUZZ_SEL_REF) {
+				off = (g.off + off) & ~(size_t)3;
+				if (off + sizeof ref <= image_size)
+					memcpy(image + off, &ref, sizeof ref);
+			} else {
+				off = (g.off + off) & ~(size_t)7;
+				if (off + sizeof v <= image_size)
+					memcpy(image + off, &v, sizeof v);
+			}
 			i += 4;
 		} else {
 			size_t len;

@@ -8,18 +8,23 @@
  *                     clear = start from the template (a valid cache
  *                     holding FUZZ_TEMPLATE_KEYS keys)
  *   then records, until the input ends:
- *     u8  sel         bits 0-2: region (mod FUZZ_NREGIONS); bit 7: pointer
+ *     u8  sel         bits 0-2: region (mod FUZZ_NREGIONS); bit 7: pointer;
+ *                     bit 6, with bit 7: as a reference
  *     u32 off (LE)    offset inside the region (mod its length)
  *     pointer (bit 7 set):
  *       u32 val (LE)  writes the offset of a node-aligned place in the used
- *                     arena (val mod its length, rounded down to 8) as a
- *                     shm_offt at off (rounded down to 8): links to real
- *                     nodes, so cycles and shared nodes are easy to reach
+ *                     arena (val mod its length, rounded down to 8) at off:
+ *                     as a shm_offt (off rounded down to 8), or with bit 6
+ *                     as a 32-bit reference, the form of C-node children
+ *                     and main words (off rounded down to 4): links to
+ *                     real nodes, so cycles and shared nodes are easy to
+ *                     reach
  *     bytes (bit 7 clear):
  *       u16 len (LE)  then len bytes (fewer if the input ends) copied to off
  *
- * Regions: the allocator's file header, the cache header (first KiB of the
- * client area), the rest of the client area (the path cache), the
+ * Regions: the allocator's file header, the first KiB of the client area
+ * (the cache header's settings, counters and ring, and the start of its
+ * top table), the rest of the client area (the top table), the
  * allocator's bitmaps, the used part of the arena, the whole image.
  *
  * The harness attaches the image with cache_attach_memory, looks up the
@@ -37,6 +42,7 @@
 #define FUZZ_NREGIONS 6
 #define FUZZ_FLAG_ZERO 1u
 #define FUZZ_SEL_POINTER 0x80u
+#define FUZZ_SEL_REF 0x40u
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,9 +9,13 @@
 #include <string.h>
 
 #include "ctrie_cache.h"
+#include "ctrie_layout.h"
 #include "fuzz_cache.h"
 
 #define SEED_MAX (4u << 20)
+
+_Static_assert(offsetof(struct ctrie_header, top) == 704,
+	       "the top-reference seed names the top table's first word");
 
 struct enc {
 	uint8_t *buf;
@@ -121,11 +125,11 @@ int fuzz_each_seed(fuzz_seed_fn fn, void *arg)
 		{ "short-2000", 2000, 1 }, { "long-100", 100, 2 },
 		{ "full", 100000, 2 },
 	};
-	/* patches of the template: none; a pointer into the arena written
-	 * over the cache header's root and at the arena's start; a length
-	 * word of all ones */
+	/* patches of the template: none; a reference into the arena written
+	 * over the first word of the top table (offset 704 of the cache
+	 * header), a pointer at the arena's start; a length word of all ones */
 	static const uint8_t as_is[] = { 0 };
-	static const uint8_t root_loop[] = { 0, 0x81, 24, 0, 0, 0, 64, 0, 0, 0 };
+	static const uint8_t top_ref[] = { 0, 0xc1, 0xc0, 2, 0, 0, 64, 0, 0, 0 };
 	static const uint8_t arena_ptr[] = { 0, 0x84, 8, 0, 0, 0, 0, 1, 0, 0 };
 	static const uint8_t huge_len[] = { 0, 4, 0, 0, 0, 0, 4, 0,
 					    0x53, 0xff, 0xff, 0xff };
@@ -135,7 +139,7 @@ int fuzz_each_seed(fuzz_seed_fn fn, void *arg)
 		size_t n;
 	} patches[] = {
 		{ "template", as_is, sizeof as_is },
-		{ "root-pointer", root_loop, sizeof root_loop },
+		{ "top-reference", top_ref, sizeof top_ref },
 		{ "arena-pointer", arena_ptr, sizeof arena_ptr },
 		{ "huge-length", huge_len, sizeof huge_len },
 	};

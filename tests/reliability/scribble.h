@@ -1,8 +1,8 @@
 /*
  * scribble.h - a hostile writer's damage to a cache image, for the
  * reliability tests.  It knows little of the layout: the client area (the
- * cache header, whose first kilobyte holds the settings, counters and
- * ring, and then the top table) and the arena, whose words that look like
+ * cache header: its settings, counters and ring, then from byte 704 the
+ * top table) and the arena, whose words that look like
  * links are the ones worth bending: 8-aligned offsets inside the arena, and
  * 32-bit references (offsets >> CTRIE_REF_SHIFT, as C-node children and
  * main words are) to such offsets.
@@ -112,12 +112,11 @@ static inline void scribble_one(const struct scribble_target *t, uint64_t *rs,
 		*h = (*h & 0xffu) | 0xffffff00u;
 		break;
 	case SCRIBBLE_HEADER: {
-		/* the first kilobyte, or anywhere up to the top table's end */
-		size_t off = (size_t)(stress_rand(rs) %
-				      ((stress_rand(rs) & 1
-						? 1024
-						: sizeof(struct ctrie_header)) /
-				       8)) * 8;
+		/* the first kilobyte, or anywhere up to the top table's end
+		 * (two draws, in this order: the same seed, the same damage) */
+		size_t span = stress_rand(rs) & 1 ? 1024
+						  : sizeof(struct ctrie_header);
+		size_t off = (size_t)(stress_rand(rs) % (span / 8)) * 8;
 		w = (shm_offt *)(void *)(t->map + t->client + off);
 		*w = stress_rand(rs) & 1 ? (shm_offt)stress_rand(rs)
 					 : *scribble_place(t, rs, 1);
