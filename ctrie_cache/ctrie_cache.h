@@ -97,7 +97,12 @@ const char *cache_strerror(int err);
 /* ---- the handle -------------------------------------------------------- */
 
 /* One attached cache in this process.  Fields are private; the struct is
- * public so that it can live in static storage (the preload shim). */
+ * public so that it can live in static storage (the preload shim).
+ *
+ * The cache never frees a block of its arena, and relies on every block
+ * being zero when it is first handed out, as in a new file (ctrie_insert.c
+ * says why).  Another client that allocates in the same arena (arena is
+ * an ordinary shm_arena) must zero a block before it frees it. */
 struct cache {
 	struct shm_arena arena;
 	void *hdr;              /* struct ctrie_header * (private header)   */

@@ -19,10 +19,12 @@
  * A twin may also write a node's first values late, after the other
  * process has published the node and changed it (a key added below an
  * I-node, a hit counted).  Since nothing is freed, a block or chunk is zero
- * when it is handed out, so the fields that change after publication (an
- * I-node's main word, an S-node's ops and count) are set from that zero by
- * CAS or fetch_or: a late second setting finds them set and changes
- * nothing.  The other fields never change once published, and both
+ * when it is handed out (another client of the arena must zero a block
+ * before freeing it: see struct cache), so the fields that change after
+ * publication (an I-node's main word, an S-node's ops and count) are set
+ * from that zero by CAS or fetch_or: a late second setting finds them set
+ * and changes nothing.  Plain stores would be undone; a memset of the block
+ * first would be replayed by the twin just the same.  The other fields never change once published, and both
  * processes write them the same values.  The "retirement point" comments mark where an
  * epoch-based reclamation would hand the garbage over.
  */

@@ -11,7 +11,8 @@
  * (each counting what it recorded); a reader looks keys up and iterates
  * meanwhile, and two more threads
  * allocate and free blocks of the same arena, writing a pattern over each
- * block and checking it before the free.  Afterwards every key's hit
+ * block and checking it before the free (and zeroing it then: the cache
+ * needs blocks zero when they are handed out, see struct cache).  Afterwards every key's hit
  * counter equals the sum of the writers' counts, its bits are the union,
  * no block was overwritten, and verify is clean.
  */
@@ -114,6 +115,7 @@ static void *allocator(void *arg)
 					break;
 			if (b != size[j])
 				atomic_fetch_add(&pattern_errors, 1);
+			memset(p, 0, size[j]);
 			shm_arena_free(&cache.arena, live[j]);
 			live[j] = SHM_NULL;
 		} else {
@@ -124,8 +126,12 @@ static void *allocator(void *arg)
 				       id * 64 + j, size[j]);
 		}
 	}
-	for (j = 0; j < 64; j++)
+	for (j = 0; j < 64; j++) {
+		if (live[j] != SHM_NULL)
+			memset(SHM_ARENA_ADDR(&cache.arena, live[j]), 0,
+			       size[j]);
 		shm_arena_free(&cache.arena, live[j]);
+	}
 	return NULL;
 }
 
