@@ -24,9 +24,10 @@
  * publication (an I-node's main word, an S-node's ops and count) are set
  * from that zero by CAS or fetch_or: a late second setting finds them set
  * and changes nothing.  Plain stores would be undone; a memset of the block
- * first would be replayed by the twin just the same.  The other fields never change once published, and both
- * processes write them the same values.  The "retirement point" comments mark where an
- * epoch-based reclamation would hand the garbage over.
+ * first would be replayed by the twin just the same.  The other fields
+ * never change once published, and both processes write them the same
+ * values.  The "retirement point" comments mark where an epoch-based
+ * reclamation would hand the garbage over.
  */
 #include <errno.h>
 
