@@ -8,12 +8,12 @@
  * never frees or gives back anything, and sets the fields of a node that
  * change later from zero, so that a twin's late write cannot undo a change
  * (ctrie_insert.c says why).  What is left is counting: both would count
- * the insert, or the garbage.  So fork
- * handlers bump a process-local count in both processes, and a record that
- * sees it change since it began counts nothing: the counters stay behind
- * the trie, not ahead of it.  A fork between that check and a count still
- * counts twice (a few instructions' window); a fork that runs no handlers
- * (_Fork, a raw clone) is not seen.  Either only skews the statistics.
+ * the insert, or the garbage.  So fork handlers bump a process-local count
+ * in both processes, and a record that sees it change since it began counts
+ * nothing: the counters fall behind the trie.  A fork between that check
+ * and a count still counts twice (a few instructions' window), and a fork
+ * that runs no handlers (_Fork, a raw clone) is not seen: either puts them
+ * ahead.  Both only skew the statistics.
  * The statistics that count a process's own failures or padding (lost
  * races, skipped records, the slack of a carve) are not checked at all: a
  * fork right after the event counts it twice, which skews them the same

@@ -64,6 +64,15 @@ static void count(_Atomic uint64_t *ctr, uint64_t n)
 	atomic_fetch_add_explicit(ctr, n, memory_order_relaxed);
 }
 
+/* Counts n bytes of garbage or slack of a record that read ctrie_forks()
+ * == f when it began, unless its twin would count them too. */
+static void count_unless_forked(_Atomic uint64_t *ctr, uint64_t n,
+				unsigned long f)
+{
+	if (!forked_since(f))
+		count(ctr, n);
+}
+
 /* Sets a word of a node not yet published from the zero of its fresh block
  * (see the top of this file).  Relaxed: the node is published later by a
  * release CAS; a failure means a twin set it, which is as good. */
@@ -88,11 +97,9 @@ static void set_from_zero32(_Atomic uint32_t *w, uint32_t v)
  * node, not freed (see the top of this file). */
 static void build_retire(struct cache *c, struct build *b, unsigned long f)
 {
-	if (!forked_since(f))
-		count(&ctrie_hdr(c)->retired_bytes, b->bytes);
+	count_unless_forked(&ctrie_hdr(c)->retired_bytes, b->bytes, f);
 	b->bytes = 0;
 }
-
 
 /* A new S-node's place: carved from a chunk, or (only when no chunk can be
  * had, see carve) a block of its own. */
@@ -135,9 +142,8 @@ static void next_prepare(struct cache *c, unsigned long f)
 	/* release: hands the chunk to the carver that moves to it */
 	if (!atomic_compare_exchange_strong_explicit(
 		    &H->next_chunk, &w, ctrie_next_word(w, fresh),
-		    memory_order_release, memory_order_relaxed) &&
-	    !forked_since(f))
-		count(&H->slack_bytes, CTRIE_CHUNK);
+		    memory_order_release, memory_order_relaxed))
+		count_unless_forked(&H->slack_bytes, CTRIE_CHUNK, f);
 }
 
 /* The chunk in next_chunk (its word in *w), for a carver whose cursor at is
@@ -233,8 +239,8 @@ static shm_offt carve(struct cache *c, size_t extent, unsigned long f)
 		/* another process moved on first: carve from its chunk.  A
 		 * next chunk stays where it is; a new one is never used (a
 		 * retirement point, see the top) */
-		if (w == 0 && !forked_since(f))
-			count(&H->slack_bytes, CTRIE_CHUNK);
+		if (w == 0)
+			count_unless_forked(&H->slack_bytes, CTRIE_CHUNK, f);
 	}
 	off = shm_arena_malloc(&c->arena, extent);
 	if (off != SHM_NULL)
@@ -266,8 +272,7 @@ static bool snode_new(struct cache *c, const unsigned char *key, size_t len,
 static void snode_give_up(struct cache *c, const struct snode_place *p,
 			  unsigned long f)
 {
-	if (!forked_since(f))
-		count(&ctrie_hdr(c)->slack_bytes, p->extent);
+	count_unless_forked(&ctrie_hdr(c)->slack_bytes, p->extent, f);
 }
 
 /* A copy of C-node cn (bitmap bm, level) with child at position pos either
@@ -540,8 +545,8 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 			 * may still be read by others; an epoch-based
 			 * reclamation would free them once every reader that
 			 * could hold them has left.  After a fork its twin may
-			 * count this insert too: then neither is sure, and
-			 * the counters stay behind the trie, never ahead. */
+			 * count this insert too: then neither counts it (but
+			 * see ctrie_fork.c for the window left). */
 			if (!forked_since(forks)) {
 				count(&H->retired_bytes,
 				      (m != SHM_NULL

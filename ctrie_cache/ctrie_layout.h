@@ -113,9 +113,9 @@
  *
  * I-nodes, S-nodes and the top table are permanent: keys are never removed,
  * so an I-node once linked stays linked at the same place forever and an
- * S-node is never copied (its ops and count are updated in place).  C-nodes and
- * L-nodes are immutable once published and replaced by copy + CAS; the
- * replaced one is retired (counted in retired_bytes).
+ * S-node is never copied (its ops and count are updated in place).
+ * C-nodes and L-nodes are immutable once published and replaced by copy +
+ * CAS; the replaced one is retired (counted in retired_bytes).
  */
 #ifndef CTRIE_LAYOUT_H
 #define CTRIE_LAYOUT_H

@@ -255,50 +255,49 @@ static void take_snapshot(struct snapshot *sn, struct ctrie_header *H)
 						     memory_order_acquire);
 }
 
-/* The carve cursor, read after the walk: its chunk's bytes from it on are
- * handed to the next S-nodes, so no node met by the walk may lie there. */
-static void check_carve(struct vctx *v, shm_offt at)
+/* Bytes [from, end) are handed to the next S-nodes by what (named off):
+ * no node met by the walk may lie there. */
+static void check_unused(struct vctx *v, const char *what, shm_offt off,
+			 shm_offt from, shm_offt end)
 {
-	const size_t used = (size_t)(at & (CTRIE_CHUNK - 1));
 	shm_offt u;
 
-	if (used == 0) /* none yet, or the chunk is used up */
-		return;
-	if (!ctrie_off_ok(v->c, at) || (at & (CTRIE_REF_UNIT - 1)) != 0) {
-		problem(v, "carve cursor %" PRIu_shm_offt " is not a reserved "
-			"offset of the arena", at);
-		return;
-	}
-	for (u = at; u < at - used + CTRIE_CHUNK; u += 8) {
+	for (u = from; u < end; u += 8) {
 		if (seen(v, u)) {
-			problem(v, "carve cursor %" PRIu_shm_offt " would hand "
-				"out the node at %" PRIu_shm_offt, at, u);
+			problem(v, "%s %" PRIu_shm_offt " would hand out the "
+				"node at %" PRIu_shm_offt, what, off, u);
 			return;
 		}
 	}
 }
 
-/* The next chunk, read after the walk: none of it may be in use, unless it
- * is the chunk the cursor at is in (its mover died before clearing it). */
+/* The carve cursor, read after the walk: its chunk's bytes from it on. */
+static void check_carve(struct vctx *v, shm_offt at)
+{
+	const size_t used = (size_t)(at & (CTRIE_CHUNK - 1));
+
+	if (used == 0) /* none yet, or the chunk is used up */
+		return;
+	if (!ctrie_off_ok(v->c, at) || (at & (CTRIE_REF_UNIT - 1)) != 0)
+		problem(v, "carve cursor %" PRIu_shm_offt " is not a reserved "
+			"offset of the arena", at);
+	else
+		check_unused(v, "carve cursor", at, at, at - used + CTRIE_CHUNK);
+}
+
+/* The next chunk, read after the walk: all of it, unless it is the chunk
+ * the cursor at is in (its mover died before clearing it). */
 static void check_next(struct vctx *v, uint64_t w, shm_offt at)
 {
 	const shm_offt n = ctrie_next_chunk(w);
-	shm_offt u;
 
 	if (n == SHM_NULL || n == ctrie_cursor_chunk(at))
 		return;
-	if (!ctrie_off_ok(v->c, n)) {
+	if (!ctrie_off_ok(v->c, n))
 		problem(v, "next chunk %" PRIu_shm_offt " is not a reserved "
 			"offset of the arena", n);
-		return;
-	}
-	for (u = n; u < n + CTRIE_CHUNK; u += 8) {
-		if (seen(v, u)) {
-			problem(v, "next chunk %" PRIu_shm_offt " would hand "
-				"out the node at %" PRIu_shm_offt, n, u);
-			return;
-		}
-	}
+	else
+		check_unused(v, "next chunk", n, n, n + CTRIE_CHUNK);
 }
 
 static void check_recent(struct vctx *v, const struct snapshot *sn)

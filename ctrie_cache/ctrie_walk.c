@@ -5,11 +5,11 @@
  * The papers iterate over a read-only snapshot (GCAS/RDCSS).  We have no
  * snapshots; we rely on insert-only monotonicity instead: each main word (of
  * the top table or of an I-node) is read once, when the walk reaches it;
- * C-node versions only grow, and
- * S-nodes are never copied, so a key is in exactly one slot of any version
- * of the C-nodes on its hash path (directly, in an L-node, or below the
- * I-node that replaced its slot).  Hence every key present when the walk
- * starts is met exactly once, and a key inserted meanwhile at most once.
+ * C-node versions only grow, and S-nodes are never copied, so a key is in
+ * exactly one slot of any version of the C-nodes on its hash path
+ * (directly, in an L-node, or below the I-node that replaced its slot).
+ * Hence every key present when the walk starts is met exactly once, and a
+ * key inserted meanwhile at most once.
  *
  * The walk uses an explicit stack bounded by the number of levels, checks
  * every offset, level and prefix, and stops at the first damage.  It also
@@ -36,8 +36,6 @@ struct walker {
 	void *arg;
 	uint64_t nodes; /* visited so far */
 };
-
-
 
 /* Notes a node of size bytes: a block of its own, or (carved) an S-node.
  * False once more nodes were met than the reserved arena can hold (8 bytes

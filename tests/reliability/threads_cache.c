@@ -7,14 +7,14 @@
  *
  * THREADS writers first record the same new keys in the same order, so
  * that they race to insert each one (the losers keep the nodes they built
- * as garbage, counted), then overlapping random keys
- * (each counting what it recorded); a reader looks keys up and iterates
- * meanwhile, and two more threads
- * allocate and free blocks of the same arena, writing a pattern over each
- * block and checking it before the free (and zeroing it then: the cache
- * needs blocks zero when they are handed out, see struct cache).  Afterwards every key's hit
- * counter equals the sum of the writers' counts, its bits are the union,
- * no block was overwritten, and verify is clean.
+ * as garbage, counted), then overlapping random keys (each counting what
+ * it recorded); a reader looks keys up and iterates meanwhile, and two
+ * more threads allocate and free blocks of the same arena, writing a
+ * pattern over each block and checking it before the free (and zeroing it
+ * then: the cache needs blocks zero when they are handed out, see struct
+ * cache).  Afterwards every key's hit counter equals the sum of the
+ * writers' counts, its bits are the union, no block was overwritten, and
+ * verify is clean.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
