@@ -101,10 +101,10 @@ static bool all_zero(const void *p, size_t n)
  * rewritten. */
 static int check_header(struct shm_file_header *h)
 {
-	/* acquire: orders the field reads after the state, for a header
-	 * that a writer of another build may still be publishing in place */
+	/* relaxed: the header was written before the file got its name, and
+	 * the open that found the name orders that write before this read */
 	uint32_t s = atomic_load_explicit(&h->init_state,
-					  memory_order_acquire);
+					  memory_order_relaxed);
 	int err = check_prefix(h);
 	if (err == SHM_E_MAGIC && all_zero(h->magic, sizeof h->magic))
 		return SHM_E_CORRUPT;
