@@ -111,6 +111,7 @@ enum shm_error {
 	SHM_E_ADDR,      /* optional_addr is not page-aligned                 */
 	SHM_E_NOSPACE,   /* the filesystem has no room for the file's header
 			  * and client area (errno in shm_last_errno())     */
+	SHM_E_LINKS,     /* the file has more than one hard link              */
 	SHM_E_COUNT
 };
 
@@ -134,15 +135,21 @@ struct shm_arena {
 };
 
 enum shm_open_flags {
-	SHM_OPEN_CREATE = 1 << 0, /* create the file (0600, O_EXCL) if missing */
+	SHM_OPEN_CREATE = 1 << 0, /* create the file (0600) if missing        */
 	SHM_OPEN_RDONLY = 1 << 1, /* map read-only; never write the file        */
 };
 
 /* Opens (and with SHM_OPEN_CREATE creates) the arena file at path and maps
  * it, at exactly addr when addr is not NULL.  Refuses symlinks, files of
- * other users, group/world-writable files, and files whose header does not
- * match this build.  Concurrent creators are safe: one initialises the header,
- * the others wait for it (bounded).  No descriptor is left open.
+ * other users, group/world-writable files, files with more than one hard
+ * link, and files whose header does not match this build; a damaged
+ * (e.g. zeroed) header is SHM_E_CORRUPT at once and is never rewritten.
+ * Creation publishes the file at path only once it is complete, with an
+ * operation that fails if path exists: of concurrent creators one wins and
+ * the others open its file; an existing file is never replaced.  Creation
+ * may leave a temporary "PATH.XXXXXX" beside path if the process dies in
+ * it, where the system cannot create a file without a name (O_TMPFILE).
+ * No descriptor is left open.
  * Returns SHM_OK or an enum shm_error; a->map is NULL on failure.
  * Not async-signal-safe. */
 int shm_arena_open(struct shm_arena *a, const char *path, unsigned flags,

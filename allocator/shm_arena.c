@@ -1,20 +1,29 @@
 /*
  * shm_arena.c - opening, checking, initialising and closing an arena file.
  *
- * Nothing here is async-signal-safe (mmap, open, nanosleep).  The file is
- * untrusted: its owner, mode, size and every header field are checked before
- * the mapping is used, and a file this build did not make is refused, never
- * reformatted.
+ * Nothing here is async-signal-safe (mmap, open, mkstemp).  The file is
+ * untrusted: its owner, mode, link count, size and every header field are
+ * checked before the mapping is used, and a file this build did not make is
+ * refused, never reformatted.
+ *
+ * Creation publishes a complete file: it is made without a name (or under
+ * a private temporary one), sized, reserved and given a READY header, and
+ * only then linked at its name by an operation that fails if the name
+ * exists.  One creator wins; the others open the winner's file.  So a file
+ * found at its name is never in the middle of its initialisation, and a
+ * header that is not READY is damage, reported and never rewritten.
  */
-#define _DEFAULT_SOURCE /* MAP_FIXED_NOREPLACE, O_NOFOLLOW, O_CLOEXEC */
+#define _GNU_SOURCE /* MAP_FIXED_NOREPLACE, O_NOFOLLOW, O_CLOEXEC, O_TMPFILE */
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shm_layout.h"
@@ -33,9 +42,10 @@ static const char *const error_names[SHM_E_COUNT] = {
 	[SHM_E_SIZE] = "the file is truncated or has the wrong size",
 	[SHM_E_MAP] = "cannot map the file (or the address is taken)",
 	[SHM_E_BUSY] = "another process is still initialising the file",
-	[SHM_E_CORRUPT] = "the file header is inconsistent",
+	[SHM_E_CORRUPT] = "the file header is damaged (zeroed or inconsistent)",
 	[SHM_E_ADDR] = "the requested address is not page-aligned",
 	[SHM_E_NOSPACE] = "no space for the cache file (its filesystem is full)",
+	[SHM_E_LINKS] = "the file has more than one hard link (another name could change it)",
 };
 
 const char *shm_strerror(int err)
@@ -85,57 +95,22 @@ static bool all_zero(const void *p, size_t n)
 	return true;
 }
 
-static void backoff(unsigned *ns)
+/* The header of a file found at its name.  Creation publishes a file only
+ * once its header is READY, so any other state, and a zeroed header on a
+ * file of the right size, is damage: it is reported at once and never
+ * rewritten. */
+static int check_header(struct shm_file_header *h)
 {
-	struct timespec ts = {0, (long)*ns};
-	nanosleep(&ts, NULL);
-	if (*ns < 10 * 1000 * 1000)
-		*ns *= 2;
-}
-
-/* Brings the header to READY: the first opener of a fresh file formats it,
- * the others wait (bounded) and take over from an initialiser that died. */
-static int settle_header(struct shm_file_header *h, bool writable)
-{
-	unsigned ns = 1000;
-	struct timespec t0, now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		/* acquire: a READY state makes the header fields visible */
-		uint32_t s = atomic_load_explicit(&h->init_state,
-						  memory_order_acquire);
-		if (s == SHM_STATE_READY)
-			return check_prefix(h);
-		bool claim = false;
-		if (s == 0) {
-			/* A fresh file is zero; anything else is foreign. */
-			if (!all_zero(h, offsetof(struct shm_file_header,
-						  init_state)))
-				return check_prefix(h) != SHM_OK
-					? check_prefix(h) : SHM_E_CORRUPT;
-			claim = writable;
-		} else if (SHM_STATE_IS_INIT(s)) {
-			int pid = SHM_STATE_PID(s);
-			claim = writable && pid > 0 && kill(pid, 0) != 0 &&
-				errno == ESRCH;
-		} else {
-			return check_prefix(h) != SHM_OK ? check_prefix(h)
-							 : SHM_E_CORRUPT;
-		}
-		if (claim && atomic_compare_exchange_strong(
-				     &h->init_state, &s,
-				     SHM_STATE_INIT(getpid()))) {
-			write_header(h);
-			/* release: the fields before the state */
-			atomic_store_explicit(&h->init_state, SHM_STATE_READY,
-					      memory_order_release);
-			return SHM_OK;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - t0.tv_sec >= 3)
-			return SHM_E_BUSY;
-		backoff(&ns);
-	}
+	/* relaxed: the header was written before the file got its name, and
+	 * the open that found the name orders that write before this read */
+	uint32_t s = atomic_load_explicit(&h->init_state,
+					  memory_order_relaxed);
+	int err = check_prefix(h);
+	if (err == SHM_E_MAGIC && all_zero(h->magic, sizeof h->magic))
+		return SHM_E_CORRUPT;
+	if (err != SHM_OK)
+		return err;
+	return s == SHM_STATE_READY ? SHM_OK : SHM_E_CORRUPT;
 }
 
 /* Reads the header prefix of a file of the wrong size to say why. */
@@ -149,34 +124,7 @@ static int why_wrong_size(int fd, off_t size)
 	return err == SHM_OK || err == SHM_E_CORRUPT ? SHM_E_SIZE : err;
 }
 
-/* Reserves the pages written as soon as the file is attached (header and
- * client area: the path cache writes there right away), so that a full
- * filesystem refuses the open instead of raising SIGBUS later.  Done by
- * every writable opener that finds the header not READY: the creator, and
- * whoever could map the file before the creator has reserved it.  The
- * state is read with pread, which does not allocate a page of a hole. */
-static int reserve_fixed(int fd, bool fresh)
-{
-#ifndef __APPLE__
-	uint32_t state = 0;
-	if (!fresh && pread(fd, &state, sizeof state,
-			    offsetof(struct shm_file_header, init_state)) ==
-			      (ssize_t)sizeof state &&
-	    state == SHM_STATE_READY)
-		return SHM_OK;
-	int err = posix_fallocate(fd, 0, (off_t)SHM_SUMMARY_OFF);
-	if (err != 0) {
-		errno = err;
-		return SHM_E_NOSPACE;
-	}
-#else
-	(void)fd;
-	(void)fresh;
-#endif
-	return SHM_OK;
-}
-
-static int check_file(int fd, bool writable, bool *fresh)
+static int check_file(int fd)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0)
@@ -187,18 +135,13 @@ static int check_file(int fd, bool writable, bool *fresh)
 		return SHM_E_OWNER;
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
 		return SHM_E_MODE;
-	*fresh = st.st_size == 0;
-	if (st.st_size == 0 && writable) {
-		/* Idempotent: any opener may size a fresh file. */
-		if (ftruncate(fd, (off_t)SHM_FILE_SIZE) != 0)
-			return SHM_E_OPEN;
-		return reserve_fixed(fd, true);
-	}
-	if (st.st_size == 0)
-		return SHM_E_BUSY;
+	/* Another name for the file (a hard link someone else made to one
+	 * of ours, say) is a way to change or replace what we map. */
+	if (st.st_nlink > 1)
+		return SHM_E_LINKS;
 	if ((uintmax_t)st.st_size != (uintmax_t)SHM_FILE_SIZE)
 		return why_wrong_size(fd, st.st_size);
-	return writable ? reserve_fixed(fd, false) : SHM_OK;
+	return SHM_OK;
 }
 
 /* O_NONBLOCK: a FIFO planted at the path must not hang the host program
@@ -209,29 +152,134 @@ static int open_existing(const char *path, bool ro)
 			  O_NONBLOCK);
 }
 
+/* Makes the unpublished file at fd a complete arena file: 0600 whatever
+ * the umask, its full size, the pages written at attach reserved (so that
+ * a full filesystem refuses the creation instead of raising SIGBUS later),
+ * and a READY header.  Keeps errno of a failure. */
+static int format_new(int fd)
+{
+	struct shm_file_header h;
+	if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)SHM_FILE_SIZE) != 0)
+		return SHM_E_OPEN;
+#ifndef __APPLE__
+	int err = posix_fallocate(fd, 0, (off_t)SHM_SUMMARY_OFF);
+	if (err != 0) {
+		errno = err;
+		return SHM_E_NOSPACE;
+	}
+#endif
+	memset(&h, 0, sizeof h);
+	write_header(&h);
+	atomic_init(&h.init_state, SHM_STATE_READY);
+	if (pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
+		return SHM_E_OPEN;
+	return SHM_OK;
+}
+
+/* The directory part of path in buf ("." for a bare name). */
+static bool dir_of(const char *path, char *buf, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+	if (n >= cap)
+		return false;
+	memcpy(buf, slash == NULL ? "." : path, n);
+	buf[n] = '\0';
+	return true;
+}
+
+/* Links the unnamed file fd (O_TMPFILE) at path.  0, or -1 with errno
+ * (EEXIST: another creator won). */
+static int publish_unnamed(int fd, const char *path)
+{
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+}
+
+/* Moves the temporary file tmp to path unless path exists.  0, or -1 with
+ * errno (EEXIST: another creator won).  Where the kernel cannot rename
+ * without replacing, link and unlink do it: the file has two names for an
+ * instant, and an opener that sees that is refused (SHM_E_LINKS) once. */
+static int publish_named(const char *tmp, const char *path)
+{
+#if defined(SYS_renameat2)
+	if (syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, path,
+		    1 /* RENAME_NOREPLACE */) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+#endif
+	if (link(tmp, path) != 0)
+		return -1;
+	unlink(tmp);
+	return 0;
+}
+
+/* Creates the file at path, complete before it has that name, or opens
+ * the file another creator published there first.  Returns a descriptor
+ * or -1 with errno (*err says why when it is not SHM_E_OPEN). */
+static int create_published(const char *path, int *err)
+{
+	char tmp[PATH_MAX + 16];
+	int fd = -1, r;
+	*err = SHM_E_OPEN;
+#ifdef O_TMPFILE
+	if (dir_of(path, tmp, sizeof tmp))
+		fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if ((*err = format_new(fd)) != SHM_OK)
+			goto fail;
+		if (publish_unnamed(fd, path) == 0)
+			return fd;
+		if (errno == EEXIST)
+			goto lost;
+		/* no /proc: the named way below */
+		close(fd);
+	}
+#endif
+	if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -1;
+	if ((*err = format_new(fd)) != SHM_OK) {
+		unlink(tmp);
+		goto fail;
+	}
+	r = publish_named(tmp, path);
+	if (r == 0) {
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+		return fd;
+	}
+	unlink(tmp);
+	if (errno == EEXIST)
+		goto lost;
+fail:
+	r = errno;
+	close(fd);
+	errno = r;
+	return -1;
+lost:
+	close(fd);
+	*err = SHM_E_OPEN;
+	return open_existing(path, false);
+}
+
 /* The existing file first (every process of a build but the first finds
- * it: one system call, not a failed O_EXCL and then this), else created
- * with O_EXCL; losing that race to another creator opens theirs.  Whether
- * the file is fresh is decided from its size (check_file), either way. */
-static int open_file(const char *path, unsigned flags)
+ * it: one system call), else a new one published at path; losing that race
+ * to another creator opens theirs. */
+static int open_file(const char *path, unsigned flags, int *err)
 {
 	bool ro = flags & SHM_OPEN_RDONLY;
 	int fd = open_existing(path, ro);
 
+	*err = SHM_E_OPEN;
 	if (fd >= 0 || errno != ENOENT || !(flags & SHM_OPEN_CREATE) || ro)
 		return fd;
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	/* The umask can only remove bits; make sure of 0600. */
-	if (fd >= 0 && fchmod(fd, 0600) != 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	if (fd >= 0 || errno != EEXIST)
-		return fd;
-	return open_existing(path, ro);
+	return create_published(path, err);
 }
 
 static void *map_file(int fd, void *addr, bool ro)
@@ -274,7 +322,7 @@ static int finish(struct shm_arena *a, unsigned char *map, bool ro,
 int shm_arena_open(struct shm_arena *a, const char *path, unsigned flags,
 		   void *addr)
 {
-	bool ro = flags & SHM_OPEN_RDONLY, fresh = false;
+	bool ro = flags & SHM_OPEN_RDONLY;
 	int err, e;
 	memset(a, 0, sizeof *a);
 	shm_reserve_setup();
@@ -282,13 +330,13 @@ int shm_arena_open(struct shm_arena *a, const char *path, unsigned flags,
 		return SHM_E_NOPATH;
 	if (addr != NULL && ((uintptr_t)addr % (uintptr_t)sysconf(_SC_PAGESIZE)))
 		return SHM_E_ADDR;
-	int fd = open_file(path, flags);
+	int fd = open_file(path, flags, &err);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			return SHM_E_SYMLINK;
-		return SHM_E_OPEN;
+		return err;
 	}
-	err = check_file(fd, !ro, &fresh);
+	err = check_file(fd);
 	unsigned char *map = NULL;
 	if (err == SHM_OK) {
 		map = map_file(fd, addr, ro);
@@ -300,7 +348,7 @@ int shm_arena_open(struct shm_arena *a, const char *path, unsigned flags,
 	errno = e;
 	if (err != SHM_OK)
 		return err;
-	err = settle_header(shm_hdr(map), !ro);
+	err = check_header(shm_hdr(map));
 	if (err == SHM_OK)
 		err = finish(a, map, ro, true);
 	if (err != SHM_OK) {

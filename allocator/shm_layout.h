@@ -31,9 +31,9 @@
  * Reserved pages.  A page of a sparse file that the filesystem cannot
  * supply (a full tmpfs, a quota) raises SIGBUS in whoever touches it, even
  * by a read on tmpfs.  So no page is touched before it is reserved:
- *  - at creation, the opener that finds the header not yet READY reserves
- *    [0, SHM_SUMMARY_OFF) (header and client area) with posix_fallocate
- *    while it holds the descriptor; failure refuses the open (SHM_E_NOSPACE);
+ *  - at creation, before the file is published at its name, the creator
+ *    reserves [0, SHM_SUMMARY_OFF) (header and client area) with
+ *    posix_fallocate; failure refuses the open (SHM_E_NOSPACE);
  *  - the header's "touched" watermark counts the max-size blocks whose pages
  *    are reserved: their arena bytes, their bitmap words and their summary
  *    line.  The allocator reads and writes nothing at or above it; it grows
@@ -102,11 +102,9 @@
 #define SHM_FILE_SIZE \
 	(SHM_MGMT_SIZE + SHM_NULL_REGION_SIZE + (size_t)MAX_ALLOCATABLE_SHM_SIZE)
 
-/* init_state values: 0 fresh file; READY; or INITIALISING by a pid. */
+/* init_state: READY in every file found at its name (a file is published
+ * complete, see shm_arena.c); any other value is damage. */
 #define SHM_STATE_READY 1u
-#define SHM_STATE_INIT(pid) ((((uint32_t)(pid)) << 2) | 2u)
-#define SHM_STATE_IS_INIT(s) (((s) & 3u) == 2u)
-#define SHM_STATE_PID(s) ((int)((s) >> 2))
 
 struct shm_line_word {
 	alignas(64) _Atomic shm_offt v;

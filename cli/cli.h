@@ -31,6 +31,8 @@ extern const char *cli_progname;
 /* Messages on stderr prefixed with "shmcache: ". */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A message on stderr that is neither an error nor a warning. */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A usage error of a subcommand: message, hint to --help, returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -64,8 +66,10 @@ void entry_list_free(struct entry_list *l);
  * '-' where unset; returns the column width.  buf holds at least 33. */
 size_t ops_letters(uint32_t ops, char *buf);
 /* Writes a path so that it fits on one line and can be decoded back:
- * valid UTF-8 printable text as is; backslash, control characters and
- * bytes that are not valid UTF-8 as C escapes (\\, \n, \t, \ooo). */
+ * valid UTF-8 printable text as is; backslash, control characters (C0,
+ * DEL, C1), the line and paragraph separators U+2028 and U+2029, and
+ * bytes that are not valid UTF-8 as C escapes (\\, \n, \t, \ooo per
+ * byte).  Every text output of the command escapes this way. */
 void print_path_escaped(FILE *f, const unsigned char *p, size_t len);
 /* An ls line: letters, count right-aligned to width, escaped path. */
 void print_entry_line(FILE *f, const struct entry *e, int count_width);
@@ -84,8 +88,8 @@ bool utf8_valid(const unsigned char *s, size_t n);
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
 size_t utf8_seq_len(const unsigned char *s, size_t n);
 /* The escaping of print_path_escaped (json false) or of a JSON string's
- * contents (json true: '"' escaped, controls as \u00XX, invalid UTF-8 bytes
- * as U+FFFD). */
+ * contents (json true: '"' escaped, C0 and C1 controls, U+2028 and U+2029
+ * as \uXXXX, invalid UTF-8 bytes as U+FFFD). */
 void write_escaped(FILE *f, const unsigned char *s, size_t n, bool json);
 /* A JSON string literal; invalid UTF-8 bytes become U+FFFD. */
 void json_string(FILE *f, const unsigned char *s, size_t n);
@@ -108,10 +112,22 @@ int cmd_stats(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 
+/* What run knows about CMD and the cache when it reports. */
+struct run_facts {
+	bool cmd_ran;         /* CMD was executed (found and executable)    */
+	bool is_static;       /* CMD is statically linked (run warned)      */
+	bool debug;           /* --debug: the shim says why itself          */
+	bool unwritable;      /* the cache cannot be opened for writing, so
+				 no shim can attach it (run warned)        */
+	bool have_before;     /* the counts below were read before CMD ran  */
+	uint64_t attaches_before, entries_before;
+};
+
 /* Shared by run: writes the listing of the cache at path (ls format) to out
- * (none if NULL) and warns about dropped records, and with warn_empty about
- * an empty cache.  Returns false if it could not be read. */
-bool cli_report(const char *path, FILE *out, bool warn_empty);
+ * (none if NULL), warns about dropped records, and tells why nothing was
+ * recorded: no process attached the cache, or the command named no file.
+ * Returns false if the cache could not be read. */
+bool cli_report(const char *path, FILE *out, const struct run_facts *f);
 
 /* Static-binary check for run (elfcheck.c): resolves cmd through PATH as
  * execvp does; true when it is an ELF file without a PT_INTERP header (or

@@ -240,7 +240,27 @@ int cmd_outputs(int argc, char **argv)
 	return list_main(LIST_OUTPUTS, argc, argv);
 }
 
-bool cli_report(const char *path, FILE *out, bool warn_empty)
+/* Why nothing was recorded, when nothing was and run has not said why. */
+static void explain_nothing(const char *path, const struct cache_stats *st,
+			    const struct run_facts *f)
+{
+	if (!f->cmd_ran || f->is_static || f->unwritable || !f->have_before)
+		return;
+	bool attached = st->attaches > f->attaches_before ||
+			st->entries > f->entries_before;
+	if (!attached)
+		cli_warn("%s: nothing was recorded: no process of the command "
+			 "attached the cache (the shim was not loaded into it, "
+			 "or could not attach: %s)", path,
+			 f->debug ? "see the shim's messages above"
+				  : "run with --debug to see why");
+	else if (st->entries == 0 && st->skipped_toolong == 0 &&
+		 st->skipped_full == 0)
+		cli_note("%s: nothing was recorded: the command named no file",
+			 path);
+}
+
+bool cli_report(const char *path, FILE *out, const struct run_facts *f)
 {
 	struct cache cache;
 	if (!cli_open_cache(path, &cache))
@@ -259,15 +279,12 @@ bool cli_report(const char *path, FILE *out, bool warn_empty)
 			cli_warn("%s: %llu records were dropped because the "
 				 "cache was full: the listing is incomplete",
 				 path, (unsigned long long)st.skipped_full);
-		if (warn_empty && st.entries == 0 && st.skipped_toolong == 0)
-			cli_warn("%s: nothing was recorded: the shim did not "
-				 "attach the cache (one of another build? try "
-				 "--debug)", path);
 		if (st.skipped_toolong > 0)
 			cli_warn("%s: %llu records were skipped: path longer "
 				 "than %zu bytes", path,
 				 (unsigned long long)st.skipped_toolong,
 				 cache_max_key());
+		explain_nothing(path, &st, f);
 	}
 	entry_list_free(&l);
 	cache_detach(&cache);

@@ -54,27 +54,115 @@ struct run_opts {
 	bool keep, fresh, debug;
 };
 
-static volatile sig_atomic_t child_pid;
+static volatile sig_atomic_t child_pid;      /* CMD while it runs, else 0 */
+static volatile sig_atomic_t pending_signal; /* one with no CMD to take it */
 
-/* Signals another process sent us go on to CMD.  Those the terminal sends
- * (Ctrl-C) already reached CMD, which shares our process group: passing
- * them on would deliver them twice. */
-static void forward_signal(int sig, siginfo_t *info, void *ctx)
-{
-	(void)ctx;
-	pid_t pid = (pid_t)child_pid;
-	if (pid <= 0 || info == NULL || info->si_pid == pid)
-		return;
-	if (info->si_code == SI_USER || info->si_code == SI_QUEUE
-#ifdef SI_TKILL
-	    || info->si_code == SI_TKILL
+/* The signals run passes on to CMD: every catchable one that asks a
+ * process to end or to take note, as kill(1) aimed at run means it for
+ * CMD.  Not passed on: the faults (SIGSEGV, SIGBUS, ...), SIGPIPE, SIGXCPU
+ * and SIGXFSZ, which the kernel raises for run's own doing; SIGCHLD; and
+ * the stops (SIGTSTP, SIGTTIN, SIGTTOU), which stop run itself as they
+ * would any job, and SIGSTOP and SIGKILL, which cannot be caught. */
+static const int forwarded_fixed[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
+	SIGVTALRM, SIGPROF, SIGCONT, SIGURG,
+#ifdef SIGWINCH
+	SIGWINCH,
 #endif
-	)
-		kill(pid, sig);
+#if defined(SIGIO) && SIGIO != SIGURG
+	SIGIO,
+#endif
+#ifdef SIGPWR
+	SIGPWR,
+#endif
+};
+#define NFIXED (sizeof forwarded_fixed / sizeof forwarded_fixed[0])
+
+/* The i-th forwarded signal (the fixed list, then the real-time
+ * signals), 0 past the last. */
+static int forwarded_signal(size_t i)
+{
+	if (i < NFIXED)
+		return forwarded_fixed[i];
+#ifdef SIGRTMIN
+	if ((int)(i - NFIXED) <= SIGRTMAX - SIGRTMIN)
+		return SIGRTMIN + (int)(i - NFIXED);
+#endif
+	return 0;
 }
 
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-#define NFORWARDED (sizeof forwarded / sizeof forwarded[0])
+/* Signals whose default action does not end a process. */
+static bool harmless(int sig)
+{
+	return sig == SIGCONT || sig == SIGURG
+#ifdef SIGWINCH
+	       || sig == SIGWINCH
+#endif
+		;
+}
+
+/* A signal another process sent us goes on to CMD.  One the terminal
+ * sends (Ctrl-C) already reached CMD, which shares our process group:
+ * passing it on would deliver it twice.  With no CMD running (before it
+ * starts, after it ended) a signal that would end run is kept, so that
+ * run removes its temporary cache and then ends by that signal. */
+static void on_signal(int sig, siginfo_t *info, void *ctx)
+{
+	(void)ctx;
+	int saved = errno;
+	pid_t pid = (pid_t)child_pid;
+	if (pid <= 0) {
+		if (!harmless(sig))
+			pending_signal = sig;
+	} else if (info != NULL && info->si_pid != pid &&
+		   (info->si_code == SI_USER || info->si_code == SI_QUEUE
+#ifdef SI_TKILL
+		    || info->si_code == SI_TKILL
+#endif
+		    )) {
+		kill(pid, sig);
+	}
+	errno = saved;
+}
+
+/* Room for every forwarded signal's disposition on entry. */
+#define NSAVED (NFIXED + 64)
+static struct sigaction saved_actions[NSAVED];
+
+/* Takes the forwarded signals (on_signal), except those ignored on entry
+ * (nohup's SIGHUP, a background job's SIGINT), which stay ignored for run
+ * and CMD alike; saved_actions keeps the dispositions on entry. */
+static void catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < NSAVED && forwarded_signal(i) != 0; i++) {
+		int sig = forwarded_signal(i);
+		sigaction(sig, NULL, &saved_actions[i]);
+		if (!(saved_actions[i].sa_flags & SA_SIGINFO) &&
+		    saved_actions[i].sa_handler == SIG_IGN)
+			continue;
+		sigaction(sig, &sa, NULL);
+	}
+}
+
+/* Gives the forwarded signals back their dispositions on entry (in run
+ * at the end, in CMD before exec). */
+static void restore_signals(void)
+{
+	for (size_t i = 0; i < NSAVED && forwarded_signal(i) != 0; i++)
+		sigaction(forwarded_signal(i), &saved_actions[i], NULL);
+}
+
+static void forwarded_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; forwarded_signal(i) != 0; i++)
+		sigaddset(set, forwarded_signal(i));
+}
 
 static bool readable_file(const char *p)
 {
@@ -155,10 +243,34 @@ static char *str_concat(const char *a, const char *b, const char *c)
 	return s;
 }
 
-/* Makes an empty cache and renames it onto target: the cache is built in a
- * private directory next to target, so nobody sees it half-made and an
- * existing target is replaced atomically. */
-static bool create_cache_at(const char *target)
+static void say_cannot_create(const char *target, int r,
+			      const struct cache *c)
+{
+	cli_error("%s: cannot create the cache: %s%s%s", target,
+		  cache_strerror(r), r == CACHE_E_ARENA ? ": " : "",
+		  r == CACHE_E_ARENA ? shm_strerror(c->arena_err) : "");
+}
+
+/* Makes a cache at target, which did not exist: the allocator publishes
+ * the file only once it is complete and never replaces one that appeared
+ * meanwhile, so of runs racing to create it one does and the others add
+ * to its cache. */
+static bool create_cache_new(const char *target)
+{
+	struct cache c;
+	int r = cache_attach(&c, target, CACHE_ATTACH_CREATE);
+	if (r != CACHE_OK) {
+		say_cannot_create(target, r, &c);
+		return false;
+	}
+	cache_detach(&c);
+	return true;
+}
+
+/* Makes an empty cache and renames it onto target, replacing what is there
+ * (--fresh, or the name mkstemp reserved): the cache is built in a private
+ * directory next to target, so nobody sees it half-made. */
+static bool replace_cache_at(const char *target)
 {
 	const char *slash = strrchr(target, '/');
 	char *dir = strndup(target, (size_t)(slash - target));
@@ -175,9 +287,7 @@ static bool create_cache_at(const char *target)
 	struct cache c;
 	int r = file ? cache_attach(&c, file, CACHE_ATTACH_CREATE) : CACHE_E_ARENA;
 	if (r != CACHE_OK) {
-		cli_error("%s: cannot create the cache: %s%s%s", target,
-			  cache_strerror(r), r == CACHE_E_ARENA ? ": " : "",
-			  r == CACHE_E_ARENA ? shm_strerror(c.arena_err) : "");
+		say_cannot_create(target, r, &c);
 	} else {
 		cache_detach(&c);
 		ok = rename(file, target) == 0;
@@ -194,8 +304,64 @@ out:
 	return ok;
 }
 
+static void refuse_existing(const struct run_opts *o)
+{
+	cli_error("%s: refusing to use an existing file that is not a "
+		  "usable cache", o->output);
+}
+
+/* --fresh: an existing cache of ours is replaced by an empty one. */
+static bool use_existing_fresh(const struct run_opts *o, const char *path)
+{
+	struct cache c;
+	if (!cli_open_cache(o->output, &c)) {
+		refuse_existing(o);
+		return false;
+	}
+	cache_detach(&c);
+	if (!replace_cache_at(path))
+		return false;
+	cli_note("%s: replaced by an empty cache", o->output);
+	return true;
+}
+
+/* An existing cache is attached as the shim will attach it: writable, and
+ * formatting the cache header of a file that another run or the shim has
+ * just published and not yet formatted.  A cache that can be read but not
+ * written (a read-only file system, a file mode without write) is used:
+ * CMD runs, unrecorded, and *unwritable says that it was said why. */
+static bool use_existing(const struct run_opts *o, const char *path,
+			 bool *unwritable)
+{
+	struct cache c;
+	struct cache_stats s;
+	errno = 0;
+	int r = cache_attach(&c, path, CACHE_ATTACH_CREATE);
+	int e = errno;
+	if (r == CACHE_OK) {
+		bool have = cache_stats(&c, &s, false) == CACHE_OK;
+		cache_detach(&c);
+		cli_note("%s: adding to the existing cache (%llu entries)",
+			 o->output, have ? (unsigned long long)s.entries : 0ULL);
+		return true;
+	}
+	const char *why = r != CACHE_E_ARENA ? cache_strerror(r) :
+			  c.arena_err == SHM_E_OPEN && e != 0 ? strerror(e) :
+			  shm_strerror(c.arena_err);
+	if (!cli_open_cache(o->output, &c)) {
+		refuse_existing(o);
+		return false;
+	}
+	cache_detach(&c);
+	cli_warn("%s: the shim cannot attach the cache: it cannot be opened "
+		 "for writing: %s; the command runs, but nothing it does is "
+		 "recorded", o->output, why);
+	*unwritable = true;
+	return true;
+}
+
 /* Prepares the cache CMD will fill.  Returns its absolute path or NULL. */
-static char *prepare_cache(const struct run_opts *o)
+static char *prepare_cache(const struct run_opts *o, bool *unwritable)
 {
 	if (o->output == NULL) {
 		char *tmpl = str_concat(runtime_dir(), "/shmcache-", "XXXXXX");
@@ -210,7 +376,7 @@ static char *prepare_cache(const struct run_opts *o)
 			return NULL;
 		}
 		close(fd);
-		if (!create_cache_at(tmpl)) {
+		if (!replace_cache_at(tmpl)) {
 			unlink(tmpl);
 			free(tmpl);
 			return NULL;
@@ -233,35 +399,20 @@ static char *prepare_cache(const struct run_opts *o)
 		return NULL;
 	struct stat st;
 	if (lstat(path, &st) != 0) {
-		if (errno == ENOENT && create_cache_at(path))
-			return path;
-		if (errno != ENOENT)
+		if (errno != ENOENT) {
 			cli_error("%s: %s", o->output, strerror(errno));
-		free(path);
-		return NULL;
-	}
-	/* An existing file is used only if it is a cache of ours. */
-	struct cache c;
-	if (!cli_open_cache(o->output, &c)) {
-		cli_error("%s: refusing to use an existing file that is not a "
-			  "usable cache", o->output);
-		free(path);
-		return NULL;
-	}
-	struct cache_stats s;
-	bool have = cache_stats(&c, &s, false) == CACHE_OK;
-	cache_detach(&c);
-	if (o->fresh) {
-		if (!create_cache_at(path)) {
 			free(path);
 			return NULL;
 		}
-		fprintf(stderr, "shmcache: %s: replaced by an empty cache\n",
-			o->output);
-	} else {
-		fprintf(stderr, "shmcache: %s: adding to the existing cache "
-			"(%llu entries)\n", o->output,
-			have ? (unsigned long long)s.entries : 0ULL);
+		if (create_cache_new(path))
+			return path;
+		free(path);
+		return NULL;
+	}
+	if (!(o->fresh ? use_existing_fresh(o, path)
+		       : use_existing(o, path, unwritable))) {
+		free(path);
+		return NULL;
 	}
 	return path;
 }
@@ -331,41 +482,54 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	return -1;
 }
 
-/* Forks and execs CMD with the signals forwarded; returns its wait status
- * or -1. */
-static int spawn_and_wait(char **cmd)
+/* Forks and execs CMD; returns its wait status or -1.  *ran is false when
+ * CMD could not be executed (the child said why). */
+static int spawn_and_wait(char **cmd, bool *ran)
 {
 	sigset_t block, old;
-	sigemptyset(&block);
-	for (size_t i = 0; i < NFORWARDED; i++)
-		sigaddset(&block, forwarded[i]);
+	forwarded_set(&block);
+	*ran = false;
+	/* A failed exec reports its errno through this pipe; a successful
+	 * one closes it (close-on-exec). */
+	int ep[2];
+	if (pipe(ep) != 0 || fcntl(ep[1], F_SETFD, FD_CLOEXEC) != 0) {
+		cli_error("cannot make a pipe: %s", strerror(errno));
+		return -1;
+	}
 	/* No signal may be taken between fork and child_pid being set. */
 	sigprocmask(SIG_BLOCK, &block, &old);
-	struct sigaction sa, saved[NFORWARDED];
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = forward_signal;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < NFORWARDED; i++)
-		sigaction(forwarded[i], &sa, &saved[i]);
+	if (pending_signal != 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(ep[0]);
+		close(ep[1]);
+		return -1;
+	}
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
-		for (size_t i = 0; i < NFORWARDED; i++)
-			sigaction(forwarded[i], &saved[i], NULL);
+		restore_signals();
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(ep[0]);
 		execvp(cmd[0], cmd);
 		int e = errno;
+		if (write(ep[1], &e, sizeof e) < 0)
+			e = errno; /* the parent then takes CMD for run */
 		fprintf(stderr, "shmcache: %s: %s\n", cmd[0],
 			e == ENOENT ? "command not found" : strerror(e));
 		_exit(e == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC);
 	}
+	close(ep[1]);
 	int status = -1;
 	if (pid < 0) {
 		cli_error("cannot fork: %s", strerror(errno));
 	} else {
 		child_pid = pid;
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		int e;
+		ssize_t n;
+		while ((n = read(ep[0], &e, sizeof e)) < 0 && errno == EINTR)
+			;
+		*ran = n != (ssize_t)sizeof e;
 		while (waitpid(pid, &status, 0) < 0) {
 			if (errno != EINTR) {
 				cli_error("waitpid: %s", strerror(errno));
@@ -375,10 +539,102 @@ static int spawn_and_wait(char **cmd)
 		}
 		child_pid = 0;
 	}
+	close(ep[0]);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	for (size_t i = 0; i < NFORWARDED; i++)
-		sigaction(forwarded[i], &saved[i], NULL);
 	return status;
+}
+
+/* --report FILE: created 0600 (the listing names what the cache protects),
+ * never through a symbolic link; an existing regular file is truncated and
+ * made 0600. */
+static FILE *open_report(const char *name)
+{
+	int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+			    O_NOFOLLOW, 0600);
+	struct stat st;
+	FILE *f = NULL;
+	if (fd < 0 && errno == ELOOP) {
+		cli_error("%s: is a symbolic link (refused, never followed)",
+			  name);
+		return NULL;
+	}
+	if (fd < 0 || fstat(fd, &st) != 0 ||
+	    (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0 &&
+	     fchmod(fd, 0600) != 0) ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		cli_error("%s: %s", name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	return f;
+}
+
+/* The cache's counts before CMD runs, for the report. */
+static void count_before(const char *cache, struct run_facts *f)
+{
+	struct cache c;
+	struct cache_stats s;
+	if (cache_attach(&c, cache, CACHE_ATTACH_RDONLY) != CACHE_OK)
+		return;
+	if (cache_stats(&c, &s, false) == CACHE_OK) {
+		f->have_before = true;
+		f->attaches_before = s.attaches;
+		f->entries_before = s.entries;
+	}
+	cache_detach(&c);
+}
+
+static int exit_code(int status)
+{
+	if (status == -1)
+		return EXIT_RUN_ERROR;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_RUN_ERROR;
+}
+
+/* Ends run by the signal that came while no CMD ran, as it would have
+ * without our handler, once the temporary cache is gone. */
+static void die_by_pending_signal(void)
+{
+	int sig = pending_signal;
+	if (sig == 0)
+		return;
+	signal(sig, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+}
+
+static int run_and_report(const struct run_opts *o, char **cmd,
+			  const char *cache, struct run_facts *facts,
+			  FILE *report)
+{
+	char *resolved = NULL;
+	facts->is_static = cmd_is_static(cmd[0], &resolved);
+	if (facts->is_static)
+		cli_warn("%s is statically linked: the shim cannot be loaded "
+			 "into it, so its own file accesses are not recorded "
+			 "(dynamically linked programs it starts still are)",
+			 resolved);
+	free(resolved);
+	count_before(cache, facts);
+
+	int status = spawn_and_wait(cmd, &facts->cmd_ran);
+	if (pending_signal != 0)
+		return EXIT_RUN_ERROR;
+	int rc = exit_code(status);
+
+	/* The listing: to --report, or to stderr for a temporary cache. */
+	FILE *out = report != NULL ? report : o->output == NULL ? stderr : NULL;
+	if (!cli_report(cache, out, facts) && rc == 0)
+		rc = EXIT_RUN_ERROR;
+	return rc;
 }
 
 int cmd_run(int argc, char **argv)
@@ -389,66 +645,37 @@ int cmd_run(int argc, char **argv)
 		return rc;
 	char **cmd = argv + optind;
 
+	/* From here on a signal either reaches CMD or ends run after its
+	 * clean-up: never an orphaned CMD or a temporary cache left behind. */
+	catch_signals();
+	struct run_facts facts = { .debug = o.debug };
 	FILE *report = NULL;
-	if (o.report != NULL) {
-		int fd = open(o.report, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			      0666);
-		if (fd < 0 || (report = fdopen(fd, "w")) == NULL) {
-			cli_error("%s: %s", o.report, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return EXIT_RUN_ERROR;
-		}
-	}
-	char *lib = find_lib(o.lib);
-	char *cache = lib ? prepare_cache(&o) : NULL;
+	char *lib = NULL, *cache = NULL;
+	rc = EXIT_RUN_ERROR;
+	if (o.report != NULL && (report = open_report(o.report)) == NULL)
+		goto out;
+	lib = find_lib(o.lib);
+	cache = lib ? prepare_cache(&o, &facts.unwritable) : NULL;
 	if (cache == NULL || !set_preload(lib) ||
 	    setenv("SHMCACHE_FILE", cache, 1) != 0 ||
-	    (o.debug && setenv("SHMCACHE_DEBUG", "1", 1) != 0)) {
-		if (cache != NULL && o.output == NULL)
-			unlink(cache);
-		free(cache);
-		free(lib);
-		if (report != NULL)
-			fclose(report);
-		return EXIT_RUN_ERROR;
-	}
-
-	char *resolved = NULL;
-	bool is_static = cmd_is_static(cmd[0], &resolved);
-	if (is_static)
-		cli_warn("%s is statically linked: the shim cannot be loaded "
-			 "into it, so its own file accesses are not recorded "
-			 "(dynamically linked programs it starts still are)",
-			 resolved);
-	free(resolved);
-
-	int status = spawn_and_wait(cmd);
-	if (status == -1)
-		rc = EXIT_RUN_ERROR;
-	else if (WIFEXITED(status))
-		rc = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		rc = 128 + WTERMSIG(status);
-	else
-		rc = EXIT_RUN_ERROR;
-
-	/* The listing: to --report, or to stderr for a temporary cache. */
-	FILE *out = report != NULL ? report : o.output == NULL ? stderr : NULL;
-	if (!cli_report(cache, out, !is_static) && rc == 0)
-		rc = EXIT_RUN_ERROR;
+	    (o.debug && setenv("SHMCACHE_DEBUG", "1", 1) != 0))
+		goto out;
+	rc = run_and_report(&o, cmd, cache, &facts, report);
+out:
 	if (report != NULL && fclose(report) != 0) {
 		cli_error("%s: %s", o.report, strerror(errno));
 		if (rc == 0)
 			rc = EXIT_RUN_ERROR;
 	}
-	if (o.output == NULL) {
-		if (o.keep)
-			fprintf(stderr, "shmcache: cache kept: %s\n", cache);
+	if (cache != NULL && o.output == NULL) {
+		if (o.keep && pending_signal == 0)
+			cli_note("cache kept: %s", cache);
 		else
 			unlink(cache);
 	}
 	free(cache);
 	free(lib);
+	die_by_pending_signal();
+	restore_signals();
 	return rc;
 }

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,10 +21,24 @@ static const char *const stats_help =
 	"  -j, --json         one JSON object\n"
 	"  -h, --help         this help\n";
 
+/* The cache's name as the user gave it, escaped as paths are, then
+ * the rest of a line. */
+static void name_then(FILE *f, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void name_then(FILE *f, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	print_path_escaped(f, (const unsigned char *)path, strlen(path));
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+}
+
 static void stats_text(const char *path, const struct cache_stats *s)
 {
 	const struct shm_stats *a = &s->arena;
-	printf("cache:              %s\n", path);
+	fputs("cache:              ", stdout);
+	name_then(stdout, path, "\n");
 	printf("format version:     %lu\n", (unsigned long)s->format_version);
 	printf("file size:          %zu bytes\n", a->file_size);
 	printf("entries:            %llu\n", (unsigned long long)s->entries);
@@ -147,7 +162,9 @@ static void report_problem(const char *problem, void *arg)
 {
 	long *n = arg;
 	(*n)++;
-	printf("%s\n", problem);
+	print_path_escaped(stdout, (const unsigned char *)problem,
+			   strlen(problem));
+	putchar('\n');
 }
 
 int cmd_verify(int argc, char **argv)
@@ -166,9 +183,10 @@ int cmd_verify(int argc, char **argv)
 	if (r == CACHE_E_CORRUPT || (r == CACHE_E_ARENA &&
 	    (cache.arena_err == SHM_E_CORRUPT || cache.arena_err == SHM_E_SIZE))) {
 		/* Damage already found by the header checks: a verdict. */
-		printf("%s: header: %s\n", path, r == CACHE_E_CORRUPT ?
-		       cache_strerror(r) : shm_strerror(cache.arena_err));
-		printf("%s: corrupt (1 problem)\n", path);
+		name_then(stdout, path, ": header: %s\n",
+			  r == CACHE_E_CORRUPT ? cache_strerror(r)
+					       : shm_strerror(cache.arena_err));
+		name_then(stdout, path, ": corrupt (1 problem)\n");
 		return EXIT_NEGATIVE;
 	}
 	if (r != CACHE_OK) {
@@ -180,11 +198,11 @@ int cmd_verify(int argc, char **argv)
 	long problems = cache_verify(&cache, report_problem, &seen);
 	cache_detach(&cache);
 	if (problems == 0) {
-		printf("%s: clean\n", path);
+		name_then(stdout, path, ": clean\n");
 		return EXIT_OK;
 	}
-	printf("%s: corrupt (%ld problem%s)\n", path, problems,
-	       problems == 1 ? "" : "s");
+	name_then(stdout, path, ": corrupt (%ld problem%s)\n", problems,
+		  problems == 1 ? "" : "s");
 	return EXIT_NEGATIVE;
 }
 
@@ -280,9 +298,10 @@ int cmd_watch(int argc, char **argv)
 		size_t n = cache_recent(&cache, recent, WATCH_RECENT);
 		unsigned long long skipped = s.skipped_full + s.skipped_toolong;
 		/* A terminal gets a redrawn screen, anything else a line. */
-		if (tty)
-			printf("\033[H\033[2Jshmcache watch %s (every %gs)\n\n",
-			       path, interval);
+		if (tty) {
+			fputs("\033[H\033[2Jshmcache watch ", stdout);
+			name_then(stdout, path, " (every %gs)\n\n", interval);
+		}
 		printf(tty ? "entries %llu   records %llu   %.0f records/s   "
 			     "skipped %llu\n\nnewest:\n" :
 			     "entries=%llu records=%llu rate=%.0f/s "
@@ -303,8 +322,8 @@ int cmd_watch(int argc, char **argv)
 		fflush(stdout);
 		if (stat(path, &st1) != 0 || st1.st_ino != st0.st_ino ||
 		    st1.st_dev != st0.st_dev) {
-			fprintf(stdout, "%s: removed or replaced; stopping\n",
-				path);
+			name_then(stdout, path,
+				  ": removed or replaced; stopping\n");
 			break;
 		}
 	}

@@ -13,12 +13,29 @@
 
 const char *cli_progname = "shmcache";
 
+/* Messages name paths (the cache's, a command's): the text is escaped as
+ * listings are, so that it stays one line for every reader. */
 static void vmessage(const char *kind, const char *fmt, va_list ap)
 {
+	char small[512], *text = small;
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	if (n >= (int)sizeof small && (text = malloc((size_t)n + 1)) != NULL)
+		vsnprintf(text, (size_t)n + 1, fmt, again);
+	va_end(again);
+	if (text == NULL) {
+		text = small;
+		n = (int)strlen(small);
+	}
 	fflush(stdout);
 	fprintf(stderr, "%s: %s", cli_progname, kind);
-	vfprintf(stderr, fmt, ap);
+	if (n > 0)
+		write_escaped(stderr, (const unsigned char *)text, (size_t)n,
+			      false);
 	fputc('\n', stderr);
+	if (text != small)
+		free(text);
 }
 
 void cli_error(const char *fmt, ...)
@@ -34,6 +51,14 @@ void cli_warn(const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	vmessage("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void cli_note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage("", fmt, ap);
 	va_end(ap);
 }
 
@@ -68,6 +93,15 @@ static const char *arena_reason(int err, char *buf, size_t bufsz,
 		return "owned by another user (refused)";
 	case SHM_E_MODE:
 		return "group- or world-writable (refused)";
+	case SHM_E_LINKS:
+		if (have_st) {
+			snprintf(buf, bufsz, "has %lu hard links: another name "
+				 "could change it (refused)",
+				 (unsigned long)st->st_nlink);
+			return buf;
+		}
+		return "has more than one hard link: another name could "
+		       "change it (refused)";
 	case SHM_E_MAGIC:
 		return "not a cache file (bad magic)";
 	case SHM_E_VERSION:
@@ -85,7 +119,7 @@ static const char *arena_reason(int err, char *buf, size_t bufsz,
 		}
 		return "corrupt: truncated or wrong size";
 	case SHM_E_CORRUPT:
-		return "corrupt: inconsistent file header";
+		return "corrupt: damaged file header (zeroed or inconsistent)";
 	case SHM_E_BUSY:
 		return "still being initialised by another process";
 	default:

@@ -53,6 +53,20 @@ bool utf8_valid(const unsigned char *s, size_t n)
 	return true;
 }
 
+/* The code point of the valid k-byte UTF-8 sequence at s when it ends a
+ * line for some reader although it is not a C0 control: the C1 controls
+ * (NEL, U+0085, among them), and U+2028 and U+2029, which Python's
+ * splitlines() and JavaScript take as line breaks.  0 otherwise. */
+static uint32_t line_breaking(const unsigned char *s, size_t k)
+{
+	if (k == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+		return s[1];
+	if (k == 3 && s[0] == 0xe2 && s[1] == 0x80 &&
+	    (s[2] == 0xa8 || s[2] == 0xa9))
+		return 0x2000u | (uint32_t)(s[2] - 0x80);
+	return 0;
+}
+
 void write_escaped(FILE *f, const unsigned char *s, size_t n, bool json)
 {
 	size_t i = 0;
@@ -68,14 +82,21 @@ void write_escaped(FILE *f, const unsigned char *s, size_t n, bool json)
 			fprintf(f, json ? "\\u%04x" : "\\%03o", b);
 		else if (b < 0x80)
 			fputc(b, f);
-		else if ((k = utf8_seq_len(s + i, n - i)) == 0 ||
-			 (!json && b == 0xc2 && s[i + 1] < 0xa0)) {
-			/* Invalid UTF-8 (and, for a terminal, C1 controls). */
+		else if ((k = utf8_seq_len(s + i, n - i)) == 0) {
+			/* Invalid UTF-8. */
 			if (json)
 				fputs("\\ufffd", f);
 			else
 				fprintf(f, "\\%03o", b);
 			k = 1;
+		} else if (line_breaking(s + i, k) != 0) {
+			if (json) {
+				fprintf(f, "\\u%04x",
+					(unsigned)line_breaking(s + i, k));
+			} else {
+				for (size_t j = 0; j < k; j++)
+					fprintf(f, "\\%03o", s[i + j]);
+			}
 		} else {
 			fwrite(s + i, 1, k, f);
 		}

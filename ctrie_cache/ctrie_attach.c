@@ -48,6 +48,16 @@ static bool formatter_alive(uint64_t state)
 	return alive;
 }
 
+/* Binds c to its checked header; a writable attach is counted. */
+static void bound(struct cache *c, struct ctrie_header *H)
+{
+	c->hdr = H;
+	if (!c->read_only)
+		/* relaxed: a statistic; the file's mapping is shared */
+		atomic_fetch_add_explicit(&H->attaches, 1,
+					  memory_order_relaxed);
+}
+
 /* Checks (and with create, formats) the cache header of an open arena. */
 static int bind_header(struct cache *c, bool create)
 {
@@ -67,7 +77,7 @@ static int bind_header(struct cache *c, bool create)
 		if (st == CTRIE_MAGIC) {
 			r = check_formatted(H);
 			if (r == CACHE_OK)
-				c->hdr = H;
+				bound(c, H);
 			return r;
 		}
 		if (st != 0 && (st & ~UINT64_C(0xffffffff)) != CTRIE_FORMATTING)
@@ -77,7 +87,7 @@ static int bind_header(struct cache *c, bool create)
 		if (st == 0 || !formatter_alive(st)) {
 			if (atomic_compare_exchange_strong(&H->state, &st, mine)) {
 				format(H);
-				c->hdr = H;
+				bound(c, H);
 				return CACHE_OK;
 			}
 			continue;
@@ -186,6 +196,8 @@ int cache_stats(struct cache *c, struct cache_stats *st, bool with_walk)
 					      memory_order_relaxed);
 	st->slack_bytes = atomic_load_explicit(&H->slack_bytes,
 					       memory_order_relaxed);
+	st->attaches = atomic_load_explicit(&H->attaches,
+					    memory_order_relaxed);
 	if (shm_arena_stats(&c->arena, &st->arena) != SHM_OK)
 		return CACHE_E_CORRUPT;
 	if (with_walk)

@@ -232,6 +232,8 @@ struct cache_stats {
 				      tails and padding, keys and chunks
 				      given up, the rounding of a key in a
 				      block of its own                      */
+	uint64_t attaches;         /* writable attaches (traced processes,
+				      and run creating the cache)          */
 	struct shm_stats arena;    /* the allocator's figures                */
 };
 /* Fills st; live_bytes and records need a walk (with_walk true), else 0.

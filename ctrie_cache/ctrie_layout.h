@@ -198,6 +198,12 @@ struct ctrie_header {
 
 	alignas(64) _Atomic uint64_t skipped_toolong;
 	_Atomic uint64_t skipped_full;
+	/* Writable attaches that succeeded (every traced process counts one):
+	 * how `shmcache run` tells "the shim did not attach" from "the
+	 * command named no file".  In the padding of this line, so the
+	 * header's size and every other offset are those of files made
+	 * before it was counted (which hold 0 there). */
+	_Atomic uint64_t attaches;
 
 	alignas(64) _Atomic shm_offt recent[CTRIE_RECENT];
 

@@ -4,6 +4,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -196,18 +197,86 @@ Test(open, read_only_open_never_writes)
 	shm_arena_close(&ro);
 }
 
-Test(open, takes_over_from_dead_initialiser)
+/* The header page of a real arena file zeroed (or left in a state no
+ * published file has): damage, refused at once by every opener, and the
+ * bytes are left exactly as they were. */
+Test(open, damaged_header_refused_at_once_never_rewritten)
 {
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(0);
-	waitpid(pid, NULL, 0);  /* pid is now dead */
-	int fd = open(path, O_CREAT | O_RDWR, 0600);
-	cr_assert_eq(ftruncate(fd, (off_t)get_mapping_size_needed_by_shm()), 0);
-	uint32_t s = SHM_STATE_INIT(pid);
-	pwrite(fd, &s, 4, offsetof(struct shm_file_header, init_state));
+	static unsigned char zero[4096], page[4096];
+	make_and_patch(0, zero, sizeof zero);
+	struct shm_arena ro;
+	cr_assert_eq(shm_arena_open(&ro, path, SHM_OPEN_RDONLY, NULL),
+		     SHM_E_CORRUPT);
+	cr_assert_eq(open_rw(path), SHM_E_CORRUPT);
+	cr_assert_not(shm_init(NULL, path));
+	cr_assert_eq(shm_last_error(), SHM_E_CORRUPT);
+	int fd = open(path, O_RDONLY);
+	cr_assert_eq(pread(fd, page, sizeof page, 0), (ssize_t)sizeof page);
 	close(fd);
+	cr_assert_eq(memcmp(page, zero, sizeof page), 0, "header rewritten");
+	unlink(path);
+	/* a header whose fields are right but whose state is not READY */
+	uint32_t s = 2u | (12345u << 2);
+	make_and_patch(offsetof(struct shm_file_header, init_state), &s, 4);
+	cr_assert_eq(open_rw(path), SHM_E_CORRUPT);
+	uint32_t now = 0;
+	fd = open(path, O_RDONLY);
+	cr_assert_eq(pread(fd, &now, 4, offsetof(struct shm_file_header,
+						  init_state)), 4);
+	close(fd);
+	cr_assert_eq(now, s);
+}
+
+/* A file found at the name is never formatted: an empty one is refused. */
+Test(open, empty_existing_file_refused)
+{
+	int fd = open(path, O_CREAT | O_RDWR, 0600);
+	close(fd);
+	cr_assert_eq(open_rw(path), SHM_E_SIZE);
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_size, 0);
+}
+
+Test(open, refuses_a_file_with_another_hard_link)
+{
+	char other[300];
+	snprintf(other, sizeof other, "%s.link", path);
 	cr_assert_eq(open_rw(path), SHM_OK);
+	cr_assert_eq(link(path, other), 0);
+	struct shm_arena ro;
+	cr_assert_eq(shm_arena_open(&ro, path, SHM_OPEN_RDONLY, NULL),
+		     SHM_E_LINKS);
+	cr_assert_eq(open_rw(path), SHM_E_LINKS);
+	cr_assert_eq(open_rw(other), SHM_E_LINKS);
+	cr_assert_not(shm_init(NULL, path));
+	cr_assert_eq(shm_last_error(), SHM_E_LINKS);
+	cr_assert_str_eq(shm_strerror(SHM_E_LINKS), "the file has more than "
+			 "one hard link (another name could change it)");
+	cr_assert_eq(unlink(other), 0);
+	cr_assert_eq(open_rw(path), SHM_OK);
+}
+
+/* Creation leaves no temporary name behind. */
+Test(open, creation_leaves_only_the_file)
+{
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s.d", path);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	char file[400];
+	snprintf(file, sizeof file, "%s/arena", dir);
+	cr_assert_eq(open_rw(file), SHM_OK);
+	DIR *d = opendir(dir);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			n++;
+			cr_assert_str_eq(e->d_name, "arena");
+		}
+	closedir(d);
+	cr_assert_eq(n, 1);
+	unlink(file);
+	rmdir(dir);
 }
 
 #define RACERS 8

@@ -85,7 +85,8 @@ def escape_path(raw):
             for k in (2, 3, 4):
                 try:
                     s = raw[i:i + k].decode("utf-8")
-                    if len(s) == 1 and not (0x80 <= ord(s) < 0xa0):
+                    if len(s) == 1 and not (0x80 <= ord(s) < 0xa0) \
+                            and s not in "\u2028\u2029":
                         out.append(s)
                         i += k
                         break
@@ -97,6 +98,13 @@ def escape_path(raw):
             continue
         i += 1
     return "".join(out)
+
+
+# What some reader takes as the end of a line: besides "\n", "\r" and
+# the other C0 controls, NEL (U+0085) and U+2028 / U+2029, as Python's
+# splitlines() and JavaScript do.
+LINE_BREAKS_UTF8 = ("\u0085".encode(), "\u2028".encode(),
+                    "\u2029".encode())
 
 
 def json_path(obj):
@@ -187,6 +195,18 @@ class Base(unittest.TestCase):
         nul = sh(["ls", "-0"] + list(extra) + [cache])
         self.assertEqual(nul.stdout.split(b"\0")[:-1], raws)
         return objs
+
+
+def assert_lines_safe(test, data, what):
+    """data (bytes) splits into the same lines for every reader: no line
+    break other than "\n" in it, and splitlines() agrees with split."""
+    for b in LINE_BREAKS_UTF8:
+        test.assertNotIn(b, data, what)
+    text = data.decode("utf-8", "surrogateescape")
+    parts = text.split("\n")
+    if parts and parts[-1] == "":
+        parts.pop()
+    test.assertEqual(text.splitlines(), parts, what)
 
 
 class TracedBase(Base):

@@ -133,6 +133,35 @@ class Errors(Base):
         os.symlink(p, l)
         self.expect_all(l, ["symbolic link"])
 
+    def test_second_hard_link_refused(self):
+        p = self.good_cache()
+        other = self.path("other-name")
+        os.link(p, other)
+        for name in (p, other):
+            self.expect_all(name, ["has 2 hard links", "refused"])
+        os.unlink(other)
+        self.assertEqual(sh(["ls", p]).returncode, 0)
+
+    def test_zeroed_header_is_damage(self):
+        # The header page zeroed: every reader reports damage at once,
+        # verify gives its verdict (1), and nothing rewrites the header.
+        p = self.good_cache()
+        with open(p, "r+b") as f:
+            f.write(bytes(4096))
+        before = digest(p)
+        for args in self.all_readers(p):
+            r = sh(args)
+            out = (r.stdout + r.stderr).decode()
+            if args[0] == "verify":
+                self.assertEqual(r.returncode, 1, out)
+                self.assertIn("header: the file header is damaged", out)
+                self.assertIn("corrupt (1 problem)", out)
+            else:
+                self.assertEqual(r.returncode, USAGE, (args, out))
+                self.assertIn("damaged file header", out)
+            self.assertNotIn("initialised", out)
+        self.assertEqual(digest(p), before)
+
     def test_truncated(self):
         p = self.good_cache()
         os.truncate(p, 100000)

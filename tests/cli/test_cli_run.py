@@ -329,5 +329,305 @@ class Paths(TracedBase):
             self.assertEqual(g.returncode, 0, (n, g.stderr))
 
 
+class Race(TracedBase):
+    """Four `run -o C` started together on a missing C: one creates the
+    cache, the others add to it; every path each run recorded is there."""
+
+    ROUNDS = int(os.environ.get("SHMCACHE_RACE_ROUNDS", "50"))
+    RACERS = 4
+    PATHS = 300
+
+    def race_round(self, n):
+        c = self.path("race%d" % n)
+        gate = self.path("gate%d" % n)
+        os.mkfifo(gate)
+        # Each racer waits at the FIFO until the test opens its write end,
+        # which releases every racer blocked there at once; one arriving
+        # later passes at once (the write end stays open until all exit).
+        loop = 'i=0; while [ $i -lt %d ]; do test -e "$0/$i"; ' \
+               'i=$((i+1)); done' % self.PATHS
+        procs, dirs = [], []
+        for k in range(self.RACERS):
+            d = self.path("r%d-%d" % (n, k))
+            dirs.append(d)
+            procs.append(subprocess.Popen(
+                ["sh", "-c", ': < "$0"; exec "$@"', gate, BIN,
+                 "run", "-o", c, "--", "sh", "-c", loop, d],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=self.env))
+        w = os.open(gate, os.O_WRONLY)
+        outs = [p.communicate(timeout=120) for p in procs]
+        os.close(w)
+        for p, (_, err) in zip(procs, outs):
+            self.assertEqual(p.returncode, 0, err)
+        r = sh(["ls", "-0", "--prefix", self.tmp, c])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got = set(r.stdout.split(b"\0")[:-1])
+        lost = []
+        for k, d in enumerate(dirs):
+            want = {("%s/%d" % (d, i)).encode() for i in range(self.PATHS)}
+            if not want <= got:
+                lost.append((k, len(want - got)))
+        os.unlink(c)
+        os.unlink(gate)
+        return lost
+
+    def test_racing_creators_lose_nothing(self):
+        bad = []
+        for n in range(self.ROUNDS):
+            lost = self.race_round(n)
+            if lost:
+                bad.append((n, lost))
+        self.assertEqual(bad, [], "rounds with lost records "
+                         "(round, [(racer, paths lost)]): %d of %d" %
+                         (len(bad), self.ROUNDS))
+
+
+class Separators(TracedBase):
+    """Paths holding U+2028, U+2029 or NEL, recorded by a real run: every
+    text output keeps one line per entry for readers that split lines as
+    Python's splitlines() does, and JSON escapes them."""
+
+    NAMES = ["a\u2028+ etc-shadow", "b\u2029p", "c\u0085q"]
+
+    def test_every_output_escapes_them(self):
+        d = self.path("d\u2028ir")
+        os.mkdir(d)
+        files = [os.path.join(d, n) for n in self.NAMES]
+        c = self.path("cache\u2028name")
+        script = 'for f in "$@"; do : > "$f"; done; test -e "$0.absent"; true'
+        r = self.run_cmd(["sh", "-c", script, d] + files, c)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        assert_lines_safe(self, r.stderr, "run -o")
+        outs = {}
+        for args in (["ls", c], ["inputs", "--all", c], ["outputs", c],
+                     ["ls", "--missing", c], ["tree", c, d],
+                     ["get", c] + files, ["stats", c], ["verify", c],
+                     ["watch", "-c", "1", "-n", "0.05", c],
+                     ["get", c, d + "/not\u2028there"]):
+            r = sh(args)
+            self.assertIn(r.returncode, (0, 1), (args, r.stderr))
+            assert_lines_safe(self, r.stdout, args)
+            assert_lines_safe(self, r.stderr, args)
+            outs.setdefault(args[0], r)
+        for f in files:
+            self.assertIn(escape_path(f.encode()), outs["ls"].stdout.decode())
+        self.assertIn(escape_path(c.encode()), outs["stats"].stdout.decode())
+        r = sh(["get", c, d + "/not\u2028there"])
+        self.assertIn(escape_path(d.encode()) + "/not\\342\\200\\250there",
+                      r.stderr.decode())
+        # JSON: escaped as \uXXXX, and the names come back exactly.
+        for args in (["ls", "--json", c], ["outputs", "--json", c],
+                     ["get", "--json", c] + files, ["stats", "--json", c]):
+            r = sh(args)
+            self.assertEqual(r.returncode, 0, (args, r.stderr))
+            assert_lines_safe(self, r.stdout, args)
+            for line in r.stdout.decode().splitlines():
+                json.loads(line)
+        got = {json_path(json.loads(l)) for l in
+               sh(["outputs", "--json", c]).stdout.decode().splitlines()}
+        self.assertEqual(got, {f.encode() for f in files})
+        self.assertIn(b"\\u2028", sh(["ls", "--json", c]).stdout)
+        self.assertIn(b"\\u0085", sh(["ls", "--json", c]).stdout)
+        # The listing of a temporary cache, on stderr and in --report.
+        rep = self.path("report")
+        for extra in ([], ["--report", rep]):
+            r = self.run_cmd(["sh", "-c", script, d] + files, extra=extra)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            assert_lines_safe(self, r.stderr, extra)
+        with open(rep, "rb") as f:
+            data = f.read()
+        assert_lines_safe(self, data, "report")
+        for f in files:
+            self.assertIn(escape_path(f.encode()).encode(), data)
+
+
+class Refused(TracedBase):
+    """A cache with a second hard link, and one whose header page was
+    zeroed: the shim does not attach (and says why with SHMCACHE_DEBUG),
+    run refuses them, and neither changes a byte of the file."""
+
+    def make(self):
+        c = self.path("c")
+        f = self.path("input")
+        with open(f, "w") as fh:
+            fh.write("x")
+        r = self.run_cmd(["cat", f], c)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return c, f
+
+    def shim_alone(self, c, f):
+        env = dict(self.env, LD_PRELOAD=LIB, SHMCACHE_FILE=c,
+                   SHMCACHE_DEBUG="1")
+        return subprocess.run(["cat", f], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=60)
+
+    def test_second_hard_link(self):
+        c, f = self.make()
+        other = self.path("other")
+        os.link(c, other)
+        before = digest(c)
+        r = self.shim_alone(c, f)
+        self.assertEqual((r.returncode, r.stdout), (0, b"x"))
+        self.assertIn(b"more than one hard link", r.stderr)
+        r = self.run_cmd(["cat", f], c)
+        self.assertEqual(r.returncode, RUN_ERROR, r.stderr)
+        self.assertIn(b"has 2 hard links", r.stderr)
+        self.assertEqual(digest(c), before)
+        os.unlink(other)
+        self.assertEqual(self.run_cmd(["cat", f], c).returncode, 0)
+
+    def test_zeroed_header(self):
+        c, f = self.make()
+        with open(c, "r+b") as fh:
+            fh.write(bytes(4096))
+        before = digest(c)
+        r = self.shim_alone(c, f)
+        self.assertEqual((r.returncode, r.stdout), (0, b"x"))
+        self.assertIn(b"damaged", r.stderr)
+        r = self.run_cmd(["cat", f], c)
+        self.assertEqual(r.returncode, RUN_ERROR, r.stderr)
+        self.assertIn(b"damaged file header", r.stderr)
+        v = sh(["verify", c])
+        self.assertEqual(v.returncode, 1, v.stdout + v.stderr)
+        with open(c, "rb") as fh:
+            self.assertEqual(fh.read(4096), bytes(4096))
+        self.assertEqual(digest(c), before)
+
+
+class Diagnostics(TracedBase):
+    """What run says when nothing was recorded, the mode of --report, and
+    signals sent to run."""
+
+    def test_command_named_no_file(self):
+        for c in (self.path("new"), None):
+            r = self.run_cmd(["true"], c)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            err = r.stderr.decode()
+            self.assertIn("nothing was recorded: the command named no "
+                          "file", err)
+            self.assertNotIn("attach", err)
+            self.assertNotIn("--debug", err)
+
+    def test_command_not_run(self):
+        r = self.run_cmd(["/no/such/program"], self.path("c"))
+        self.assertEqual(r.returncode, NOTFOUND)
+        self.assertNotIn(b"nothing was recorded", r.stderr)
+
+    def test_no_process_attached(self):
+        # A library that is not the shim: nobody attaches the cache.
+        libc = subprocess.run(["sh", "-c", "ldd /bin/sh | grep -o "
+                               "'/[^ ]*libc.so.6'"], stdout=subprocess.PIPE)
+        other = libc.stdout.decode().strip()
+        if not other:
+            self.skipTest("no libc.so.6 found")
+        c = self.path("c")
+        r = self.run_cmd(["cat", "/dev/null"], c, extra=["--lib", other])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        err = r.stderr.decode()
+        self.assertIn("nothing was recorded: no process of the command "
+                      "attached the cache", err)
+        self.assertIn("run with --debug to see why", err)
+        r = self.run_cmd(["cat", "/dev/null"], c,
+                         extra=["--lib", other, "--debug"])
+        err = r.stderr.decode()
+        self.assertIn("no process of the command attached", err)
+        self.assertIn("see the shim's messages above", err)
+        self.assertNotIn("--debug", err)
+
+    def test_read_only_file_system(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to mount a file system")
+        mnt = self.path("mnt")
+        os.mkdir(mnt)
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m",
+                            "tmpfs", mnt], stderr=subprocess.PIPE)
+        if m.returncode != 0:
+            self.skipTest("cannot mount a tmpfs: %s" % m.stderr)
+        self.addCleanup(subprocess.run, ["umount", mnt])
+        c = os.path.join(mnt, "c")
+        f = self.path("input")
+        with open(f, "w") as fh:
+            fh.write("x")
+        self.assertEqual(self.run_cmd(["true"], c).returncode, 0)
+        subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
+        r = self.run_cmd(["cat", f], c)
+        self.assertEqual((r.returncode, r.stdout), (0, b"x"), r.stderr)
+        err = r.stderr.decode()
+        self.assertIn("the shim cannot attach the cache: it cannot be "
+                      "opened for writing: Read-only file system", err)
+        self.assertNotIn("adding to the existing cache", err)
+        self.assertEqual(err.count("\n"), 1, err)
+
+    def test_report_mode(self):
+        f = self.path("input")
+        open(f, "w").close()
+        old = os.umask(0o022)
+        try:
+            rep = self.path("report")
+            r = self.run_cmd(["cat", f], extra=["--report", rep])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(stat.S_IMODE(os.stat(rep).st_mode), 0o600)
+            # An existing report of another mode is made 0600.
+            os.chmod(rep, 0o644)
+            r = self.run_cmd(["cat", f], extra=["--report", rep])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(stat.S_IMODE(os.stat(rep).st_mode), 0o600)
+            # Never written through a symbolic link.
+            target = self.path("target")
+            with open(target, "w") as fh:
+                fh.write("keep")
+            link = self.path("link")
+            os.symlink(target, link)
+            r = self.run_cmd(["cat", f], extra=["--report", link])
+            self.assertEqual(r.returncode, RUN_ERROR)
+            self.assertIn(b"symbolic link", r.stderr)
+            with open(target) as fh:
+                self.assertEqual(fh.read(), "keep")
+        finally:
+            os.umask(old)
+        self.assertEqual(self.leftovers(), [])
+
+    def sigusr1_to_run(self, cmd):
+        """Starts run (temporary cache) on cmd, which prints its pid once
+        ready; sends SIGUSR1 to run; returns run's status and CMD's pid."""
+        p = subprocess.Popen([BIN, "run", "--"] + cmd,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=self.env)
+        pid = int(p.stdout.readline())
+        p.send_signal(signal.SIGUSR1)
+        rc = p.wait(timeout=30)
+        p.stdout.close()
+        p.stderr.close()
+        return rc, pid
+
+    def assertGone(self, pid):
+        """CMD ended with run (a CMD that outlived run is killed)."""
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        os.kill(pid, signal.SIGKILL)
+        self.fail("CMD (pid %d) outlived run: orphaned" % pid)
+
+    def test_sigusr1_reaches_cmd(self):
+        # CMD handles it and exits 7; run exits with CMD's status.
+        rc, pid = self.sigusr1_to_run([
+            sys.executable, "-c",
+            "import os, signal\n"
+            "signal.signal(signal.SIGUSR1, lambda *a: os._exit(7))\n"
+            "print(os.getpid(), flush=True)\n"
+            "while True: signal.pause()\n"])
+        self.assertGone(pid)
+        self.assertEqual(rc, 7)
+        self.assertEqual(self.leftovers(), [])
+
+    def test_sigusr1_ends_cmd(self):
+        rc, pid = self.sigusr1_to_run(["sh", "-c", "echo $$; exec sleep 60"])
+        self.assertGone(pid)
+        self.assertEqual(rc, 128 + signal.SIGUSR1)
+        self.assertEqual(self.leftovers(), [])
+
+
 if __name__ == "__main__":
     sys.exit(main(globals(), sys.argv[1:]))
