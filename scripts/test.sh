@@ -2,6 +2,8 @@
 # Sets up a fresh Debian 12 machine (installs what is missing), then builds
 # and runs every test of shmcache in three configurations:
 #   build/       gcc, --werror, every suite
+#   build-release/ gcc -O3 release build: the end-to-end suites (hooks'
+#                frames, inlining and stack use are the optimiser's)
 #   build-m32/   gcc -m32, --werror, the allocator and cache (plain-C tests)
 #   build-asan/  gcc with AddressSanitizer + UndefinedBehaviorSanitizer
 #   build-tsan/  clang with ThreadSanitizer: the multi-threaded allocator and
@@ -9,7 +11,7 @@
 #                not start under TSan)
 # and one clang build (compile only, --werror) to keep both compilers clean.
 # Ends with one line "N passed, N failed[, N skipped]"; exits non-zero on any
-# failure.  Set SHMCACHE_TEST_ONLY=normal|m32|asan|tsan|clang to run one.
+# failure.  Set SHMCACHE_TEST_ONLY=normal|release|m32|asan|tsan|clang to run one.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -80,6 +82,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 run_config normal "" -- --- 
+run_config release release -- --buildtype=release -Doptimization=3 --- \
+  --suite preload --suite reliability --suite cli
 run_config m32 m32 CFLAGS=-m32 LDFLAGS=-m32 -- -Dpreload=false \
   -Dtests=disabled -Dmin_alloc_pow2=6 -Darena_mib=64 --- --suite plain
 run_config asan asan -- -Db_sanitize=address,undefined -Db_lundef=false ---
