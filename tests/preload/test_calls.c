@@ -391,3 +391,31 @@ Test(calls, hook_before_constructor)
 	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
 	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_READ | E);
 }
+
+/* A relative SHMCACHE_FILE names one file for the whole job: the first
+ * process makes it absolute in its environment, so a child that starts in
+ * another directory, and the environment an exec re-injects after env -i,
+ * name the same file. */
+Test(calls, relative_cache_file_after_cd)
+{
+	const char *extra[] = { "SHMCACHE_FILE=../c.cache", NULL };
+	const char *argv[] = {
+		"sh", "-c",
+		"cd d && cat ../in.txt >/dev/null && printenv SHMCACHE_FILE && "
+		"env -i /bin/sh -c 'cat a.c >/dev/null; printenv SHMCACHE_FILE'",
+		NULL
+	};
+	char want[700];
+	struct stat st;
+
+	e2e_run(&t, E2E_SHIM, NULL, argv, extra, &o);
+	cr_expect_eq(o.code, 0, "%s", o.err);
+	/* made absolute, not folded: the kernel resolves ".." after links */
+	snprintf(want, sizeof want, "%s/../c.cache\n%s/../c.cache\n", t.work,
+		 t.work);
+	cr_expect_str_eq(o.out, want);
+	cr_expect_neq(stat(e2e_path(&t, "c.cache"), &st), 0,
+		      "a second cache file was made in the work directory");
+	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_READ | E);
+	e2e_expect(&t, e2e_path(&t, "d/a.c"), CACHE_OP_READ | E);
+}
