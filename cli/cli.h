@@ -110,8 +110,10 @@ int cmd_watch(int argc, char **argv);
 
 /* Shared by run: writes the listing of the cache at path (ls format) to out
  * (none if NULL) and warns about dropped records, and with warn_empty about
- * an empty cache.  Returns false if it could not be read. */
-bool cli_report(const char *path, FILE *out, bool warn_empty);
+ * a cache that holds no more than the own records run made itself (its
+ * command's exec): the shim recorded nothing.  Returns false if it could
+ * not be read. */
+bool cli_report(const char *path, FILE *out, bool warn_empty, uint64_t own);
 
 /* Static-binary check for run (elfcheck.c): resolves cmd through PATH as
  * execvp does; true when it is an ELF file without a PT_INTERP header (or

@@ -240,7 +240,7 @@ int cmd_outputs(int argc, char **argv)
 	return list_main(LIST_OUTPUTS, argc, argv);
 }
 
-bool cli_report(const char *path, FILE *out, bool warn_empty)
+bool cli_report(const char *path, FILE *out, bool warn_empty, uint64_t own)
 {
 	struct cache cache;
 	if (!cli_open_cache(path, &cache))
@@ -254,12 +254,14 @@ bool cli_report(const char *path, FILE *out, bool warn_empty)
 			print_entry_line(out, &l.v[i], width);
 	}
 	struct cache_stats st;
-	if (cache_stats(&cache, &st, false) == CACHE_OK) {
+	/* with the walk: records, the sum of the hit counts, are compared
+	 * with run's own */
+	if (cache_stats(&cache, &st, warn_empty) == CACHE_OK) {
 		if (st.skipped_full > 0)
 			cli_warn("%s: %llu records were dropped because the "
 				 "cache was full: the listing is incomplete",
 				 path, (unsigned long long)st.skipped_full);
-		if (warn_empty && st.entries == 0 && st.skipped_toolong == 0)
+		if (warn_empty && st.records <= own && st.skipped_toolong == 0)
 			cli_warn("%s: nothing was recorded: the shim did not "
 				 "attach the cache (one of another build? try "
 				 "--debug)", path);

@@ -3,15 +3,18 @@
  * shim preloaded and SHMCACHE_FILE set, forwards signals, exits with CMD's
  * status, then reports (and removes a temporary cache).
  */
-/* realpath is XSI. */
+/* realpath is XSI; MAP_ANONYMOUS is not POSIX (Linux, the BSDs, macOS). */
 #define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE 1
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +27,13 @@
 #else
 #define PRELOAD_VAR "LD_PRELOAD"
 #define LIB_NAME "libshmcache.so"
+#endif
+
+#ifdef __APPLE__
+#include <crt_externs.h>
+#define environ (*_NSGetEnviron())
+#else
+extern char **environ;
 #endif
 
 #ifndef SHMCACHE_LIBDIR
@@ -331,9 +341,135 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	return -1;
 }
 
-/* Forks and execs CMD with the signals forwarded; returns its wait status
- * or -1. */
-static int spawn_and_wait(char **cmd)
+/* ---- CMD's own exec, recorded as the shim records an exec ---------------
+ * The shim is not loaded into this program: CMD's program, and the PATH
+ * search that finds it, are recorded here, into the cache the run fills,
+ * with the same keys and bits as the shim's execvp (EXEC before each
+ * candidate's execve; EXEC and the outcome when it fails). */
+
+/* The outcome bits of a failed call, as the shim classifies errno. */
+static uint32_t exec_outcome(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		return CACHE_OP_MISSING;
+	case EACCES:
+	case EPERM:
+		return CACHE_OP_DENIED;
+	default:
+		return CACHE_OP_FAILED;
+	}
+}
+
+/* Records made here, counted in a page shared with the parent: a cache
+ * holding no more was filled by no shim (cli_report says so). */
+static uint64_t *exec_own_records;
+
+/* Records path (its key made as the shim makes it) with ops. */
+static void exec_record(struct cache *c, const char *path, uint32_t ops)
+{
+	char *key = path_normalize(path);
+	int r = key != NULL ? cache_record(c, key, strlen(key), ops) : CACHE_OK;
+
+	if (r == CACHE_OK && key != NULL && exec_own_records != NULL)
+		++*exec_own_records;
+	if (key == NULL)
+		cli_warn("%s: not recorded: %s", path, strerror(errno));
+	/* too long or a full cache: counted in the cache, reported at the end */
+	else if (r != CACHE_OK && r != CACHE_E_TOOLONG && r != CACHE_E_FULL)
+		cli_warn("%s: not recorded: %s", path, cache_strerror(r));
+	free(key);
+}
+
+/* execve of path, recorded; a file the kernel cannot run (ENOEXEC) is run
+ * by /bin/sh, as execvp does.  Returns with errno set when it fails. */
+static void exec_try(struct cache *c, const char *path, char **argv)
+{
+	int e;
+
+	exec_record(c, path, CACHE_OP_EXEC);
+	execve(path, argv, environ);
+	e = errno;
+	exec_record(c, path, CACHE_OP_EXEC | exec_outcome(e));
+	if (e == ENOEXEC) {
+		size_t n = 0;
+		while (argv[n] != NULL)
+			n++;
+		char **sh = malloc((n + 2) * sizeof *sh);
+		if (sh != NULL) {
+			sh[0] = "/bin/sh";
+			sh[1] = (char *)path;
+			memcpy(sh + 2, argv + (n > 0), (n > 0 ? n : 1) * sizeof *sh);
+			exec_record(c, "/bin/sh", CACHE_OP_EXEC);
+			execve("/bin/sh", sh, environ);
+			e = errno;
+			exec_record(c, "/bin/sh", CACHE_OP_EXEC | exec_outcome(e));
+			free(sh);
+		}
+	}
+	errno = e;
+}
+
+/* execvp(cmd[0], cmd), glibc's way: a name with a slash is run as it is;
+ * else each PATH entry in turn (an empty entry is the current directory;
+ * no PATH: /bin:/usr/bin), on past ENOENT, EACCES (remembered), ENOTDIR,
+ * ESTALE, ENODEV and ETIMEDOUT.  Each candidate is recorded in c.  Returns
+ * with errno set when nothing ran. */
+static void exec_search(struct cache *c, char **cmd)
+{
+	const char *file = cmd[0], *path = getenv("PATH");
+	size_t flen = strlen(file);
+	bool eacces = false;
+
+	if (flen == 0) {
+		errno = ENOENT;
+		return;
+	}
+	if (strchr(file, '/') != NULL) {
+		exec_try(c, file, cmd);
+		return;
+	}
+	if (path == NULL)
+		path = "/bin:/usr/bin";
+	for (const char *p = path;;) {
+		const char *end = p + strcspn(p, ":");
+		size_t dlen = (size_t)(end - p);
+		char *cand = malloc(dlen + 1 + flen + 1);
+		int e;
+
+		if (cand == NULL)
+			return; /* errno: ENOMEM */
+		memcpy(cand, p, dlen);
+		cand[dlen] = '/';
+		memcpy(cand + dlen + (dlen > 0), file, flen + 1);
+		exec_try(c, cand, cmd);
+		e = errno;
+		free(cand);
+		switch (e) {
+		case EACCES:
+			eacces = true;
+			break;
+		case ENOENT:
+		case ESTALE:
+		case ENOTDIR:
+		case ENODEV:
+		case ETIMEDOUT:
+			break;
+		default:
+			errno = e;
+			return;
+		}
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	errno = eacces ? EACCES : ENOENT;
+}
+
+/* Forks and execs CMD with the signals forwarded, its exec recorded in c;
+ * returns its wait status or -1. */
+static int spawn_and_wait(struct cache *c, char **cmd)
 {
 	sigset_t block, old;
 	sigemptyset(&block);
@@ -354,7 +490,7 @@ static int spawn_and_wait(char **cmd)
 		for (size_t i = 0; i < NFORWARDED; i++)
 			sigaction(forwarded[i], &saved[i], NULL);
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		execvp(cmd[0], cmd);
+		exec_search(c, cmd);
 		int e = errno;
 		fprintf(stderr, "shmcache: %s: %s\n", cmd[0],
 			e == ENOENT ? "command not found" : strerror(e));
@@ -423,7 +559,28 @@ int cmd_run(int argc, char **argv)
 			 resolved);
 	free(resolved);
 
-	int status = spawn_and_wait(cmd);
+	/* The cache prepare_cache made: CMD's own exec is recorded into it. */
+	struct cache c;
+	int ar = cache_attach(&c, cache, 0);
+	if (ar != CACHE_OK) {
+		cli_error("%s: cannot attach the cache: %s", cache,
+			  cache_strerror(ar));
+		if (o.output == NULL)
+			unlink(cache);
+		free(cache);
+		free(lib);
+		if (report != NULL)
+			fclose(report);
+		return EXIT_RUN_ERROR;
+	}
+	exec_own_records = mmap(NULL, sizeof *exec_own_records,
+				PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (exec_own_records == MAP_FAILED)
+		exec_own_records = NULL; /* counted as none: no warning */
+	int status = spawn_and_wait(&c, cmd);
+	cache_detach(&c);
+	uint64_t own = exec_own_records != NULL ? *exec_own_records : 0;
 	if (status == -1)
 		rc = EXIT_RUN_ERROR;
 	else if (WIFEXITED(status))
@@ -435,7 +592,8 @@ int cmd_run(int argc, char **argv)
 
 	/* The listing: to --report, or to stderr for a temporary cache. */
 	FILE *out = report != NULL ? report : o.output == NULL ? stderr : NULL;
-	if (!cli_report(cache, out, !is_static) && rc == 0)
+	if (!cli_report(cache, out, !is_static && exec_own_records != NULL,
+			own) && rc == 0)
 		rc = EXIT_RUN_ERROR;
 	if (report != NULL && fclose(report) != 0) {
 		cli_error("%s: %s", o.report, strerror(errno));

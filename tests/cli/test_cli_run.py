@@ -126,6 +126,23 @@ class Run(TracedBase):
         self.assertIn(b"records were skipped: path longer than", r.stderr)
         self.assertNotIn(long.encode(), r.stderr)
 
+    def test_command_and_path_search_recorded(self):
+        # CMD's own exec is recorded as the shim records execvp's: each
+        # PATH candidate with its outcome, the one that ran with exec.
+        c = self.path("c")
+        empty = self.path("empty")
+        os.mkdir(empty)
+        env = dict(self.env, PATH=empty + ":/nonexistent:/usr/bin:/bin")
+        r = self.run_cmd(["sh", "-c", "exit 0"], c, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = sh(["get", c, empty + "/sh", "/nonexistent/sh", "/usr/bin/sh"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.decode().splitlines()
+        self.assertEqual([l.split()[0] for l in lines],
+                         [letters_for(["exec", "missing"])] * 2 +
+                         [letters_for(["exec"])], r.stdout)
+        self.assertEqual(sh(["get", c, "/bin/sh"]).returncode, 1)
+
     def test_output_existing_files(self):
         c = self.path("c")
         a, b = self.path("a"), self.path("b")
