@@ -7,9 +7,10 @@
  *    the create bit, its target does not), its attributes changed, or
  *    removed (unlink, rmdir, renamed away); each marked with whether it
  *    exists now.
- *  - inputs: every path the run read (read, exec, opendir, readlink) with at
- *    least one success and never changed as above; with --all also the
- *    paths it only examined (stat, access, chdir) or looked for in vain.
+ *  - inputs: every path the run read (read, exec, opendir, readlink, load
+ *    by the dynamic loader) with at least one success and never changed as
+ *    above; with --all also the paths it only examined (stat, access,
+ *    chdir) or looked for in vain.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -24,7 +25,8 @@
 	 CACHE_OP_CHATTR | CACHE_OP_UNLINK | CACHE_OP_RMDIR |           \
 	 CACHE_OP_RENAME_FROM)
 #define OPS_READ                                                        \
-	(CACHE_OP_READ | CACHE_OP_EXEC | CACHE_OP_OPENDIR | CACHE_OP_READLINK)
+	(CACHE_OP_READ | CACHE_OP_EXEC | CACHE_OP_OPENDIR |             \
+	 CACHE_OP_READLINK | CACHE_OP_LOAD)
 #define OPS_EXAMINED (CACHE_OP_STAT | CACHE_OP_ACCESS | CACHE_OP_CHDIR)
 
 enum list_kind { LIST_LS, LIST_INPUTS, LIST_OUTPUTS };

@@ -18,6 +18,7 @@
 #endif
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -302,6 +303,16 @@ SHIM_HIDDEN char *const *shim_env_build(char *const *envp,
  * relative, so that every child (also those libc starts where no hook
  * sees it) names the same file.  Returns 0 or -1. */
 SHIM_HIDDEN int shim_env_save(const char *file, const char *libpath);
+
+/* ---- shared objects (loader.c) ----------------------------------------- */
+
+/* Records every object in the dynamic loader's list not recorded yet (the
+ * main program, whose exec was recorded, and this library excepted), with
+ * CACHE_OP_LOAD: the names the loader opened, no file operation of ours.
+ * Called once attached, and after each dlopen/dlmopen that loaded
+ * something.  Takes the loader's lock: not for signal handlers (nor is
+ * dlopen). */
+SHIM_HIDDEN void shim_loader_record_all(void);
 
 /* ---- real functions ---------------------------------------------------- */
 

@@ -5,7 +5,9 @@
  * vfork, posix_spawn, exec re-injection, and pass-through when the cache
  * cannot be used.
  */
+#define _GNU_SOURCE 1 /* dl_iterate_phdr */
 #include <criterion/criterion.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,4 +420,47 @@ Test(calls, relative_cache_file_after_cd)
 		      "a second cache file was made in the work directory");
 	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_READ | E);
 	e2e_expect(&t, e2e_path(&t, "d/a.c"), CACHE_OP_READ | E);
+}
+
+/* The name of the first object in this process whose name holds part:
+ * the probe links the same libc. */
+static int find_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+	const char **want = data;
+
+	(void)size;
+	if (info->dlpi_name != NULL && strstr(info->dlpi_name, want[0])) {
+		want[1] = info->dlpi_name;
+		return 1;
+	}
+	return 0;
+}
+
+/* The objects the loader maps are recorded with load: at start-up (libc),
+ * after a dlopen by path, and (a bare name, which the wrapper passes on as
+ * a tail call so that the probe's own RUNPATH finds it) at exit.  Nothing
+ * of the shim itself is recorded. */
+Test(calls, loaded_objects)
+{
+	const char *libc[2] = { "libc.so", NULL };
+	char bypath[600];
+	const char *base = strrchr(e2e_userlib, '/') + 1;
+
+	dl_iterate_phdr(find_object, libc);
+	cr_assert_not_null(libc[1]);
+	snprintf(bypath, sizeof bypath, "dlopen:%s", e2e_userlib);
+	PROBE(bypath);
+	cr_expect_str_eq(o.out, "dlopen 0 0\n", "%s", o.err);
+	e2e_expect(&t, libc[1], CACHE_OP_LOAD | E);
+	e2e_expect(&t, e2e_userlib, CACHE_OP_LOAD | E);
+	e2e_absent(&t, e2e_shim);
+	e2e_fini(&t);
+	e2e_init(&t);
+	{
+		char bare[300];
+		snprintf(bare, sizeof bare, "dlopen:%s", base);
+		PROBE(bare);
+	}
+	cr_expect_str_eq(o.out, "dlopen 0 0\n", "%s", o.err);
+	e2e_expect(&t, e2e_userlib, CACHE_OP_LOAD | E);
 }
