@@ -57,11 +57,13 @@ static const char *const run_help =
 	"  -L, --lib PATH     the shim to preload (default: $SHMCACHE_LIB, else\n"
 	"                     found next to this program)\n"
 	"  -d, --debug        set SHMCACHE_DEBUG=1 (the shim reports on stderr)\n"
+	"      --audit-loader also record where the dynamic loader looked for\n"
+	"                     shared objects in vain (LD_AUDIT: slower starts)\n"
 	"  -h, --help         this help\n";
 
 struct run_opts {
 	const char *output, *report, *lib;
-	bool keep, fresh, debug;
+	bool keep, fresh, debug, audit;
 };
 
 static volatile sig_atomic_t child_pid;
@@ -276,6 +278,35 @@ static char *prepare_cache(const struct run_opts *o)
 	return path;
 }
 
+/* LD_AUDIT with the audit module next to lib appended to the user's. */
+static bool set_audit(const char *lib)
+{
+#ifdef __APPLE__
+	(void)lib;
+	cli_error("--audit-loader: no rtld-audit interface on this system");
+	return false;
+#else
+	const char *slash = strrchr(lib, '/');
+	char *dir = strndup(lib, (size_t)(slash - lib));
+	char *audit = dir ? str_concat(dir, "/", "libshmcache-audit.so") : NULL;
+	const char *old = getenv("LD_AUDIT");
+	char *v = NULL;
+	bool ok = false;
+
+	if (audit != NULL && !readable_file(audit))
+		cli_error("%s: cannot use the audit library: not a readable "
+			  "file", audit);
+	else if (audit != NULL)
+		v = old != NULL && old[0] != '\0' ? str_concat(old, ":", audit)
+						   : strdup(audit);
+	ok = v != NULL && setenv("LD_AUDIT", v, 1) == 0;
+	free(v);
+	free(audit);
+	free(dir);
+	return ok;
+#endif
+}
+
 /* LD_PRELOAD with lib appended to what the user already preloads. */
 static bool set_preload(const char *lib)
 {
@@ -311,6 +342,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "report", required_argument, NULL, 'r' },
 		{ "lib", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "audit-loader", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -324,6 +356,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'r': o->report = optarg; break;
 		case 'L': o->lib = optarg; break;
 		case 'd': o->debug = true; break;
+		case 'A': o->audit = true; break;
 		case 'h':
 			fputs(run_help, stdout);
 			return EXIT_OK;
@@ -538,7 +571,7 @@ int cmd_run(int argc, char **argv)
 	}
 	char *lib = find_lib(o.lib);
 	char *cache = lib ? prepare_cache(&o) : NULL;
-	if (cache == NULL || !set_preload(lib) ||
+	if (cache == NULL || !set_preload(lib) || (o.audit && !set_audit(lib)) ||
 	    setenv("SHMCACHE_FILE", cache, 1) != 0 ||
 	    (o.debug && setenv("SHMCACHE_DEBUG", "1", 1) != 0)) {
 		if (cache != NULL && o.output == NULL)

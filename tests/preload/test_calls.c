@@ -464,3 +464,26 @@ Test(calls, loaded_objects)
 	cr_expect_str_eq(o.out, "dlopen 0 0\n", "%s", o.err);
 	e2e_expect(&t, e2e_userlib, CACHE_OP_LOAD | E);
 }
+
+/* With the audit module (run --audit-loader), the places the loader tried
+ * in vain are recorded too: an empty LD_LIBRARY_PATH directory comes before
+ * the probe's RUNPATH, which has the object. */
+Test(calls, loader_search_audited)
+{
+	char audit[600], ldaudit[620], libpath[400], bare[300], miss[500];
+	const char *extra[] = { ldaudit, libpath, NULL };
+	const char *base = strrchr(e2e_userlib, '/') + 1;
+	const char *argv[] = { e2e_probe, bare, NULL };
+
+	snprintf(audit, sizeof audit, "%.*s/libshmcache-audit.so",
+		 (int)(strrchr(e2e_shim, '/') - e2e_shim), e2e_shim);
+	snprintf(ldaudit, sizeof ldaudit, "LD_AUDIT=%s", audit);
+	snprintf(libpath, sizeof libpath, "LD_LIBRARY_PATH=%s",
+		 e2e_path(&t, "d"));
+	snprintf(bare, sizeof bare, "dlopen:%s", base);
+	snprintf(miss, sizeof miss, "%s/%s", e2e_path(&t, "d"), base);
+	e2e_run(&t, E2E_SHIM, NULL, argv, extra, &o);
+	cr_expect_str_eq(o.out, "dlopen 0 0\n", "%s", o.err);
+	e2e_expect(&t, miss, CACHE_OP_LOAD | MISSING);
+	e2e_expect(&t, e2e_userlib, CACHE_OP_LOAD | E);
+}
