@@ -124,6 +124,7 @@ size_t shim_env_plan(char *const *envp, struct shim_envplan *p)
 	p->preload_at = SIZE_MAX;
 	p->file_at = SIZE_MAX;
 	p->names_us = 0;
+	p->file_orig = 0;
 	if (!env_saved ||
 	    atomic_load_explicit(&shim_state, memory_order_relaxed) == SHIM_OFF)
 		return 0;
@@ -137,8 +138,9 @@ size_t shim_env_plan(char *const *envp, struct shim_envplan *p)
 	}
 	if (p->preload_at != SIZE_MAX)
 		p->names_us = env_names_us(envp[p->preload_at] + plen);
-	if (p->file_at != SIZE_MAX && !env_is_orig(envp[p->file_at]) &&
-	    p->names_us)
+	if (p->file_at != SIZE_MAX)
+		p->file_orig = env_is_orig(envp[p->file_at]);
+	if (p->file_at != SIZE_MAX && !p->file_orig && p->names_us)
 		return 0;
 	if (n + 3 > SHIM_ENV_MAX)
 		return 0; /* does not fit: left as the program made it */
@@ -171,7 +173,7 @@ char *const *shim_env_build(char *const *envp, const struct shim_envplan *p,
 	}
 	if (p->file_at == SIZE_MAX)
 		vec[n++] = env_file;
-	else
+	else if (p->file_orig)
 		vec[p->file_at] = env_file; /* the relative name, made absolute */
 	vec[n] = NULL;
 	return vec;

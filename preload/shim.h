@@ -285,6 +285,7 @@ struct shim_envplan {
 	size_t preload_at; /* index of envp's LD_PRELOAD, or SIZE_MAX */
 	size_t file_at;    /* index of envp's SHMCACHE_FILE, or SIZE_MAX */
 	int names_us;      /* envp's LD_PRELOAD names our library */
+	int file_orig;     /* envp's SHMCACHE_FILE is our relative start name */
 };
 /* Plans the re-injection of LD_PRELOAD (our library appended to the user's
  * list) and SHMCACHE_FILE into envp where it lost them, or where its

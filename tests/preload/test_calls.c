@@ -422,6 +422,41 @@ Test(calls, relative_cache_file_after_cd)
 	e2e_expect(&t, e2e_path(&t, "d/a.c"), CACHE_OP_READ | E);
 }
 
+/* A program that execs with the relative name it was started with (an
+ * environment of its own making) passes on the absolute name. */
+Test(calls, relative_cache_file_in_own_environment)
+{
+	const char *extra[] = { "SHMCACHE_FILE=../c.cache", NULL };
+	const char *argv[] = {
+		e2e_probe, "chdir:d",
+		"exec-env:/usr/bin/printenv:SHMCACHE_FILE:SHMCACHE_FILE=../c.cache",
+		NULL
+	};
+	char want[700];
+
+	e2e_run(&t, E2E_SHIM, NULL, argv, extra, &o);
+	cr_expect_eq(o.code, 0, "%s", o.err);
+	snprintf(want, sizeof want, "chdir 0 0\n%s/../c.cache\n", t.work);
+	cr_expect_str_eq(o.out, want);
+	e2e_expect(&t, "/usr/bin/printenv", CACHE_OP_EXEC);
+}
+
+/* Another cache file the program names itself is left as it is, when only
+ * LD_PRELOAD is put back. */
+Test(calls, own_cache_file_kept)
+{
+	char op[700], want[700];
+	const char *argv[] = { e2e_probe, op, NULL };
+
+	snprintf(op, sizeof op,
+		 "exec-env:/usr/bin/printenv:SHMCACHE_FILE:SHMCACHE_FILE=%s",
+		 e2e_path(&t, "other.cache"));
+	e2e_run(&t, E2E_SHIM, NULL, argv, NULL, &o);
+	cr_expect_eq(o.code, 0, "%s", o.err);
+	snprintf(want, sizeof want, "%s\n", e2e_path(&t, "other.cache"));
+	cr_expect_str_eq(o.out, want);
+}
+
 /* The name of the first object in this process whose name holds part:
  * the probe links the same libc. */
 static int find_object(struct dl_phdr_info *info, size_t size, void *data)
