@@ -278,7 +278,9 @@ static char *prepare_cache(const struct run_opts *o)
 	return path;
 }
 
-/* LD_AUDIT with the audit module next to lib appended to the user's. */
+/* LD_AUDIT with the audit module next to lib appended to the user's, and
+ * SHMCACHE_AUDIT=1, which has the shim put it back into an environment
+ * that lost it. */
 static bool set_audit(const char *lib)
 {
 #ifdef __APPLE__
@@ -299,7 +301,8 @@ static bool set_audit(const char *lib)
 	else if (audit != NULL)
 		v = old != NULL && old[0] != '\0' ? str_concat(old, ":", audit)
 						   : strdup(audit);
-	ok = v != NULL && setenv("LD_AUDIT", v, 1) == 0;
+	ok = v != NULL && setenv("LD_AUDIT", v, 1) == 0 &&
+	     setenv("SHMCACHE_AUDIT", "1", 1) == 0;
 	free(v);
 	free(audit);
 	free(dir);

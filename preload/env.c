@@ -11,6 +11,9 @@
 
 #define PRELOAD_VAR "LD_PRELOAD="
 #define FILE_VAR "SHMCACHE_FILE="
+#define AUDIT_VAR "LD_AUDIT="
+#define AUDIT_FLAG_VAR "SHMCACHE_AUDIT="
+#define AUDIT_LIB "libshmcache-audit.so"
 
 static char env_preload[sizeof PRELOAD_VAR + SHIM_KEY_CAP]; /* LD_PRELOAD=<us> */
 static char env_file[sizeof FILE_VAR + SHIM_KEY_CAP];       /* SHMCACHE_FILE=.. */
@@ -19,6 +22,10 @@ static size_t env_self_len;
 static const char *env_self_base; /* its last component */
 static size_t env_self_base_len;
 static int env_saved;
+/* SHMCACHE_AUDIT was set: LD_AUDIT=<our directory>/AUDIT_LIB goes on too. */
+static char env_audit[sizeof AUDIT_VAR + SHIM_KEY_CAP + sizeof AUDIT_LIB];
+static char env_audit_flag[] = AUDIT_FLAG_VAR "1";
+static int env_audit_on;
 /* SHMCACHE_FILE as this process found it, when relative (else empty). */
 static char env_orig[SHIM_KEY_CAP];
 static size_t env_orig_len;
@@ -63,6 +70,26 @@ static void env_publish_file(void)
 	}
 }
 
+/* With SHMCACHE_AUDIT set (non-empty) in environ, prepares env_audit. */
+static void env_save_audit(void)
+{
+	const size_t alen = strlen(AUDIT_FLAG_VAR);
+	size_t dir = (size_t)(env_self_base - env_self);
+
+	for (char **e = environ; e != NULL && *e != NULL; e++) {
+		if (strncmp(*e, AUDIT_FLAG_VAR, alen) != 0 || (*e)[alen] == '\0')
+			continue;
+		if (strlen(AUDIT_VAR) + dir + sizeof AUDIT_LIB > sizeof env_audit)
+			return;
+		memcpy(env_audit, AUDIT_VAR, strlen(AUDIT_VAR));
+		memcpy(env_audit + strlen(AUDIT_VAR), env_self, dir);
+		memcpy(env_audit + strlen(AUDIT_VAR) + dir, AUDIT_LIB,
+		       sizeof AUDIT_LIB);
+		env_audit_on = 1;
+		return;
+	}
+}
+
 int shim_env_save(const char *file, const char *libpath)
 {
 	const char *slash;
@@ -77,6 +104,7 @@ int shim_env_save(const char *file, const char *libpath)
 	env_self_base = slash ? slash + 1 : env_self;
 	env_self_base_len = strlen(env_self_base);
 	env_publish_file();
+	env_save_audit();
 	env_saved = 1;
 	return 0;
 }
@@ -125,6 +153,9 @@ size_t shim_env_plan(char *const *envp, struct shim_envplan *p)
 	p->file_at = SIZE_MAX;
 	p->names_us = 0;
 	p->file_orig = 0;
+	p->n = 0;
+	p->add_audit = env_audit_on;
+	p->add_audit_flag = env_audit_on;
 	if (!env_saved ||
 	    atomic_load_explicit(&shim_state, memory_order_relaxed) == SHIM_OFF)
 		return 0;
@@ -134,15 +165,23 @@ size_t shim_env_plan(char *const *envp, struct shim_envplan *p)
 				p->preload_at = n;
 			else if (strncmp(envp[n], FILE_VAR, flen) == 0)
 				p->file_at = n;
+			else if (strncmp(envp[n], AUDIT_VAR,
+					 strlen(AUDIT_VAR)) == 0)
+				p->add_audit = 0; /* the user's, or ours */
+			else if (strncmp(envp[n], AUDIT_FLAG_VAR,
+					 strlen(AUDIT_FLAG_VAR)) == 0)
+				p->add_audit_flag = 0;
 		}
 	}
+	p->n = n;
 	if (p->preload_at != SIZE_MAX)
 		p->names_us = env_names_us(envp[p->preload_at] + plen);
 	if (p->file_at != SIZE_MAX)
 		p->file_orig = env_is_orig(envp[p->file_at]);
-	if (p->file_at != SIZE_MAX && !p->file_orig && p->names_us)
+	if (p->file_at != SIZE_MAX && !p->file_orig && p->names_us &&
+	    !p->add_audit && !p->add_audit_flag)
 		return 0;
-	if (n + 3 > SHIM_ENV_MAX)
+	if (n + 5 > SHIM_ENV_MAX)
 		return 0; /* does not fit: left as the program made it */
 	if (p->preload_at != SIZE_MAX && !p->names_us) {
 		/* The user's list is kept, ours appended. */
@@ -151,14 +190,14 @@ size_t shim_env_plan(char *const *envp, struct shim_envplan *p)
 			return 0;
 		p->preload = u + 1 + env_self_len + 1;
 	}
-	p->vec = n + 3;
+	p->vec = n + 5;
 	return p->vec;
 }
 
 char *const *shim_env_build(char *const *envp, const struct shim_envplan *p,
 			    char **vec, char *preload)
 {
-	size_t n = p->vec - 3;
+	size_t n = p->n;
 
 	if (n > 0)
 		memcpy(vec, envp, n * sizeof *envp);
@@ -175,6 +214,10 @@ char *const *shim_env_build(char *const *envp, const struct shim_envplan *p,
 		vec[n++] = env_file;
 	else if (p->file_orig)
 		vec[p->file_at] = env_file; /* the relative name, made absolute */
+	if (p->add_audit)
+		vec[n++] = env_audit;
+	if (p->add_audit_flag)
+		vec[n++] = env_audit_flag;
 	vec[n] = NULL;
 	return vec;
 }

@@ -286,9 +286,14 @@ struct shim_envplan {
 	size_t file_at;    /* index of envp's SHMCACHE_FILE, or SIZE_MAX */
 	int names_us;      /* envp's LD_PRELOAD names our library */
 	int file_orig;     /* envp's SHMCACHE_FILE is our relative start name */
+	size_t n;          /* envp's variables */
+	int add_audit;     /* SHMCACHE_AUDIT is on and envp lacks LD_AUDIT */
+	int add_audit_flag; /* ... and lacks SHMCACHE_AUDIT */
 };
 /* Plans the re-injection of LD_PRELOAD (our library appended to the user's
- * list) and SHMCACHE_FILE into envp where it lost them, or where its
+ * list) and SHMCACHE_FILE into envp where it lost them (and, when this
+ * process started with SHMCACHE_AUDIT set, of SHMCACHE_AUDIT and of an
+ * LD_AUDIT naming libshmcache-audit.so beside us), or where its
  * SHMCACHE_FILE is the relative name this process started with (made
  * absolute: a child in another directory must name the same file).
  * Returns p->vec: 0 when nothing is to be done (nothing missing, the shim

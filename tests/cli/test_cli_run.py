@@ -143,6 +143,16 @@ class Run(TracedBase):
                          [letters_for(["exec"])], r.stdout)
         self.assertEqual(sh(["get", c, "/bin/sh"]).returncode, 1)
 
+    def test_audit_loader(self):
+        # --audit-loader: LD_AUDIT names the module beside the shim, and
+        # SHMCACHE_AUDIT keeps it in environments that lose it.
+        c = self.path("c")
+        r = self.run_cmd(["sh", "-c", 'echo "$LD_AUDIT $SHMCACHE_AUDIT"'],
+                         c, extra=["--audit-loader"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        audit = os.path.join(os.path.dirname(LIB), "libshmcache-audit.so")
+        self.assertEqual(r.stdout.decode(), audit + " 1\n")
+
     def test_output_existing_files(self):
         c = self.path("c")
         a, b = self.path("a"), self.path("b")

@@ -522,3 +522,20 @@ Test(calls, loader_search_audited)
 	e2e_expect(&t, miss, CACHE_OP_LOAD | MISSING);
 	e2e_expect(&t, e2e_userlib, CACHE_OP_LOAD | E);
 }
+
+/* SHMCACHE_AUDIT: an exec with an environment that lost LD_AUDIT gets it
+ * back (with SHMCACHE_AUDIT), naming the audit module beside the shim. */
+Test(calls, audit_reinjected)
+{
+	const char *extra[] = { "SHMCACHE_AUDIT=1", NULL };
+	const char *argv[] = {
+		e2e_probe, "exec-env:/usr/bin/printenv:LD_AUDIT:X=1", NULL
+	};
+	char want[700];
+
+	e2e_run(&t, E2E_SHIM, NULL, argv, extra, &o);
+	cr_expect_eq(o.code, 0, "%s", o.err);
+	snprintf(want, sizeof want, "%.*s/libshmcache-audit.so\n",
+		 (int)(strrchr(e2e_shim, '/') - e2e_shim), e2e_shim);
+	cr_expect_str_eq(o.out, want);
+}
