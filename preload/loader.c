@@ -92,7 +92,8 @@ static int loader_call_is_ours(const char *file)
 
 /* A tail call keeps the caller's return address for the real function:
  * clang guarantees it (musttail); gcc makes it with sibling-call
- * optimisation, asked for here whatever the build's level. */
+ * optimisation, asked for here whatever the build's level (at -O0 the
+ * option alone is ignored: the function is compiled at -O2). */
 #if defined(__clang__) && defined(__has_attribute)
 #if __has_attribute(musttail)
 #define LOADER_TAIL __attribute__((musttail))
@@ -102,7 +103,7 @@ static int loader_call_is_ours(const char *file)
 #define LOADER_TAIL
 #endif
 #if defined(__GNUC__) && !defined(__clang__)
-#define LOADER_SIBCALL __attribute__((optimize("optimize-sibling-calls")))
+#define LOADER_SIBCALL __attribute__((optimize("O2", "optimize-sibling-calls")))
 #else
 #define LOADER_SIBCALL
 #endif
