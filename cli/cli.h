@@ -120,7 +120,8 @@ struct run_facts {
 	bool unwritable;      /* the cache cannot be opened for writing, so
 				 no shim can attach it (run warned)        */
 	bool have_before;     /* the counts below were read before CMD ran  */
-	uint64_t attaches_before, entries_before;
+	uint64_t attaches_before, records_before;
+	uint64_t own_records; /* records run made itself (CMD's exec)       */
 };
 
 /* Shared by run: writes the listing of the cache at path (ls format) to out

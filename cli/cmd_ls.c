@@ -7,9 +7,10 @@
  *    the create bit, its target does not), its attributes changed, or
  *    removed (unlink, rmdir, renamed away); each marked with whether it
  *    exists now.
- *  - inputs: every path the run read (read, exec, opendir, readlink) with at
- *    least one success and never changed as above; with --all also the
- *    paths it only examined (stat, access, chdir) or looked for in vain.
+ *  - inputs: every path the run read (read, exec, opendir, readlink, load
+ *    by the dynamic loader) with at least one success and never changed as
+ *    above; with --all also the paths it only examined (stat, access,
+ *    chdir) or looked for in vain.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -24,7 +25,8 @@
 	 CACHE_OP_CHATTR | CACHE_OP_UNLINK | CACHE_OP_RMDIR |           \
 	 CACHE_OP_RENAME_FROM)
 #define OPS_READ                                                        \
-	(CACHE_OP_READ | CACHE_OP_EXEC | CACHE_OP_OPENDIR | CACHE_OP_READLINK)
+	(CACHE_OP_READ | CACHE_OP_EXEC | CACHE_OP_OPENDIR |             \
+	 CACHE_OP_READLINK | CACHE_OP_LOAD)
 #define OPS_EXAMINED (CACHE_OP_STAT | CACHE_OP_ACCESS | CACHE_OP_CHDIR)
 
 enum list_kind { LIST_LS, LIST_INPUTS, LIST_OUTPUTS };
@@ -246,15 +248,16 @@ static void explain_nothing(const char *path, const struct cache_stats *st,
 {
 	if (!f->cmd_ran || f->is_static || f->unwritable || !f->have_before)
 		return;
-	bool attached = st->attaches > f->attaches_before ||
-			st->entries > f->entries_before;
+	uint64_t before = f->records_before + f->own_records;
+	uint64_t cmd_records = st->records > before ? st->records - before : 0;
+	bool attached = st->attaches > f->attaches_before || cmd_records > 0;
 	if (!attached)
 		cli_warn("%s: nothing was recorded: no process of the command "
 			 "attached the cache (the shim was not loaded into it, "
 			 "or could not attach: %s)", path,
 			 f->debug ? "see the shim's messages above"
 				  : "run with --debug to see why");
-	else if (st->entries == 0 && st->skipped_toolong == 0 &&
+	else if (cmd_records == 0 && st->skipped_toolong == 0 &&
 		 st->skipped_full == 0)
 		cli_note("%s: nothing was recorded: the command named no file",
 			 path);
@@ -274,7 +277,9 @@ bool cli_report(const char *path, FILE *out, const struct run_facts *f)
 			print_entry_line(out, &l.v[i], width);
 	}
 	struct cache_stats st;
-	if (cache_stats(&cache, &st, false) == CACHE_OK) {
+	/* with the walk: records, the sum of the hit counts, tell CMD's
+	 * records from those made before it and run's own */
+	if (cache_stats(&cache, &st, f->have_before) == CACHE_OK) {
 		if (st.skipped_full > 0)
 			cli_warn("%s: %llu records were dropped because the "
 				 "cache was full: the listing is incomplete",

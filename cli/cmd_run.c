@@ -3,15 +3,18 @@
  * shim preloaded and SHMCACHE_FILE set, forwards signals, exits with CMD's
  * status, then reports (and removes a temporary cache).
  */
-/* realpath is XSI. */
+/* realpath is XSI; MAP_ANONYMOUS is not POSIX (Linux, the BSDs, macOS). */
 #define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE 1
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +27,13 @@
 #else
 #define PRELOAD_VAR "LD_PRELOAD"
 #define LIB_NAME "libshmcache.so"
+#endif
+
+#ifdef __APPLE__
+#include <crt_externs.h>
+#define environ (*_NSGetEnviron())
+#else
+extern char **environ;
 #endif
 
 #ifndef SHMCACHE_LIBDIR
@@ -47,11 +57,13 @@ static const char *const run_help =
 	"  -L, --lib PATH     the shim to preload (default: $SHMCACHE_LIB, else\n"
 	"                     found next to this program)\n"
 	"  -d, --debug        set SHMCACHE_DEBUG=1 (the shim reports on stderr)\n"
+	"      --audit-loader also record where the dynamic loader looked for\n"
+	"                     shared objects in vain (LD_AUDIT: slower starts)\n"
 	"  -h, --help         this help\n";
 
 struct run_opts {
 	const char *output, *report, *lib;
-	bool keep, fresh, debug;
+	bool keep, fresh, debug, audit;
 };
 
 static volatile sig_atomic_t child_pid;      /* CMD while it runs, else 0 */
@@ -417,6 +429,38 @@ static char *prepare_cache(const struct run_opts *o, bool *unwritable)
 	return path;
 }
 
+/* LD_AUDIT with the audit module next to lib appended to the user's, and
+ * SHMCACHE_AUDIT=1, which has the shim put it back into an environment
+ * that lost it. */
+static bool set_audit(const char *lib)
+{
+#ifdef __APPLE__
+	(void)lib;
+	cli_error("--audit-loader: no rtld-audit interface on this system");
+	return false;
+#else
+	const char *slash = strrchr(lib, '/');
+	char *dir = strndup(lib, (size_t)(slash - lib));
+	char *audit = dir ? str_concat(dir, "/", "libshmcache-audit.so") : NULL;
+	const char *old = getenv("LD_AUDIT");
+	char *v = NULL;
+	bool ok = false;
+
+	if (audit != NULL && !readable_file(audit))
+		cli_error("%s: cannot use the audit library: not a readable "
+			  "file", audit);
+	else if (audit != NULL)
+		v = old != NULL && old[0] != '\0' ? str_concat(old, ":", audit)
+						   : strdup(audit);
+	ok = v != NULL && setenv("LD_AUDIT", v, 1) == 0 &&
+	     setenv("SHMCACHE_AUDIT", "1", 1) == 0;
+	free(v);
+	free(audit);
+	free(dir);
+	return ok;
+#endif
+}
+
 /* LD_PRELOAD with lib appended to what the user already preloads. */
 static bool set_preload(const char *lib)
 {
@@ -452,6 +496,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "report", required_argument, NULL, 'r' },
 		{ "lib", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "audit-loader", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -465,6 +510,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'r': o->report = optarg; break;
 		case 'L': o->lib = optarg; break;
 		case 'd': o->debug = true; break;
+		case 'A': o->audit = true; break;
 		case 'h':
 			fputs(run_help, stdout);
 			return EXIT_OK;
@@ -482,9 +528,139 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	return -1;
 }
 
-/* Forks and execs CMD; returns its wait status or -1.  *ran is false when
- * CMD could not be executed (the child said why). */
-static int spawn_and_wait(char **cmd, bool *ran)
+/* ---- CMD's own exec, recorded as the shim records an exec ---------------
+ * The shim is not loaded into this program: CMD's program, and the PATH
+ * search that finds it, are recorded here, into the cache the run fills,
+ * with the same keys and bits as the shim's execvp (EXEC before each
+ * candidate's execve; EXEC and the outcome when it fails). */
+
+/* The outcome bits of a failed call, as the shim classifies errno. */
+static uint32_t exec_outcome(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		return CACHE_OP_MISSING;
+	case EACCES:
+	case EPERM:
+		return CACHE_OP_DENIED;
+	default:
+		return CACHE_OP_FAILED;
+	}
+}
+
+/* Records made here, counted in a page shared with the parent: a cache
+ * holding no more was filled by no shim (cli_report says so). */
+static uint64_t *exec_own_records;
+
+/* Records path (its key made as the shim makes it) with ops; nothing when
+ * c is NULL (the cache could not be attached for writing). */
+static void exec_record(struct cache *c, const char *path, uint32_t ops)
+{
+	if (c == NULL)
+		return;
+	char *key = path_normalize(path);
+	int r = key != NULL ? cache_record(c, key, strlen(key), ops) : CACHE_OK;
+
+	if (r == CACHE_OK && key != NULL && exec_own_records != NULL)
+		++*exec_own_records;
+	if (key == NULL)
+		cli_warn("%s: not recorded: %s", path, strerror(errno));
+	/* too long or a full cache: counted in the cache, reported at the end */
+	else if (r != CACHE_OK && r != CACHE_E_TOOLONG && r != CACHE_E_FULL)
+		cli_warn("%s: not recorded: %s", path, cache_strerror(r));
+	free(key);
+}
+
+/* execve of path, recorded; a file the kernel cannot run (ENOEXEC) is run
+ * by /bin/sh, as execvp does.  Returns with errno set when it fails. */
+static void exec_try(struct cache *c, const char *path, char **argv)
+{
+	int e;
+
+	exec_record(c, path, CACHE_OP_EXEC);
+	execve(path, argv, environ);
+	e = errno;
+	exec_record(c, path, CACHE_OP_EXEC | exec_outcome(e));
+	if (e == ENOEXEC) {
+		size_t n = 0;
+		while (argv[n] != NULL)
+			n++;
+		char **sh = malloc((n + 2) * sizeof *sh);
+		if (sh != NULL) {
+			sh[0] = "/bin/sh";
+			sh[1] = (char *)path;
+			memcpy(sh + 2, argv + (n > 0), (n > 0 ? n : 1) * sizeof *sh);
+			exec_record(c, "/bin/sh", CACHE_OP_EXEC);
+			execve("/bin/sh", sh, environ);
+			e = errno;
+			exec_record(c, "/bin/sh", CACHE_OP_EXEC | exec_outcome(e));
+			free(sh);
+		}
+	}
+	errno = e;
+}
+
+/* execvp(cmd[0], cmd), glibc's way: a name with a slash is run as it is;
+ * else each PATH entry in turn (an empty entry is the current directory;
+ * no PATH: /bin:/usr/bin), on past ENOENT, EACCES (remembered), ENOTDIR,
+ * ESTALE, ENODEV and ETIMEDOUT.  Each candidate is recorded in c.  Returns
+ * with errno set when nothing ran. */
+static void exec_search(struct cache *c, char **cmd)
+{
+	const char *file = cmd[0], *path = getenv("PATH");
+	size_t flen = strlen(file);
+	bool eacces = false;
+
+	if (flen == 0) {
+		errno = ENOENT;
+		return;
+	}
+	if (strchr(file, '/') != NULL) {
+		exec_try(c, file, cmd);
+		return;
+	}
+	if (path == NULL)
+		path = "/bin:/usr/bin";
+	for (const char *p = path;;) {
+		const char *end = p + strcspn(p, ":");
+		size_t dlen = (size_t)(end - p);
+		char *cand = malloc(dlen + 1 + flen + 1);
+		int e;
+
+		if (cand == NULL)
+			return; /* errno: ENOMEM */
+		memcpy(cand, p, dlen);
+		cand[dlen] = '/';
+		memcpy(cand + dlen + (dlen > 0), file, flen + 1);
+		exec_try(c, cand, cmd);
+		e = errno;
+		free(cand);
+		switch (e) {
+		case EACCES:
+			eacces = true;
+			break;
+		case ENOENT:
+		case ESTALE:
+		case ENOTDIR:
+		case ENODEV:
+		case ETIMEDOUT:
+			break;
+		default:
+			errno = e;
+			return;
+		}
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	errno = eacces ? EACCES : ENOENT;
+}
+
+/* Forks and execs CMD, its exec recorded in c (none if NULL); returns its
+ * wait status or -1.  *ran is false when CMD could not be executed (the
+ * child said why). */
+static int spawn_and_wait(struct cache *c, char **cmd, bool *ran)
 {
 	sigset_t block, old;
 	forwarded_set(&block);
@@ -510,7 +686,7 @@ static int spawn_and_wait(char **cmd, bool *ran)
 		restore_signals();
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(ep[0]);
-		execvp(cmd[0], cmd);
+		exec_search(c, cmd);
 		int e = errno;
 		if (write(ep[1], &e, sizeof e) < 0)
 			e = errno; /* the parent then takes CMD for run */
@@ -570,17 +746,18 @@ static FILE *open_report(const char *name)
 	return f;
 }
 
-/* The cache's counts before CMD runs, for the report. */
+/* The cache's counts before CMD runs, for the report: taken after run's
+ * own attach (for CMD's exec), so that only CMD's processes count. */
 static void count_before(const char *cache, struct run_facts *f)
 {
 	struct cache c;
 	struct cache_stats s;
 	if (cache_attach(&c, cache, CACHE_ATTACH_RDONLY) != CACHE_OK)
 		return;
-	if (cache_stats(&c, &s, false) == CACHE_OK) {
+	if (cache_stats(&c, &s, true) == CACHE_OK) {
 		f->have_before = true;
 		f->attaches_before = s.attaches;
-		f->entries_before = s.entries;
+		f->records_before = s.records;
 	}
 	cache_detach(&c);
 }
@@ -623,9 +800,29 @@ static int run_and_report(const struct run_opts *o, char **cmd,
 			 "(dynamically linked programs it starts still are)",
 			 resolved);
 	free(resolved);
-	count_before(cache, facts);
 
-	int status = spawn_and_wait(cmd, &facts->cmd_ran);
+	/* CMD's own exec and PATH search are recorded into the cache here
+	 * (the shim is not in this process); records made so are counted in
+	 * a page the child shares, so the report tells them from CMD's. */
+	struct cache c;
+	bool own_attached = !facts->unwritable &&
+			    cache_attach(&c, cache, 0) == CACHE_OK;
+	exec_own_records = mmap(NULL, sizeof *exec_own_records,
+				PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (exec_own_records == MAP_FAILED)
+		exec_own_records = NULL;
+	count_before(cache, facts);
+	int status = spawn_and_wait(own_attached && exec_own_records != NULL
+					    ? &c : NULL,
+				    cmd, &facts->cmd_ran);
+	if (own_attached)
+		cache_detach(&c);
+	if (exec_own_records != NULL) {
+		facts->own_records = *exec_own_records;
+		munmap(exec_own_records, sizeof *exec_own_records);
+		exec_own_records = NULL;
+	}
 	if (pending_signal != 0)
 		return EXIT_RUN_ERROR;
 	int rc = exit_code(status);
@@ -657,6 +854,7 @@ int cmd_run(int argc, char **argv)
 	lib = find_lib(o.lib);
 	cache = lib ? prepare_cache(&o, &facts.unwritable) : NULL;
 	if (cache == NULL || !set_preload(lib) ||
+	    (o.audit && !set_audit(lib)) ||
 	    setenv("SHMCACHE_FILE", cache, 1) != 0 ||
 	    (o.debug && setenv("SHMCACHE_DEBUG", "1", 1) != 0))
 		goto out;

@@ -52,6 +52,7 @@ extern "C" {
 	X(CHATTR,     16, 'o', "chattr")  /* chmod/chown/utime */ \
 	X(CHDIR,      17, 'C', "chdir")                \
 	X(MKNOD,      18, 'n', "mknod")                \
+	X(LOAD,       19, 'L', "load")    /* mapped by the dynamic loader */ \
 	/* outcomes */                                 \
 	X(EXISTS,     24, 'E', "exists")  /* a call succeeded on it  */ \
 	X(MISSING,    25, '!', "missing") /* ENOENT or ENOTDIR       */ \

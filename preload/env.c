@@ -1,8 +1,9 @@
 /*
  * env.c - putting LD_PRELOAD and SHMCACHE_FILE back into an environment that
  * lost them (env -i, sanitised environments of build tools), so that the
- * whole process tree stays traced.  Nothing is allocated: the new vector and
- * the one string that may need building live in the caller's shim_envbuf.
+ * whole process tree stays traced, all of it naming one cache file.  Nothing
+ * is allocated: the new vector and the one string that may need building
+ * live in a block of the exec hook sized by shim_env_plan.
  */
 #include "shim.h"
 
@@ -10,6 +11,9 @@
 
 #define PRELOAD_VAR "LD_PRELOAD="
 #define FILE_VAR "SHMCACHE_FILE="
+#define AUDIT_VAR "LD_AUDIT="
+#define AUDIT_FLAG_VAR "SHMCACHE_AUDIT="
+#define AUDIT_LIB "libshmcache-audit.so"
 
 static char env_preload[sizeof PRELOAD_VAR + SHIM_KEY_CAP]; /* LD_PRELOAD=<us> */
 static char env_file[sizeof FILE_VAR + SHIM_KEY_CAP];       /* SHMCACHE_FILE=.. */
@@ -18,6 +22,13 @@ static size_t env_self_len;
 static const char *env_self_base; /* its last component */
 static size_t env_self_base_len;
 static int env_saved;
+/* SHMCACHE_AUDIT was set: LD_AUDIT=<our directory>/AUDIT_LIB goes on too. */
+static char env_audit[sizeof AUDIT_VAR + SHIM_KEY_CAP + sizeof AUDIT_LIB];
+static char env_audit_flag[] = AUDIT_FLAG_VAR "1";
+static int env_audit_on;
+/* SHMCACHE_FILE as this process found it, when relative (else empty). */
+static char env_orig[SHIM_KEY_CAP];
+static size_t env_orig_len;
 
 static int env_put(char *dst, size_t cap, const char *var, const char *val)
 {
@@ -28,6 +39,55 @@ static int env_put(char *dst, size_t cap, const char *var, const char *val)
 	memcpy(dst, var, a);
 	memcpy(dst + a, val, b + 1);
 	return 0;
+}
+
+/* environ's SHMCACHE_FILE entry, when its name is relative, is remembered
+ * (env_orig) and pointed at env_file: children started where no hook sees
+ * it (by libc's own spawns) inherit the absolute name.  The old string stays
+ * valid, and the entry is one aligned pointer: a thread reading the
+ * environment meanwhile sees either value, both the same file. */
+static void env_publish_file(void)
+{
+	const size_t flen = strlen(FILE_VAR);
+
+	if (environ == NULL)
+		return;
+	for (char **e = environ; *e != NULL; e++) {
+		const char *v = *e;
+		size_t n;
+
+		if (strncmp(v, FILE_VAR, flen) != 0)
+			continue;
+		v += flen;
+		n = strlen(v);
+		if (v[0] == '/' || n == 0 || n >= sizeof env_orig)
+			return;
+		memcpy(env_orig, v, n + 1);
+		env_orig_len = n;
+		/* relaxed: a single pointer; each value names a valid string */
+		__atomic_store_n(e, env_file, __ATOMIC_RELAXED);
+		return;
+	}
+}
+
+/* With SHMCACHE_AUDIT set (non-empty) in environ, prepares env_audit. */
+static void env_save_audit(void)
+{
+	const size_t alen = strlen(AUDIT_FLAG_VAR);
+	size_t dir = (size_t)(env_self_base - env_self);
+
+	for (char **e = environ; e != NULL && *e != NULL; e++) {
+		if (strncmp(*e, AUDIT_FLAG_VAR, alen) != 0 || (*e)[alen] == '\0')
+			continue;
+		if (strlen(AUDIT_VAR) + dir + sizeof AUDIT_LIB > sizeof env_audit)
+			return;
+		memcpy(env_audit, AUDIT_VAR, strlen(AUDIT_VAR));
+		memcpy(env_audit + strlen(AUDIT_VAR), env_self, dir);
+		memcpy(env_audit + strlen(AUDIT_VAR) + dir, AUDIT_LIB,
+		       sizeof AUDIT_LIB);
+		env_audit_on = 1;
+		return;
+	}
 }
 
 int shim_env_save(const char *file, const char *libpath)
@@ -43,6 +103,8 @@ int shim_env_save(const char *file, const char *libpath)
 	slash = strrchr(env_self, '/');
 	env_self_base = slash ? slash + 1 : env_self;
 	env_self_base_len = strlen(env_self_base);
+	env_publish_file();
+	env_save_audit();
 	env_saved = 1;
 	return 0;
 }
@@ -72,44 +134,90 @@ static int env_names_us(const char *list)
 	return 0;
 }
 
-char *const *shim_env_fix(char *const *envp, struct shim_envbuf *b)
+/* Whether the SHMCACHE_FILE=... entry e is the relative name this process
+ * started with (env_orig), which a child in another directory would
+ * resolve to another file. */
+static int env_is_orig(const char *e)
+{
+	return env_orig_len != 0 && strcmp(e + strlen(FILE_VAR), env_orig) == 0;
+}
+
+size_t shim_env_plan(char *const *envp, struct shim_envplan *p)
 {
 	const size_t plen = strlen(PRELOAD_VAR), flen = strlen(FILE_VAR);
-	size_t n = 0, preload_at = SIZE_MAX;
-	int has_file = 0;
+	size_t n = 0;
 
+	p->vec = 0;
+	p->preload = 0;
+	p->preload_at = SIZE_MAX;
+	p->file_at = SIZE_MAX;
+	p->names_us = 0;
+	p->file_orig = 0;
+	p->n = 0;
+	p->add_audit = env_audit_on;
+	p->add_audit_flag = env_audit_on;
 	if (!env_saved ||
 	    atomic_load_explicit(&shim_state, memory_order_relaxed) == SHIM_OFF)
-		return envp;
+		return 0;
 	if (envp != NULL) {
 		for (; envp[n] != NULL; n++) {
 			if (strncmp(envp[n], PRELOAD_VAR, plen) == 0)
-				preload_at = n;
+				p->preload_at = n;
 			else if (strncmp(envp[n], FILE_VAR, flen) == 0)
-				has_file = 1;
+				p->file_at = n;
+			else if (strncmp(envp[n], AUDIT_VAR,
+					 strlen(AUDIT_VAR)) == 0)
+				p->add_audit = 0; /* the user's, or ours */
+			else if (strncmp(envp[n], AUDIT_FLAG_VAR,
+					 strlen(AUDIT_FLAG_VAR)) == 0)
+				p->add_audit_flag = 0;
 		}
 	}
-	if (has_file && preload_at != SIZE_MAX &&
-	    env_names_us(envp[preload_at] + plen))
-		return envp;
-	if (n + 3 > SHIM_ENV_MAX)
-		return envp; /* does not fit: left as the program made it */
-	if (n > 0)
-		memcpy(b->vec, envp, n * sizeof *envp);
-	if (preload_at == SIZE_MAX) {
-		b->vec[n++] = env_preload;
-	} else if (!env_names_us(envp[preload_at] + plen)) {
+	p->n = n;
+	if (p->preload_at != SIZE_MAX)
+		p->names_us = env_names_us(envp[p->preload_at] + plen);
+	if (p->file_at != SIZE_MAX)
+		p->file_orig = env_is_orig(envp[p->file_at]);
+	if (p->file_at != SIZE_MAX && !p->file_orig && p->names_us &&
+	    !p->add_audit && !p->add_audit_flag)
+		return 0;
+	if (n + 5 > SHIM_ENV_MAX)
+		return 0; /* does not fit: left as the program made it */
+	if (p->preload_at != SIZE_MAX && !p->names_us) {
 		/* The user's list is kept, ours appended. */
-		size_t u = strlen(envp[preload_at]);
-		if (u + 1 + env_self_len + 1 > sizeof b->preload)
-			return envp;
-		memcpy(b->preload, envp[preload_at], u);
-		b->preload[u] = ':';
-		memcpy(b->preload + u + 1, env_self, env_self_len + 1);
-		b->vec[preload_at] = b->preload;
+		size_t u = strlen(envp[p->preload_at]);
+		if (u + 1 + env_self_len + 1 > SHIM_PRELOAD_MAX)
+			return 0;
+		p->preload = u + 1 + env_self_len + 1;
 	}
-	if (!has_file)
-		b->vec[n++] = env_file;
-	b->vec[n] = NULL;
-	return b->vec;
+	p->vec = n + 5;
+	return p->vec;
+}
+
+char *const *shim_env_build(char *const *envp, const struct shim_envplan *p,
+			    char **vec, char *preload)
+{
+	size_t n = p->n;
+
+	if (n > 0)
+		memcpy(vec, envp, n * sizeof *envp);
+	if (p->preload_at == SIZE_MAX) {
+		vec[n++] = env_preload;
+	} else if (!p->names_us) {
+		size_t u = strlen(envp[p->preload_at]);
+		memcpy(preload, envp[p->preload_at], u);
+		preload[u] = ':';
+		memcpy(preload + u + 1, env_self, env_self_len + 1);
+		vec[p->preload_at] = preload;
+	}
+	if (p->file_at == SIZE_MAX)
+		vec[n++] = env_file;
+	else if (p->file_orig)
+		vec[p->file_at] = env_file; /* the relative name, made absolute */
+	if (p->add_audit)
+		vec[n++] = env_audit;
+	if (p->add_audit_flag)
+		vec[n++] = env_audit_flag;
+	vec[n] = NULL;
+	return vec;
 }

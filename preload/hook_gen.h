@@ -257,16 +257,21 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 	static ret shim_impl_##name params                                   \
 	{                                                                    \
 		struct shim_key k_;                                          \
-		struct shim_envbuf eb_;                                      \
-		char *const *shim_envp;                                      \
+		struct shim_envplan ep_;                                     \
+		char *const *shim_envp = envsrc;                             \
 		shim_fn_##callee fn_ = shim_get_##callee();                  \
 		ret r_;                                                      \
 		if (fn_ == NULL)                                             \
 			return SHIM_ENOSYS_RI;                               \
 		keyfn(&k_, path);                                            \
 		shim_record(&k_, CACHE_OP_EXEC, 0, 0, 0);                    \
-		shim_envp = shim_env_fix(envsrc, &eb_);                      \
-		r_ = fn_ callargs;                                           \
+		if (shim_env_plan(shim_envp, &ep_) != 0) {                   \
+			char *vec_[ep_.vec], pre_[ep_.preload + 1];          \
+			shim_envp = shim_env_build(envsrc, &ep_, vec_, pre_);\
+			r_ = fn_ callargs;                                   \
+		} else {                                                     \
+			r_ = fn_ callargs;                                   \
+		}                                                            \
 		if (k_.len != 0) {                                           \
 			int e_ = errno;                                      \
 			shim_record(&k_, CACHE_OP_EXEC, 1, e_, 1);           \
@@ -285,15 +290,20 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
 	{                                                                    \
 		struct shim_key k_;                                          \
-		struct shim_envbuf eb_;                                      \
-		char *const *shim_envp;                                      \
+		struct shim_envplan ep_;                                     \
+		char *const *shim_envp = envsrc;                             \
 		shim_fn_##name fn_ = shim_get_##name();                      \
 		ret r_;                                                      \
 		if (fn_ == NULL)                                             \
 			return SHIM_ENOSYS_RN;                               \
 		keyfn(&k_, path);                                            \
-		shim_envp = shim_env_fix(envsrc, &eb_);                      \
-		r_ = fn_ callargs;                                           \
+		if (shim_env_plan(shim_envp, &ep_) != 0) {                   \
+			char *vec_[ep_.vec], pre_[ep_.preload + 1];          \
+			shim_envp = shim_env_build(envsrc, &ep_, vec_, pre_);\
+			r_ = fn_ callargs;                                   \
+		} else {                                                     \
+			r_ = fn_ callargs;                                   \
+		}                                                            \
 		if (k_.len != 0) {                                           \
 			int e_ = errno;                                      \
 			shim_record(&k_, CACHE_OP_EXEC, r_ != 0, r_, 1);     \

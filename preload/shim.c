@@ -338,4 +338,5 @@ __attribute__((constructor)) static void shim_init(void)
 	pthread_atfork(NULL, NULL, shim_cwd_after_fork);
 	/* release: the handle above is complete before any hook sees it. */
 	atomic_store_explicit(&shim_state, SHIM_ATTACHED, memory_order_release);
+	shim_loader_record_all();
 }

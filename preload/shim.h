@@ -18,6 +18,7 @@
 #endif
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -268,21 +269,56 @@ SHIM_HIDDEN long shim_file_fd(FILE *f);
 
 /* ---- exec environment (env.c) ----------------------------------------- */
 
-/* Small for the same reason as SHIM_KEY_CAP: an environment of more
- * variables, or a longer LD_PRELOAD, is passed on as it is. */
+/* Bounds of a re-injected environment: one of more variables, or with a
+ * longer LD_PRELOAD, is passed on as it is.  The vector and the LD_PRELOAD
+ * string are sized to the environment at hand, in a block of the exec hook
+ * entered only when something is missing: the hooks' frames stay small on
+ * signal stacks, and the common exec (nothing missing) uses none of it. */
 #define SHIM_ENV_MAX 256
 #define SHIM_PRELOAD_MAX 1024
-struct shim_envbuf {
-	char *vec[SHIM_ENV_MAX];
-	char preload[SHIM_PRELOAD_MAX];
+/* What an environment needs: vec slots of the new vector (0: nothing to
+ * do, envp is passed on as it is) and preload bytes of a new LD_PRELOAD
+ * string (0: none is built). */
+struct shim_envplan {
+	size_t vec;
+	size_t preload;
+	size_t preload_at; /* index of envp's LD_PRELOAD, or SIZE_MAX */
+	size_t file_at;    /* index of envp's SHMCACHE_FILE, or SIZE_MAX */
+	int names_us;      /* envp's LD_PRELOAD names our library */
+	int file_orig;     /* envp's SHMCACHE_FILE is our relative start name */
+	size_t n;          /* envp's variables */
+	int add_audit;     /* SHMCACHE_AUDIT is on and envp lacks LD_AUDIT */
+	int add_audit_flag; /* ... and lacks SHMCACHE_AUDIT */
 };
-/* Returns envp, or b->vec holding envp plus LD_PRELOAD (our library
- * appended to the user's list) and SHMCACHE_FILE where envp lost them.
- * envp itself when nothing is missing, when the shim is not attached, or when
- * the result would not fit.  Signal-safe (nothing allocated). */
-SHIM_HIDDEN char *const *shim_env_fix(char *const *envp, struct shim_envbuf *b);
-/* Saves the values to re-inject (constructor only).  Returns 0 or -1. */
+/* Plans the re-injection of LD_PRELOAD (our library appended to the user's
+ * list) and SHMCACHE_FILE into envp where it lost them (and, when this
+ * process started with SHMCACHE_AUDIT set, of SHMCACHE_AUDIT and of an
+ * LD_AUDIT naming libshmcache-audit.so beside us), or where its
+ * SHMCACHE_FILE is the relative name this process started with (made
+ * absolute: a child in another directory must name the same file).
+ * Returns p->vec: 0 when nothing is to be done (nothing missing, the shim
+ * not attached, or the result would not fit).  Signal-safe. */
+SHIM_HIDDEN size_t shim_env_plan(char *const *envp, struct shim_envplan *p);
+/* Builds the environment p planned into vec (p->vec slots) and preload
+ * (p->preload bytes) and returns vec.  Signal-safe. */
+SHIM_HIDDEN char *const *shim_env_build(char *const *envp,
+					const struct shim_envplan *p,
+					char **vec, char *preload);
+/* Saves the values to re-inject (start-up only; file is absolute), and
+ * points environ's SHMCACHE_FILE entry at the absolute name when it was
+ * relative, so that every child (also those libc starts where no hook
+ * sees it) names the same file.  Returns 0 or -1. */
 SHIM_HIDDEN int shim_env_save(const char *file, const char *libpath);
+
+/* ---- shared objects (loader.c) ----------------------------------------- */
+
+/* Records every object in the dynamic loader's list not recorded yet (the
+ * main program, whose exec was recorded, and this library excepted), with
+ * CACHE_OP_LOAD: the names the loader opened, no file operation of ours.
+ * Called once attached, and after each dlopen/dlmopen that loaded
+ * something.  Takes the loader's lock: not for signal handlers (nor is
+ * dlopen). */
+SHIM_HIDDEN void shim_loader_record_all(void);
 
 /* ---- real functions ---------------------------------------------------- */
 

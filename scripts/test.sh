@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine (installs what is missing), then builds
-# and runs every test of shmcache in four configurations:
+# and runs every test of shmcache in five configurations:
 #   build/       gcc, --werror, every suite
+#   build-release/ gcc -O3 release build: the end-to-end suites (hooks'
+#                frames, inlining and stack use are the optimiser's)
 #   build-m32/   gcc -m32, --werror, the allocator and cache (plain-C tests;
 #                compiled only where the host cannot run 32-bit binaries)
 #   build-asan/  gcc with AddressSanitizer + UndefinedBehaviorSanitizer
@@ -10,7 +12,7 @@
 #                not start under TSan)
 # and one clang build (compile only, --werror) to keep both compilers clean.
 # Ends with one line "N passed, N failed[, N skipped]"; exits non-zero on any
-# failure.  Set SHMCACHE_TEST_ONLY=normal|m32|asan|tsan|clang to run one.
+# failure.  Set SHMCACHE_TEST_ONLY=normal|release|m32|asan|tsan|clang to run one.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -81,6 +83,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 run_config normal "" -- --- 
+run_config release release -- --buildtype=release -Doptimization=3 --- \
+  --suite preload --suite reliability --suite cli
 # Whether this host executes 32-bit x86 binaries: some kernels are built
 # without IA-32 emulation.  Where it does not, the -m32 build is still
 # compiled (through a cross file), and its tests are counted as skipped.

@@ -55,7 +55,7 @@ OPS = [("read", "r"), ("write", "w"), ("create", "c"), ("truncate", "t"),
        ("stat", "s"), ("access", "a"), ("exec", "x"), ("readlink", "l"),
        ("opendir", "d"), ("mkdir", "m"), ("rmdir", "M"), ("unlink", "u"),
        ("rename-from", "f"), ("rename-to", "T"), ("link", "h"),
-       ("symlink", "S"), ("chattr", "o"), ("chdir", "C"), ("mknod", "n"),
+       ("symlink", "S"), ("chattr", "o"), ("chdir", "C"), ("mknod", "n"), ("load", "L"),
        ("exists", "E"), ("missing", "!"), ("denied", "P"), ("failed", "?")]
 
 

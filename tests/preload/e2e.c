@@ -232,7 +232,7 @@ void e2e_expect(struct e2e *t, const char *key, uint32_t bits)
 
 	letters(ops, have);
 	letters(bits, want);
-	cr_expect((ops & bits) == bits, "%s: recorded [%s], expected at least [%s]",
+	cr_expect(ops == bits, "%s: recorded [%s], expected exactly [%s]",
 		  key, ops ? have : "absent", want);
 }
 

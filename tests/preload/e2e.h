@@ -60,7 +60,8 @@ void e2e_sh(struct e2e *t, enum e2e_mode mode, const char *cmd,
 uint32_t e2e_ops(struct e2e *t, const char *key);
 uint64_t e2e_count(struct e2e *t, const char *key);
 void e2e_stats(struct e2e *t, struct cache_stats *st);
-/* Asserts: key present with at least these bits; key absent. */
+/* Asserts: key present with exactly these bits (operations and
+ * outcomes); key absent. */
 void e2e_expect(struct e2e *t, const char *key, uint32_t bits);
 void e2e_absent(struct e2e *t, const char *key);
 

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE 1
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -295,6 +296,12 @@ int main(int argc, char **argv)
 			fflush(stdout);
 			execlp(a, a, b, (char *)NULL);
 			rc = -1;
+		} else if (strcmp(op, "dlopen") == 0) {
+			/* dlopen:NAME - RTLD_NOW; rc 0, or -1 (dlerror on stderr) */
+			void *h = dlopen(a, RTLD_NOW);
+			rc = h != NULL ? 0 : -1;
+			if (h == NULL)
+				fprintf(stderr, "probe: %s\n", dlerror());
 		} else if (strcmp(op, "showenv") == 0) {
 			/* what a child got: the two variables, and a stat */
 			const char *p = getenv("LD_PRELOAD");

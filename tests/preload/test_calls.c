@@ -5,7 +5,9 @@
  * vfork, posix_spawn, exec re-injection, and pass-through when the cache
  * cannot be used.
  */
+#define _GNU_SOURCE 1 /* dl_iterate_phdr */
 #include <criterion/criterion.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +54,8 @@ Test(calls, relative_after_chdir)
 	      "open:c/c.h", "stat:./c/../../nothere");
 	cr_expect(strstr(o.out, "fchdir 0 0") != NULL, "%s", o.out);
 	e2e_expect(&t, e2e_path(&t, "d"), CACHE_OP_CHDIR | E);
-	e2e_expect(&t, e2e_path(&t, "d/b"), CACHE_OP_CHDIR | E);
+	e2e_expect(&t, e2e_path(&t, "d/b"),
+		   CACHE_OP_OPENDIR | CACHE_OP_CHDIR | E);
 	e2e_expect(&t, e2e_path(&t, "d/a.c"), CACHE_OP_STAT | E);
 	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_STAT | E);
 	e2e_expect(&t, e2e_path(&t, "d/b/b.c"), CACHE_OP_STAT | E);
@@ -76,7 +79,8 @@ Test(calls, at_calls_with_dirfds)
 	e2e_expect(&t, e2e_path(&t, "d/newdir"), CACHE_OP_MKDIR | E);
 	e2e_expect(&t, e2e_path(&t, "d/b/c/c.h"), CACHE_OP_UNLINK | E);
 	e2e_expect(&t, e2e_path(&t, "d/moved.c"), CACHE_OP_RENAME_TO | E);
-	e2e_expect(&t, e2e_path(&t, "d/lnk"), CACHE_OP_SYMLINK | E);
+	e2e_expect(&t, e2e_path(&t, "d/lnk"),
+		   CACHE_OP_SYMLINK | CACHE_OP_CREATE | E);
 	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_SYMLINK | CACHE_OP_READ | E);
 	e2e_absent(&t, e2e_path(&t, "a.c"));
 	e2e_absent(&t, e2e_path(&t, "b.c"));
@@ -388,4 +392,150 @@ Test(calls, hook_before_constructor)
 	/* Nothing is recorded before the cache is attached. */
 	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
 	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_READ | E);
+}
+
+/* A relative SHMCACHE_FILE names one file for the whole job: the first
+ * process makes it absolute in its environment, so a child that starts in
+ * another directory, and the environment an exec re-injects after env -i,
+ * name the same file. */
+Test(calls, relative_cache_file_after_cd)
+{
+	const char *extra[] = { "SHMCACHE_FILE=../c.cache", NULL };
+	const char *argv[] = {
+		"sh", "-c",
+		"cd d && cat ../in.txt >/dev/null && printenv SHMCACHE_FILE && "
+		"env -i /bin/sh -c 'cat a.c >/dev/null; printenv SHMCACHE_FILE'",
+		NULL
+	};
+	char want[700];
+	struct stat st;
+
+	e2e_run(&t, E2E_SHIM, NULL, argv, extra, &o);
+	cr_expect_eq(o.code, 0, "%s", o.err);
+	/* made absolute, not folded: the kernel resolves ".." after links */
+	snprintf(want, sizeof want, "%s/../c.cache\n%s/../c.cache\n", t.work,
+		 t.work);
+	cr_expect_str_eq(o.out, want);
+	cr_expect_neq(stat(e2e_path(&t, "c.cache"), &st), 0,
+		      "a second cache file was made in the work directory");
+	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_READ | E);
+	e2e_expect(&t, e2e_path(&t, "d/a.c"), CACHE_OP_READ | E);
+}
+
+/* A program that execs with the relative name it was started with (an
+ * environment of its own making) passes on the absolute name. */
+Test(calls, relative_cache_file_in_own_environment)
+{
+	const char *extra[] = { "SHMCACHE_FILE=../c.cache", NULL };
+	const char *argv[] = {
+		e2e_probe, "chdir:d",
+		"exec-env:/usr/bin/printenv:SHMCACHE_FILE:SHMCACHE_FILE=../c.cache",
+		NULL
+	};
+	char want[700];
+
+	e2e_run(&t, E2E_SHIM, NULL, argv, extra, &o);
+	cr_expect_eq(o.code, 0, "%s", o.err);
+	snprintf(want, sizeof want, "chdir 0 0\n%s/../c.cache\n", t.work);
+	cr_expect_str_eq(o.out, want);
+	e2e_expect(&t, "/usr/bin/printenv", CACHE_OP_EXEC);
+}
+
+/* Another cache file the program names itself is left as it is, when only
+ * LD_PRELOAD is put back. */
+Test(calls, own_cache_file_kept)
+{
+	char op[700], want[700];
+	const char *argv[] = { e2e_probe, op, NULL };
+
+	snprintf(op, sizeof op,
+		 "exec-env:/usr/bin/printenv:SHMCACHE_FILE:SHMCACHE_FILE=%s",
+		 e2e_path(&t, "other.cache"));
+	e2e_run(&t, E2E_SHIM, NULL, argv, NULL, &o);
+	cr_expect_eq(o.code, 0, "%s", o.err);
+	snprintf(want, sizeof want, "%s\n", e2e_path(&t, "other.cache"));
+	cr_expect_str_eq(o.out, want);
+}
+
+/* The name of the first object in this process whose name holds part:
+ * the probe links the same libc. */
+static int find_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+	const char **want = data;
+
+	(void)size;
+	if (info->dlpi_name != NULL && strstr(info->dlpi_name, want[0])) {
+		want[1] = info->dlpi_name;
+		return 1;
+	}
+	return 0;
+}
+
+/* The objects the loader maps are recorded with load: at start-up (libc),
+ * after a dlopen by path, and (a bare name, which the wrapper passes on as
+ * a tail call so that the probe's own RUNPATH finds it) at exit.  Nothing
+ * of the shim itself is recorded. */
+Test(calls, loaded_objects)
+{
+	const char *libc[2] = { "libc.so", NULL };
+	char bypath[600];
+	const char *base = strrchr(e2e_userlib, '/') + 1;
+
+	dl_iterate_phdr(find_object, libc);
+	cr_assert_not_null(libc[1]);
+	snprintf(bypath, sizeof bypath, "dlopen:%s", e2e_userlib);
+	PROBE(bypath);
+	cr_expect_str_eq(o.out, "dlopen 0 0\n", "%s", o.err);
+	e2e_expect(&t, libc[1], CACHE_OP_LOAD | E);
+	e2e_expect(&t, e2e_userlib, CACHE_OP_LOAD | E);
+	e2e_absent(&t, e2e_shim);
+	e2e_fini(&t);
+	e2e_init(&t);
+	{
+		char bare[300];
+		snprintf(bare, sizeof bare, "dlopen:%s", base);
+		PROBE(bare);
+	}
+	cr_expect_str_eq(o.out, "dlopen 0 0\n", "%s", o.err);
+	e2e_expect(&t, e2e_userlib, CACHE_OP_LOAD | E);
+}
+
+/* With the audit module (run --audit-loader), the places the loader tried
+ * in vain are recorded too: an empty LD_LIBRARY_PATH directory comes before
+ * the probe's RUNPATH, which has the object. */
+Test(calls, loader_search_audited)
+{
+	char audit[600], ldaudit[620], libpath[400], bare[300], miss[500];
+	const char *extra[] = { ldaudit, libpath, NULL };
+	const char *base = strrchr(e2e_userlib, '/') + 1;
+	const char *argv[] = { e2e_probe, bare, NULL };
+
+	snprintf(audit, sizeof audit, "%.*s/libshmcache-audit.so",
+		 (int)(strrchr(e2e_shim, '/') - e2e_shim), e2e_shim);
+	snprintf(ldaudit, sizeof ldaudit, "LD_AUDIT=%s", audit);
+	snprintf(libpath, sizeof libpath, "LD_LIBRARY_PATH=%s",
+		 e2e_path(&t, "d"));
+	snprintf(bare, sizeof bare, "dlopen:%s", base);
+	snprintf(miss, sizeof miss, "%s/%s", e2e_path(&t, "d"), base);
+	e2e_run(&t, E2E_SHIM, NULL, argv, extra, &o);
+	cr_expect_str_eq(o.out, "dlopen 0 0\n", "%s", o.err);
+	e2e_expect(&t, miss, CACHE_OP_LOAD | MISSING);
+	e2e_expect(&t, e2e_userlib, CACHE_OP_LOAD | E);
+}
+
+/* SHMCACHE_AUDIT: an exec with an environment that lost LD_AUDIT gets it
+ * back (with SHMCACHE_AUDIT), naming the audit module beside the shim. */
+Test(calls, audit_reinjected)
+{
+	const char *extra[] = { "SHMCACHE_AUDIT=1", NULL };
+	const char *argv[] = {
+		e2e_probe, "exec-env:/usr/bin/printenv:LD_AUDIT:X=1", NULL
+	};
+	char want[700];
+
+	e2e_run(&t, E2E_SHIM, NULL, argv, extra, &o);
+	cr_expect_eq(o.code, 0, "%s", o.err);
+	snprintf(want, sizeof want, "%.*s/libshmcache-audit.so\n",
+		 (int)(strrchr(e2e_shim, '/') - e2e_shim), e2e_shim);
+	cr_expect_str_eq(o.out, want);
 }

@@ -61,7 +61,7 @@ Test(programs, ls_recursive)
 	RUN("ls", "-R", "d");
 	cr_expect_eq(o.code, 0);
 	cr_expect(strstr(o.out, "c.h") != NULL);
-	e2e_expect(&t, e2e_path(&t, "d"), D | E);
+	e2e_expect(&t, e2e_path(&t, "d"), S | D | E);
 	e2e_expect(&t, e2e_path(&t, "d/b"), D | E);
 	e2e_expect(&t, e2e_path(&t, "d/b/c"), D | E);
 	e2e_absent(&t, e2e_path(&t, "in.txt"));
@@ -72,10 +72,10 @@ Test(programs, cp_recursive)
 {
 	RUN("cp", "-r", "d", "copy");
 	cr_expect_eq(o.code, 0, "%s", o.err);
-	e2e_expect(&t, e2e_path(&t, "d/b/b.c"), R | E);
-	e2e_expect(&t, e2e_path(&t, "d/b/c/c.h"), R | E);
+	e2e_expect(&t, e2e_path(&t, "d/b/b.c"), S | R | E);
+	e2e_expect(&t, e2e_path(&t, "d/b/c/c.h"), S | R | E);
 	e2e_expect(&t, e2e_path(&t, "copy/b/c/c.h"), W | C | E);
-	e2e_expect(&t, e2e_path(&t, "copy/b"), CACHE_OP_MKDIR | E);
+	e2e_expect(&t, e2e_path(&t, "copy/b"), S | CACHE_OP_MKDIR | E);
 	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
 }
 
@@ -94,8 +94,8 @@ Test(programs, rm_recursive)
 	cr_expect_eq(o.code, 0, "%s", o.err);
 	e2e_expect(&t, e2e_path(&t, "d/b/c/c.h"), CACHE_OP_UNLINK | E);
 	e2e_expect(&t, e2e_path(&t, "d/a.c"), CACHE_OP_UNLINK | E);
-	e2e_expect(&t, e2e_path(&t, "d/b/c"), CACHE_OP_RMDIR | E);
-	e2e_expect(&t, e2e_path(&t, "d"), CACHE_OP_RMDIR | E);
+	e2e_expect(&t, e2e_path(&t, "d/b/c"), S | D | CACHE_OP_RMDIR | E);
+	e2e_expect(&t, e2e_path(&t, "d"), S | D | CACHE_OP_RMDIR | E);
 	e2e_absent(&t, e2e_path(&t, "in.txt"));
 }
 
@@ -105,8 +105,8 @@ Test(programs, mkdir_parents)
 	 * *at calls): the keys must still be absolute and right. */
 	RUN("mkdir", "-p", "x/y/z", "d/b/new");
 	cr_expect_eq(o.code, 0, "%s", o.err);
-	e2e_expect(&t, e2e_path(&t, "x"), CACHE_OP_MKDIR | E);
-	e2e_expect(&t, e2e_path(&t, "x/y"), CACHE_OP_MKDIR | E);
+	e2e_expect(&t, e2e_path(&t, "x"), CACHE_OP_MKDIR | D | CACHE_OP_CHDIR | E);
+	e2e_expect(&t, e2e_path(&t, "x/y"), CACHE_OP_MKDIR | D | CACHE_OP_CHDIR | E);
 	e2e_expect(&t, e2e_path(&t, "x/y/z"), CACHE_OP_MKDIR | E);
 	e2e_expect(&t, e2e_path(&t, "d/b/new"), CACHE_OP_MKDIR | E);
 	e2e_absent(&t, e2e_path(&t, "z"));
@@ -144,7 +144,7 @@ Test(programs, sh_pipeline)
 	e2e_expect(&t, e2e_path(&t, "log.txt"), W | C | E);
 	e2e_expect(&t, e2e_path(&t, "nothere"), S | MISSING);
 	e2e_expect(&t, e2e_path(&t, "d"), CACHE_OP_CHDIR | E);
-	e2e_expect(&t, "/usr/bin/wc", X | E);
+	e2e_expect(&t, "/usr/bin/wc", S | X | E);
 	e2e_absent(&t, e2e_path(&t, "d/in.txt"));
 	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
 }
@@ -154,9 +154,9 @@ Test(programs, find)
 	RUN("find", "d", "-name", "*.h");
 	cr_expect_eq(o.code, 0, "%s", o.err);
 	cr_expect_str_eq(o.out, "d/b/c/c.h\n");
-	e2e_expect(&t, e2e_path(&t, "d"), E);
-	e2e_expect(&t, e2e_path(&t, "d/b"), D | E);
-	e2e_expect(&t, e2e_path(&t, "d/b/c"), D | E);
+	e2e_expect(&t, e2e_path(&t, "d"), S | D | E);
+	e2e_expect(&t, e2e_path(&t, "d/b"), S | D | E);
+	e2e_expect(&t, e2e_path(&t, "d/b/c"), S | D | E);
 	e2e_absent(&t, e2e_path(&t, "in.txt"));
 	e2e_absent(&t, e2e_path(&t, "d/b/c/c.h/x"));
 }
@@ -166,13 +166,13 @@ Test(programs, tar_create_extract)
 	e2e_mkdir(&t, "out");
 	RUN("tar", "cf", "a.tar", "d");
 	cr_expect_eq(o.code, 0, "%s", o.err);
-	e2e_expect(&t, e2e_path(&t, "a.tar"), W | C | E);
-	e2e_expect(&t, e2e_path(&t, "d/b/c/c.h"), R | E);
+	e2e_expect(&t, e2e_path(&t, "a.tar"), W | C | T | E);
+	e2e_expect(&t, e2e_path(&t, "d/b/c/c.h"), S | R | E);
 	RUN("tar", "xf", "a.tar", "-C", "out");
 	cr_expect_eq(o.code, 0, "%s", o.err);
-	e2e_expect(&t, e2e_path(&t, "a.tar"), R | E);
+	e2e_expect(&t, e2e_path(&t, "a.tar"), R | W | C | T | E);
 	e2e_expect(&t, e2e_path(&t, "out/d/b/c/c.h"), W | C | E);
-	e2e_expect(&t, e2e_path(&t, "out/d/b"), CACHE_OP_MKDIR | E);
+	e2e_expect(&t, e2e_path(&t, "out/d/b"), CACHE_OP_MKDIR | CACHE_OP_CHATTR | E);
 	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
 	e2e_absent(&t, e2e_path(&t, "out/in.txt"));
 }
@@ -193,15 +193,15 @@ Test(programs, make_gcc)
 		e2e_run(&t, E2E_SHIM, "proj", argv, NULL, &o);
 	}
 	cr_expect_eq(o.code, 0, "%s", o.err);
-	e2e_expect(&t, e2e_path(&t, "proj/Makefile"), R | E);
-	e2e_expect(&t, e2e_path(&t, "proj/main.c"), R | E);
+	e2e_expect(&t, e2e_path(&t, "proj/Makefile"), S | R | E);
+	e2e_expect(&t, e2e_path(&t, "proj/main.c"), S | R | E);
 	e2e_expect(&t, e2e_path(&t, "proj/inc/defs.h"), R | E);
 	/* The header search misses, that build tools care about. */
-	e2e_expect(&t, e2e_path(&t, "proj/nope/defs.h"), MISSING);
-	e2e_expect(&t, e2e_path(&t, "proj/gone"), MISSING);
-	e2e_expect(&t, e2e_path(&t, "proj/main.o"), W | C | E);
-	e2e_expect(&t, e2e_path(&t, "proj/util.o"), W | C | E);
-	e2e_expect(&t, "/usr/include/stdio.h", R | E);
+	e2e_expect(&t, e2e_path(&t, "proj/nope/defs.h"), R | MISSING);
+	e2e_expect(&t, e2e_path(&t, "proj/gone"), S | MISSING);
+	e2e_expect(&t, e2e_path(&t, "proj/main.o"), R | W | C | T | S | E | MISSING);
+	e2e_expect(&t, e2e_path(&t, "proj/util.o"), R | W | C | T | S | E | MISSING);
+	e2e_expect(&t, "/usr/include/stdio.h", S | R | E);
 	e2e_absent(&t, e2e_path(&t, "proj/inc/main.c"));
 	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
 }

@@ -1,16 +1,46 @@
 /*
  * cachecheck - inspects a cache file for the reliability tests, through the
  * ctrie API only (read-only attach):
- *   cachecheck [--stats] CACHE [PATH...]   verify, then look each PATH up
+ *   cachecheck [--stats] CACHE [PATH[=LETTERS]...]   verify, then look each
+ *                                          PATH up; with =LETTERS its bits
+ *                                          must be exactly those (ls letters)
  *   cachecheck --absent CACHE PATH...      verify, each PATH must be absent
  * Exit 0: clean and every PATH as expected; 1: problems (printed);
  * 2: the cache could not be attached.
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ctrie_cache.h"
+
+/* The bits of ls letters ("rwE"); -1 for a letter that is none. */
+static long parse_letters(const char *s)
+{
+	uint32_t bits = 0;
+
+	for (; *s != '\0'; s++) {
+		uint32_t b = 0;
+		for (unsigned i = 0; i < 32 && b == 0; i++)
+			if (cache_op_letter(1u << i) == *s)
+				b = 1u << i;
+		if (b == 0)
+			return -1;
+		bits |= b;
+	}
+	return (long)bits;
+}
+
+static void letters(uint32_t ops, char *out)
+{
+	size_t n = 0;
+
+	for (unsigned b = 0; b < 32; b++)
+		if ((ops & (1u << b)) && cache_op_letter(1u << b))
+			out[n++] = cache_op_letter(1u << b);
+	out[n] = '\0';
+}
 
 static void print_problem(const char *problem, void *arg)
 {
@@ -60,11 +90,24 @@ int main(int argc, char **argv)
 			failed = 1;
 	}
 	for (i++; i < argc; i++) {
-		int found = cache_lookup(&c, argv[i], strlen(argv[i]), NULL);
-		if (found < 0 || found == absent) {
-			printf("%s: %s\n", argv[i],
+		const char *eq = absent ? NULL : strrchr(argv[i], '=');
+		size_t len = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+		long want = eq ? parse_letters(eq + 1) : 0;
+		struct cache_entry e;
+		int found = cache_lookup(&c, argv[i], len, &e);
+		char have[40], wantl[40];
+
+		if (found < 0 || found == absent || want < 0) {
+			printf("%.*s: %s\n", (int)len, argv[i],
+			       want < 0 ? "bad letters" :
 			       found < 0 ? cache_strerror(found) :
 			       found ? "present, expected absent" : "absent");
+			failed = 1;
+		} else if (eq != NULL && e.ops != (uint32_t)want) {
+			letters(e.ops, have);
+			letters((uint32_t)want, wantl);
+			printf("%.*s: recorded [%s], expected exactly [%s]\n",
+			       (int)len, argv[i], have, wantl);
 			failed = 1;
 		}
 	}

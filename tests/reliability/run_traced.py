@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Runs one program bare and under the preload shim and compares them.
 
-    run_traced.py --shim LIB --checker CACHECHECK [--expect REL]... -- PROG [ARGS]
+    run_traced.py --shim LIB --checker CACHECHECK [--expect REL[=LETTERS]]... -- PROG [ARGS]
 
 Each run gets a fresh, empty working directory.  The two runs must give the
 same stdout, stderr and exit status; the bare run must exit 0.  Afterwards the
 traced run's cache must be non-empty, verify clean, and hold every --expect
-path (relative to the traced run's working directory).  Without a shim
+path (relative to the traced run's working directory; with =LETTERS, with
+exactly those bits, as `shmcache ls` prints them).  Without a shim
 (--shim '') the bare run is still checked, then the test is skipped (77).
 """
 import argparse

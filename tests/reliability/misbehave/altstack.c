@@ -1,13 +1,18 @@
 /*
  * altstack - signal handlers that run on a small alternate signal stack
- * (8 KiB, the usual SIGSTKSZ, with a guard page below it) and there make
- * the calls whose hooks have the largest frames: rename, link, symlink
- * (two keys each) and, in a forked child, execve with an empty environment
- * (a key and the environment buffer of the re-injection).  A hook frame
- * too large for the stack hits the guard page and the program dies, which
- * its bare run does not.
+ * (with a guard page below it) and there make the calls whose hooks have
+ * the largest frames: rename, link, symlink (two keys each) and, in a
+ * forked child, execve with an empty environment (a key and the
+ * environment the re-injection builds).  The stack is as small as the
+ * running kernel allows a handler that calls the hooks: its own signal
+ * frame (AT_MINSIGSTKSZ: ~3.4 KiB with AVX-512, ~1 KiB without), plus the
+ * hooks' stack budget (SHIM_STACK_BUDGET, checked from the call graph by
+ * the stack-budget test), plus HANDLER_BYTES for this handler and the
+ * libc functions it calls.  A hook that uses more hits the guard page and
+ * the program dies, which its bare run does not.
  */
 #define _GNU_SOURCE
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -25,12 +30,28 @@
 #endif
 #endif
 #ifdef MB_ASAN
-#define STACK_BYTES 65536
 #define EXEC_EVERY 0
 #else
-#define STACK_BYTES 8192
 #define EXEC_EVERY 100
 #endif
+#ifndef SHIM_STACK_BUDGET
+#error "SHIM_STACK_BUDGET: the hooks' stack budget, from preload/meson.build"
+#endif
+/* The handler's frame and those of rename, fork, waitpid... in libc. */
+#define HANDLER_BYTES 1024
+
+/* The smallest stack this kernel's signal frame leaves room in. */
+static size_t stack_bytes(void)
+{
+	unsigned long frame = getauxval(AT_MINSIGSTKSZ);
+
+#ifdef MB_ASAN
+	return 65536;
+#endif
+	if (frame == 0)
+		frame = MINSIGSTKSZ; /* a kernel that does not say: 2 KiB */
+	return (size_t)frame + SHIM_STACK_BUDGET + HANDLER_BYTES;
+}
 #define TARGET 500
 
 static volatile sig_atomic_t fired, bad;
@@ -73,18 +94,21 @@ static void on_alarm(int sig)
 int main(void)
 {
 	long page = sysconf(_SC_PAGESIZE);
+	size_t bytes = stack_bytes();
 	unsigned char *mem;
 	stack_t ss;
 	long main_bad;
 
 	mb_make_tree();
-	/* a guard page below the stack: an overflow faults at once */
-	mem = mmap(NULL, (size_t)page + STACK_BYTES, PROT_READ | PROT_WRITE,
+	/* A guard page right below the stack: an overflow faults at once.
+	 * The stack grows down from ss_sp + ss_size; the rest of its last
+	 * page, above that, is never used. */
+	mem = mmap(NULL, (size_t)page + bytes, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED || mprotect(mem, (size_t)page, PROT_NONE) != 0)
 		return 2;
 	ss.ss_sp = mem + page;
-	ss.ss_size = STACK_BYTES;
+	ss.ss_size = bytes;
 	ss.ss_flags = 0;
 	if (sigaltstack(&ss, NULL) != 0)
 		return 2;
@@ -98,8 +122,8 @@ int main(void)
 		if (fd >= 0)
 			close(fd);
 	}
-	printf("altstack: handler ran at least %d times on an %d-byte stack, "
-	       "bad in handler %d, bad in main loop %ld\n", TARGET, STACK_BYTES,
+	printf("altstack: handler ran at least %d times on a %zu-byte stack, "
+	       "bad in handler %d, bad in main loop %ld\n", TARGET, bytes,
 	       (int)bad, main_bad);
 	return bad == 0 && main_bad == 0 ? 0 : 1;
 }
