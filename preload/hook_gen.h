@@ -325,6 +325,21 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 	}                                                                    \
 	SHIM_INTERPOSE(name)
 
+/* realpath and its kin: shim_realpath (realpath.c) when `own` holds and
+ * the shim records, else libc's function. */
+#define SHIM_GEN_RESOLVE(ret, name, params, args, path, resolved, own)     \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		shim_fn_##name fn_;                                          \
+		if ((own) && shim_active())                                  \
+			return shim_realpath(path, resolved);                \
+		fn_ = shim_get_##name();                                     \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_RP;                               \
+		return fn_ args;                                             \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
 /* Number of arguments from arg (itself included) to the NULL that ends
  * them; argv gets them and the NULL; with envtail the pointer after the NULL
  * (execle's envp) is returned, else environ.  Async-signal-safe. */

@@ -119,6 +119,13 @@ SHIM_HIDDEN void shim_key_target(struct shim_key *k, const struct shim_key *link
 SHIM_HIDDEN void shim_record(const struct shim_key *k, uint32_t ops,
 			     int failed, int err, int outcome);
 
+/* Records key[0..len), an absolute normalised path (the caller vouches for
+ * it; a longer one than the cache takes is counted as skipped), with ops
+ * (outcome bits included).  For callers that hold such a path already and
+ * need no struct shim_key (realpath's components, PATH candidates): no
+ * copy, little stack.  Signal-safe, errno untouched. */
+SHIM_HIDDEN void shim_record_bytes(const char *key, size_t len, uint32_t ops);
+
 /* After the real call: makes the key of path (relative to dirfd) in k and
  * records it with ops and the call's outcome, as shim_key_at then
  * shim_record.  Returns whether a key was made (k->len != 0).  Signal-safe,
@@ -283,6 +290,13 @@ struct shim_envbuf {
 SHIM_HIDDEN char *const *shim_env_fix(char *const *envp, struct shim_envbuf *b);
 /* Saves the values to re-inject (constructor only).  Returns 0 or -1. */
 SHIM_HIDDEN int shim_env_save(const char *file, const char *libpath);
+
+/* ---- resolution (realpath.c) ------------------------------------------ */
+
+/* realpath(name, resolved) with glibc's algorithm and calls, recording each
+ * component probed; libc's realpath when not recording.  Not
+ * async-signal-safe (malloc, as libc's). */
+SHIM_HIDDEN char *shim_realpath(const char *name, char *resolved);
 
 /* ---- real functions ---------------------------------------------------- */
 
