@@ -340,6 +340,25 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 	}                                                                    \
 	SHIM_INTERPOSE(name)
 
+/* execvp and execvpe: shim_exec_search (pathsearch.c) while recording,
+ * else libc's.  shim_impl_<name> serves the execlp row. */
+#define SHIM_GEN_SEARCH(ret, name, params, args, callargs)                   \
+	static ret shim_impl_##name params                                   \
+	{                                                                    \
+		shim_fn_##name fn_;                                          \
+		if (shim_active())                                           \
+			return shim_exec_search callargs;                    \
+		fn_ = shim_get_##name();                                     \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_RI;                               \
+		return fn_ args;                                             \
+	}                                                                    \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		return shim_impl_##name args;                                \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
 /* Number of arguments from arg (itself included) to the NULL that ends
  * them; argv gets them and the NULL; with envtail the pointer after the NULL
  * (execle's envp) is returned, else environ.  Async-signal-safe. */

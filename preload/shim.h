@@ -298,6 +298,14 @@ SHIM_HIDDEN int shim_env_save(const char *file, const char *libpath);
  * async-signal-safe (malloc, as libc's). */
 SHIM_HIDDEN char *shim_realpath(const char *name, char *resolved);
 
+/* ---- PATH search (pathsearch.c) ---------------------------------------- */
+
+/* execvpe(file, argv, envp) with glibc's candidates, each through the real
+ * execve with the environment fixed (shim_env_fix) and recorded.  Returns
+ * -1 with errno, as execvpe.  Async-signal-safe, no allocation. */
+SHIM_HIDDEN int shim_exec_search(const char *file, char *const argv[],
+				 char *const envp[]);
+
 /* ---- real functions ---------------------------------------------------- */
 
 /* dlsym(RTLD_NEXT, name): done for every row by the constructor, and on
