@@ -359,6 +359,65 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 	}                                                                    \
 	SHIM_INTERPOSE(name)
 
+/* system and popen: the shell recorded and environ fixed around the call
+ * (shell.c). */
+#define SHIM_GEN_SHELL(ret, name, params, args, res)                         \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		struct shim_shell sh_;                                       \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		ret r_;                                                      \
+		int e_;                                                      \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_##res;                            \
+		shim_shell_enter(&sh_);                                      \
+		r_ = fn_ args;                                               \
+		e_ = errno;                                                  \
+		shim_shell_leave(&sh_);                                      \
+		errno = e_;                                                  \
+		return r_;                                                   \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
+/* mkstemp and kin: the template names the file made (or the last one
+ * tried) after the call, which read and wrote it; EINVAL made no file
+ * operation. */
+#define SHIM_GEN_TEMP(ret, name, params, args, res, path, ops)               \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		struct shim_key k_;                                          \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		ret r_;                                                      \
+		int e_;                                                      \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_##res;                            \
+		r_ = fn_ args;                                               \
+		e_ = errno;                                                  \
+		if (!SHIM_FAILED_##res(r_) || e_ != EINVAL)                  \
+			shim_note(&k_, AT_FDCWD, path, ops,                  \
+				  SHIM_FAILED_##res(r_), e_);                \
+		errno = e_;                                                  \
+		return r_;                                                   \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
+#define SHIM_GEN_TMPFILE(ret, name, params, args)                            \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		ret r_;                                                      \
+		int e_;                                                      \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_RP;                               \
+		r_ = fn_ args;                                               \
+		e_ = errno;                                                  \
+		if (r_ != NULL)                                              \
+			shim_tmpfile_note();                                 \
+		errno = e_;                                                  \
+		return r_;                                                   \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
 /* Number of arguments from arg (itself included) to the NULL that ends
  * them; argv gets them and the NULL; with envtail the pointer after the NULL
  * (execle's envp) is returned, else environ.  Async-signal-safe. */

@@ -306,6 +306,20 @@ SHIM_HIDDEN char *shim_realpath(const char *name, char *resolved);
 SHIM_HIDDEN int shim_exec_search(const char *file, char *const argv[],
 				 char *const envp[]);
 
+/* ---- system and popen (shell.c), temporary files (tmpfile.c) ---------- */
+
+/* Around a system/popen call: the shell recorded, and environ pointed at a
+ * fixed copy (s->eb) when it lost our variables, then back. */
+struct shim_shell {
+	struct shim_envbuf eb;
+	char **saved;
+	int swapped;
+};
+SHIM_HIDDEN void shim_shell_enter(struct shim_shell *s);
+SHIM_HIDDEN void shim_shell_leave(struct shim_shell *s);
+/* After tmpfile succeeded: its directory, as the O_TMPFILE open. */
+SHIM_HIDDEN void shim_tmpfile_note(void);
+
 /* ---- real functions ---------------------------------------------------- */
 
 /* dlsym(RTLD_NEXT, name): done for every row by the constructor, and on

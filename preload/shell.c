@@ -1,0 +1,56 @@
+/*
+ * shell.c - system() and popen(): glibc runs "/bin/sh -c ..." through its
+ * internal posix_spawn, with environ, where no hook sees it.  Around the
+ * real call the shell is recorded (EXEC, before the call: its outcome is
+ * not told apart from the command's), and when environ lost LD_PRELOAD or
+ * SHMCACHE_FILE (clearenv, unsetenv) environ is pointed at a copy that has
+ * them again (shim_env_fix), then back at the program's own vector.
+ *
+ * The swap is what the child sees; during the call another thread sees the
+ * copy too, which holds the program's strings plus ours.  Ours are static,
+ * so a setenv of another thread that copies the vector meanwhile keeps
+ * valid pointers; the one string built on the stack (the user's
+ * LD_PRELOAD with ours appended) would not stay valid, so that case is
+ * left as it is: the shell runs untraced.  A setenv, putenv or unsetenv
+ * made by another thread during the call is kept when it replaced environ
+ * (environ is put back only if it is still the copy); one that changed the
+ * copy in place (unsetenv) is lost when the call returns.
+ *
+ * Not async-signal-safe, as system and popen are not.
+ */
+#include "shim.h"
+
+#include <string.h>
+
+#ifndef __APPLE__
+
+#define SHELL_PATH "/bin/sh" /* glibc's _PATH_BSHELL */
+
+void shim_shell_enter(struct shim_shell *s)
+{
+	char *const *fixed;
+
+	s->swapped = 0;
+	if (!shim_active())
+		return;
+	shim_record_bytes(SHELL_PATH, sizeof SHELL_PATH - 1, CACHE_OP_EXEC);
+	fixed = shim_env_fix(environ, &s->eb);
+	if (fixed == environ)
+		return;
+	for (size_t i = 0; fixed[i] != NULL; i++)
+		if (fixed[i] == s->eb.preload)
+			return; /* a string on this stack: see above */
+	s->saved = environ;
+	environ = (char **)fixed;
+	s->swapped = 1;
+}
+
+void shim_shell_leave(struct shim_shell *s)
+{
+	if (s->swapped && environ == s->eb.vec)
+		environ = s->saved;
+}
+
+SHIM_HOOKS_SHELL(SHIM_GEN)
+
+#endif /* !__APPLE__ */
