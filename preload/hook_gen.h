@@ -340,13 +340,16 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 	}                                                                    \
 	SHIM_INTERPOSE(name)
 
-/* execvp and execvpe: shim_exec_search (pathsearch.c) while recording,
- * else libc's.  shim_impl_<name> serves the execlp row. */
+/* execvp and execvpe: shim_exec_search (pathsearch.c) once the shim is
+ * attached (after damage too: the environment is still fixed, as by the
+ * exec hooks), else libc's.  shim_impl_<name> serves the execlp row. */
 #define SHIM_GEN_SEARCH(ret, name, params, args, callargs)                   \
 	static ret shim_impl_##name params                                   \
 	{                                                                    \
 		shim_fn_##name fn_;                                          \
-		if (shim_active())                                           \
+		/* relaxed: the state is the whole datum read here */        \
+		if (atomic_load_explicit(&shim_state,                        \
+					 memory_order_relaxed) != SHIM_OFF)  \
 			return shim_exec_search callargs;                    \
 		fn_ = shim_get_##name();                                     \
 		if (fn_ == NULL)                                             \

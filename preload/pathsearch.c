@@ -26,7 +26,9 @@
  * + 2 bytes, as in glibc, next to the environment buffer; a candidate that
  * is not its own key (relative, or "//" in PATH) is folded in a struct
  * shim_key of a frame of its own.  Before the cache is attached, or when it
- * cannot be used, libc's own function runs instead.
+ * cannot be used, libc's own function runs instead; once recording stopped
+ * on a damaged cache the search still runs here, recording nothing, so
+ * that the environment is fixed as by the exec hooks.
  *
  * A name longer than NAME_MAX fails with ENAMETOOLONG before any execve;
  * glibc 2.36 reaches the same error through an execve of the name cut at

@@ -31,9 +31,10 @@ void shim_shell_enter(struct shim_shell *s)
 	char *const *fixed;
 
 	s->swapped = 0;
-	if (!shim_active())
-		return;
-	shim_record_bytes(SHELL_PATH, sizeof SHELL_PATH - 1, CACHE_OP_EXEC);
+	if (shim_active())
+		shim_record_bytes(SHELL_PATH, sizeof SHELL_PATH - 1,
+				  CACHE_OP_EXEC);
+	/* as the exec hooks: also once recording stopped (BROKEN) */
 	fixed = shim_env_fix(environ, &s->eb);
 	if (fixed == environ)
 		return;
