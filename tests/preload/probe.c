@@ -167,6 +167,21 @@ static __attribute__((noinline)) int run_vfork(const char *prog,
 	return wait_child(pid);
 }
 
+/* vforkp:NAME:ARG - vfork + execvp (the PATH search in the child, on the
+ * parent's stack), the parent waits. */
+static __attribute__((noinline)) int run_vforkp(const char *name,
+						const char *arg)
+{
+	char *const av[] = { (char *)name, (char *)arg, NULL };
+	pid_t pid = vfork();
+
+	if (pid == 0) {
+		execvp(av[0], av);
+		_exit(127);
+	}
+	return wait_child(pid);
+}
+
 int main(int argc, char **argv)
 {
 	int held = -1; /* a descriptor kept between ops (hold, atheld...) */
@@ -307,6 +322,9 @@ int main(int argc, char **argv)
 			fflush(stdout);
 			execvp(a, av);
 			rc = -1;
+		} else if (strcmp(op, "vforkp") == 0) {
+			fflush(stdout);
+			rc = run_vforkp(a, b);
 		} else if (strcmp(op, "clearenv") == 0) {
 			rc = clearenv();
 		} else if (strcmp(op, "setpath") == 0) {

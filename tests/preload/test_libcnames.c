@@ -255,6 +255,27 @@ Test(libcnames, execvp_candidates)
 	e2e_absent(&t, "tool");
 }
 
+/* The same search from a vfork child, on its parent's stack, with an
+ * environment that lost the shim's variables. */
+Test(libcnames, execvp_in_vfork_child)
+{
+	char path[1200], want[1600];
+
+	e2e_write(&t, "d3/tool", "#!/bin/sh\nexec \"$1\" showenv\n");
+	chmod(e2e_path(&t, "d3/tool"), 0755);
+	snprintf(path, sizeof path, "setpath:%s:%s", e2e_path(&t, "nothere"),
+		 e2e_path(&t, "d3"));
+	PROBE(path, "clearenv", path, "vforkp:tool:" SHMCACHE_TEST_PROBE);
+	snprintf(want, sizeof want,
+		 "setpath 0 0\nclearenv 0 0\nsetpath 0 0\n"
+		 "LD_PRELOAD=%s\nSHMCACHE_FILE=%s\nshowenv -1 2\nvforkp 0 0\n",
+		 e2e_shim, t.cache);
+	cr_expect_str_eq(o.out, want);
+	expect_ops(e2e_path(&t, "nothere/tool"), X | MISSING);
+	expect_ops(e2e_path(&t, "d3/tool"), X | CACHE_OP_READ | E);
+	expect_ops(e2e_path(&t, "showenv.txt"), CACHE_OP_STAT | MISSING);
+}
+
 /* A file the kernel cannot run (no "#!") is run by /bin/sh; a name found
  * nowhere fails with EACCES when a candidate was denied. */
 Test(libcnames, execvp_script_and_denied)
