@@ -9,7 +9,8 @@
  *                             "nobody": as uid/gid 65534 when root, so that
  *                             EACCES happens.  "@rmcwd" as a NAME: resolves
  *                             "x", "." and "/" from a directory that was
- *                             removed (the names after it too).
+ *                             removed (the names after it too); "@deep"
+ *                             the same from a directory 5000 bytes deep.
  *   rpdiff one hooked|libc NAME   one realpath(NAME, NULL) between two
  *                             marker system calls (for strace).
  */
@@ -156,6 +157,23 @@ int main(int argc, char **argv)
 			check("x");
 			check(".");
 			check("/");
+			continue;
+		}
+		if (strcmp(argv[i], "@deep") == 0) {
+			/* a current directory deeper than PATH_MAX: the
+			 * result does not fit a caller's buffer */
+			char comp[251];
+			memset(comp, 'd', sizeof comp - 1);
+			comp[sizeof comp - 1] = '\0';
+			for (int k = 0; k < 20; k++)
+				if ((mkdir(comp, 0755) != 0 && errno != EEXIST) ||
+				    chdir(comp) != 0) {
+					perror("deep");
+					return 2;
+				}
+			check(".");
+			check("x");
+			check("../..");
 			continue;
 		}
 		check(argv[i]);

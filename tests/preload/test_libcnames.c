@@ -119,10 +119,12 @@ static void run_rpdiff(const char *first, const char *last)
 /* realpath, canonicalize_file_name and __realpath_chk give what glibc's
  * own give, byte for byte and errno for errno, with and without a buffer;
  * as root, then as an unprivileged user (EACCES and partial results), then
- * from a removed directory. */
+ * from a removed directory and from one deeper than PATH_MAX (ENAMETOOLONG
+ * with a buffer). */
 Test(libcnames, realpath_same_as_glibc)
 {
 	run_rpdiff(NULL, "@rmcwd");
+	run_rpdiff(NULL, "@deep");
 	run_rpdiff("nobody", NULL);
 	/* and the probes were recorded: the shim resolved.  A link to root;
 	 * to nobody, who cannot pass the 0700 scratch directory, denied to
