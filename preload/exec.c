@@ -1,8 +1,9 @@
-/* exec.c - the exec family and posix_spawn: the program is recorded (a name
- * that libc looks up in PATH as named), and the environment regains
- * LD_PRELOAD and SHMCACHE_FILE if it lost them.  glibc's execl*, execvp and
- * posix_spawn call execve internally where no hook sees it, so each of ours
- * calls the real function that takes an environment.
+/* exec.c - the exec family and posix_spawn: the program is recorded (the
+ * name posix_spawnp looks up in PATH as named: the search runs in libc's
+ * child), and the environment regains LD_PRELOAD and SHMCACHE_FILE if it
+ * lost them.  glibc's execl* and posix_spawn call execve internally where
+ * no hook sees it, so each of ours calls the real function that takes an
+ * environment.  execvp, execvpe and execlp are in pathsearch.c.
  *
  * The program is recorded before the call (success does not return), and
  * again with its outcome when the call fails: a failed exec counts twice.

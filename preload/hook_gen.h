@@ -335,6 +335,109 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 	}                                                                    \
 	SHIM_INTERPOSE(name)
 
+/* realpath and its kin: shim_realpath (realpath.c) when `own` holds and
+ * the shim records, else libc's function. */
+#define SHIM_GEN_RESOLVE(ret, name, params, args, path, resolved, own)     \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		shim_fn_##name fn_;                                          \
+		if ((own) && shim_active())                                  \
+			return shim_realpath(path, resolved);                \
+		fn_ = shim_get_##name();                                     \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_RP;                               \
+		return fn_ args;                                             \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
+/* execvp and execvpe: shim_exec_search (pathsearch.c) once the shim is
+ * attached (after damage too: the environment is still fixed, as by the
+ * exec hooks), else libc's.  shim_impl_<name> serves the execlp row. */
+#define SHIM_GEN_SEARCH(ret, name, params, args, callargs)                   \
+	static ret shim_impl_##name params                                   \
+	{                                                                    \
+		shim_fn_##name fn_;                                          \
+		/* relaxed: the state is the whole datum read here */        \
+		if (atomic_load_explicit(&shim_state,                        \
+					 memory_order_relaxed) != SHIM_OFF)  \
+			return shim_exec_search callargs;                    \
+		fn_ = shim_get_##name();                                     \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_RI;                               \
+		return fn_ args;                                             \
+	}                                                                    \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		return shim_impl_##name args;                                \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
+/* system and popen: the shell recorded and environ fixed around the call
+ * (shell.c). */
+#define SHIM_GEN_SHELL(ret, name, params, args, res)                         \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		struct shim_shell sh_ = { 0 };                               \
+		struct shim_envplan ep_;                                     \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		ret r_;                                                      \
+		int e_;                                                      \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_##res;                            \
+		shim_shell_record();                                         \
+		if (shim_shell_plan(&ep_) == 0)                              \
+			return fn_ args;                                     \
+		{                                                            \
+			char *vec_[ep_.vec];                                 \
+			shim_shell_enter(&sh_, &ep_, vec_);                  \
+			r_ = fn_ args;                                       \
+			e_ = errno;                                          \
+			shim_shell_leave(&sh_);                              \
+			errno = e_;                                          \
+		}                                                            \
+		return r_;                                                   \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
+/* mkstemp and kin: the template names the file made (or the last one
+ * tried) after the call, which read and wrote it; EINVAL made no file
+ * operation. */
+#define SHIM_GEN_TEMP(ret, name, params, args, res, path, ops)               \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		struct shim_key k_;                                          \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		ret r_;                                                      \
+		int e_;                                                      \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_##res;                            \
+		r_ = fn_ args;                                               \
+		e_ = errno;                                                  \
+		if (!SHIM_FAILED_##res(r_) || e_ != EINVAL)                  \
+			shim_note(&k_, AT_FDCWD, path, ops,                  \
+				  SHIM_FAILED_##res(r_), e_);                \
+		errno = e_;                                                  \
+		return r_;                                                   \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
+#define SHIM_GEN_TMPFILE(ret, name, params, args)                            \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		ret r_;                                                      \
+		int e_;                                                      \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_RP;                               \
+		r_ = fn_ args;                                               \
+		e_ = errno;                                                  \
+		if (r_ != NULL)                                              \
+			shim_tmpfile_note();                                 \
+		errno = e_;                                                  \
+		return r_;                                                   \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
 /* Number of arguments from arg (itself included) to the NULL that ends
  * them; argv gets them and the NULL; with envtail the pointer after the NULL
  * (execle's envp) is returned, else environ.  Async-signal-safe. */

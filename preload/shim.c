@@ -161,7 +161,6 @@ void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 		 int outcome)
 {
 	size_t len = k->len;
-	int r;
 
 	/* A key is only made while attached; the state may have become
 	 * BROKEN since, which cache_record would report again. */
@@ -177,10 +176,23 @@ void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 			return;
 		len = sizeof k->buf;
 	}
+	shim_record_bytes(k->key, len, ops);
+}
+
+void shim_record_bytes(const char *key, size_t len, uint32_t ops)
+{
+	int r;
+
+	/* relaxed: a stale ATTACHED costs one record, which the cache
+	 * checks on its own. */
+	if (len == 0 ||
+	    atomic_load_explicit(&shim_state, memory_order_relaxed) !=
+		    SHIM_ATTACHED)
+		return;
 	/* cache_record calls nothing that is hooked and is safe to re-enter
 	 * from a signal handler: no busy flag, which a handler's longjmp
 	 * would leave set. */
-	r = cache_record_hinted(&shim_cache, k->key, len, ops, &shim_hint);
+	r = cache_record_hinted(&shim_cache, key, len, ops, &shim_hint);
 	if (r == CACHE_E_CORRUPT) {
 		int was = SHIM_ATTACHED;
 		/* One process-wide transition: the winner says it once. */

@@ -120,6 +120,13 @@ SHIM_HIDDEN void shim_key_target(struct shim_key *k, const struct shim_key *link
 SHIM_HIDDEN void shim_record(const struct shim_key *k, uint32_t ops,
 			     int failed, int err, int outcome);
 
+/* Records key[0..len), an absolute normalised path (the caller vouches for
+ * it; a longer one than the cache takes is counted as skipped), with ops
+ * (outcome bits included).  For callers that hold such a path already and
+ * need no struct shim_key (realpath's components, PATH candidates): no
+ * copy, little stack.  Signal-safe, errno untouched. */
+SHIM_HIDDEN void shim_record_bytes(const char *key, size_t len, uint32_t ops);
+
 /* After the real call: makes the key of path (relative to dirfd) in k and
  * records it with ops and the call's outcome, as shim_key_at then
  * shim_record.  Returns whether a key was made (k->len != 0).  Signal-safe,
@@ -319,6 +326,40 @@ SHIM_HIDDEN int shim_env_save(const char *file, const char *libpath);
  * something.  Takes the loader's lock: not for signal handlers (nor is
  * dlopen). */
 SHIM_HIDDEN void shim_loader_record_all(void);
+/* ---- resolution (realpath.c) ------------------------------------------ */
+
+/* realpath(name, resolved) with glibc's algorithm and calls, recording each
+ * component probed; libc's realpath when not recording.  Not
+ * async-signal-safe (malloc, as libc's). */
+SHIM_HIDDEN char *shim_realpath(const char *name, char *resolved);
+
+/* ---- PATH search (pathsearch.c) ---------------------------------------- */
+
+/* execvpe(file, argv, envp) with glibc's candidates, each through the real
+ * execve with the environment fixed (shim_env_fix) and recorded.  Returns
+ * -1 with errno, as execvpe.  Async-signal-safe, no allocation. */
+SHIM_HIDDEN int shim_exec_search(const char *file, char *const argv[],
+				 char *const envp[]);
+
+/* ---- system and popen (shell.c), temporary files (tmpfile.c) ---------- */
+
+/* Around a system/popen call: the shell is recorded (shim_shell_record),
+ * and when environ lost our variables and a new vector of p->vec slots
+ * holds them (shim_shell_plan non-zero), environ points at that vector,
+ * built in vec, for the call (shim_shell_enter), then back
+ * (shim_shell_leave).  Not async-signal-safe, as system and popen. */
+struct shim_shell {
+	char **saved;
+	char **vec;
+	int swapped;
+};
+SHIM_HIDDEN void shim_shell_record(void);
+SHIM_HIDDEN size_t shim_shell_plan(struct shim_envplan *p);
+SHIM_HIDDEN void shim_shell_enter(struct shim_shell *s,
+				  const struct shim_envplan *p, char **vec);
+SHIM_HIDDEN void shim_shell_leave(struct shim_shell *s);
+/* After tmpfile succeeded: its directory, as the O_TMPFILE open. */
+SHIM_HIDDEN void shim_tmpfile_note(void);
 
 /* ---- real functions ---------------------------------------------------- */
 

@@ -1,6 +1,8 @@
 /*
  * bench-preload-calls.c - per-call cost loop for scripts/bench-preload:
- * `bench-preload-calls OP N PATH` runs N calls of OP (stat, open+close) on
+ * `bench-preload-calls OP N PATH` runs N calls of OP (stat, open+close,
+ * realpath into a buffer, execvp of PATH's last component that no
+ * directory of PATH holds: each candidate fails, the call returns) on
  * PATH through the program's own symbols (the shim's wrappers when it is
  * preloaded) and N through libc's definitions found with dlsym on libc's
  * handle (never wrapped), in alternating blocks of 1000, and prints the mean
@@ -17,6 +19,7 @@
 #define _GNU_SOURCE 1
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +32,19 @@
 typedef int (*stat_fn)(const char *, struct stat *);
 typedef int (*open_fn)(const char *, int, ...);
 typedef int (*close_fn)(int);
+typedef char *(*realpath_fn)(const char *, char *);
+typedef int (*execvp_fn)(const char *, char *const[]);
+
+enum op { OP_STAT, OP_OPEN, OP_REALPATH, OP_EXECVP };
+
+/* One side's functions: the program's own symbols or libc's. */
+struct fns {
+	stat_fn st;
+	open_fn op;
+	close_fn cl;
+	realpath_fn rp;
+	execvp_fn ev;
+};
 
 static double cpu_ns(void)
 {
@@ -38,21 +54,31 @@ static double cpu_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-/* One block of calls; the function pointers are the program's own symbols
- * or libc's.  Returns its CPU nanoseconds. */
-static double block(int is_open, const char *path, stat_fn st_f, open_fn op_f,
-		    close_fn cl_f)
+/* One block of calls through f.  Returns its CPU nanoseconds. */
+static double block(enum op op, const char *path, const struct fns *f)
 {
 	struct stat st;
+	char buf[PATH_MAX];
+	char *const argv[] = { (char *)path, NULL };
 	double t0 = cpu_ns();
 
 	for (int i = 0; i < BLOCK; i++) {
-		if (is_open) {
-			int fd = op_f(path, O_RDONLY);
+		switch (op) {
+		case OP_OPEN: {
+			int fd = f->op(path, O_RDONLY);
 			if (fd >= 0)
-				cl_f(fd);
-		} else {
-			(void)st_f(path, &st);
+				f->cl(fd);
+			break;
+		}
+		case OP_STAT:
+			(void)f->st(path, &st);
+			break;
+		case OP_REALPATH:
+			(void)f->rp(path, buf);
+			break;
+		case OP_EXECVP:
+			(void)f->ev(path, argv);
+			break;
 		}
 	}
 	return cpu_ns() - t0;
@@ -61,15 +87,14 @@ static double block(int is_open, const char *path, stat_fn st_f, open_fn op_f,
 int main(int argc, char **argv)
 {
 	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-	stat_fn real_stat;
-	open_fn real_open;
-	close_fn real_close;
+	struct fns own = { stat, open, close, realpath, execvp }, real;
 	double hooked = 0, direct = 0;
 	long n, blocks;
-	int is_open;
+	enum op op;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: %s stat|open N PATH\n", argv[0]);
+		fprintf(stderr, "usage: %s stat|open|realpath|execvp N PATH\n",
+			argv[0]);
 		return 2;
 	}
 	if (libc == NULL) {
@@ -77,23 +102,27 @@ int main(int argc, char **argv)
 			dlerror());
 		return 1;
 	}
-	real_stat = (stat_fn)dlsym(libc, "stat");
-	real_open = (open_fn)dlsym(libc, "open");
-	real_close = (close_fn)dlsym(libc, "close");
-	if (real_stat == NULL || real_open == NULL || real_close == NULL) {
-		fprintf(stderr, "%s: libc lacks stat/open/close\n", argv[0]);
+	real.st = (stat_fn)dlsym(libc, "stat");
+	real.op = (open_fn)dlsym(libc, "open");
+	real.cl = (close_fn)dlsym(libc, "close");
+	real.rp = (realpath_fn)dlsym(libc, "realpath");
+	real.ev = (execvp_fn)dlsym(libc, "execvp");
+	if (!real.st || !real.op || !real.cl || !real.rp || !real.ev) {
+		fprintf(stderr, "%s: libc lacks a function\n", argv[0]);
 		return 1;
 	}
-	is_open = strcmp(argv[1], "open") == 0;
+	op = strcmp(argv[1], "open") == 0       ? OP_OPEN
+	     : strcmp(argv[1], "realpath") == 0 ? OP_REALPATH
+	     : strcmp(argv[1], "execvp") == 0   ? OP_EXECVP
+						: OP_STAT;
 	n = atol(argv[2]);
 	blocks = n / BLOCK > 0 ? n / BLOCK : 1;
 	/* Warm-up: the first record of a key inserts it. */
-	block(is_open, argv[3], stat, open, close);
-	block(is_open, argv[3], real_stat, real_open, real_close);
+	block(op, argv[3], &own);
+	block(op, argv[3], &real);
 	for (long b = 0; b < blocks; b++) {
-		hooked += block(is_open, argv[3], stat, open, close);
-		direct += block(is_open, argv[3], real_stat, real_open,
-				real_close);
+		hooked += block(op, argv[3], &own);
+		direct += block(op, argv[3], &real);
 	}
 	printf("%.1f %.1f\n", hooked / (double)(blocks * BLOCK),
 	       direct / (double)(blocks * BLOCK));

@@ -168,13 +168,34 @@ static __attribute__((noinline)) int run_vfork(const char *prog,
 	return wait_child(pid);
 }
 
+/* vforkp:NAME:ARG - vfork + execvp (the PATH search in the child, on the
+ * parent's stack), the parent waits. */
+static __attribute__((noinline)) int run_vforkp(const char *name,
+						const char *arg)
+{
+	char *const av[] = { (char *)name, (char *)arg, NULL };
+	pid_t pid = vfork();
+
+	if (pid == 0) {
+		execvp(av[0], av);
+		_exit(127);
+	}
+	return wait_child(pid);
+}
+
 int main(int argc, char **argv)
 {
 	int held = -1; /* a descriptor kept between ops (hold, atheld...) */
 
 	for (int i = 1; i < argc; i++) {
+		/* all after "op:", colons kept (setpath, system, popen) */
+		static char tail[8192];
+		const char *colon = strchr(argv[i], ':');
 		char *rest = argv[i];
-		const char *op = field(&rest);
+		const char *op;
+
+		snprintf(tail, sizeof tail, "%s", colon ? colon + 1 : "");
+		op = field(&rest);
 		const char *a = field(&rest), *b = field(&rest);
 		const char *c = field(&rest), *d = field(&rest);
 		struct stat st;
@@ -302,6 +323,59 @@ int main(int argc, char **argv)
 			rc = h != NULL ? 0 : -1;
 			if (h == NULL)
 				fprintf(stderr, "probe: %s\n", dlerror());
+		} else if (strcmp(op, "execvp") == 0) {
+			/* execvp:NAME:ARG */
+			char *av[] = { (char *)a, (char *)b, NULL };
+			fflush(stdout);
+			execvp(a, av);
+			rc = -1;
+		} else if (strcmp(op, "vforkp") == 0) {
+			fflush(stdout);
+			rc = run_vforkp(a, b);
+		} else if (strcmp(op, "clearenv") == 0) {
+			rc = clearenv();
+		} else if (strcmp(op, "setpath") == 0) {
+			rc = setenv("PATH", tail, 1);
+		} else if (strcmp(op, "system") == 0) {
+			fflush(stdout);
+			rc = system(tail);
+		} else if (strcmp(op, "popen") == 0) {
+			/* popen:CMD - its output is copied to ours */
+			FILE *f;
+			char line[512];
+			fflush(stdout);
+			f = popen(tail, "r");
+			rc = -1;
+			if (f != NULL) {
+				while (fgets(line, sizeof line, f) != NULL)
+					fputs(line, stdout);
+				rc = pclose(f);
+			}
+		} else if (strcmp(op, "mkstemp") == 0 ||
+			   strcmp(op, "mkostemps") == 0 ||
+			   strcmp(op, "mkdtemp") == 0) {
+			/* mk*temp:TEMPLATE - prints the name it leaves */
+			char tmpl[PATH_MAX];
+			snprintf(tmpl, sizeof tmpl, "%s", a);
+			if (op[2] == 'd')
+				rc = mkdtemp(tmpl) != NULL ? 0 : -1;
+			else if (op[2] == 'o')
+				rc = mkostemps(tmpl, 2, O_CLOEXEC);
+			else
+				rc = mkstemp(tmpl);
+			printf("name %s\n", tmpl);
+			if (rc > 0)
+				close((int)rc);
+		} else if (strcmp(op, "tmpfile") == 0) {
+			FILE *f = tmpfile();
+			rc = f != NULL ? 0 : -1;
+			if (f != NULL)
+				fclose(f);
+		} else if (strcmp(op, "realpath") == 0) {
+			char *r = realpath(a, NULL);
+			rc = r != NULL ? 0 : -1;
+			printf("resolved %s\n", r != NULL ? r : "(null)");
+			free(r);
 		} else if (strcmp(op, "showenv") == 0) {
 			/* what a child got: the two variables, and a stat */
 			const char *p = getenv("LD_PRELOAD");

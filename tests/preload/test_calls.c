@@ -317,10 +317,13 @@ Test(calls, user_preload_kept)
 
 Test(calls, execlp_search_and_denied)
 {
-	PROBE("execlp:cat:in.txt");
-	cr_expect_str_eq(o.out, "hello\n");
-	/* The name as the call gave it: libc searches PATH. */
-	e2e_expect(&t, "cat", CACHE_OP_EXEC);
+	PROBE("setpath:/nonexistent-shmcache:/bin", "execlp:cat:in.txt");
+	cr_expect_str_eq(o.out, "setpath 0 0\nhello\n");
+	/* The PATH search is the shim's: each candidate, not the name. */
+	cr_expect_eq(e2e_ops(&t, "/nonexistent-shmcache/cat"),
+		     CACHE_OP_EXEC | MISSING);
+	cr_expect_eq(e2e_ops(&t, "/bin/cat"), CACHE_OP_EXEC);
+	e2e_absent(&t, "cat");
 	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_READ | E);
 	PROBE("exec-env:./noexec.sh:x");
 	cr_expect_str_eq(o.out, "exec-env -1 13\n");
