@@ -35,6 +35,12 @@
 #include <unistd.h>
 #include <utime.h>
 
+#ifndef __APPLE__
+#include <sys/statfs.h> /* the glibc rows: statfs, statvfs, xattrs */
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#endif
+
 #include "ctrie_cache.h"
 #include "path.h"
 

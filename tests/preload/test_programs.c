@@ -212,6 +212,41 @@ Test(programs, make_gcc)
 	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
 }
 
+/* statvfs, the xattr calls: what python's os module calls them through. */
+Test(programs, python3_statvfs_xattr)
+{
+	RUN("python3", "-c",
+	    "import os\n"
+	    "os.statvfs('in.txt')\n"
+	    "try:\n"
+	    "    os.statvfs('nothere.vfs')\n"
+	    "except FileNotFoundError:\n"
+	    "    pass\n"
+	    "os.listxattr('d')\n"
+	    "try:\n"
+	    "    os.getxattr('untouched.txt', 'user.none')\n"
+	    "except OSError as e:\n"
+	    "    print('get', e.errno)\n"
+	    "try:\n"
+	    "    os.setxattr('d/a.c', 'user.k', b'v')\n"
+	    "    print('set')\n"
+	    "except OSError as e:\n"
+	    "    print('noset', e.errno)\n");
+	cr_expect_eq(o.code, 0, "%s", o.err);
+	e2e_expect(&t, e2e_path(&t, "in.txt"), S | E);
+	e2e_expect(&t, e2e_path(&t, "nothere.vfs"), S | MISSING);
+	e2e_expect(&t, e2e_path(&t, "d"), S | E);
+	/* ENODATA, or ENOTSUP where the file system has no user xattrs:
+	 * the call failed on a file that exists */
+	cr_expect(strncmp(o.out, "get ", 4) == 0, "%s", o.out);
+	e2e_expect(&t, e2e_path(&t, "untouched.txt"),
+		   S | CACHE_OP_FAILED);
+	e2e_expect(&t, e2e_path(&t, "d/a.c"),
+		   CACHE_OP_CHATTR |
+			   (strstr(o.out, "\nset\n") != NULL ? E
+							       : CACHE_OP_FAILED));
+}
+
 Test(programs, python3)
 {
 	RUN("python3", "-c",
