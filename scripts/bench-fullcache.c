@@ -12,6 +12,11 @@
  *       Records distinct synthetic paths into the cache at CACHE (created
  *       if missing, else added to) until 1000 in a row are refused, then
  *       prints the entries and the refusals (the cache stays full).
+ *   bench-fullcache miss-hit CACHE
+ *       On the full cache that fill left at CACHE: WINDOWS pairs of
+ *       windows, WINDOW records of new paths (refused) then WINDOW records
+ *       of paths present (hits, spread over the cache); prints the median
+ *       window's ns per record of each.
  *
  * The keys look like a build tree's paths: /bench/dNNN/sNNN/file-N.ext,
  * 30 to 40 bytes.
@@ -129,6 +134,40 @@ static int fill(const char *path)
 	return 0;
 }
 
+static int miss_hit(const char *path)
+{
+	struct cache c;
+	struct cache_stats st;
+	double miss[WINDOWS], hit[WINDOWS];
+	uint64_t fresh = UINT64_C(1) << 40, spread;
+
+	if (attach(&c, path) != 0)
+		return 1;
+	if (cache_stats(&c, &st, false) != CACHE_OK || st.entries < WINDOW) {
+		fprintf(stderr, "bench-fullcache: %s is not a filled cache\n",
+			path);
+		return 1;
+	}
+	/* hits: every spread-th key of those fill stored (keys 0, 1, ...) */
+	spread = st.entries / WINDOW;
+	for (unsigned k = 0; k < WINDOWS; k++) {
+		double t0 = now_ns();
+		for (unsigned i = 0; i < WINDOW; i++)
+			record(&c, fresh++);
+		miss[k] = (now_ns() - t0) / WINDOW;
+		t0 = now_ns();
+		for (unsigned i = 0; i < WINDOW; i++)
+			record(&c, (uint64_t)i * spread + k);
+		hit[k] = (now_ns() - t0) / WINDOW;
+	}
+	qsort(miss, WINDOWS, sizeof miss[0], cmp_double);
+	qsort(hit, WINDOWS, sizeof hit[0], cmp_double);
+	printf("refused: %.1f ns\nhit: %.1f ns\n", miss[WINDOWS / 2],
+	       hit[WINDOWS / 2]);
+	cache_detach(&c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "-p") == 0) {
@@ -140,7 +179,10 @@ int main(int argc, char **argv)
 		return per_path(argv[2], argc - 3, argv + 3);
 	if (argc == 3 && strcmp(argv[1], "fill") == 0)
 		return fill(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "miss-hit") == 0)
+		return miss_hit(argv[2]);
 	fprintf(stderr, "usage: bench-fullcache [-p PREFIX] per-path CACHE N...\n"
-			"       bench-fullcache [-p PREFIX] fill CACHE\n");
+			"       bench-fullcache [-p PREFIX] fill CACHE\n"
+			"       bench-fullcache [-p PREFIX] miss-hit CACHE\n");
 	return 2;
 }
