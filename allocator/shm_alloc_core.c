@@ -213,10 +213,15 @@ static inline shm_offt levels_from(unsigned j)
 	return (SHM_FULL_S(SHM_NLEVELS) - 1) & ~(SHM_FULL_S(j) - 1);
 }
 
+/* The F bits of every level. */
+#define SHM_FULL_ALL_F \
+	((SHM_FULL_S(SHM_NLEVELS) - 1) << SHM_NLEVELS)
+
 /* Room at level j was seen where a summary bit said full: no level k >= j
  * may stay marked full, and a scan of such a level in flight must not mark
- * it (the generation moves on).  Nothing to write when no such bit is set,
- * which is the common case. */
+ * it (the generation moves on; it also moves while any level is marked
+ * full, for shm_arena_full_token).  Nothing to write when no such bit is
+ * set, which is the common case. */
 static void full_room(struct shm_file_header *h, unsigned j)
 {
 	shm_offt m = levels_from(j);
@@ -224,7 +229,7 @@ static void full_room(struct shm_file_header *h, unsigned j)
 	/* seq_cst: ordered after the summary bit's clearing, against a scan
 	 * that sets S and then reads the summary (store-load on both sides) */
 	shm_offt v = atomic_load(&h->full.v);
-	while ((v & m) != 0 &&
+	while ((v & (m | SHM_FULL_ALL_F)) != 0 &&
 	       !atomic_compare_exchange_weak(&h->full.v, &v,
 					     (v & ~m) + SHM_FULL_GEN))
 		;
@@ -482,6 +487,16 @@ static shm_offt scan_all(unsigned char *map, unsigned j)
 	else
 		full_scan_failed(h, j, g);
 	return out;
+}
+
+shm_offt shm_arena_full_token(const struct shm_arena *a)
+{
+	if (a == NULL || a->map == NULL)
+		return 0;
+	/* relaxed: a hint (see the contract) */
+	shm_offt v = atomic_load_explicit(&shm_hdr(a->map)->full.v,
+					  memory_order_relaxed);
+	return (v & SHM_FULL_ALL_F) != 0 ? v : 0;
 }
 
 /* Level of a request: 0 for a max block, SHM_D for a min block. */

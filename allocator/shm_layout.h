@@ -69,7 +69,9 @@
  *    the generation it read with S(j) is still there and S(j) still set;
  *  - whoever sees room at level j for a block whose summary bit said full
  *    (a free, a repair, a search that takes a bit back) clears S(k) and
- *    F(k) for k >= j and bumps the generation, if any of them is set.
+ *    F(k) for k >= j and bumps the generation, if any of them or any F bit
+ *    is set (so the word changes whenever room is seen while some level is
+ *    full: shm_arena_full_token).
  *    Those are the summary protocol's rare paths, so a free pays nothing
  *    more while no scan is in flight;
  *  - the failures of a level marked full are counted in failed_allocs, and

@@ -13,8 +13,10 @@
  *       Verify clean; prints "entries N skipped_full M".
  *   fullcache_default room CACHE
  *       Room appears in the full cache, twice:
- *       1. two spare blocks are freed (zeroed first, as the cache needs):
- *          a new key is stored within a few records;
+ *       1. a new key recorded twice through a cache_hint is refused and
+ *          counted twice (the second time without a search); then two
+ *          spare blocks are freed (zeroed first, as the cache needs): the
+ *          same key, recorded a third time through the hint, is stored;
  *       2. after the cache is full again, two more spare blocks are
  *          emptied as by a process killed between its free and its summary
  *          update (their bitmap word cleared, nothing else): a new key is
@@ -216,14 +218,39 @@ static int cmd_room(const char *path)
 		}
 	fclose(f);
 	next_key = UINT64_C(1) << 40;
-	/* 1: freed blocks (zero, as the cache needs its blocks) */
+	/* 1: a key refused twice through a hint, then freed blocks (zero, as
+	 * the cache needs its blocks) */
+	static struct cache_hint hint;
+	char key[96];
+	size_t len = key_of(next_key++, key, sizeof key);
+	if (print_stats(&c, &st))
+		return 1;
+	uint64_t skipped = st.skipped_full;
+	for (int i = 0; i < 2; i++) {
+		int r = cache_record_hinted(&c, key, len, CACHE_OP_READ, &hint);
+		if (r != CACHE_E_FULL) {
+			printf("hinted record %d into the full cache: %s\n", i,
+			       cache_strerror(r));
+			failed = 1;
+		}
+	}
+	if (print_stats(&c, &st) || st.skipped_full != skipped + 2) {
+		printf("two hinted refusals, expected skipped_full %" PRIu64
+		       "\n", skipped + 2);
+		failed = 1;
+	}
 	for (int i = 0; i < 2; i++) {
 		memset(SHM_ARENA_ADDR(&c.arena, spare[i]), 0, SHM_MAX_BLOCK);
 		shm_arena_free(&c.arena, spare[i]);
 	}
-	n = until_stored(&c, 16);
-	printf("freed blocks: a new key stored after %ld refusals\n", n);
-	failed |= n < 0;
+	if (cache_record_hinted(&c, key, len, CACHE_OP_READ, &hint) !=
+	    CACHE_OK || cache_lookup(&c, key, len, NULL) != 1) {
+		printf("the refused key is not stored after blocks were "
+		       "freed\n");
+		failed = 1;
+	} else {
+		printf("freed blocks: the refused key is stored\n");
+	}
 	/* 2: emptied by a process killed before its summary update */
 	if (fill_up(&c, &stored, &refused))
 		return 1;
