@@ -195,6 +195,14 @@ static inline bool shm_arena_offset_ok(const struct shm_arena *a, shm_offt off,
 #define SHM_CLIENT_AREA_SIZE (1024UL * 1024UL)
 void *shm_arena_client_area(const struct shm_arena *a);
 
+/* A token for "no room since": non-zero while the allocator has some size
+ * of block marked exhausted, and different after any room is seen again
+ * or another size is marked (see "Full levels" in shm_layout.h).  A client
+ * refused an allocation may take the same non-zero token later as "still
+ * no room" and skip asking; it is a hint read from the untrusted file, so
+ * trusting it can only cost a refusal.  Async-signal-safe. */
+shm_offt shm_arena_full_token(const struct shm_arena *a);
+
 /* Statistics, read from the shared file by any process.  The per-class
  * figures are computed by scanning the bitmaps (costs a pass over the used
  * part of the arena); the counters are kept live. */

@@ -206,6 +206,71 @@ static void hint_lower(struct shm_file_header *h, unsigned j, shm_offt b)
 		;
 }
 
+/* The S bits of levels j..SHM_D (see "Full levels" in shm_layout.h; the
+ * F bits are the same shifted by SHM_NLEVELS). */
+static inline shm_offt levels_from(unsigned j)
+{
+	return (SHM_FULL_S(SHM_NLEVELS) - 1) & ~(SHM_FULL_S(j) - 1);
+}
+
+/* The F bits of every level. */
+#define SHM_FULL_ALL_F \
+	((SHM_FULL_S(SHM_NLEVELS) - 1) << SHM_NLEVELS)
+
+/* Room at level j was seen where a summary bit said full: no level k >= j
+ * may stay marked full, and a scan of such a level in flight must not mark
+ * it (the generation moves on; it also moves while any level is marked
+ * full, for shm_arena_full_token).  Nothing to write when no such bit is
+ * set, which is the common case. */
+static void full_room(struct shm_file_header *h, unsigned j)
+{
+	shm_offt m = levels_from(j);
+	m |= m << SHM_NLEVELS;
+	/* seq_cst: ordered after the summary bit's clearing, against a scan
+	 * that sets S and then reads the summary (store-load on both sides) */
+	shm_offt v = atomic_load(&h->full.v);
+	while ((v & (m | SHM_FULL_ALL_F)) != 0 &&
+	       !atomic_compare_exchange_weak(&h->full.v, &v,
+					     (v & ~m) + SHM_FULL_GEN))
+		;
+}
+
+/* Announces a scan of level j whose failure is to mark the level full:
+ * sets S(j).  Returns the word with S(j) as read or set; its generation
+ * is the one full_scan_failed checks. */
+static shm_offt full_scan_begin(struct shm_file_header *h, unsigned j)
+{
+	/* seq_cst: see full_room */
+	shm_offt v = atomic_load(&h->full.v);
+	while ((v & SHM_FULL_S(j)) == 0 &&
+	       !atomic_compare_exchange_weak(&h->full.v, &v,
+					     v | SHM_FULL_S(j)))
+		;
+	/* seq_cst: the scan's relaxed summary loads come after S is seen
+	 * set, so they see every bit cleared by a freer that did not see S */
+	atomic_thread_fence(memory_order_seq_cst);
+	return v | SHM_FULL_S(j);
+}
+
+/* The scan announced by full_scan_begin (word g) found nothing: marks
+ * level j full, unless room was seen since (the generation moved, or S(j)
+ * was cleared).  Only level j: a free clears F(j) because the scan left
+ * every block's summary bit of level j set, which it does not do for the
+ * other levels. */
+static void full_scan_failed(struct shm_file_header *h, unsigned j,
+			     shm_offt g)
+{
+	const shm_offt f = SHM_FULL_F(j);
+	shm_offt v = g;
+	/* relaxed: a hint; the CAS only succeeds on the generation of g */
+	while ((v & ~SHM_FULL_BITS) == (g & ~SHM_FULL_BITS) &&
+	       (v & SHM_FULL_S(j)) != 0 && (v & f) == 0 &&
+	       !atomic_compare_exchange_weak_explicit(&h->full.v, &v, v | f,
+						      memory_order_relaxed,
+						      memory_order_relaxed))
+		;
+}
+
 /* Block b was seen with no free node of level j: set its summary bit, then
  * re-read the word and take the bit back if a free slipped in meanwhile
  * (the freer clears the bit only after its CAS; seq_cst on both sides). */
@@ -219,6 +284,7 @@ static void mark_full(unsigned char *map, unsigned j, shm_offt b)
 	if (find_free(atomic_load(&shm_words(map)[b]), j) >= 0) {
 		atomic_fetch_and(sw, ~bit);
 		hint_lower(shm_hdr(map), j, b);
+		full_room(shm_hdr(map), j);
 	}
 }
 
@@ -232,6 +298,7 @@ static inline void mark_available(unsigned char *map, unsigned j, shm_offt b)
 	if (atomic_load(sw) & bit) {
 		atomic_fetch_and(sw, ~bit);
 		hint_lower(shm_hdr(map), j, b);
+		full_room(shm_hdr(map), j);
 	}
 }
 
@@ -384,6 +451,54 @@ void shm_arena_repair(struct shm_arena *a)
 	repair_map(a->map);
 }
 
+/* A recheck's share of the repair: SHM_REPAIR_SLICE blocks from the
+ * shared cursor, which goes round the touched blocks (any value the file
+ * holds is taken modulo the watermark). */
+#define SHM_REPAIR_SLICE \
+	(SHM_NBLOCKS / 128 > 4096 ? SHM_NBLOCKS / 128 : (shm_offt)4096)
+/* Failures of a level marked full between two rechecks: a recheck costs
+ * about a scan of the summary lines, SHM_NBLOCKS / 64 loads per level. */
+#define SHM_FULL_RECHECK \
+	(SHM_NBLOCKS / 512 > 1024 ? SHM_NBLOCKS / 512 : (shm_offt)1024)
+
+static void repair_slice(unsigned char *map)
+{
+	shm_offt top = shm_touched(map);
+	if (top == 0)
+		return;
+	/* relaxed: the cursor only spreads the work; any value is bounded */
+	shm_offt b = atomic_fetch_add_explicit(&shm_hdr(map)->repair_next.v,
+					       SHM_REPAIR_SLICE,
+					       memory_order_relaxed) % top;
+	shm_offt end = top - b > SHM_REPAIR_SLICE ? b + SHM_REPAIR_SLICE : top;
+	for (; b < end; b++)
+		repair_block(map, b);
+}
+
+/* A scan of every block whose failure marks level j full (see "Full
+ * levels" in shm_layout.h); success clears the marks it disproves. */
+static shm_offt scan_all(unsigned char *map, unsigned j)
+{
+	struct shm_file_header *h = shm_hdr(map);
+	shm_offt g = full_scan_begin(h, j);
+	shm_offt out = search(map, j, 0, false);
+	if (out != SHM_NULL)
+		full_room(h, j);
+	else
+		full_scan_failed(h, j, g);
+	return out;
+}
+
+shm_offt shm_arena_full_token(const struct shm_arena *a)
+{
+	if (a == NULL || a->map == NULL)
+		return 0;
+	/* relaxed: a hint (see the contract) */
+	shm_offt v = atomic_load_explicit(&shm_hdr(a->map)->full.v,
+					  memory_order_relaxed);
+	return (v & SHM_FULL_ALL_F) != 0 ? v : 0;
+}
+
 /* Level of a request: 0 for a max block, SHM_D for a min block. */
 static inline int level_of(size_t n)
 {
@@ -396,41 +511,62 @@ static inline int level_of(size_t n)
 	return (int)(MAX_ALLOC_POW2 - pow);
 }
 
-/* Everything but the thread's current block: a summary-guided search from
- * the level hint (or, after a lost CAS, from the next line of blocks), then
- * from the start, then a repair now and then.  Kept out of line so that the
- * fast path below needs no stack frame. */
-static __attribute__((noinline)) shm_offt
-malloc_slow(unsigned char *map, unsigned j, shm_offt b, bool contended)
+/* The search from the level hint (or, after a lost CAS, from the next
+ * line of blocks).  Not trusted to prove the level full: it may start
+ * above room. */
+static shm_offt search_from_hint(unsigned char *map, unsigned j, shm_offt b,
+				 bool contended)
 {
-	struct shm_file_header *h = shm_hdr(map);
 	bool first_fit = true;
 	/* relaxed: the hint only steers the search */
-	shm_offt out, start = atomic_load_explicit(&h->hint[j].v,
-						   memory_order_relaxed);
+	shm_offt start = atomic_load_explicit(&shm_hdr(map)->hint[j].v,
+					      memory_order_relaxed);
 	if (contended && b + SHM_JUMP < SHM_NBLOCKS) {
 		start = (b / SHM_JUMP + jump_strides()) * SHM_JUMP;
 		first_fit = false;
 	}
 	if (start >= SHM_NBLOCKS)
 		start = 0;
-	out = search(map, j, start, first_fit);
-	if (out == SHM_NULL && start != 0)
-		out = search(map, j, 0, false);
-	if (out != SHM_NULL)
-		return out;
+	return search(map, j, start, first_fit);
+}
 
-	/* Failure: every summary bit says full.  Repair them now and then
-	 * (the scan is long; a full arena must not make each failure slow). */
+/* Everything but the thread's current block.  A level marked full fails at
+ * once, but for every SHM_FULL_RECHECK-th failure (counted across
+ * processes), which repairs a slice and scans.  Otherwise a search from
+ * the hint, then a scan of every block that marks the level full if it
+ * fails, with a repair of the whole map first now and then.  Kept out of
+ * line so that the fast path below needs no stack frame. */
+static __attribute__((noinline)) shm_offt
+malloc_slow(unsigned char *map, unsigned j, shm_offt b, bool contended)
+{
+	struct shm_file_header *h = shm_hdr(map);
+	/* relaxed: a hint (see "Full levels"); a wrong bit costs failures
+	 * until the next recheck, or one scan */
+	const bool known_full = (atomic_load_explicit(&h->full.v,
+						      memory_order_relaxed) &
+				 SHM_FULL_F(j)) != 0;
+	shm_offt out;
+
+	if (!known_full) {
+		out = search_from_hint(map, j, b, contended);
+		if (out != SHM_NULL)
+			return out;
+	}
+	/* relaxed: a statistic, and the count that spaces the rechecks */
 	shm_offt nfail = atomic_fetch_add_explicit(&h->stat.failed_allocs, 1,
 						   memory_order_relaxed);
-	if (nfail % 64 == 0) {
+	if (known_full) {
+		if (nfail % SHM_FULL_RECHECK != 0)
+			return SHM_NULL;
+		repair_slice(map);
+	} else if (nfail % 64 == 0) {
 		repair_map(map);
-		out = search(map, j, 0, false);
-		if (out != SHM_NULL)
-			atomic_fetch_sub_explicit(&h->stat.failed_allocs, 1,
-						  memory_order_relaxed);
 	}
+	out = scan_all(map, j);
+	if (out != SHM_NULL)
+		/* relaxed: as above */
+		atomic_fetch_sub_explicit(&h->stat.failed_allocs, 1,
+					  memory_order_relaxed);
 	return out;
 }
 

@@ -56,6 +56,36 @@
  * an address is the topmost set node on its root-to-leaf path.  No per-block
  * header is needed: the size of an allocation is read from the tree.
  *
+ * Full levels.  A failed allocation must not cost a scan of the whole
+ * arena each time: once a scan of every block finds no free node of level
+ * j, the header word "full" says so, and later requests of that level fail
+ * at the price of two loads and the failure count.  The word holds, per
+ * level j, a "scanning" bit S(j) (bit j) and a "full" bit F(j) (bit
+ * SHM_NLEVELS + j); the bits above them are a generation:
+ *  - a scan that is to be trusted sets S(j) first (the search from the
+ *    level hint found nothing), then scans from block 0; if it finds
+ *    nothing it sets F(j) (it left every block's summary bit of level j
+ *    set, which the next rule relies on), by a CAS that succeeds only if
+ *    the generation it read with S(j) is still there and S(j) still set;
+ *  - whoever sees room at level j for a block whose summary bit said full
+ *    (a free, a repair, a search that takes a bit back) clears S(k) and
+ *    F(k) for k >= j and bumps the generation, if any of them or any F bit
+ *    is set (so the word changes whenever room is seen while some level is
+ *    full: shm_arena_full_token).
+ *    Those are the summary protocol's rare paths, so a free pays nothing
+ *    more while no scan is in flight;
+ *  - the failures of a level marked full are counted in failed_allocs, and
+ *    every SHM_FULL_RECHECK-th of them (a count shared by every process)
+ *    repairs the next SHM_REPAIR_SLICE blocks' summary bits (the cursor
+ *    repair_next goes round the touched blocks) and scans again.  So room
+ *    that nobody announced (a process killed between its free and its
+ *    summary update, a filesystem that has pages again) is found after a
+ *    bounded number of failures.
+ * The word is a hint and lives in the untrusted file: a wrong F bit costs
+ * failures until the next recheck, a wrong clear bit costs a scan; neither
+ * hands out a block (the CAS on the block word decides).  Zero (a fresh
+ * file) means no level known full.
+ *
  * Invariants are trusted only as far as memory safety is not at stake:
  * every index read from the file (hints, block numbers) is bounds-checked
  * before use, and allocation decides from the leaf bits alone, so a damaged
@@ -136,7 +166,18 @@ struct shm_file_header {
 	struct shm_line_word touched;
 	/* Per level: lowest block that may have a free node of that level. */
 	struct shm_line_word hint[SHM_NLEVELS];
+	/* Full levels (see "Full levels"): S and F bits and a generation. */
+	struct shm_line_word full;
+	/* The next block a recheck repairs from (any value: taken modulo the
+	 * watermark). */
+	struct shm_line_word repair_next;
 };
+
+/* The bits of the "full" word. */
+#define SHM_FULL_S(j) ((shm_offt)1 << (j))
+#define SHM_FULL_F(j) ((shm_offt)1 << (SHM_NLEVELS + (j)))
+#define SHM_FULL_GEN ((shm_offt)1 << (2 * SHM_NLEVELS))
+#define SHM_FULL_BITS (SHM_FULL_GEN - 1)
 
 _Static_assert(sizeof(struct shm_file_header) <= SHM_HDR_SIZE,
 	       "file header must fit in its page");

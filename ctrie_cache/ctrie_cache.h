@@ -154,13 +154,21 @@ struct cache_hint {
 	_Atomic shm_offt snode;
 	_Atomic size_t len;
 	_Atomic uint64_t missed;     /* a fingerprint of the last key missed */
+	_Atomic shm_offt refused;    /* shm_arena_full_token when it was
+				      * refused as full, or 0           */
+	_Atomic uint64_t refused_at; /* the cache's entries then          */
+	_Atomic uint64_t refused_hash; /* and the key's full hash         */
 };
 
 /* cache_record, with hint tried first: when it names the S-node of this
  * very key (checked like any offset of the file, key bytes compared) the
  * key is merged there without hashing or searching; else cache_record,
- * and a key missed twice in a row is looked up to refill hint.  Same results,
- * same safety contract (signal-safe, errno preserved); hint may be NULL. */
+ * and a key missed twice in a row is looked up to refill hint.  A key
+ * refused as full (CACHE_E_FULL) and recorded again at once is refused
+ * again without a search, and counted, while the allocator says no room
+ * was seen since (shm_arena_full_token) and no key was added.  Same
+ * results, same safety contract (signal-safe, errno preserved); hint may
+ * be NULL. */
 int cache_record_hinted(struct cache *c, const void *key, size_t len,
 			uint32_t ops, struct cache_hint *hint);
 

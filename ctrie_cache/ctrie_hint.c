@@ -31,13 +31,73 @@ static uint64_t hint_print(const unsigned char *key, size_t len)
 	return ((a * UINT64_C(0x9e3779b97f4a7c15)) ^ b ^ len) | 1;
 }
 
+/* The cache's entry count.  Relaxed: a statistic, compared only. */
+static uint64_t entries_of(const struct cache *c)
+{
+	return atomic_load_explicit(&ctrie_hdr(c)->entries,
+				    memory_order_relaxed);
+}
+
+/* cache_record for the key missed last (fingerprint in hint->missed); a
+ * refusal as full is remembered with the key's full hash (a fingerprint
+ * may match another key, which may be present) and what would tell that
+ * room may have appeared since: the allocator's token, and the entry count
+ * (another process may have stored the key).  The token is stored last, so
+ * that a signal handler recording in between sees no refusal, or a
+ * complete one (a torn set can only cost one refusal, counted). */
+static int record_noting_refusal(struct cache *c, const void *key,
+				 size_t len, uint32_t ops,
+				 struct cache_hint *hint)
+{
+	int r = cache_record(c, key, len, ops);
+	shm_offt token;
+
+	if (r == CACHE_E_FULL &&
+	    (token = shm_arena_full_token(&c->arena)) != 0) {
+		/* relaxed: the hint's words are this thread's */
+		atomic_store_explicit(&hint->refused_at, entries_of(c),
+				      memory_order_relaxed);
+		atomic_store_explicit(&hint->refused_hash,
+				      ctrie_hash(key, len),
+				      memory_order_relaxed);
+		atomic_store_explicit(&hint->refused, token,
+				      memory_order_relaxed);
+	}
+	return r;
+}
+
+/* Whether key, the key missed last and refused as full, would be refused
+ * again: the same full hash, and the allocator has seen no room and no key
+ * was added since.  Then it is counted as refused (skipped_full), as
+ * cache_record counts it. */
+static bool refused_again(struct cache *c, const void *key, size_t len,
+			  const struct cache_hint *hint)
+{
+	/* relaxed: the hint's words are this thread's */
+	shm_offt token = atomic_load_explicit(&hint->refused,
+					      memory_order_relaxed);
+
+	if (token == 0 || shm_arena_full_token(&c->arena) != token ||
+	    entries_of(c) != atomic_load_explicit(&hint->refused_at,
+						  memory_order_relaxed) ||
+	    ctrie_hash(key, len) != atomic_load_explicit(&hint->refused_hash,
+							 memory_order_relaxed))
+		return false;
+	/* relaxed: a statistic */
+	atomic_fetch_add_explicit(&ctrie_hdr(c)->skipped_full, 1,
+				  memory_order_relaxed);
+	return true;
+}
+
 /* The miss.  A key that differs from the last one missed goes straight to
  * cache_record (one search; a walk of new paths never searches twice) and
- * is remembered by its fingerprint.  The same key missed again is looked up
- * (a lookup reads the mapping only, no system call: errno stays as it is)
- * and the hint is refilled from it; absent after all (a fingerprint that
- * matched another key), it goes to cache_record.  Out of line, so that the
- * hit runs without its frame. */
+ * is remembered by its fingerprint.  The same key missed again is refused
+ * at once if it was refused as full and nothing changed since (a full
+ * cache costs no more than a hit), else looked up (a lookup reads the
+ * mapping only, no system call: errno stays as it is) and the hint is
+ * refilled from it; absent after all (a fingerprint that matched another
+ * key, or a key refused), it goes to cache_record.  Out of line, so that
+ * the hit runs without its frame. */
 static __attribute__((noinline)) int hint_miss(struct cache *c,
 					       const void *key, size_t len,
 					       uint32_t ops,
@@ -48,13 +108,18 @@ static __attribute__((noinline)) int hint_miss(struct cache *c,
 	uint64_t fp = hint_print(key, len);
 	int r;
 
+	/* relaxed: the hint's words are this thread's */
 	if (atomic_load_explicit(&hint->missed, memory_order_relaxed) != fp) {
+		atomic_store_explicit(&hint->refused, 0, memory_order_relaxed);
 		atomic_store_explicit(&hint->missed, fp, memory_order_relaxed);
-		return cache_record(c, key, len, ops);
+		return record_noting_refusal(c, key, len, ops, hint);
 	}
+	if (refused_again(c, key, len, hint))
+		return CACHE_E_FULL;
 	r = cache_lookup(c, key, len, &e);
 	if (r != 1)
-		return r == 0 ? cache_record(c, key, len, ops) : r;
+		return r == 0 ? record_noting_refusal(c, key, len, ops, hint)
+			      : r;
 	s = (const struct ctrie_snode *)(const void *)(e.key - CTRIE_SNODE_HDR);
 	ctrie_snode_merge(s, ops);
 	/* The owner last: a handler that interrupts here sees an owner that
@@ -68,6 +133,7 @@ static __attribute__((noinline)) int hint_miss(struct cache *c,
 	atomic_store_explicit(&hint->len, len, memory_order_relaxed);
 	atomic_store_explicit(&hint->owner, c->hdr, memory_order_relaxed);
 	atomic_store_explicit(&hint->missed, 0, memory_order_relaxed);
+	atomic_store_explicit(&hint->refused, 0, memory_order_relaxed);
 	return CACHE_OK;
 }
 

@@ -148,3 +148,46 @@ Test(small, hostile_header_values_are_bounded)
 	cr_assert_eq(shm_arena_stats(A, &st), SHM_E_CORRUPT);
 	cr_assert_eq(st.bad_frees, 1);
 }
+
+/* Fills the arena with min blocks (offs[0..NMIN)). */
+static void fill_min_blocks(void)
+{
+	size_t n = 0;
+	while ((offs[n] = shm_malloc(1)) != SHM_NULL)
+		n++;
+	cr_assert_eq(n, NMIN);
+}
+
+Test(small, a_level_found_full_fails_without_a_scan)
+{
+	_Atomic shm_offt *sum = shm_summary(A->map, SHM_D, 0);
+	fill_min_blocks();
+	/* a block whose summary bit says "maybe room": a scan would visit
+	 * it and set the bit again; a level known full is not scanned */
+	atomic_fetch_and(sum, ~(shm_offt)1);
+	shm_offt failed = stats().failed_allocs;
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(shm_malloc(1), SHM_NULL);
+	cr_assert_eq(stats().failed_allocs, failed + 100);
+	cr_assert_eq(atomic_load(sum) & 1, 0, "a failure scanned the arena");
+	/* a free shows room: the next request finds it at once */
+	shm_free(offs[NMIN / 2]);
+	cr_assert_eq(shm_malloc(1), offs[NMIN / 2]);
+	cr_assert_eq(bitmap_violations(A), 0);
+}
+
+Test(small, unannounced_room_is_found_by_a_recheck)
+{
+	fill_min_blocks();
+	/* a process killed between its free and its summary update: the
+	 * block's word is clear, its summary bits still say full */
+	shm_offt b = (offs[NMIN / 3] - SHM_NULL_REGION_SIZE) >> MAX_ALLOC_POW2;
+	atomic_store(&shm_words(A->map)[b], 0);
+	size_t tries = 0;
+	shm_offt o;
+	while ((o = shm_malloc(1)) == SHM_NULL && tries < 4096)
+		tries++;
+	cr_assert_neq(o, SHM_NULL, "room not found after %zu failures", tries);
+	cr_assert_eq((o - SHM_NULL_REGION_SIZE) >> MAX_ALLOC_POW2, b);
+	cr_assert_eq(bitmap_violations(A), 0);
+}
