@@ -3,6 +3,9 @@
  * lost them (env -i, sanitised environments of build tools), so that the
  * whole process tree stays traced.  Nothing is allocated: the new vector and
  * the one string that may need building live in the caller's shim_envbuf.
+ * The program's vector and strings are read only through shim_readv_self:
+ * a bad pointer in them is the kernel's to refuse (EFAULT), not ours to
+ * fault on.
  */
 #include "shim.h"
 
@@ -72,38 +75,152 @@ static int env_names_us(const char *list)
 	return 0;
 }
 
-char *const *shim_env_fix(char *const *envp, struct shim_envbuf *b)
+/* How many bytes of each string the scan looks at: the longer name. */
+#define ENV_PEEK 16
+/* Strings looked at per read (their first bytes land in b->preload, which
+ * is free until the end; the request itself is on the stack). */
+#define ENV_BATCH 32
+_Static_assert(ENV_PEEK >= sizeof FILE_VAR - 1 &&
+		       ENV_PEEK >= sizeof PRELOAD_VAR - 1 &&
+		       ENV_PEEK * ENV_BATCH <= SHIM_PRELOAD_MAX,
+	       "the scan's peeks fit in the preload buffer");
+/* The smallest page size: a readable byte makes the rest of its 4 KiB
+ * block readable, so no peek that stays inside one can stop the read. */
+#define ENV_BLOCK 4096u
+
+/* Copies the vector envp into vec and returns its length, or SIZE_MAX when
+ * it cannot be read or has no end within SHIM_ENV_MAX entries. */
+static size_t env_copy_vec(long pid, char *const *envp, char **vec)
+{
+	struct iovec local = { vec, SHIM_ENV_MAX * sizeof *vec };
+	struct iovec remote = { (void *)envp, SHIM_ENV_MAX * sizeof *vec };
+	long r = shim_readv_self(pid, &local, 1, &remote, 1);
+
+	for (size_t i = 0; r > 0 && i < (size_t)r / sizeof *vec; i++)
+		if (vec[i] == NULL)
+			return i;
+	return SIZE_MAX;
+}
+
+/* Whether the string whose first len bytes are peek begins with var (vlen
+ * bytes): 1, 0, or -1 when those bytes do not tell. */
+static int env_match(const char *peek, size_t len, const char *var,
+		     size_t vlen)
+{
+	size_t k = strnlen(peek, len);
+
+	if (k >= vlen)
+		return memcmp(peek, var, vlen) == 0;
+	if (k < len)
+		return 0; /* ends before var does */
+	return memcmp(peek, var, k) == 0 ? -1 : 0;
+}
+
+/* The kind of a string from its first len bytes: 1 LD_PRELOAD, 2
+ * SHMCACHE_FILE, 0 another; a peek cut short by a 4 KiB boundary that does
+ * not tell is read again in full; -1 when that cannot be read. */
+static int env_kind(long pid, const char *peek, size_t len, const char *str)
 {
 	const size_t plen = strlen(PRELOAD_VAR), flen = strlen(FILE_VAR);
-	size_t n = 0, preload_at = SIZE_MAX;
+	char more[ENV_PEEK];
+	int p = env_match(peek, len, PRELOAD_VAR, plen);
+	int f = env_match(peek, len, FILE_VAR, flen);
+	struct iovec local = { more, sizeof more }, remote = { (void *)str, 0 };
+	long r;
+
+	if (p >= 0 && f >= 0)
+		return p ? 1 : f ? 2 : 0;
+	remote.iov_len = sizeof more;
+	r = shim_readv_self(pid, &local, 1, &remote, 1);
+	if (r <= 0)
+		return -1;
+	p = env_match(more, (size_t)r, PRELOAD_VAR, plen);
+	f = env_match(more, (size_t)r, FILE_VAR, flen);
+	if (p < 0 || f < 0)
+		return -1; /* runs into an unreadable page */
+	return p ? 1 : f ? 2 : 0;
+}
+
+/* Finds the last LD_PRELOAD and whether SHMCACHE_FILE is in vec[0..n),
+ * reading the strings' first bytes without faulting, ENV_BATCH strings a
+ * read, into scratch.  Returns 0, or -1 when a string cannot be read. */
+static int env_scan(long pid, char *const *vec, size_t n, char *scratch,
+		    size_t *preload_at, int *has_file)
+{
+	struct iovec remote[ENV_BATCH];
+
+	for (size_t i = 0; i < n; i += ENV_BATCH) {
+		size_t m = n - i < ENV_BATCH ? n - i : ENV_BATCH, total = 0;
+		struct iovec local;
+
+		for (size_t j = 0; j < m; j++) {
+			uintptr_t a = (uintptr_t)vec[i + j];
+			size_t len = ENV_BLOCK - (a % ENV_BLOCK);
+
+			remote[j].iov_base = vec[i + j];
+			remote[j].iov_len = len < ENV_PEEK ? len : ENV_PEEK;
+			total += remote[j].iov_len;
+		}
+		local.iov_base = scratch;
+		local.iov_len = total;
+		if (shim_readv_self(pid, &local, 1, remote, m) != (long)total)
+			return -1;
+		total = 0;
+		for (size_t j = 0; j < m; j++) {
+			int kind = env_kind(pid, scratch + total,
+					    remote[j].iov_len, vec[i + j]);
+			if (kind < 0)
+				return -1;
+			if (kind == 1)
+				*preload_at = i + j;
+			else if (kind == 2)
+				*has_file = 1;
+			total += remote[j].iov_len;
+		}
+	}
+	return 0;
+}
+
+char *const *shim_env_fix(char *const *envp, struct shim_envbuf *b)
+{
+	const size_t plen = strlen(PRELOAD_VAR);
+	size_t n = 0, u = 0, preload_at = SIZE_MAX;
 	int has_file = 0;
+	long pid;
 
 	if (!env_saved ||
 	    atomic_load_explicit(&shim_state, memory_order_relaxed) == SHIM_OFF)
 		return envp;
+	pid = shim_self_pid();
 	if (envp != NULL) {
-		for (; envp[n] != NULL; n++) {
-			if (strncmp(envp[n], PRELOAD_VAR, plen) == 0)
-				preload_at = n;
-			else if (strncmp(envp[n], FILE_VAR, flen) == 0)
-				has_file = 1;
-		}
+		n = env_copy_vec(pid, envp, b->vec);
+		if (n == SIZE_MAX)
+			return envp; /* unreadable, or too long to add to */
 	}
-	if (has_file && preload_at != SIZE_MAX &&
-	    env_names_us(envp[preload_at] + plen))
+	if (env_scan(pid, b->vec, n, b->preload, &preload_at, &has_file) != 0)
 		return envp;
+	if (preload_at != SIZE_MAX) {
+		/* The user's list, copied where ours is appended to it. */
+		struct iovec local = { b->preload, sizeof b->preload };
+		struct iovec remote = { b->vec[preload_at], sizeof b->preload };
+		long r = shim_readv_self(pid, &local, 1, &remote, 1);
+		const char *nul =
+			r > 0 ? memchr(b->preload, '\0', (size_t)r) : NULL;
+
+		if (nul == NULL)
+			return envp; /* unreadable, or longer than we keep */
+		u = (size_t)(nul - b->preload);
+		if (has_file && env_names_us(b->preload + plen))
+			return envp;
+	}
 	if (n + 3 > SHIM_ENV_MAX)
 		return envp; /* does not fit: left as the program made it */
-	if (n > 0)
-		memcpy(b->vec, envp, n * sizeof *envp);
 	if (preload_at == SIZE_MAX) {
 		b->vec[n++] = env_preload;
-	} else if (!env_names_us(envp[preload_at] + plen)) {
+	} else if (!env_names_us(b->preload + plen)) {
 		/* The user's list is kept, ours appended. */
-		size_t u = strlen(envp[preload_at]);
 		if (u + 1 + env_self_len + 1 > sizeof b->preload)
 			return envp;
-		memcpy(b->preload, envp[preload_at], u);
 		b->preload[u] = ':';
 		memcpy(b->preload + u + 1, env_self, env_self_len + 1);
 		b->vec[preload_at] = b->preload;
