@@ -3,7 +3,10 @@
  * lost them (env -i, sanitised environments of build tools), so that the
  * whole process tree stays traced, all of it naming one cache file.  Nothing
  * is allocated: the new vector and the one string that may need building
- * live in a block of the exec hook sized by shim_env_plan.
+ * live in a block of the exec hook sized by shim_env_plan.  The program's
+ * vector and strings are read through shim_readv_self until they are known
+ * readable: a bad pointer in them is the kernel's to refuse (EFAULT), not
+ * ours to fault on.
  */
 #include "shim.h"
 
@@ -142,10 +145,171 @@ static int env_is_orig(const char *e)
 	return env_orig_len != 0 && strcmp(e + strlen(FILE_VAR), env_orig) == 0;
 }
 
+/* How many bytes of each string are looked at to classify it (the longest
+ * name, SHMCACHE_AUDIT=, has 15), and how many strings a read looks at. */
+#define ENV_PEEK 16
+#define ENV_BATCH 16
+/* The smallest page size: a peek that stays inside one 4 KiB block cannot
+ * be cut short by a page its string does not reach. */
+#define ENV_BLOCK 4096u
+
+enum env_kind { ENV_OTHER, ENV_PRELOAD, ENV_FILE, ENV_AUDIT, ENV_AUDIT_FLAG };
+
+/* Whether the string whose first len bytes are peek begins with var: 1, 0,
+ * or -1 when those bytes do not tell (the peek stopped at a block's end). */
+static int env_match(const char *peek, size_t len, const char *var)
+{
+	size_t vlen = strlen(var), k = strnlen(peek, len);
+
+	if (k >= vlen)
+		return memcmp(peek, var, vlen) == 0;
+	if (k < len)
+		return 0; /* the string ends before var does */
+	return memcmp(peek, var, k) == 0 ? -1 : 0;
+}
+
+/* The kind of str from its first len bytes in peek; a peek that does not
+ * tell is read again across the block's end.  -1: unreadable. */
+static int env_kind_of(long pid, const char *peek, size_t len,
+		       const char *str)
+{
+	static const char *const vars[] = { PRELOAD_VAR, FILE_VAR, AUDIT_VAR,
+					    AUDIT_FLAG_VAR };
+	char more[ENV_PEEK];
+	int again = 0;
+
+	for (size_t v = 0; v < sizeof vars / sizeof vars[0]; v++) {
+		int m = env_match(peek, len, vars[v]);
+		if (m > 0)
+			return (int)v + 1;
+		again |= m < 0;
+	}
+	if (!again)
+		return ENV_OTHER;
+	struct iovec local = { more, sizeof more };
+	struct iovec remote = { (void *)(uintptr_t)str, sizeof more };
+	long r = shim_readv_self(pid, &local, 1, &remote, 1);
+	if (r <= 0)
+		return -1;
+	for (size_t v = 0; v < sizeof vars / sizeof vars[0]; v++) {
+		int m = env_match(more, (size_t)r, vars[v]);
+		if (m < 0)
+			return -1; /* runs into an unreadable page */
+		if (m > 0)
+			return (int)v + 1;
+	}
+	return ENV_OTHER;
+}
+
+/* Classifies the m strings of one batch.  Returns 0, or -1 when one cannot
+ * be read. */
+static int env_classify_batch(long pid, char *const *batch, size_t m,
+			      size_t first, struct shim_envplan *p)
+{
+	struct iovec remote[ENV_BATCH], local;
+	char peek[ENV_BATCH * ENV_PEEK];
+	size_t total = 0;
+
+	for (size_t j = 0; j < m; j++) {
+		size_t room = ENV_BLOCK - (uintptr_t)batch[j] % ENV_BLOCK;
+		remote[j].iov_base = batch[j];
+		remote[j].iov_len = room < ENV_PEEK ? room : ENV_PEEK;
+		total += remote[j].iov_len;
+	}
+	local.iov_base = peek;
+	local.iov_len = total;
+	if (shim_readv_self(pid, &local, 1, remote, m) != (long)total)
+		return -1;
+	total = 0;
+	for (size_t j = 0; j < m; j++) {
+		switch (env_kind_of(pid, peek + total, remote[j].iov_len,
+				    batch[j])) {
+		case -1:
+			return -1;
+		case ENV_PRELOAD:
+			p->preload_at = first + j;
+			break;
+		case ENV_FILE:
+			p->file_at = first + j;
+			break;
+		case ENV_AUDIT:
+			p->add_audit = 0; /* the user's, or ours */
+			break;
+		case ENV_AUDIT_FLAG:
+			p->add_audit_flag = 0;
+			break;
+		default:
+			break;
+		}
+		total += remote[j].iov_len;
+	}
+	return 0;
+}
+
+/* Reads the vector envp a batch at a time and classifies its strings into
+ * p (p->n, the indexes, the audit flags).  Returns 0, or -1 when the vector
+ * or a string cannot be read, or the vector has no end within SHIM_ENV_MAX
+ * entries (too long to re-inject into: left as it is). */
+static int env_classify(long pid, char *const *envp, struct shim_envplan *p)
+{
+	char *batch[ENV_BATCH];
+	size_t n = 0;
+
+	if (envp == NULL)
+		return 0;
+	for (;;) {
+		struct iovec local = { batch, sizeof batch };
+		struct iovec remote = { (void *)(uintptr_t)(envp + n),
+					sizeof batch };
+		long r = shim_readv_self(pid, &local, 1, &remote, 1);
+		size_t m = 0, got;
+
+		if (r < (long)sizeof *batch)
+			return -1;
+		got = (size_t)r / sizeof *batch;
+		while (m < got && batch[m] != NULL)
+			m++;
+		if (env_classify_batch(pid, batch, m, n, p) != 0)
+			return -1;
+		n += m;
+		if (m < got)
+			break; /* the NULL that ends it */
+		if (n >= SHIM_ENV_MAX)
+			return -1;
+	}
+	p->n = n;
+	return 0;
+}
+
+/* The length of str if it is readable to its NUL within max bytes, else
+ * SIZE_MAX.  Read a small piece at a time, without faulting. */
+static size_t env_len_checked(long pid, const char *str, size_t max)
+{
+	char piece[64];
+	size_t off = 0;
+
+	while (off < max) {
+		size_t want = max - off < sizeof piece ? max - off : sizeof piece;
+		struct iovec local = { piece, want };
+		struct iovec remote = { (void *)(uintptr_t)(str + off), want };
+		long r = shim_readv_self(pid, &local, 1, &remote, 1);
+		const char *nul;
+
+		if (r <= 0)
+			return SIZE_MAX;
+		nul = memchr(piece, '\0', (size_t)r);
+		if (nul != NULL)
+			return off + (size_t)(nul - piece);
+		off += (size_t)r;
+	}
+	return SIZE_MAX;
+}
+
 size_t shim_env_plan(char *const *envp, struct shim_envplan *p)
 {
 	const size_t plen = strlen(PRELOAD_VAR), flen = strlen(FILE_VAR);
-	size_t n = 0;
+	long pid;
+	size_t n;
 
 	p->vec = 0;
 	p->preload = 0;
@@ -159,24 +323,21 @@ size_t shim_env_plan(char *const *envp, struct shim_envplan *p)
 	if (!env_saved ||
 	    atomic_load_explicit(&shim_state, memory_order_relaxed) == SHIM_OFF)
 		return 0;
-	if (envp != NULL) {
-		for (; envp[n] != NULL; n++) {
-			if (strncmp(envp[n], PRELOAD_VAR, plen) == 0)
-				p->preload_at = n;
-			else if (strncmp(envp[n], FILE_VAR, flen) == 0)
-				p->file_at = n;
-			else if (strncmp(envp[n], AUDIT_VAR,
-					 strlen(AUDIT_VAR)) == 0)
-				p->add_audit = 0; /* the user's, or ours */
-			else if (strncmp(envp[n], AUDIT_FLAG_VAR,
-					 strlen(AUDIT_FLAG_VAR)) == 0)
-				p->add_audit_flag = 0;
-		}
-	}
-	p->n = n;
-	if (p->preload_at != SIZE_MAX)
+	pid = shim_self_pid();
+	if (env_classify(pid, envp, p) != 0)
+		return 0;
+	n = p->n;
+	if (p->preload_at != SIZE_MAX) {
+		/* read whole below (names_us, the copy): checked first */
+		size_t u = env_len_checked(pid, envp[p->preload_at],
+					   SHIM_PRELOAD_MAX);
+		if (u == SIZE_MAX)
+			return 0;
 		p->names_us = env_names_us(envp[p->preload_at] + plen);
-	if (p->file_at != SIZE_MAX)
+	}
+	if (p->file_at != SIZE_MAX &&
+	    env_len_checked(pid, envp[p->file_at], flen + sizeof env_orig) !=
+		    SIZE_MAX)
 		p->file_orig = env_is_orig(envp[p->file_at]);
 	if (p->file_at != SIZE_MAX && !p->file_orig && p->names_us &&
 	    !p->add_audit && !p->add_audit_flag)

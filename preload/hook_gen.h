@@ -3,12 +3,14 @@
  * by shim.h; each family file does `SHIM_HOOKS_<FAMILY>(SHIM_GEN)`.
  *
  * Every wrapper makes the real call and records the outcome with errno
- * saved and restored.  The one-path rows make their key after the call;
- * chdir, readlink/realpath, exec and the two-path rows before it (chdir's
- * own path is taken relative to the directory it leaves, readlink may be
- * handed the path's own buffer to write, an exec that succeeds has been
- * recorded).  The real call's value is returned
- * untouched.  A missing real function (a row this libc lacks) fails with
+ * saved and restored.  The one-path and two-path rows make their keys after
+ * the call; chdir, readlink/realpath and exec before it (chdir's own path is
+ * taken relative to the directory it leaves, readlink may be handed the
+ * path's own buffer to write, an exec that succeeds has been recorded).  No
+ * wrapper reads a caller's string that the real call has not shown
+ * readable: otherwise it is copied with a read that cannot fault, so a bad
+ * pointer gets libc's EFAULT, never a crash.  The real call's value is
+ * returned untouched.  A missing real function (a row this libc lacks) fails with
  * ENOSYS rather than calling NULL.
  */
 #ifndef SHMCACHE_HOOK_GEN_H
@@ -39,42 +41,51 @@
 #define SHIM_ENOSYS_RP (errno = ENOSYS, NULL)
 #define SHIM_ENOSYS_RN ENOSYS
 
-static inline void shim_key_cwd(struct shim_key *k, const char *path)
-{
-	shim_key_at(k, AT_FDCWD, path);
-}
-
 #define SHIM_GEN(shape, ...) SHIM_GEN_##shape(__VA_ARGS__)
+
+/* The key made before the call, when the string has not been shown
+ * readable yet: copied without faulting, unless it is a literal of the row
+ * (fchdir's "."). */
+#define SHIM_KEY_BEFORE(k, fd, path)                                         \
+	(__builtin_constant_p(path) ? shim_key_at(k, fd, path)               \
+				    : shim_key_at_copied(k, fd, path))
 
 /* The common body of the one-path shapes.  The key is made after the real
  * call (before: 0), when the lines it reads are loaded once for the key and
  * the record together, or before it (before: 1) where the call changes what
- * a relative path means (chdir).  After the call `always` runs (it must not
- * touch errno), then `post` if a key was made. */
+ * a relative path means (chdir) or may overwrite the string (readlink).
+ * After the call, the string is read in place if the call has shown it
+ * readable (shim_path_was_read), else copied without faulting.  After the
+ * call `always` runs (it must not touch errno), then `post` if a key was
+ * made. */
 #define SHIM_BODY_1(ret, name, args, res, fd, path, ops, before, always,     \
 		    post)                                                    \
 	{                                                                    \
 		struct shim_key k_;                                          \
 		shim_fn_##name fn_ = shim_get_##name();                      \
 		ret r_;                                                      \
-		int e_;                                                      \
+		int e_, f_;                                                  \
 		if (fn_ == NULL)                                             \
 			return SHIM_ENOSYS_##res;                            \
 		if (before)                                                  \
-			shim_key_at(&k_, fd, path);                          \
+			SHIM_KEY_BEFORE(&k_, fd, path);                      \
 		r_ = fn_ args;                                               \
 		always;                                                      \
 		e_ = errno;                                                  \
+		f_ = SHIM_FAILED_##res(r_);                                  \
 		if (before) {                                                \
 			if (k_.len == 0)                                     \
 				return r_;                                   \
-			shim_record(&k_, ops, SHIM_FAILED_##res(r_),         \
-				    SHIM_ERR_##res(r_, e_), 1);              \
-		} else if (!shim_note_hinted(&k_, path, ops,                 \
-					     SHIM_FAILED_##res(r_),          \
+			shim_record(&k_, ops, f_, SHIM_ERR_##res(r_, e_), 1);\
+		} else if (!shim_path_was_read(f_, SHIM_ERR_##res(r_, e_))) {\
+			if (!shim_note_copied(&k_, fd, path, ops, f_,        \
+					      SHIM_ERR_##res(r_, e_))) {     \
+				errno = e_;                                  \
+				return r_;                                   \
+			}                                                    \
+		} else if (!shim_note_hinted(&k_, path, ops, f_,             \
 					     SHIM_ERR_##res(r_, e_)) &&      \
-			   !shim_note(&k_, fd, path, ops,                    \
-				      SHIM_FAILED_##res(r_),                 \
+			   !shim_note(&k_, fd, path, ops, f_,                \
 				      SHIM_ERR_##res(r_, e_))) {             \
 			errno = e_;                                          \
 			return r_;                                           \
@@ -202,6 +213,9 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 	}                                                                    \
 	SHIM_INTERPOSE(name)
 
+/* Two paths: the keys are made after the call.  Only success shows both
+ * strings read (a failure may come from the first before the second is
+ * looked at), so after a failure both are copied without faulting. */
 #define SHIM_GEN_P2(ret, name, params, args, res, fd1, path1, ops1, fd2,     \
 		    path2, ops2)                                             \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
@@ -209,49 +223,62 @@ static inline void shim_key_cwd(struct shim_key *k, const char *path)
 		struct shim_key k1_, k2_;                                    \
 		shim_fn_##name fn_ = shim_get_##name();                      \
 		ret r_;                                                      \
+		int e_;                                                      \
 		if (fn_ == NULL)                                             \
 			return SHIM_ENOSYS_##res;                            \
-		shim_key_at(&k1_, fd1, path1);                               \
-		shim_key_at(&k2_, fd2, path2);                               \
 		r_ = fn_ args;                                               \
-		if (k1_.len != 0 || k2_.len != 0) {                          \
-			int e_ = errno;                                      \
-			shim_record(&k1_, ops1, SHIM_FAILED_##res(r_),       \
-				    SHIM_ERR_##res(r_, e_), 1);              \
-			shim_record(&k2_, ops2, SHIM_FAILED_##res(r_),       \
-				    SHIM_ERR_##res(r_, e_), 1);              \
-			errno = e_;                                          \
+		e_ = errno;                                                  \
+		if (!SHIM_FAILED_##res(r_)) {                                \
+			shim_key_at(&k1_, fd1, path1);                       \
+			shim_key_at(&k2_, fd2, path2);                       \
+		} else {                                                     \
+			shim_key_at_copied(&k1_, fd1, path1);                \
+			shim_key_at_copied(&k2_, fd2, path2);                \
 		}                                                            \
+		shim_record(&k1_, ops1, SHIM_FAILED_##res(r_),               \
+			    SHIM_ERR_##res(r_, e_), 1);                      \
+		shim_record(&k2_, ops2, SHIM_FAILED_##res(r_),               \
+			    SHIM_ERR_##res(r_, e_), 1);                      \
+		errno = e_;                                                  \
 		return r_;                                                   \
 	}                                                                    \
 	SHIM_INTERPOSE(name)
 
-/* The target only gets SYMLINK: the call says nothing of its existence. */
+/* The target only gets SYMLINK: the call says nothing of its existence.
+ * The keys are made after the call, as for P2. */
 #define SHIM_GEN_SYMLINK(ret, name, params, args, res, target, fd, linkpath) \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
 	{                                                                    \
 		struct shim_key kl_, kt_;                                    \
 		shim_fn_##name fn_ = shim_get_##name();                      \
 		ret r_;                                                      \
+		int e_;                                                      \
 		if (fn_ == NULL)                                             \
 			return SHIM_ENOSYS_##res;                            \
-		shim_key_at(&kl_, fd, linkpath);                             \
-		shim_key_target(&kt_, &kl_, target);                         \
 		r_ = fn_ args;                                               \
+		e_ = errno;                                                  \
+		if (!SHIM_FAILED_##res(r_)) {                                \
+			shim_key_at(&kl_, fd, linkpath);                     \
+			shim_key_target(&kt_, &kl_, target);                 \
+		} else {                                                     \
+			shim_key_at_copied(&kl_, fd, linkpath);              \
+			shim_key_target_copied(&kt_, &kl_, target);          \
+		}                                                            \
 		if (kl_.len != 0) {                                          \
-			int e_ = errno;                                      \
 			shim_record(&kl_, CACHE_OP_SYMLINK | CACHE_OP_CREATE,\
 				    SHIM_FAILED_##res(r_),                   \
 				    SHIM_ERR_##res(r_, e_), 1);              \
 			shim_record(&kt_, CACHE_OP_SYMLINK, 0, 0, 0);        \
-			errno = e_;                                          \
 		}                                                            \
+		errno = e_;                                                  \
 		return r_;                                                   \
 	}                                                                    \
 	SHIM_INTERPOSE(name)
 
 /* exec: recorded before the call (success does not return) and again with
- * the outcome when it fails.  shim_impl_<name> serves the execl* rows. */
+ * the outcome when it fails; keyfn copies the name without faulting, and
+ * shim_env_fix reads the environment the same way.  shim_impl_<name> serves
+ * the execl* rows. */
 #define SHIM_GEN_EXEC(ret, name, params, args, keyfn, path, envsrc, callee,  \
 		      callargs)                                              \
 	static ret shim_impl_##name params                                   \

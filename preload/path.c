@@ -43,13 +43,13 @@ static int has_slash_pair(const char *p, size_t n)
 	return bad != 0;
 }
 
-/* The common case, a path with no empty, "." or ".." component and no
- * trailing slash, is copied as it is; anything else (or a result over cap)
- * returns PATH_TOOLONG for the general loop to redo. */
-static size_t path_copy_plain(char *out, size_t cap, size_t len, const char *p)
+/* The common case, a path of n bytes with no empty, "." or ".." component
+ * and no trailing slash, is copied as it is; anything else (or a result over
+ * cap) returns PATH_TOOLONG for the general loop to redo.  memmove: p may lie
+ * in out, ahead of where the copy goes (see path.h). */
+static size_t path_copy_plain(char *out, size_t cap, size_t len, const char *p,
+			      size_t n)
 {
-	size_t n = strlen(p);
-
 	if (*p != '/') {
 		if (*p == '.')
 			return PATH_TOOLONG;
@@ -59,7 +59,7 @@ static size_t path_copy_plain(char *out, size_t cap, size_t len, const char *p)
 	}
 	if (n > cap - len || p[n - 1] == '/' || has_slash_pair(p, n))
 		return PATH_TOOLONG;
-	memcpy(out + len, p, n);
+	memmove(out + len, p, n);
 	return len + n;
 }
 
@@ -91,7 +91,7 @@ static __attribute__((noinline)) size_t path_fold(char *out, size_t cap,
 		if (n + 1 > cap || len > cap - n - 1)
 			return PATH_TOOLONG;
 		out[len++] = '/';
-		memcpy(out + len, s, n);
+		memmove(out + len, s, n);
 		len += n;
 	}
 	if (len == 0) {
@@ -110,13 +110,19 @@ size_t path_join(char *out, size_t cap, size_t len, const char *path)
 
 	if (p == NULL || *p == '\0')
 		return 0;
+	/* Never read past what a key of cap bytes takes with its NUL: a
+	 * caller may know only that many to be readable (the kernel read more
+	 * and found no end). */
+	n = strnlen(p, cap + 1);
+	if (n > cap)
+		return PATH_TOOLONG;
 	/* The root is kept as the empty prefix while components are added. */
 	if (*p == '/' || (len == 1 && out[0] == '/'))
 		len = 0;
 	if (!(p[0] == '/' && p[1] == '\0')) {
-		n = path_copy_plain(out, cap, len, p);
-		if (n != PATH_TOOLONG)
-			return n;
+		size_t r = path_copy_plain(out, cap, len, p, n);
+		if (r != PATH_TOOLONG)
+			return r;
 	}
 	return path_fold(out, cap, len, p);
 }

@@ -22,7 +22,12 @@
  * Appends path to it (or replaces it when path is absolute), folding as
  * described above, and returns the key's length (not NUL-terminated), 0 when
  * path is NULL or empty (it names nothing), or PATH_TOOLONG when the result
- * would exceed cap bytes.  Async-signal-safe, touches nothing but out. */
+ * would exceed cap bytes.  path is read up to its NUL and never beyond its
+ * first cap + 1 bytes: a path with no NUL there is PATH_TOOLONG, whatever
+ * it would fold to.  path may lie
+ * inside out, starting at or after out[base_len + 1] (a copy at the end of
+ * the buffer): the key is written behind the part still to be read.
+ * Async-signal-safe, touches nothing but out. */
 size_t path_join(char *out, size_t cap, size_t base_len, const char *path);
 
 #endif /* SHMCACHE_PATH_H */

@@ -77,29 +77,62 @@ void shim_resolve_all(void)
 #endif
 }
 
-/* ---- keys ------------------------------------------------------------------ */
+/* ---- reading without faulting ------------------------------------------ */
 
-static void shim_key_finish(struct shim_key *k, size_t base, const char *path)
+long shim_self_pid(void)
 {
-	size_t n = path_join(k->buf, sizeof k->buf, base, path);
-	k->len = n;
+#ifdef SYS_getpid
+	return syscall(SYS_getpid);
+#else
+	return -1;
+#endif
 }
 
-void shim_key_at(struct shim_key *k, int dirfd, const char *path)
+long shim_readv_self(long pid, const struct iovec *local, unsigned long nlocal,
+		     const struct iovec *remote, unsigned long nremote)
+{
+#ifdef SYS_process_vm_readv
+	int saved = errno;
+	long r = syscall(SYS_process_vm_readv, pid, local, nlocal, remote,
+			 nremote, 0UL);
+
+	errno = saved;
+	return r;
+#else
+	(void)pid;
+	(void)local;
+	(void)nlocal;
+	(void)remote;
+	(void)nremote;
+	return -1;
+#endif
+}
+
+long shim_read_self(void *dst, const void *src, size_t cap)
+{
+	/* A range that would wrap around the address space is cut short. */
+	uintptr_t room = UINTPTR_MAX - (uintptr_t)src;
+	struct iovec local = { dst, cap };
+	struct iovec remote = { (void *)(uintptr_t)src, cap < room ? cap : room };
+
+	return shim_readv_self(shim_self_pid(), &local, 1, &remote, 1);
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+/* Makes k's key of path relative to dirfd; the directory's name may take
+ * the first room bytes of k->buf (path may be a copy after them). */
+static void shim_key_make(struct shim_key *k, int dirfd, const char *path,
+			  size_t room)
 {
 	size_t base = 0;
 
-	k->len = 0;
-	k->key = k->buf;
-	if (!shim_active() || path == NULL || path[0] == '\0')
-		return;
 	/* No busy flag here: key building makes raw system calls only, so it
 	 * cannot recurse into a hook, and a signal handler that longjmps out
 	 * of it must not leave this thread unrecorded. */
 	if (path[0] != '/') {
-		base = dirfd == AT_FDCWD
-			       ? shim_cwd(k->buf, sizeof k->buf)
-			       : shim_fd_path(dirfd, k->buf, sizeof k->buf);
+		base = dirfd == AT_FDCWD ? shim_cwd(k->buf, room)
+					 : shim_fd_path(dirfd, k->buf, room);
 		if (base == 0)
 			return;
 		if (base == PATH_TOOLONG) {
@@ -108,42 +141,101 @@ void shim_key_at(struct shim_key *k, int dirfd, const char *path)
 			return;
 		}
 	}
-	shim_key_finish(k, base, path);
+	k->len = path_join(k->buf, sizeof k->buf, base, path);
+}
+
+void shim_key_at(struct shim_key *k, int dirfd, const char *path)
+{
+	k->len = 0;
+	k->key = k->buf;
+	if (!shim_active() || path == NULL || path[0] == '\0')
+		return;
+	shim_key_make(k, dirfd, path, sizeof k->buf);
+}
+
+/* Copies the string at path, its NUL included, to the end of k->buf with
+ * shim_read_self and returns the copy; or NULL with k->len = PATH_TOOLONG
+ * when it cannot be read or has no NUL within the buffer. */
+static const char *shim_key_copy_in(struct shim_key *k, const char *path)
+{
+	long r = shim_read_self(k->buf, path, sizeof k->buf);
+	const char *nul = r > 0 ? memchr(k->buf, '\0', (size_t)r) : NULL;
+	size_t n;
+
+	if (nul == NULL) {
+		k->len = PATH_TOOLONG;
+		return NULL;
+	}
+	n = (size_t)(nul - k->buf) + 1;
+	memmove(k->buf + sizeof k->buf - n, k->buf, n);
+	return k->buf + sizeof k->buf - n;
+}
+
+/* What lies before the copy p in k->buf, less the slash path_join puts
+ * between the directory and p. */
+static size_t shim_key_room(const struct shim_key *k, const char *p)
+{
+	size_t before = (size_t)(p - k->buf);
+
+	return before > 0 ? before - 1 : 0;
+}
+
+void shim_key_at_copied(struct shim_key *k, int dirfd, const char *path)
+{
+	const char *p;
+
+	k->len = 0;
+	k->key = k->buf;
+	if (!shim_active() || path == NULL)
+		return;
+	p = shim_key_copy_in(k, path);
+	if (p == NULL || p[0] == '\0') {
+		if (p != NULL)
+			k->len = 0; /* empty: names nothing */
+		return;
+	}
+	shim_key_make(k, dirfd, p, shim_key_room(k, p));
+}
+
+void shim_key_cwd(struct shim_key *k, const char *path)
+{
+	shim_key_at_copied(k, AT_FDCWD, path);
 }
 
 void shim_key_search(struct shim_key *k, const char *file)
 {
+	const char *p;
 	size_t n;
 
 	k->len = 0;
 	k->key = k->buf;
-	if (file == NULL || strchr(file, '/') != NULL) {
-		shim_key_at(k, AT_FDCWD, file);
+	if (!shim_active() || file == NULL)
+		return;
+	p = shim_key_copy_in(k, file);
+	if (p == NULL || p[0] == '\0') {
+		if (p != NULL)
+			k->len = 0;
 		return;
 	}
-	if (!shim_active())
+	if (strchr(p, '/') != NULL) {
+		shim_key_make(k, AT_FDCWD, p, shim_key_room(k, p));
 		return;
-	n = strlen(file);
-	if (n == 0)
-		return;
-	if (n > sizeof k->buf)
-		n = sizeof k->buf; /* over the longest key: counted as skipped */
-	memcpy(k->buf, file, n);
+	}
+	n = strlen(p);
+	memmove(k->buf, p, n);
 	k->len = n;
 }
 
-void shim_key_target(struct shim_key *k, const struct shim_key *link,
-		     const char *target)
+/* The target's key from link's directory; target may be a copy in k->buf
+ * after its first room bytes. */
+static void shim_key_target_make(struct shim_key *k,
+				 const struct shim_key *link,
+				 const char *target, size_t room)
 {
 	size_t dir;
 
-	k->len = 0;
-	k->key = k->buf;
-	if (link->len == 0 || link->len == PATH_TOOLONG || target == NULL ||
-	    target[0] == '\0')
-		return;
 	if (target[0] == '/') {
-		shim_key_at(k, AT_FDCWD, target);
+		k->len = path_join(k->buf, sizeof k->buf, 0, target);
 		return;
 	}
 	dir = link->len;
@@ -151,8 +243,41 @@ void shim_key_target(struct shim_key *k, const struct shim_key *link,
 		dir--;
 	if (dir > 1)
 		dir--; /* drop the slash, except the root's */
+	if (dir > room) {
+		k->len = PATH_TOOLONG;
+		return;
+	}
 	memcpy(k->buf, link->key, dir);
-	shim_key_finish(k, dir, target);
+	k->len = path_join(k->buf, sizeof k->buf, dir, target);
+}
+
+void shim_key_target(struct shim_key *k, const struct shim_key *link,
+		     const char *target)
+{
+	k->len = 0;
+	k->key = k->buf;
+	if (link->len == 0 || link->len == PATH_TOOLONG || target == NULL ||
+	    target[0] == '\0')
+		return;
+	shim_key_target_make(k, link, target, sizeof k->buf);
+}
+
+void shim_key_target_copied(struct shim_key *k, const struct shim_key *link,
+			    const char *target)
+{
+	const char *p;
+
+	k->len = 0;
+	k->key = k->buf;
+	if (link->len == 0 || link->len == PATH_TOOLONG || target == NULL)
+		return;
+	p = shim_key_copy_in(k, target);
+	if (p == NULL || p[0] == '\0') {
+		if (p != NULL)
+			k->len = 0;
+		return;
+	}
+	shim_key_target_make(k, link, p, shim_key_room(k, p));
 }
 
 /* ---- recording -------------------------------------------------------------- */
@@ -212,6 +337,16 @@ int shim_note(struct shim_key *k, int dirfd, const char *path, uint32_t ops,
 		return 0;
 	}
 	shim_key_at(k, dirfd, path);
+	shim_record(k, ops, failed, err, 1);
+	return k->len != 0;
+}
+
+/* Out of line: the wrappers reach it only after an unusual error. */
+__attribute__((noinline)) int shim_note_copied(struct shim_key *k, int dirfd,
+					       const char *path, uint32_t ops,
+					       int failed, int err)
+{
+	shim_key_at_copied(k, dirfd, path);
 	shim_record(k, ops, failed, err, 1);
 	return k->len != 0;
 }

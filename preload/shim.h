@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <utime.h>
 
@@ -108,15 +109,67 @@ struct shim_key {
 
 /* Fills k with the key for path named relative to dirfd (AT_FDCWD: the
  * current directory), or k->len = 0 when not recording.  A NULL or empty
- * path, or a base that cannot be found, also gives 0.  Signal-safe. */
+ * path, or a base that cannot be found, also gives 0.  path must be
+ * readable up to its NUL or its first SHIM_KEY_CAP + 1 bytes (see
+ * shim_path_was_read); nothing past them is read.  Signal-safe. */
 SHIM_HIDDEN void shim_key_at(struct shim_key *k, int dirfd, const char *path);
-/* Same, for the program name of execvp/execlp/posix_spawnp: a name without
- * a slash is recorded as named (the search happens inside libc). */
+/* shim_key_at for a path that may not be readable (the real call has not
+ * shown it, or has not run yet): the string is first copied into the end of
+ * k->buf with a read that cannot fault (process_vm_readv on ourselves).  A
+ * path that cannot be read, that has no NUL within SHIM_KEY_CAP bytes, or
+ * when the copy is unavailable (seccomp, not Linux) gives PATH_TOOLONG: the
+ * cache counts it as skipped.  One or two system calls more than
+ * shim_key_at.  Signal-safe, errno untouched. */
+SHIM_HIDDEN void shim_key_at_copied(struct shim_key *k, int dirfd,
+				    const char *path);
+/* The key of exec's program name, as shim_key_at_copied (it is made before
+ * the call); shim_key_search for the name that execvp/execlp/posix_spawnp
+ * look up in PATH: a name without a slash is recorded as named (the search
+ * happens inside libc). */
+SHIM_HIDDEN void shim_key_cwd(struct shim_key *k, const char *path);
 SHIM_HIDDEN void shim_key_search(struct shim_key *k, const char *file);
 /* The key of a symlink's target: a relative target is taken relative to the
- * directory of the link (already in link), which is what it points to. */
+ * directory of the link (already in link), which is what it points to.
+ * target readable as for shim_key_at; shim_key_target_copied as
+ * shim_key_at_copied. */
 SHIM_HIDDEN void shim_key_target(struct shim_key *k, const struct shim_key *link,
 				 const char *target);
+SHIM_HIDDEN void shim_key_target_copied(struct shim_key *k,
+					const struct shim_key *link,
+					const char *target);
+
+/* Whether a system call that took a path and returned (failed, err) has
+ * read the whole string, so that the hook may read it after the call: on
+ * success, and on the errors of path lookup, which the kernel returns only
+ * after getname() has copied the string to its NUL.  ENAMETOOLONG also
+ * comes from a string with no NUL in its first PATH_MAX bytes, all of which
+ * were read: it counts where a key is shorter than that (shim_key_at and
+ * the hint never read more than SHIM_KEY_CAP + 1 bytes).  Anything else
+ * (EFAULT, EINVAL for bad flags, ENOSYS, an error a seccomp filter makes up)
+ * may come before the path was looked at. */
+#if MAX_ALLOC_POW2 < 12 && SHIM_KEY_CAP < PATH_MAX
+#define SHIM_TOOLONG_WAS_READ 1
+#else
+#define SHIM_TOOLONG_WAS_READ 0
+#endif
+static inline int shim_path_was_read(int failed, int err)
+{
+	if (!failed)
+		return 1;
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+	case EACCES:
+	case ELOOP:
+	case EEXIST:
+	case EISDIR:
+		return 1;
+	case ENAMETOOLONG:
+		return SHIM_TOOLONG_WAS_READ;
+	default:
+		return 0;
+	}
+}
 
 /* Records k with ops, plus the outcome of the call: failed false => EXISTS;
  * else err classifies it (ENOENT/ENOTDIR MISSING, EACCES/EPERM DENIED,
@@ -139,6 +192,11 @@ SHIM_HIDDEN void shim_record_bytes(const char *key, size_t len, uint32_t ops);
  * errno untouched. */
 SHIM_HIDDEN int shim_note(struct shim_key *k, int dirfd, const char *path,
 			  uint32_t ops, int failed, int err);
+/* shim_note with shim_key_at_copied, for a call that has not shown path
+ * readable (!shim_path_was_read). */
+SHIM_HIDDEN int shim_note_copied(struct shim_key *k, int dirfd,
+				 const char *path, uint32_t ops, int failed,
+				 int err);
 
 /* The cache, and this thread's last key (a build stats one header many
  * times, a program opens what it just stat-ed): a repeat skips the key's
@@ -279,6 +337,22 @@ SHIM_HIDDEN void shim_raw_closefrom(int lowfd);
 /* The descriptor of a DIR / FILE (-1 for NULL), errno untouched. */
 SHIM_HIDDEN long shim_dir_fd(DIR *d);
 SHIM_HIDDEN long shim_file_fd(FILE *f);
+
+/* ---- reading without faulting (shim.c) --------------------------------- */
+
+/* process_vm_readv(2) on this process: copies what the remote iovecs name
+ * into the local ones, stopping where an unreadable page begins (a partial
+ * count), or -1 when nothing could be read or the call is refused (seccomp)
+ * or missing (not Linux).  pid is shim_self_pid(), asked once per use (a
+ * forked or vforked child is another process).  Signal-safe, errno
+ * untouched. */
+SHIM_HIDDEN long shim_self_pid(void);
+SHIM_HIDDEN long shim_readv_self(long pid, const struct iovec *local,
+				 unsigned long nlocal,
+				 const struct iovec *remote,
+				 unsigned long nremote);
+/* One buffer: up to cap bytes at src into dst. */
+SHIM_HIDDEN long shim_read_self(void *dst, const void *src, size_t cap);
 
 /* ---- exec environment (env.c) ----------------------------------------- */
 

@@ -1,6 +1,9 @@
 /* test_path.c - the lexical normaliser (preload/path.c) on its own. */
+#define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "path.h"
 
@@ -90,9 +93,64 @@ Test(path, overlong)
 	cr_expect_str_eq(join(NULL, "/abcd", 4), "<toolong>");
 	cr_expect_str_eq(join("/ab", "c", 4), "<toolong>");
 	cr_expect_str_eq(join("/ab", "c", 5), "/ab/c");
-	/* ".." that brings the result back under the limit still fits. */
-	cr_expect_str_eq(join(NULL, "/ab/../cd", 4), "/cd");
+	/* ".." that brings the result back under the limit still fits... */
+	cr_expect_str_eq(join(NULL, "/ab/../cd", 9), "/cd");
+	/* ...but the string is read no further than cap + 1 bytes: one with
+	 * no NUL there is too long, whatever it would fold to. */
+	cr_expect_str_eq(join(NULL, "/ab/../cd", 4), "<toolong>");
 	cr_expect_str_eq(join(NULL, "/", 0), "<toolong>");
+}
+
+/* A string that runs into an unreadable page is read no further than
+ * cap + 1 bytes: too long, no fault. */
+Test(path, bounded_read)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char dst[64];
+
+	cr_assert(m != MAP_FAILED);
+	memset(m, 'a', (size_t)pg);
+	m[pg - 40] = '/';
+	cr_assert_eq(mprotect(m + pg, (size_t)pg, PROT_NONE), 0);
+	cr_expect_eq(path_join(dst, 39, 0, m + pg - 40), PATH_TOOLONG);
+	cr_expect_eq(path_join(dst, 38, 0, m + pg - 39), PATH_TOOLONG);
+	memcpy(dst, "/w", 2);
+	cr_expect_eq(path_join(dst, 38, 2, m + pg - 39), PATH_TOOLONG);
+	munmap(m, 2 * (size_t)pg);
+}
+
+/* The path may be a copy at the end of out: the key is written behind it. */
+Test(path, in_place)
+{
+	static const struct { const char *base, *path, *want; } cases[] = {
+		{ NULL, "/a/b", "/a/b" },
+		{ NULL, "//a/./b/../c//", "/a/c" },
+		{ "/cwd", "x/y", "/cwd/x/y" },
+		{ "/cwd/sub", "../x//./y/", "/cwd/x/y" },
+		{ "/", "x", "/x" },
+		{ "/abcdefgh", "i", "/abcdefgh/i" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char buf[24];
+		size_t blen = cases[i].base ? strlen(cases[i].base) : 0;
+		size_t plen = strlen(cases[i].path) + 1, n;
+		char *p = buf + sizeof buf - plen;
+
+		memset(buf, '#', sizeof buf);
+		memcpy(p, cases[i].path, plen);
+		if (blen)
+			memcpy(buf, cases[i].base, blen);
+		cr_assert(blen + 1 <= (size_t)(p - buf));
+		n = path_join(buf, sizeof buf, blen, p);
+		cr_assert(n != PATH_TOOLONG && n != 0, "%s", cases[i].path);
+		cr_expect(n == strlen(cases[i].want) &&
+				  memcmp(buf, cases[i].want, n) == 0,
+			  "%s + %s: %.*s", cases[i].base ? cases[i].base : "",
+			  cases[i].path, (int)n, buf);
+	}
 }
 
 /* A reference: split on '/', fold with a stack of components. */
