@@ -77,9 +77,11 @@ char *const *shim_env_fix(char *const *envp, struct shim_envbuf *b)
 	const size_t plen = strlen(PRELOAD_VAR), flen = strlen(FILE_VAR);
 	size_t n = 0, preload_at = SIZE_MAX;
 	int has_file = 0;
+	/* acquire: pairs with start-up's release store, after which the
+	 * saved values (env_saved) are complete. */
+	int state = atomic_load_explicit(&shim_state, memory_order_acquire);
 
-	if (!env_saved ||
-	    atomic_load_explicit(&shim_state, memory_order_relaxed) == SHIM_OFF)
+	if ((state != SHIM_ATTACHED && state != SHIM_BROKEN) || !env_saved)
 		return envp;
 	if (envp != NULL) {
 		for (; envp[n] != NULL; n++) {

@@ -2,10 +2,11 @@
  * shim.c - start-up of the preload shim and what every hook shares: the
  * cache handle, keys, recording, and the classification of outcomes.
  *
- * Start-up (the constructor): resolve every real function once, read
+ * Start-up (shim_start, run once by our constructor or by the first hooked
+ * call, whichever comes first): resolve every real function once, read
  * SHMCACHE_FILE and SHMCACHE_DEBUG, attach the cache (creating the file if
- * need be), save what exec must re-inject.  Until that succeeds the state is
- * SHIM_OFF and every hook is a pure pass-through.
+ * need be), save what exec must re-inject.  Until that succeeds every hook
+ * is a pure pass-through.
  */
 #include "shim.h"
 
@@ -283,7 +284,9 @@ static int shim_self_path(char *out, size_t cap)
 	return rp(info.dli_fname, out) != NULL ? 0 : -1;
 }
 
-__attribute__((constructor)) static void shim_init(void)
+/* Start-up proper: resolves the real functions, reads the environment,
+ * attaches the cache.  Returns the state to publish. */
+static int shim_startup(void)
 {
 	static char self[PATH_MAX];
 	static struct shim_key file;
@@ -296,7 +299,7 @@ __attribute__((constructor)) static void shim_init(void)
 	shim_debug = env_debug != NULL && env_debug[0] != '\0';
 	env_file = getenv("SHMCACHE_FILE");
 	if (env_file == NULL || env_file[0] == '\0')
-		return;
+		return SHIM_OFF;
 	/* Relative names are made absolute (not folded: the kernel resolves
 	 * symlinks before "..") so that every process names one file. */
 	if (env_file[0] != '/') {
@@ -306,13 +309,13 @@ __attribute__((constructor)) static void shim_init(void)
 			if (shim_debug)
 				shim_say("cannot make SHMCACHE_FILE absolute: ",
 					 env_file, NULL);
-			return;
+			return SHIM_OFF;
 		}
 		file.buf[base++] = '/';
 	} else if (strlen(env_file) >= sizeof file.buf) {
 		if (shim_debug)
 			shim_say("SHMCACHE_FILE too long", "", NULL);
-		return;
+		return SHIM_OFF;
 	}
 	memcpy(file.buf + base, env_file, strlen(env_file) + 1);
 
@@ -325,7 +328,7 @@ __attribute__((constructor)) static void shim_init(void)
 				 r == CACHE_E_ARENA
 					 ? shm_strerror(shim_cache.arena_err)
 					 : cache_strerror(r));
-		return;
+		return SHIM_OFF;
 	}
 	shim_max_key = cache_max_key();
 	if (shim_self_path(self, sizeof self) != 0 ||
@@ -336,6 +339,27 @@ __attribute__((constructor)) static void shim_init(void)
 		self[0] = '\0';
 	}
 	pthread_atfork(NULL, NULL, shim_cwd_after_fork);
+	return SHIM_ATTACHED;
+}
+
+int shim_start(void)
+{
+	int s = SHIM_UNSTARTED, e = errno;
+
+	/* acquire on failure: a finished start-up's handle is then visible;
+	 * acq_rel on success orders nothing yet, it only claims the work. */
+	if (!atomic_compare_exchange_strong_explicit(
+		    &shim_state, &s, SHIM_STARTING, memory_order_acq_rel,
+		    memory_order_acquire))
+		return s;
+	s = shim_startup();
 	/* release: the handle above is complete before any hook sees it. */
-	atomic_store_explicit(&shim_state, SHIM_ATTACHED, memory_order_release);
+	atomic_store_explicit(&shim_state, s, memory_order_release);
+	errno = e;
+	return s;
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	shim_start();
 }

@@ -167,10 +167,17 @@ static __attribute__((noinline)) int run_vfork(const char *prog,
 	return wait_child(pid);
 }
 
+#ifdef PROBE_NEEDS_USERLIB
+int userlib_linked(void);
+#endif
+
 int main(int argc, char **argv)
 {
 	int held = -1; /* a descriptor kept between ops (hold, atheld...) */
 
+#ifdef PROBE_NEEDS_USERLIB
+	held = userlib_linked() - 1;
+#endif
 	for (int i = 1; i < argc; i++) {
 		char *rest = argv[i];
 		const char *op = field(&rest);
