@@ -48,6 +48,19 @@ static void shim_say(const char *a, const char *b, const char *c)
 		return; /* nothing better to do with a failed diagnostic */
 }
 
+/* Under an address-space limit the cache is mapped in part: a record that
+ * falls past that part is dropped, which the debug output says once. */
+static void shim_say_window_once(void)
+{
+	static _Atomic int said;
+
+	/* relaxed: only decides who prints */
+	if (shim_debug && !atomic_exchange_explicit(&said, 1,
+						    memory_order_relaxed))
+		shim_say("address-space limit: the cache is mapped in part; "
+			 "records past that part are dropped", "", NULL);
+}
+
 /* ---- real functions ------------------------------------------------------ */
 
 void *shim_resolve(const char *name)
@@ -182,7 +195,10 @@ void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 	 * from a signal handler: no busy flag, which a handler's longjmp
 	 * would leave set. */
 	r = cache_record_hinted(&shim_cache, k->key, len, ops, &shim_hint);
-	if (r == CACHE_E_CORRUPT) {
+	if ((r == CACHE_E_UNMAPPED || r == CACHE_E_FULL) &&
+	    shim_cache.arena.mapped_blocks < SHM_ARENA_BLOCKS)
+		shim_say_window_once();
+	else if (r == CACHE_E_CORRUPT) {
 		int was = SHIM_ATTACHED;
 		/* One process-wide transition: the winner says it once. */
 		if (atomic_compare_exchange_strong(&shim_state, &was,
@@ -331,6 +347,9 @@ static int shim_startup(void)
 		return SHIM_OFF;
 	}
 	shim_max_key = cache_max_key();
+	if (shim_debug && shim_cache.arena.mapped_blocks < SHM_ARENA_BLOCKS)
+		shim_say("address-space limit: mapping the first part of ",
+			 file.buf, NULL);
 	if (shim_self_path(self, sizeof self) != 0 ||
 	    shim_env_save(file.buf, self) != 0) {
 		if (shim_debug)

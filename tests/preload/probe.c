@@ -195,6 +195,15 @@ int main(int argc, char **argv)
 			rc = open(a, O_RDONLY);
 			if (rc >= 0)
 				close((int)rc);
+		} else if (strcmp(op, "alloc") == 0) {
+			/* a MiB of address space, written: as a program
+			 * that allocates close to its RLIMIT_AS */
+			size_t n = (size_t)strtoul(a, NULL, 10) << 20;
+			char *p = malloc(n);
+			rc = p != NULL ? 0 : -1;
+			if (p != NULL)
+				memset(p, 1, n);
+			free(p);
 		} else if (strcmp(op, "create") == 0) {
 			rc = open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 			if (rc >= 0)
