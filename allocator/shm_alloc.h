@@ -299,9 +299,11 @@ static inline bool shm_arena_reserved_ok(const struct shm_arena *a,
  * only out of reach here.  Async-signal-safe. */
 static inline bool shm_arena_beyond_mapping(const struct shm_arena *a)
 {
-	/* relaxed: see shm_arena_reserved_ok */
-	return atomic_load_explicit(a->reserved, memory_order_relaxed) >
-	       a->mapped_blocks;
+	/* relaxed: see shm_arena_reserved_ok.  A whole mapping is never
+	 * short: a watermark past the arena there is damage. */
+	return a->mapped_blocks < SHM_ARENA_BLOCKS &&
+	       atomic_load_explicit(a->reserved, memory_order_relaxed) >
+		       a->mapped_blocks;
 }
 
 /* Bytes of the allocatable region whose pages are reserved: every block

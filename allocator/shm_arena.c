@@ -239,7 +239,8 @@ static int open_file(const char *path, unsigned flags)
  * Address-space limit.  The whole file (518 MiB by default) counts against
  * RLIMIT_AS, so a program that sets `ulimit -v` or setrlimit would run out
  * of address space early under the shim.  With an unlimited RLIMIT_AS the
- * whole file is mapped.  With a finite one only a prefix is: the
+ * whole file is mapped, and with one of 16 times the file or more too (the
+ * file is then a small share of it).  With a smaller one only a prefix is: the
  * management region and the null region (all of them: the allocator
  * reads every bitmap word and summary below the watermark) and the first
  * blocks of the arena, as many as the blocks in use (the watermark; the
@@ -251,7 +252,8 @@ static int open_file(const char *path, unsigned flags)
  * clients take as a miss when shm_arena_beyond_mapping says the file has
  * grown past the prefix.  A prefix too small for the management region
  * and one chunk of arena fails the open (SHM_E_MAP): the program runs
- * untraced.  The prefix does not grow while the process runs.
+ * untraced.  The prefix does not grow while the process runs, and a limit
+ * the program sets after the open (setrlimit in its own code) is not seen.
  */
 #define SHM_WINDOW_HEADROOM ((size_t)32 << 20)
 
