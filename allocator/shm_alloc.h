@@ -132,7 +132,15 @@ struct shm_arena {
 	/* The header's watermark: max-size blocks [0, *reserved) have their
 	 * pages reserved and may be in use; see shm_arena_reserved_ok. */
 	const _Atomic shm_offt *reserved;
+	/* Max-size blocks of the arena this mapping covers: all of them
+	 * (SHM_ARENA_BLOCKS), unless an address-space limit made it map a prefix (see
+	 * shm_arena_open). */
+	shm_offt mapped_blocks;
 };
+
+/* Max-size blocks in the arena. */
+#define SHM_ARENA_BLOCKS \
+	((shm_offt)(MAX_ALLOCATABLE_SHM_SIZE >> MAX_ALLOC_POW2))
 
 enum shm_open_flags {
 	SHM_OPEN_CREATE = 1 << 0, /* create the file (0600) if missing        */
@@ -140,9 +148,12 @@ enum shm_open_flags {
 };
 
 /* Opens (and with SHM_OPEN_CREATE creates) the arena file at path and maps
- * it, at exactly addr when addr is not NULL.  Refuses symlinks, files of
- * other users, group/world-writable files, files with more than one hard
- * link, and files whose header does not match this build; a damaged
+ * it, at exactly addr when addr is not NULL.  Under a finite RLIMIT_AS only
+ * a prefix of the file is mapped (a->mapped_blocks says how much): blocks
+ * past it are never handed out here (allocation fails as full, counted in
+ * failed_allocs) and shm_arena_reserved_ok is false for them.  Refuses
+ * symlinks, files of other users, group/world-writable files, files with
+ * more than one hard link, and files whose header does not match this build; a damaged
  * (e.g. zeroed) header is SHM_E_CORRUPT at once and is never rewritten.
  * Creation publishes the file at path only once it is complete, with an
  * operation that fails if path exists: of concurrent creators one wins and
@@ -281,18 +292,33 @@ static inline bool shm_arena_offset_ok(const struct shm_arena *a, shm_offt off,
 	return len <= (size_t)(hi - off);
 }
 
-/* True when off lies in a max-size block whose pages are reserved: blocks
- * above the watermark have never been used, and touching one (even reading,
- * on tmpfs) may allocate a page and raise SIGBUS on a full file system.
- * Clients that follow offsets read from the file check this too.  One
- * relaxed load; async-signal-safe. */
+/* True when off lies in a max-size block whose pages are reserved and
+ * mapped here: blocks above the watermark have never been used, and
+ * touching one (even reading, on tmpfs) may allocate a page and raise
+ * SIGBUS on a full file system; blocks past a prefix mapping are not
+ * mapped.  Clients that follow offsets read from the file check this too
+ * (and tell the two apart with shm_arena_beyond_mapping).  One relaxed
+ * load; async-signal-safe. */
 static inline bool shm_arena_reserved_ok(const struct shm_arena *a,
 					 shm_offt off)
 {
+	shm_offt b = (off - (shm_offt)SHM_NULL_REGION_SIZE) >> MAX_ALLOC_POW2;
 	/* relaxed: the watermark only grows, and a block below it has its
 	 * pages reserved before the watermark is raised past it */
-	return ((off - (shm_offt)SHM_NULL_REGION_SIZE) >> MAX_ALLOC_POW2) <
-	       atomic_load_explicit(a->reserved, memory_order_relaxed);
+	return b < atomic_load_explicit(a->reserved, memory_order_relaxed) &&
+	       b < a->mapped_blocks;
+}
+
+/* True when the file holds blocks in use past this process's prefix
+ * mapping: an offset that fails shm_arena_reserved_ok may then be sound,
+ * only out of reach here.  Async-signal-safe. */
+static inline bool shm_arena_beyond_mapping(const struct shm_arena *a)
+{
+	/* relaxed: see shm_arena_reserved_ok.  A whole mapping is never
+	 * short: a watermark past the arena there is damage. */
+	return a->mapped_blocks < SHM_ARENA_BLOCKS &&
+	       atomic_load_explicit(a->reserved, memory_order_relaxed) >
+		       a->mapped_blocks;
 }
 
 /* Bytes of the allocatable region whose pages are reserved: every block

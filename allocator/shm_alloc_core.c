@@ -688,11 +688,32 @@ static inline void free_map(unsigned char *map, shm_offt off)
 		free_summary(map, b, nw);
 }
 
+/* A block past a prefix mapping (another process raised the watermark
+ * beyond it) is not memory of this process: given back unread, and the
+ * allocation fails as full. */
+static __attribute__((noinline)) shm_offt
+malloc_beyond(struct shm_arena *a, shm_offt off, size_t n)
+{
+	shm_offt end = a->mapped_blocks << MAX_ALLOC_POW2;
+	shm_offt rel = off - SHM_NULL_REGION_SIZE;
+	if (rel < end && (size_t)(end - rel) >= (n ? n : 1))
+		return off;
+	free_map(a->map, off);
+	/* relaxed: a statistic */
+	atomic_fetch_add_explicit(&shm_hdr(a->map)->stat.failed_allocs, 1,
+				  memory_order_relaxed);
+	return SHM_NULL;
+}
+
 shm_offt shm_arena_malloc(struct shm_arena *a, size_t n)
 {
 	if (a == NULL || a->map == NULL || a->read_only)
 		return SHM_NULL;
-	return malloc_map(a->map, n);
+	shm_offt off = malloc_map(a->map, n);
+	if (__builtin_expect(a->mapped_blocks < SHM_NBLOCKS, 0) &&
+	    off != SHM_NULL)
+		return malloc_beyond(a, off, n);
+	return off;
 }
 
 void shm_arena_free(struct shm_arena *a, shm_offt off)
@@ -713,7 +734,7 @@ static inline unsigned char *global_base(void)
 
 shm_offt shm_malloc(size_t n)
 {
-	return global_base() ? malloc_map(shm_g_arena.map, n) : SHM_NULL;
+	return global_base() ? shm_arena_malloc(&shm_g_arena, n) : SHM_NULL;
 }
 
 void shm_free(shm_offt off)
@@ -727,7 +748,7 @@ void *ptr_malloc(size_t n)
 	unsigned char *base = global_base();
 	if (base == NULL)
 		return NULL;
-	shm_offt off = malloc_map(shm_g_arena.map, n);
+	shm_offt off = shm_arena_malloc(&shm_g_arena, n);
 	return off == SHM_NULL ? NULL : base + off;
 }
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -40,7 +41,7 @@ static const char *const error_names[SHM_E_COUNT] = {
 	[SHM_E_VERSION] = "made by an incompatible layout version",
 	[SHM_E_SETTINGS] = "made by a build with other settings (block sizes, arena size or word size)",
 	[SHM_E_SIZE] = "the file is truncated or has the wrong size",
-	[SHM_E_MAP] = "cannot map the file (or the address is taken)",
+	[SHM_E_MAP] = "cannot map the file (the address is taken, or too little address space is left under RLIMIT_AS)",
 	[SHM_E_BUSY] = "another process is still initialising the file",
 	[SHM_E_CORRUPT] = "the file header is damaged (zeroed or inconsistent)",
 	[SHM_E_ADDR] = "the requested address is not page-aligned",
@@ -282,40 +283,127 @@ static int open_file(const char *path, unsigned flags, int *err)
 	return create_published(path, err);
 }
 
-static void *map_file(int fd, void *addr, bool ro)
+/*
+ * Address-space limit.  The whole file (518 MiB by default) counts against
+ * RLIMIT_AS, so a program that sets `ulimit -v` or setrlimit would run out
+ * of address space early under the shim.  With an unlimited RLIMIT_AS the
+ * whole file is mapped, and with one of 16 times the file or more too (the
+ * file is then a small share of it).  With a smaller one only a prefix is: the
+ * management region and the null region (all of them: the allocator
+ * reads every bitmap word and summary below the watermark) and the first
+ * blocks of the arena, as many as the blocks in use (the watermark; the
+ * used part of the file is a prefix) plus SHM_WINDOW_HEADROOM, but never
+ * more than an eighth of the address space left under the limit.  In that
+ * process, allocation never hands out a block past the prefix (it fails
+ * as full, counted in failed_allocs; the reservation of pages stops at the
+ * prefix's end), and shm_arena_reserved_ok is false for such blocks, which
+ * clients take as a miss when shm_arena_beyond_mapping says the file has
+ * grown past the prefix.  A prefix too small for the management region
+ * and one chunk of arena fails the open (SHM_E_MAP): the program runs
+ * untraced.  The prefix does not grow while the process runs, and a limit
+ * the program sets after the open (setrlimit in its own code) is not seen.
+ */
+#define SHM_WINDOW_HEADROOM ((size_t)32 << 20)
+
+/* Bytes of address space in use by this process (VmSize), or 0. */
+static size_t address_space_used(void)
+{
+	char buf[64];
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	size_t pages = 0;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+		pages = pages * 10 + (size_t)(buf[i] - '0');
+	return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Bytes of the file to map: all of it under an unlimited RLIMIT_AS, else a
+ * prefix as above (a multiple of the max block after the null region), or
+ * 0 when even the smallest prefix would not fit. */
+static size_t map_length(int fd)
+{
+	const size_t fixed = SHM_MGMT_SIZE + SHM_NULL_REGION_SIZE;
+	const size_t least = fixed + (size_t)SHM_CHUNK_BLOCKS * SHM_MAX_BLOCK;
+	struct rlimit rl;
+	shm_offt touched = 0;
+	size_t len, left, used;
+
+	if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur / 2 >= (rlim_t)SHM_FILE_SIZE * 8)
+		return SHM_FILE_SIZE;
+	if (pread(fd, &touched, sizeof touched,
+		  offsetof(struct shm_file_header, touched)) !=
+	    (ssize_t)sizeof touched)
+		touched = 0;
+	if (touched > SHM_NBLOCKS)
+		touched = SHM_NBLOCKS;
+	len = fixed + (size_t)touched * SHM_MAX_BLOCK + SHM_WINDOW_HEADROOM;
+	used = address_space_used();
+	left = (size_t)rl.rlim_cur > used ? (size_t)rl.rlim_cur - used : 0;
+	if (len > left / 8)
+		len = left / 8;
+	if (len >= SHM_FILE_SIZE)
+		return SHM_FILE_SIZE;
+	len = fixed + (len > fixed ? (len - fixed) / SHM_MAX_BLOCK : 0) *
+			      SHM_MAX_BLOCK;
+	return len >= least ? len : 0;
+}
+
+static void *map_file(int fd, void *addr, bool ro, size_t len)
 {
 	int prot = ro ? PROT_READ : PROT_READ | PROT_WRITE;
 	int mflags = MAP_SHARED;
+	if (len == 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
 #ifdef MAP_FIXED_NOREPLACE
 	if (addr != NULL)
 		mflags |= MAP_FIXED_NOREPLACE;
 #endif
-	void *m = mmap(addr, SHM_FILE_SIZE, prot, mflags, fd, 0);
+	void *m = mmap(addr, len, prot, mflags, fd, 0);
 	if (m == MAP_FAILED)
 		return NULL;
 	if (addr != NULL && m != addr) {
 		/* An old kernel took the flag as a hint: never clobber, refuse. */
-		munmap(m, SHM_FILE_SIZE);
+		munmap(m, len);
 		errno = EEXIST;
 		return NULL;
 	}
 	return m;
 }
 
-/* Fills a for a mapping whose header is checked; protects the null page. */
-static int finish(struct shm_arena *a, unsigned char *map, bool ro,
-		  bool owns)
+/* Fills a for a mapping of len bytes whose header is checked; protects the
+ * null page; registers a prefix mapping with the reservation. */
+static int finish(struct shm_arena *a, unsigned char *map, size_t len,
+		  bool ro, bool owns)
 {
 	a->map = map;
-	a->map_size = SHM_FILE_SIZE;
+	a->map_size = len;
 	a->base = map + SHM_MGMT_SIZE;
 	a->hdr = map;
 	a->reserved = &((struct shm_file_header *)map)->touched.v;
+	a->mapped_blocks = (shm_offt)((len - SHM_MGMT_SIZE -
+				       SHM_NULL_REGION_SIZE) >>
+				      MAX_ALLOC_POW2);
 	a->owns_mapping = owns;
 	a->read_only = ro;
-	if (owns && !ro &&
-	    mprotect(a->base, SHM_NULL_REGION_SIZE, PROT_READ) != 0)
+	if (a->mapped_blocks < SHM_NBLOCKS &&
+	    !shm_window_add(map, a->mapped_blocks)) {
+		errno = EBUSY;
 		return SHM_E_MAP;
+	}
+	if (owns && !ro &&
+	    mprotect(a->base, SHM_NULL_REGION_SIZE, PROT_READ) != 0) {
+		if (a->mapped_blocks < SHM_NBLOCKS)
+			shm_window_remove(map);
+		return SHM_E_MAP;
+	}
 	return SHM_OK;
 }
 
@@ -338,8 +426,10 @@ int shm_arena_open(struct shm_arena *a, const char *path, unsigned flags,
 	}
 	err = check_file(fd);
 	unsigned char *map = NULL;
+	size_t len = 0;
 	if (err == SHM_OK) {
-		map = map_file(fd, addr, ro);
+		len = map_length(fd);
+		map = map_file(fd, addr, ro, len);
 		if (map == NULL)
 			err = SHM_E_MAP;
 	}
@@ -350,10 +440,10 @@ int shm_arena_open(struct shm_arena *a, const char *path, unsigned flags,
 		return err;
 	err = check_header(shm_hdr(map));
 	if (err == SHM_OK)
-		err = finish(a, map, ro, true);
+		err = finish(a, map, len, ro, true);
 	if (err != SHM_OK) {
 		e = errno;
-		munmap(map, SHM_FILE_SIZE);
+		munmap(map, len);
 		memset(a, 0, sizeof *a);
 		errno = e;
 	}
@@ -387,13 +477,15 @@ int shm_arena_from_memory(struct shm_arena *a, void *image, size_t len,
 		if (err != SHM_OK)
 			return err;
 	}
-	return finish(a, map, false, false);
+	return finish(a, map, len, false, false);
 }
 
 void shm_arena_close(struct shm_arena *a)
 {
 	if (a == NULL)
 		return;
+	if (a->map != NULL && a->mapped_blocks < SHM_NBLOCKS)
+		shm_window_remove(a->map);
 	if (a->map != NULL && a->owns_mapping)
 		munmap(a->map, a->map_size);
 	memset(a, 0, sizeof *a);

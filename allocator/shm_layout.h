@@ -241,5 +241,13 @@ void shm_arena_repair(struct shm_arena *a);
 bool shm_reserve_blocks(unsigned char *map, shm_offt b0, shm_offt b1);
 /* Records the page size for shm_reserve_blocks; called by every open. */
 void shm_reserve_setup(void);
+/* Registers a mapping of only the file's first `blocks` max-size blocks
+ * (and everything before the arena), so that shm_reserve_blocks never
+ * reserves past its end.  False when no slot is free.  Removed by
+ * shm_window_remove at close.  shm_window_blocks: the bound of map, or
+ * SHM_NBLOCKS for a whole mapping; async-signal-safe. */
+bool shm_window_add(unsigned char *map, shm_offt blocks);
+void shm_window_remove(unsigned char *map);
+shm_offt shm_window_blocks(const unsigned char *map);
 
 #endif /* SHM_LAYOUT_H */

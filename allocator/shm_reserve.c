@@ -55,8 +55,77 @@ static int populate(unsigned char *p, unsigned char *end, unsigned char *done)
 }
 #endif
 
+/* Mappings of a prefix of the file (see "Address-space limit" in
+ * shm_arena.c): past their end lies memory that is not the file, which
+ * must never be reserved (populated) as if it were.  A few slots: a
+ * process maps a file once, and an open that finds no free slot maps the
+ * whole file or fails. */
+#define SHM_WINDOW_SLOTS 4
+static struct {
+	_Atomic(unsigned char *) map;
+	_Atomic shm_offt blocks;
+} windows[SHM_WINDOW_SLOTS];
+static _Atomic unsigned windows_used;
+
+bool shm_window_add(unsigned char *map, shm_offt blocks)
+{
+	for (unsigned i = 0; i < SHM_WINDOW_SLOTS; i++) {
+		unsigned char *none = NULL;
+		/* acq_rel: claims the slot; its bound and the count are
+		 * stored next, before the opener publishes the arena that
+		 * uses them (with release) */
+		if (atomic_compare_exchange_strong_explicit(
+			    &windows[i].map, &none, map, memory_order_acq_rel,
+			    memory_order_relaxed)) {
+			/* relaxed: see the claim */
+			atomic_store_explicit(&windows[i].blocks, blocks,
+					      memory_order_relaxed);
+			/* relaxed: only makes shm_window_blocks look */
+			atomic_fetch_add_explicit(&windows_used, 1,
+						  memory_order_relaxed);
+			return true;
+		}
+	}
+	return false;
+}
+
+void shm_window_remove(unsigned char *map)
+{
+	for (unsigned i = 0; i < SHM_WINDOW_SLOTS; i++) {
+		unsigned char *m = map;
+		/* acq_rel: releases the slot */
+		if (atomic_compare_exchange_strong_explicit(
+			    &windows[i].map, &m, NULL, memory_order_acq_rel,
+			    memory_order_relaxed)) {
+			/* relaxed: see shm_window_add */
+			atomic_fetch_sub_explicit(&windows_used, 1,
+						  memory_order_relaxed);
+			return;
+		}
+	}
+}
+
+shm_offt shm_window_blocks(const unsigned char *map)
+{
+	/* relaxed: a window is registered before its arena is published,
+	 * and the allocations that read it follow that publication */
+	if (atomic_load_explicit(&windows_used, memory_order_relaxed) == 0)
+		return SHM_NBLOCKS;
+	for (unsigned i = 0; i < SHM_WINDOW_SLOTS; i++)
+		/* acquire: pairs with the claim in shm_window_add */
+		if (atomic_load_explicit(&windows[i].map,
+					 memory_order_acquire) == map)
+			/* relaxed: stored before the claim */
+			return atomic_load_explicit(&windows[i].blocks,
+						    memory_order_relaxed);
+	return SHM_NBLOCKS;
+}
+
 bool shm_reserve_blocks(unsigned char *map, shm_offt b0, shm_offt b1)
 {
+	/* Beyond a prefix mapping: not the file; fails as full. */
+	if (b1 > shm_window_blocks(map))
+		return false;
 #ifdef MADV_POPULATE_WRITE
 	if (b0 >= b1)
 		return true;

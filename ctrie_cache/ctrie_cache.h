@@ -89,6 +89,8 @@ enum cache_error {
 	CACHE_E_CORRUPT = -6, /* damage found; the handle is now broken       */
 	CACHE_E_RDONLY = -7,  /* record on a read-only handle                 */
 	CACHE_E_STOP = -8,    /* an iteration callback asked to stop          */
+	CACHE_E_UNMAPPED = -9,/* past this process's mapping of the file (an
+			       * address-space limit): a miss, not damage     */
 };
 
 /* A static string for an enum cache_error (for CACHE_E_ARENA, pass the

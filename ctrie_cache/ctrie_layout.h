@@ -521,7 +521,10 @@ void ctrie_fork_watch(void);
  * counts nothing.  Signal-safe. */
 unsigned long ctrie_forks(void);
 
-/* Marks the handle broken and returns CACHE_E_CORRUPT. */
+/* Marks the handle broken and returns CACHE_E_CORRUPT; or, when the file
+ * has grown past this process's prefix mapping (an address-space limit),
+ * returns CACHE_E_UNMAPPED and leaves the handle sound: the offset that
+ * failed its check may lie in the part not mapped. */
 int ctrie_corrupt(struct cache *c);
 
 /* A hit on S-node cs: merges ops into its operation word and counts one

@@ -23,6 +23,10 @@ uint64_t ctrie_hash(const void *key, size_t len)
 
 int ctrie_corrupt(struct cache *c)
 {
+	/* Past a prefix mapping the file is out of reach, not damaged: the
+	 * failed check may have met a sound offset there. */
+	if (shm_arena_beyond_mapping(&c->arena))
+		return CACHE_E_UNMAPPED;
 	/* relaxed: a flag that only makes later calls give up early */
 	atomic_store_explicit(&c->broken, 1, memory_order_relaxed);
 	return CACHE_E_CORRUPT;

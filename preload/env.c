@@ -310,6 +310,7 @@ size_t shim_env_plan(char *const *envp, struct shim_envplan *p)
 	const size_t plen = strlen(PRELOAD_VAR), flen = strlen(FILE_VAR);
 	long pid;
 	size_t n;
+	int state;
 
 	p->vec = 0;
 	p->preload = 0;
@@ -320,8 +321,10 @@ size_t shim_env_plan(char *const *envp, struct shim_envplan *p)
 	p->n = 0;
 	p->add_audit = env_audit_on;
 	p->add_audit_flag = env_audit_on;
-	if (!env_saved ||
-	    atomic_load_explicit(&shim_state, memory_order_relaxed) == SHIM_OFF)
+	/* acquire: pairs with start-up's release store, after which the
+	 * saved values (env_saved) are complete. */
+	state = atomic_load_explicit(&shim_state, memory_order_acquire);
+	if ((state != SHIM_ATTACHED && state != SHIM_BROKEN) || !env_saved)
 		return 0;
 	pid = shim_self_pid();
 	if (env_classify(pid, envp, p) != 0)

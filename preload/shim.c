@@ -2,10 +2,11 @@
  * shim.c - start-up of the preload shim and what every hook shares: the
  * cache handle, keys, recording, and the classification of outcomes.
  *
- * Start-up (the constructor): resolve every real function once, read
+ * Start-up (shim_start, run once by our constructor or by the first hooked
+ * call, whichever comes first): resolve every real function once, read
  * SHMCACHE_FILE and SHMCACHE_DEBUG, attach the cache (creating the file if
- * need be), save what exec must re-inject.  Until that succeeds the state is
- * SHIM_OFF and every hook is a pure pass-through.
+ * need be), save what exec must re-inject.  Until that succeeds every hook
+ * is a pure pass-through.
  */
 #include "shim.h"
 
@@ -45,6 +46,19 @@ static void shim_say(const char *a, const char *b, const char *c)
 	line[n++] = '\n';
 	if (write(2, line, n) < 0)
 		return; /* nothing better to do with a failed diagnostic */
+}
+
+/* Under an address-space limit the cache is mapped in part: a record that
+ * falls past that part is dropped, which the debug output says once. */
+static void shim_say_window_once(void)
+{
+	static _Atomic int said;
+
+	/* relaxed: only decides who prints */
+	if (shim_debug && !atomic_exchange_explicit(&said, 1,
+						    memory_order_relaxed))
+		shim_say("address-space limit: the cache is mapped in part; "
+			 "records past that part are dropped", "", NULL);
 }
 
 /* ---- real functions ------------------------------------------------------ */
@@ -318,7 +332,10 @@ void shim_record_bytes(const char *key, size_t len, uint32_t ops)
 	 * from a signal handler: no busy flag, which a handler's longjmp
 	 * would leave set. */
 	r = cache_record_hinted(&shim_cache, key, len, ops, &shim_hint);
-	if (r == CACHE_E_CORRUPT) {
+	if ((r == CACHE_E_UNMAPPED || r == CACHE_E_FULL) &&
+	    shim_cache.arena.mapped_blocks < SHM_ARENA_BLOCKS)
+		shim_say_window_once();
+	else if (r == CACHE_E_CORRUPT) {
 		int was = SHIM_ATTACHED;
 		/* One process-wide transition: the winner says it once. */
 		if (atomic_compare_exchange_strong(&shim_state, &was,
@@ -430,7 +447,9 @@ static int shim_self_path(char *out, size_t cap)
 	return rp(info.dli_fname, out) != NULL ? 0 : -1;
 }
 
-__attribute__((constructor)) static void shim_init(void)
+/* Start-up proper: resolves the real functions, reads the environment,
+ * attaches the cache.  Returns the state to publish. */
+static int shim_startup(void)
 {
 	static char self[PATH_MAX];
 	static struct shim_key file;
@@ -443,7 +462,7 @@ __attribute__((constructor)) static void shim_init(void)
 	shim_debug = env_debug != NULL && env_debug[0] != '\0';
 	env_file = getenv("SHMCACHE_FILE");
 	if (env_file == NULL || env_file[0] == '\0')
-		return;
+		return SHIM_OFF;
 	/* Relative names are made absolute (not folded: the kernel resolves
 	 * symlinks before "..") so that every process names one file. */
 	if (env_file[0] != '/') {
@@ -453,13 +472,13 @@ __attribute__((constructor)) static void shim_init(void)
 			if (shim_debug)
 				shim_say("cannot make SHMCACHE_FILE absolute: ",
 					 env_file, NULL);
-			return;
+			return SHIM_OFF;
 		}
 		file.buf[base++] = '/';
 	} else if (strlen(env_file) >= sizeof file.buf) {
 		if (shim_debug)
 			shim_say("SHMCACHE_FILE too long", "", NULL);
-		return;
+		return SHIM_OFF;
 	}
 	memcpy(file.buf + base, env_file, strlen(env_file) + 1);
 
@@ -472,9 +491,12 @@ __attribute__((constructor)) static void shim_init(void)
 				 r == CACHE_E_ARENA
 					 ? shm_strerror(shim_cache.arena_err)
 					 : cache_strerror(r));
-		return;
+		return SHIM_OFF;
 	}
 	shim_max_key = cache_max_key();
+	if (shim_debug && shim_cache.arena.mapped_blocks < SHM_ARENA_BLOCKS)
+		shim_say("address-space limit: mapping the first part of ",
+			 file.buf, NULL);
 	if (shim_self_path(self, sizeof self) != 0 ||
 	    shim_env_save(file.buf, self) != 0) {
 		if (shim_debug)
@@ -483,7 +505,31 @@ __attribute__((constructor)) static void shim_init(void)
 		self[0] = '\0';
 	}
 	pthread_atfork(NULL, NULL, shim_cwd_after_fork);
+	return SHIM_ATTACHED;
+}
+
+int shim_start(void)
+{
+	int s = SHIM_UNSTARTED, e = errno;
+
+	/* acquire on failure: a finished start-up's handle is then visible;
+	 * acq_rel on success orders nothing yet, it only claims the work. */
+	if (!atomic_compare_exchange_strong_explicit(
+		    &shim_state, &s, SHIM_STARTING, memory_order_acq_rel,
+		    memory_order_acquire))
+		return s;
+	s = shim_startup();
 	/* release: the handle above is complete before any hook sees it. */
-	atomic_store_explicit(&shim_state, SHIM_ATTACHED, memory_order_release);
-	shim_loader_record_all();
+	atomic_store_explicit(&shim_state, s, memory_order_release);
+	errno = e;
+	return s;
+}
+
+/* The objects the loader mapped are recorded here, in the constructor,
+ * never in a start-up run by a hook: their list takes the loader's lock,
+ * which a hook in a signal handler may interrupt. */
+__attribute__((constructor)) static void shim_init(void)
+{
+	if (shim_start() == SHIM_ATTACHED)
+		shim_loader_record_all();
 }

@@ -63,9 +63,11 @@ extern char **environ;
 /* ---- process state --------------------------------------------------- */
 
 enum shim_state {
-	SHIM_OFF = 0,      /* before the constructor, or pass-through       */
-	SHIM_ATTACHED = 1, /* recording                                    */
-	SHIM_BROKEN = 2,   /* damage seen in the cache: recording stopped  */
+	SHIM_UNSTARTED = 0, /* nothing has run start-up yet                */
+	SHIM_ATTACHED = 1,  /* recording                                   */
+	SHIM_BROKEN = 2,    /* damage seen in the cache: recording stopped */
+	SHIM_STARTING = 3,  /* one thread runs start-up: others pass through */
+	SHIM_OFF = 4,       /* start-up done without a cache: pass-through */
 };
 
 extern SHIM_HIDDEN _Atomic int shim_state;
@@ -77,13 +79,26 @@ extern SHIM_HIDDEN _Atomic int shim_state;
 extern SHIM_HIDDEN _Thread_local int shim_busy
 	__attribute__((tls_model("initial-exec")));
 
+/* Start-up, run exactly once by whichever comes first: our constructor or
+ * the first hooked call (another library's constructor runs before ours).
+ * The caller that moves the state from UNSTARTED to STARTING runs it; any
+ * other caller (another thread, a signal handler that interrupts start-up,
+ * the hooks start-up itself reaches) returns at once with STARTING and
+ * passes through unrecorded: nobody waits, so nothing can deadlock.
+ * Returns the state.  errno is kept.  Not async-signal-safe in the caller
+ * that wins (getenv, dlsym, mmap): a hooked call before start-up is still
+ * start-up. */
+SHIM_HIDDEN int shim_start(void) __attribute__((cold, noinline));
+
 static inline int shim_active(void)
 {
-	/* acquire: pairs with the constructor's release store, so that the
-	 * cache handle is seen initialised once the state says attached. */
-	return atomic_load_explicit(&shim_state, memory_order_acquire) ==
-		       SHIM_ATTACHED &&
-	       !shim_busy;
+	/* acquire: pairs with start-up's release store, so that the cache
+	 * handle is seen initialised once the state says attached. */
+	int s = atomic_load_explicit(&shim_state, memory_order_acquire);
+
+	if (__builtin_expect(s == SHIM_UNSTARTED, 0))
+		s = shim_start();
+	return s == SHIM_ATTACHED && !shim_busy;
 }
 
 /* ---- keys ------------------------------------------------------------- */
@@ -443,12 +458,13 @@ SHIM_HIDDEN void shim_tmpfile_note(void);
 
 /* ---- real functions ---------------------------------------------------- */
 
-/* dlsym(RTLD_NEXT, name): done for every row by the constructor, and on
- * first use by a hook that runs before it (another library's constructor;
- * the loader's lock is recursive, so this is safe there).  The constructor
+/* dlsym(RTLD_NEXT, name): done for every row by start-up (shim_start), and on
+ * first use by a hook that runs before it (the hook that runs start-up, or
+ * one in another thread meanwhile; the loader's lock is recursive, so this
+ * is safe inside another library's constructor).  Start-up
  * remembers a function this libc lacks as SHIM_MISSING, so that no later
  * call (in a signal handler, say) looks it up again; one found missing
- * before it is looked up again by the constructor.  (A library loaded later
+ * before it is looked up again by start-up.  (A library loaded later
  * with dlopen that defines it, libbsd's closefrom say, is not seen.) */
 SHIM_HIDDEN void *shim_resolve(const char *name);
 SHIM_HIDDEN void shim_resolve_all(void);

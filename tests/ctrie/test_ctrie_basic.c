@@ -7,6 +7,9 @@
  */
 #include <criterion/criterion.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+
 #include "ctrie_test_util.h"
 
 static struct cache C;
@@ -566,4 +569,105 @@ Test(ctrie, verify_finds_a_cursor_over_a_live_node)
 	cr_assert_gt(cache_verify(&C, NULL, NULL), 0);
 	atomic_store(&H->carve, at);
 	assert_clean();
+}
+
+/* Bytes of address space in use by this process (VmSize). */
+static size_t vm_size(void)
+{
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%lu", &pages), 1);
+	fclose(f);
+	return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static size_t window_key(char *k, unsigned i)
+{
+	return (size_t)sprintf(k, "/window/dir%u/file-with-a-longer-name-%u",
+			       i % 97, i);
+}
+
+/* Under an address-space limit a process maps a prefix of the file: keys
+ * stored past it are misses there (CACHE_E_UNMAPPED), never damage; its
+ * records go where it can map, or are dropped (the prefix is full here);
+ * the file stays sound for everyone, and what was recorded in the prefix
+ * is found by a whole mapping. */
+Test(ctrie, prefix_mapping_under_rlimit_as)
+{
+	enum { NKEYS = 60000, NEW = 2000 };
+	char k[128];
+	struct cache_entry e;
+	int status;
+	pid_t pid;
+
+#ifdef __SANITIZE_ADDRESS__
+	/* the shadow memory counts against RLIMIT_AS: a limit just above
+	 * VmSize leaves the sanitizer's own mappings failing */
+	cr_skip_test("RLIMIT_AS cannot be set tight under ASan");
+#endif
+	for (unsigned i = 0; i < NKEYS; i++)
+		cr_assert_eq(cache_record(&C, k, window_key(k, i),
+					  CACHE_OP_READ), CACHE_OK);
+	cr_assert_gt(shm_arena_reserved_bytes(&C.arena), (size_t)3 << 20,
+		     "the keys use more than the prefix will map: %zu",
+		     shm_arena_reserved_bytes(&C.arena));
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		struct cache W;
+		struct rlimit rl;
+		unsigned hit = 0, unmapped = 0;
+		size_t fixed = get_mapping_size_needed_by_shm() -
+			       (size_t)MAX_ALLOCATABLE_SHM_SIZE;
+
+		/* an eighth of what is left covers the management region
+		 * and about a MiB of the arena */
+		rl.rlim_cur = rl.rlim_max = vm_size() + 8 * (fixed + (1 << 20));
+		if (setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(10);
+		if (cache_attach(&W, path, 0) != CACHE_OK)
+			_exit(11);
+		if (W.arena.mapped_blocks >= SHM_ARENA_BLOCKS)
+			_exit(12);
+		for (unsigned i = 0; i < NKEYS; i++) {
+			int r = cache_lookup(&W, k, window_key(k, i), &e);
+			if (r == 1)
+				hit++;
+			else if (r == CACHE_E_UNMAPPED)
+				unmapped++;
+			else
+				_exit(13);
+		}
+		/* the latest copies of the upper nodes lie past the prefix:
+		 * how many keys stay in reach depends on the hash */
+		if (hit + unmapped != NKEYS || unmapped == 0)
+			_exit(14);
+		for (unsigned i = 0; i < NEW; i++) {
+			int r = cache_record(&W, k, window_key(k, NKEYS + i),
+					     CACHE_OP_WRITE);
+			if (r == CACHE_OK &&
+			    cache_lookup(&W, k, window_key(k, NKEYS + i),
+					 &e) != 1)
+				_exit(17);
+			if (r != CACHE_OK && r != CACHE_E_UNMAPPED &&
+			    r != CACHE_E_FULL)
+				_exit(15);
+		}
+		if (atomic_load(&W.broken))
+			_exit(16);
+		cache_detach(&W);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "status %#x", status);
+	cr_assert_eq(WEXITSTATUS(status), 0, "child's step %d",
+		     WEXITSTATUS(status));
+	cr_expect_eq(cache_verify(&C, NULL, NULL), 0);
+	for (unsigned i = 0; i < NKEYS; i++)
+		cr_expect_eq(cache_lookup(&C, k, window_key(k, i), &e), 1);
+	for (unsigned i = 0; i < NEW; i++) {
+		int r = cache_lookup(&C, k, window_key(k, NKEYS + i), &e);
+		cr_expect(r == 0 || (r == 1 && e.ops == CACHE_OP_WRITE));
+	}
 }

@@ -14,6 +14,7 @@
 
 const char *const e2e_shim = SHMCACHE_TEST_SHIM;
 const char *const e2e_probe = SHMCACHE_TEST_PROBE;
+const char *const e2e_probe_early = SHMCACHE_TEST_PROBE_EARLY;
 const char *const e2e_userlib = SHMCACHE_TEST_USERLIB;
 
 extern char **environ;

@@ -68,6 +68,8 @@ void e2e_absent(struct e2e *t, const char *key);
 /* Paths of what meson built. */
 extern const char *const e2e_shim;  /* libshmcache.so */
 extern const char *const e2e_probe; /* the probe program */
+/* The probe linked with userlib, whose constructor runs before ours. */
+extern const char *const e2e_probe_early;
 extern const char *const e2e_userlib;
 
 #endif

@@ -183,10 +183,17 @@ static __attribute__((noinline)) int run_vforkp(const char *name,
 	return wait_child(pid);
 }
 
+#ifdef PROBE_NEEDS_USERLIB
+int userlib_linked(void);
+#endif
+
 int main(int argc, char **argv)
 {
 	int held = -1; /* a descriptor kept between ops (hold, atheld...) */
 
+#ifdef PROBE_NEEDS_USERLIB
+	held = userlib_linked() - 1;
+#endif
 	for (int i = 1; i < argc; i++) {
 		/* all after "op:", colons kept (setpath, system, popen) */
 		static char tail[8192];
@@ -210,6 +217,15 @@ int main(int argc, char **argv)
 			rc = open(a, O_RDONLY);
 			if (rc >= 0)
 				close((int)rc);
+		} else if (strcmp(op, "alloc") == 0) {
+			/* a MiB of address space, written: as a program
+			 * that allocates close to its RLIMIT_AS */
+			size_t n = (size_t)strtoul(a, NULL, 10) << 20;
+			char *p = malloc(n);
+			rc = p != NULL ? 0 : -1;
+			if (p != NULL)
+				memset(p, 1, n);
+			free(p);
 		} else if (strcmp(op, "create") == 0) {
 			rc = open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 			if (rc >= 0)

@@ -388,12 +388,14 @@ Test(calls, hook_before_constructor)
 	snprintf(preload, sizeof preload, "LD_PRELOAD=%s:%s", e2e_shim,
 		 e2e_userlib);
 	snprintf(open_var, sizeof open_var, "USERLIB_OPEN=%s",
-		 e2e_path(&t, "untouched.txt"));
+		 e2e_path(&t, "early.txt"));
+	e2e_write(&t, "early.txt", "x\n");
 	e2e_run(&t, E2E_SHIM, NULL, argv, extra, &o);
 	cr_expect_eq(o.code, 0, "%s", o.err);
 	cr_expect_str_eq(o.out, "early-open-ok\nhello\n");
-	/* Nothing is recorded before the cache is attached. */
-	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
+	/* The first hooked call starts the shim: nothing is lost. */
+	cr_expect_eq(e2e_ops(&t, e2e_path(&t, "early.txt")),
+		     CACHE_OP_READ | E);
 	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_READ | E);
 }
 
@@ -541,4 +543,23 @@ Test(calls, audit_reinjected)
 	snprintf(want, sizeof want, "%.*s/libshmcache-audit.so\n",
 		 (int)(strrchr(e2e_shim, '/') - e2e_shim), e2e_shim);
 	cr_expect_str_eq(o.out, want);
+}
+
+/* A library the program needs is initialised before the preloaded shim
+ * (libselinux reads /etc/selinux/config so in ls, cp, git). */
+Test(calls, needed_library_constructor)
+{
+	char open_var[400];
+	const char *extra[] = { open_var, NULL };
+	const char *argv[] = { e2e_probe_early, "stat:in.txt", NULL };
+
+	snprintf(open_var, sizeof open_var, "USERLIB_OPEN=%s",
+		 e2e_path(&t, "early.txt"));
+	e2e_write(&t, "early.txt", "x\n");
+	e2e_run(&t, E2E_SHIM, NULL, argv, extra, &o);
+	cr_expect_eq(o.code, 0, "%s", o.err);
+	cr_expect_str_eq(o.out, "early-open-ok\nstat 0 0\n");
+	cr_expect_eq(e2e_ops(&t, e2e_path(&t, "early.txt")),
+		     CACHE_OP_READ | E);
+	cr_expect_eq(e2e_ops(&t, e2e_path(&t, "in.txt")), CACHE_OP_STAT | E);
 }

@@ -262,3 +262,38 @@ Test(programs, python3)
 	e2e_expect(&t, e2e_path(&t, "d"), S | E);
 	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
 }
+
+/* An address-space limit that the program lives within bare: traced, it
+ * runs the same and its paths are recorded (the cache is mapped in part).
+ * 300 MiB is less than the whole cache file. */
+Test(programs, address_space_limit_c)
+{
+	char cmd[1200];
+
+	e2e_write(&t, "in.txt", "hello\n");
+	snprintf(cmd, sizeof cmd,
+		 "ulimit -v 307200 && exec %s alloc:220 open:in.txt", e2e_probe);
+	e2e_sh(&t, E2E_BARE, cmd, &o);
+	cr_assert_eq(o.code, 0, "%s", o.err);
+	cr_assert_str_eq(o.out, "alloc 0 0\nopen 3 0\n");
+	e2e_sh(&t, E2E_SHIM, cmd, &o);
+	cr_expect_eq(o.code, 0, "%s", o.err);
+	cr_expect_str_eq(o.out, "alloc 0 0\nopen 3 0\n");
+	cr_expect_eq(e2e_ops(&t, e2e_path(&t, "in.txt")), R | E);
+}
+
+Test(programs, address_space_limit_python)
+{
+	const char *cmd = "ulimit -v 540000 && exec python3 -c "
+			  "'print(open(\"in.txt\").read(), end=\"\")'";
+
+	e2e_write(&t, "in.txt", "hello\n");
+	e2e_sh(&t, E2E_BARE, cmd, &o);
+	cr_assert_eq(o.code, 0, "%s", o.err);
+	cr_assert_str_eq(o.out, "hello\n");
+	e2e_sh(&t, E2E_SHIM, cmd, &o);
+	cr_expect_eq(o.code, 0, "%s", o.err);
+	cr_expect_str_eq(o.out, "hello\n");
+	cr_expect_str_eq(o.err, "");
+	cr_expect_eq(e2e_ops(&t, e2e_path(&t, "in.txt")), R | E);
+}

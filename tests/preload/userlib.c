@@ -21,3 +21,11 @@ __attribute__((constructor)) static void userlib_init(void)
 	if (fd >= 0)
 		close(fd);
 }
+
+/* Referenced by the probe built to need this library, so that the linker
+ * keeps it as a dependency. */
+int userlib_linked(void);
+int userlib_linked(void)
+{
+	return 0;
+}
