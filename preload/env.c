@@ -75,15 +75,11 @@ static int env_names_us(const char *list)
 	return 0;
 }
 
-/* How many bytes of each string the scan looks at: the longer name. */
-#define ENV_PEEK 16
-/* Strings looked at per read (their first bytes land in b->preload, which
- * is free until the end; the request itself is on the stack). */
-#define ENV_BATCH 32
+#define ENV_PEEK SHIM_ENV_PEEK
+#define ENV_BATCH SHIM_ENV_BATCH
 _Static_assert(ENV_PEEK >= sizeof FILE_VAR - 1 &&
-		       ENV_PEEK >= sizeof PRELOAD_VAR - 1 &&
-		       ENV_PEEK * ENV_BATCH <= SHIM_PRELOAD_MAX,
-	       "the scan's peeks fit in the preload buffer");
+		       ENV_PEEK >= sizeof PRELOAD_VAR - 1,
+	       "a peek holds either name");
 /* The smallest page size: a readable byte makes the rest of its 4 KiB
  * block readable, so no peek that stays inside one can stop the read. */
 #define ENV_BLOCK 4096u
@@ -141,13 +137,16 @@ static int env_kind(long pid, const char *peek, size_t len, const char *str)
 	return p ? 1 : f ? 2 : 0;
 }
 
-/* Finds the last LD_PRELOAD and whether SHMCACHE_FILE is in vec[0..n),
+/* Finds the last LD_PRELOAD and whether SHMCACHE_FILE is in b->vec[0..n),
  * reading the strings' first bytes without faulting, ENV_BATCH strings a
- * read, into scratch.  Returns 0, or -1 when a string cannot be read. */
-static int env_scan(long pid, char *const *vec, size_t n, char *scratch,
+ * read, in b->scan (the request too: nothing on a signal stack).  Returns
+ * 0, or -1 when a string cannot be read. */
+static int env_scan(long pid, struct shim_envbuf *b, size_t n,
 		    size_t *preload_at, int *has_file)
 {
-	struct iovec remote[ENV_BATCH];
+	char *const *vec = b->vec;
+	struct iovec *remote = b->scan.remote;
+	char *scratch = &b->scan.peek[0][0];
 
 	for (size_t i = 0; i < n; i += ENV_BATCH) {
 		size_t m = n - i < ENV_BATCH ? n - i : ENV_BATCH, total = 0;
@@ -197,19 +196,18 @@ char *const *shim_env_fix(char *const *envp, struct shim_envbuf *b)
 		if (n == SIZE_MAX)
 			return envp; /* unreadable, or too long to add to */
 	}
-	if (env_scan(pid, b->vec, n, b->preload, &preload_at, &has_file) != 0)
+	if (env_scan(pid, b, n, &preload_at, &has_file) != 0)
 		return envp;
 	if (preload_at != SIZE_MAX) {
 		/* The user's list, copied where ours is appended to it. */
 		struct iovec local = { b->preload, sizeof b->preload };
 		struct iovec remote = { b->vec[preload_at], sizeof b->preload };
 		long r = shim_readv_self(pid, &local, 1, &remote, 1);
-		const char *nul =
-			r > 0 ? memchr(b->preload, '\0', (size_t)r) : NULL;
 
-		if (nul == NULL)
+		/* strnlen, as in shim_key_copy_in */
+		u = r > 0 ? strnlen(b->preload, (size_t)r) : 0;
+		if (r <= 0 || u == (size_t)r)
 			return envp; /* unreadable, or longer than we keep */
-		u = (size_t)(nul - b->preload);
 		if (has_file && env_names_us(b->preload + plen))
 			return envp;
 	}

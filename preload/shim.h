@@ -346,10 +346,24 @@ SHIM_HIDDEN long shim_read_self(void *dst, const void *src, size_t cap);
  * variables, or a longer LD_PRELOAD, is passed on as it is. */
 #define SHIM_ENV_MAX 256
 #define SHIM_PRELOAD_MAX 1024
+/* The scan of the strings reads SHIM_ENV_BATCH of them at a time, the first
+ * SHIM_ENV_PEEK bytes of each (the longer of the two names). */
+#define SHIM_ENV_BATCH 32
+#define SHIM_ENV_PEEK 16
 struct shim_envbuf {
 	char *vec[SHIM_ENV_MAX];
-	char preload[SHIM_PRELOAD_MAX];
+	union { /* the scan first, then the LD_PRELOAD string */
+		char preload[SHIM_PRELOAD_MAX];
+		struct {
+			struct iovec remote[SHIM_ENV_BATCH];
+			char peek[SHIM_ENV_BATCH][SHIM_ENV_PEEK];
+		} scan;
+	};
 };
+_Static_assert(sizeof(struct iovec) * SHIM_ENV_BATCH +
+			       SHIM_ENV_BATCH * SHIM_ENV_PEEK <=
+		       SHIM_PRELOAD_MAX,
+	       "the scan takes no more room than the LD_PRELOAD string");
 /* Returns envp, or b->vec holding envp plus LD_PRELOAD (our library
  * appended to the user's list) and SHMCACHE_FILE where envp lost them.
  * envp itself when nothing is missing, when the shim is not attached, when
