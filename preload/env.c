@@ -293,13 +293,14 @@ static size_t env_len_checked(long pid, const char *str, size_t max)
 		struct iovec local = { piece, want };
 		struct iovec remote = { (void *)(uintptr_t)(str + off), want };
 		long r = shim_readv_self(pid, &local, 1, &remote, 1);
-		const char *nul;
+		size_t k;
 
 		if (r <= 0)
 			return SIZE_MAX;
-		nul = memchr(piece, '\0', (size_t)r);
-		if (nul != NULL)
-			return off + (size_t)(nul - piece);
+		/* strnlen: bound early by every key (see shim_key_copy_in) */
+		k = strnlen(piece, (size_t)r);
+		if (k < (size_t)r)
+			return off + k;
 		off += (size_t)r;
 	}
 	return SIZE_MAX;

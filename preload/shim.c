@@ -173,14 +173,16 @@ void shim_key_at(struct shim_key *k, int dirfd, const char *path)
 static const char *shim_key_copy_in(struct shim_key *k, const char *path)
 {
 	long r = shim_read_self(k->buf, path, sizeof k->buf);
-	const char *nul = r > 0 ? memchr(k->buf, '\0', (size_t)r) : NULL;
-	size_t n;
+	/* strnlen, not memchr: every key calls it, so its lazy binding is
+	 * done before an exec in a signal handler, where resolving a first
+	 * call costs more stack than a small alternate stack has left. */
+	size_t n = r > 0 ? strnlen(k->buf, (size_t)r) : 0;
 
-	if (nul == NULL) {
+	if (r <= 0 || n == (size_t)r) {
 		k->len = PATH_TOOLONG;
 		return NULL;
 	}
-	n = (size_t)(nul - k->buf) + 1;
+	n++; /* the NUL */
 	memmove(k->buf + sizeof k->buf - n, k->buf, n);
 	return k->buf + sizeof k->buf - n;
 }
