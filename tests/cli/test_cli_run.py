@@ -11,6 +11,14 @@ sys.dont_write_bytecode = True
 from clitest import *  # noqa: E402,F401,F403
 
 
+
+def default_signals():
+    """preexec_fn: the signals a test sends to run start at their default
+    action, as from a shell; one ignored on entry (nohup's HUP, a
+    background job's INT) stays ignored for run and CMD by design."""
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
+        signal.signal(sig, signal.SIG_DFL)
+
 class Run(TracedBase):
     def test_exit_status_passthrough(self):
         c = self.path("c")
@@ -33,14 +41,14 @@ class Run(TracedBase):
                               "trap 'exit 42' HUP; echo ready; "
                               "while :; do sleep 1; done"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=self.env)
+                             env=self.env, preexec_fn=default_signals)
         self.assertEqual(p.stdout.readline(), b"ready\n")
         p.send_signal(signal.SIGHUP)
         self.assertEqual(p.wait(timeout=30), 42)
         p = subprocess.Popen([BIN, "run", "-o", c, "--", "sh", "-c",
                               "echo ready; exec sleep 60"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=self.env)
+                             env=self.env, preexec_fn=default_signals)
         self.assertEqual(p.stdout.readline(), b"ready\n")
         p.send_signal(signal.SIGTERM)
         self.assertEqual(p.wait(timeout=30), 128 + signal.SIGTERM)
@@ -629,7 +637,7 @@ class Diagnostics(TracedBase):
         ready; sends SIGUSR1 to run; returns run's status and CMD's pid."""
         p = subprocess.Popen([BIN, "run", "--"] + cmd,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=self.env)
+                             env=self.env, preexec_fn=default_signals)
         pid = int(p.stdout.readline())
         p.send_signal(signal.SIGUSR1)
         rc = p.wait(timeout=30)
