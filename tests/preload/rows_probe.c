@@ -36,7 +36,9 @@ extern char **environ;
 enum need { N_FILE, N_NONE, N_DIR, N_LINK, N_PROGRAM, N_OBJECT };
 
 /* One row: its name, shape, return type, parameters (as written), and the
- * names of its path parameters. */
+ * names of its path parameters: path1 gets rows/<name>/t, path2
+ * rows/<name>/u (a symbolic link's target: "x", relative to the link);
+ * path1 "" is the first parameter. */
 struct row {
 	const char *name, *shape, *ret, *params, *path1, *path2;
 };
