@@ -9,6 +9,7 @@
  * is a pure pass-through.
  */
 #include "shim.h"
+#include "resolve.h"
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -73,19 +74,35 @@ void *shim_resolve(const char *name)
 #endif
 }
 
+#ifndef __APPLE__
+#define SHIM_ROW_NAME(shape, ret, name, params, ...) #name,
+static const char *const shim_real_names[] = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
+#undef SHIM_ROW_NAME
+#define SHIM_ROWS (sizeof shim_real_names / sizeof shim_real_names[0])
+#endif
+
+/* Every row's real function: the symbol tables in one pass where they can
+ * answer (resolve.h), dlsym for the rest. */
 void shim_resolve_all(void)
 {
 #ifndef __APPLE__
+	static void *found[SHIM_ROWS];
+	size_t i = 0;
+
+	if (shim_resolve_next((const void *)shim_resolve_all, shim_real_names,
+			      SHIM_ROWS, found) != 0)
+		memset(found, 0, sizeof found);
 #define SHIM_RESOLVE_ROW(shape, ret, name, params, ...)                     \
 	if (atomic_load_explicit(&shim_real_##name, memory_order_relaxed) == \
 	    NULL) {                                                          \
-		void *p_ = shim_resolve(#name);                              \
+		void *p_ = found[i] != NULL ? found[i] : shim_resolve(#name); \
 		atomic_store_explicit(&shim_real_##name,                     \
 				      (shim_fn_##name)(p_ != NULL            \
 							? (uintptr_t)p_      \
 							: SHIM_MISSING),     \
 				      memory_order_relaxed);                 \
-	}
+	}                                                                    \
+	i++;
 	SHIM_HOOKS_ALL(SHIM_RESOLVE_ROW)
 #undef SHIM_RESOLVE_ROW
 #endif
