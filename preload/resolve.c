@@ -29,23 +29,17 @@
 #include <elf.h>
 #include <link.h>
 #include <stdint.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 
-#define RESOLVE_MAX_OBJECTS 64
-#define RESOLVE_MAX_NAMES 256
+/* More objects than this (large programs) are left to dlsym. */
+#define RESOLVE_MAX_OBJECTS 32
 /* st_info packs binding and type alike in both classes (ELF64_ST_* are
  * ELF32_ST_*). */
 
-/* One loaded object as dl_iterate_phdr shows it. */
-struct resolve_obj {
-	ElfW(Addr) addr;
-	const char *name;
-	const ElfW(Phdr) *phdr;
-	ElfW(Half) phnum;
-};
-
-/* What one object's dynamic section gives; NULL where absent. */
+/* What one object of the chain gives; NULL where absent. */
 struct resolve_tables {
 	ElfW(Addr) addr;
 	const char *strtab;
@@ -55,117 +49,84 @@ struct resolve_tables {
 	const char *soname;
 	const char *name;
 	const ElfW(Dyn) *dyn; /* for DT_NEEDED */
-	int vdso;
-	int vouched;
+	unsigned char vdso;
+	unsigned char vouched;
 };
 
-/* Filled under the loader's lock; start-up runs once per process, so
- * static storage keeps this off the (possibly small) stack. */
-static struct resolve_walk {
-	const struct link_map *self;
-	struct resolve_obj all[RESOLVE_MAX_OBJECTS];
-	size_t nall;
-	const struct link_map *chain[RESOLVE_MAX_OBJECTS];
-	size_t nchain;
-	size_t self_at;
+/* One walk, on the caller's stack (start-up never runs on a signal
+ * stack): a static would cost page faults of its own at start-up. */
+struct resolve_walk {
+	const void *self;
+	const char *const *names;
+	const char *self_name;
+	size_t n;
+	void **out;
+	const struct link_map *next; /* the chain object the next call is */
+	size_t at;                   /* its index in the chain              */
+	size_t self_at;              /* ours, or SIZE_MAX before it is seen */
 	int unusual;
-} walk;
+	struct resolve_tables t[RESOLVE_MAX_OBJECTS];
+};
 
-static struct resolve_tables tables[RESOLVE_MAX_OBJECTS];
-static uint32_t hashes[RESOLVE_MAX_NAMES];
-
-/* The base namespace's chain, from its head, with our position in it. */
-static void resolve_chain(struct resolve_walk *w)
-{
-	const struct link_map *l = w->self;
-
-	while (l->l_prev != NULL)
-		l = l->l_prev;
-	for (; l != NULL; l = l->l_next) {
-		if (w->nchain == RESOLVE_MAX_OBJECTS) {
-			w->unusual = 1;
-			return;
-		}
-		if (l == w->self)
-			w->self_at = w->nchain;
-		w->chain[w->nchain++] = l;
-	}
-}
-
-static int resolve_each(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	struct resolve_walk *w = arg;
-
-	/* The chain is read here, under the lock dl_iterate_phdr holds
-	 * across all its calls, so that no dlopen changes it meanwhile. */
-	if (w->nall == 0)
-		resolve_chain(w);
-	if (size < offsetof(struct dl_phdr_info, dlpi_subs) +
-			   sizeof info->dlpi_subs ||
-	    info->dlpi_subs != 0 || w->nall == RESOLVE_MAX_OBJECTS) {
-		w->unusual = 1;
-		return 1;
-	}
-	w->all[w->nall++] = (struct resolve_obj){ info->dlpi_addr,
-						  info->dlpi_name,
-						  info->dlpi_phdr,
-						  info->dlpi_phnum };
-	return 0;
-}
+/* "Ask dlsym" while the walk runs; NULL in the result. */
+#define RESOLVE_ASK_MARK ((void *)1)
 
 /* The address a dynamic-section pointer v means: the loader has added the
  * load address to it or not, depending on the architecture and on whether
  * the section is writable; the one reading that falls in a loaded segment
  * is taken, and an ambiguous or outside one is refused (0). */
-static ElfW(Addr) resolve_dyn_ptr(const struct resolve_obj *o, ElfW(Addr) v)
+static ElfW(Addr) resolve_dyn_ptr(const struct dl_phdr_info *o, ElfW(Addr) v)
 {
 	int as_is = 0, plus_base = 0;
 
-	for (ElfW(Half) i = 0; i < o->phnum; i++) {
-		const ElfW(Phdr) *p = &o->phdr[i];
+	for (ElfW(Half) i = 0; i < o->dlpi_phnum; i++) {
+		const ElfW(Phdr) *p = &o->dlpi_phdr[i];
 		ElfW(Addr) lo = p->p_vaddr, hi = p->p_vaddr + p->p_memsz;
 
 		if (p->p_type != PT_LOAD)
 			continue;
-		as_is |= v >= o->addr + lo && v < o->addr + hi;
+		as_is |= v >= o->dlpi_addr + lo && v < o->dlpi_addr + hi;
 		plus_base |= v >= lo && v < hi;
 	}
-	if (o->addr == 0)
+	if (o->dlpi_addr == 0)
 		return as_is ? v : 0;
 	if (as_is == plus_base)
 		return 0;
-	return as_is ? v : v + o->addr;
+	return as_is ? v : v + o->dlpi_addr;
 }
 
-static int resolve_is_vdso(const struct resolve_obj *o)
+/* Whether o's loaded segments hold the address p. */
+static int resolve_holds(const struct dl_phdr_info *o, const void *p)
 {
-	unsigned long ehdr = getauxval(AT_SYSINFO_EHDR);
+	ElfW(Addr) a = (ElfW(Addr))p;
 
-	for (ElfW(Half) i = 0; ehdr != 0 && i < o->phnum; i++)
-		if (o->phdr[i].p_type == PT_LOAD && o->phdr[i].p_offset == 0)
-			return o->addr + o->phdr[i].p_vaddr == ehdr;
+	for (ElfW(Half) i = 0; i < o->dlpi_phnum; i++) {
+		const ElfW(Phdr) *h = &o->dlpi_phdr[i];
+
+		if (h->p_type == PT_LOAD && a >= o->dlpi_addr + h->p_vaddr &&
+		    a < o->dlpi_addr + h->p_vaddr + h->p_memsz)
+			return 1;
+	}
 	return 0;
 }
 
-/* Reads l's dynamic section into t; -1 if it cannot be read as needed. */
-static int resolve_tables_of(const struct link_map *l, struct resolve_tables *t)
+/* Reads o's dynamic section (l: its link_map) into t; -1 if it cannot be
+ * read as needed. */
+static int resolve_tables_of(const struct dl_phdr_info *o,
+			     const struct link_map *l, struct resolve_tables *t)
 {
-	const struct resolve_obj *o = NULL;
 	ElfW(Addr) strtab = 0, symtab = 0, gnu_hash = 0, versym = 0;
 	ElfW(Addr) soname = 0;
 	int has_soname = 0;
+	unsigned long vdso = getauxval(AT_SYSINFO_EHDR);
 
-	for (size_t i = 0; i < walk.nall && o == NULL; i++)
-		if (walk.all[i].addr == l->l_addr &&
-		    walk.all[i].name == l->l_name)
-			o = &walk.all[i];
-	if (o == NULL || l->l_ld == NULL)
-		return -1;
 	memset(t, 0, sizeof *t);
+	if (l->l_ld == NULL)
+		return -1;
 	t->addr = l->l_addr;
 	t->name = l->l_name;
 	t->dyn = l->l_ld;
-	t->vdso = resolve_is_vdso(o);
+	t->vdso = vdso != 0 && resolve_holds(o, (const void *)vdso);
 	for (const ElfW(Dyn) *d = l->l_ld; d->d_tag != DT_NULL; d++) {
 		switch (d->d_tag) {
 		case DT_STRTAB: strtab = resolve_dyn_ptr(o, d->d_un.d_ptr); break;
@@ -173,6 +134,9 @@ static int resolve_tables_of(const struct link_map *l, struct resolve_tables *t)
 		case DT_GNU_HASH: gnu_hash = resolve_dyn_ptr(o, d->d_un.d_ptr); break;
 		case DT_VERSYM: versym = resolve_dyn_ptr(o, d->d_un.d_ptr); break;
 		case DT_SONAME: soname = d->d_un.d_val; has_soname = 1; break;
+		case DT_AUDIT:
+		case DT_DEPAUDIT:
+			return -1; /* an auditor may rebind what dlsym gives */
 		default: break;
 		}
 	}
@@ -203,25 +167,23 @@ static int resolve_name_matches(const struct resolve_tables *t, const char *n)
 	return base != NULL && strcmp(base + 1, n) == 0;
 }
 
-/* Whether chain object i is the first one carrying a name that a vouched
- * object before it needs. */
-static int resolve_needed(size_t i)
+/* Whether chain object i (the last read) is the first one carrying a name
+ * that a vouched object before it needs. */
+static int resolve_needed(const struct resolve_tables *t, size_t i)
 {
 	for (size_t k = 0; k < i; k++) {
-		if (!tables[k].vouched || tables[k].strtab == NULL)
+		if (!t[k].vouched || t[k].strtab == NULL)
 			continue;
-		for (const ElfW(Dyn) *d = tables[k].dyn; d->d_tag != DT_NULL;
-		     d++) {
+		for (const ElfW(Dyn) *d = t[k].dyn; d->d_tag != DT_NULL; d++) {
 			const char *n;
 			size_t first = 0;
 
 			if (d->d_tag != DT_NEEDED)
 				continue;
-			n = tables[k].strtab + d->d_un.d_val;
-			while (first < walk.nchain &&
-			       !resolve_name_matches(&tables[first], n))
+			n = t[k].strtab + d->d_un.d_val;
+			while (first < i && !resolve_name_matches(&t[first], n))
 				first++;
-			if (first == i)
+			if (first == i && resolve_name_matches(&t[i], n))
 				return 1;
 		}
 	}
@@ -317,57 +279,98 @@ static int resolve_in(const struct resolve_tables *t, const char *name,
 	return RESOLVE_FOUND;
 }
 
-/* Reads every object's tables and vouches for those after ours. */
-static int resolve_prepare(void)
+/* Every name not yet decided, in the object t after ours. */
+static void resolve_names_in(struct resolve_walk *w,
+			     const struct resolve_tables *t)
 {
-	if (walk.unusual || walk.nall != walk.nchain)
-		return -1; /* another namespace, or a chain we cannot hold */
-	for (size_t i = 0; i < walk.nchain; i++) {
-		if (resolve_tables_of(walk.chain[i], &tables[i]) != 0)
-			return -1;
-		/* Objects before ours are initial: dlopen appends. */
-		tables[i].vouched = i <= walk.self_at;
-	}
-	for (size_t i = walk.self_at + 1; i < walk.nchain; i++) {
-		if (tables[i].vdso)
+	for (size_t i = 0; i < w->n; i++) {
+		if (w->out[i] != NULL)
 			continue;
-		if (tables[i].gnu_hash == NULL || tables[i].symtab == NULL ||
-		    !resolve_needed(i))
-			return -1;
-		tables[i].vouched = 1;
+		switch (resolve_in(t, w->names[i],
+				   resolve_gnu_hash(w->names[i]), &w->out[i])) {
+		case RESOLVE_ASK:
+			w->out[i] = RESOLVE_ASK_MARK;
+			break;
+		default:
+			break;
+		}
 	}
+}
+
+/* One object, under the lock dl_iterate_phdr holds across all its calls
+ * (no dlopen changes the chain meanwhile).  The base namespace comes
+ * first, in chain order; each call must be the chain's next object. */
+static int resolve_each(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct resolve_walk *w = arg;
+	const struct link_map *l = w->next;
+	struct resolve_tables *t = &w->t[w->at];
+
+	if (size < offsetof(struct dl_phdr_info, dlpi_subs) +
+			   sizeof info->dlpi_subs ||
+	    info->dlpi_subs != 0 || l == NULL ||
+	    w->at == RESOLVE_MAX_OBJECTS || l->l_addr != info->dlpi_addr ||
+	    l->l_name != info->dlpi_name || resolve_tables_of(info, l, t) != 0)
+		goto unusual;
+	if (w->self_at == SIZE_MAX) {
+		/* Objects up to ours are initial: dlopen appends. */
+		t->vouched = 1;
+		if (resolve_holds(info, w->self)) {
+			w->self_at = w->at;
+			w->self_name = l->l_name;
+		}
+	} else if (!t->vdso) {
+		/* the vDSO is in no search list */
+		if (t->gnu_hash == NULL || t->symtab == NULL ||
+		    !resolve_needed(w->t, w->at))
+			goto unusual;
+		t->vouched = 1;
+		resolve_names_in(w, t);
+	}
+	w->next = l->l_next;
+	w->at++;
 	return 0;
+unusual:
+	w->unusual = 1;
+	return 1;
 }
 
 int shim_resolve_next(const void *self, const char *const *names, size_t n,
-		      void **out)
+		      void **out, const char **self_name)
 {
-	Dl_info info;
-	void *lm = NULL;
-	unsigned char decided[RESOLVE_MAX_NAMES];
+	struct resolve_walk w;
+	const char *audit = getenv("LD_AUDIT");
 
+	*self_name = NULL;
 	for (size_t i = 0; i < n; i++)
 		out[i] = NULL;
-	if (n > RESOLVE_MAX_NAMES ||
-	    dladdr1(self, &info, &lm, RTLD_DL_LINKMAP) == 0 || lm == NULL)
+	/* The base namespace's chain starts at the program, which the
+	 * loader's debugger interface names.  An auditor (la_symbind) may
+	 * change what dlsym gives: its answers are left to it. */
+	if (_r_debug.r_version < 1 || _r_debug.r_map == NULL ||
+	    _r_debug.r_map->l_prev != NULL || (audit != NULL && *audit != '\0'))
 		return -1;
-	memset(&walk, 0, sizeof walk);
-	walk.self = lm;
-	dl_iterate_phdr(resolve_each, &walk);
-	if (resolve_prepare() != 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		hashes[i] = resolve_gnu_hash(names[i]);
-		decided[i] = 0;
-	}
-	for (size_t o = walk.self_at + 1; o < walk.nchain; o++) {
-		if (tables[o].vdso)
-			continue;
+	w.self = self;
+	w.self_name = NULL;
+	w.names = names;
+	w.n = n;
+	w.out = out;
+	w.next = _r_debug.r_map;
+	w.at = 0;
+	w.self_at = SIZE_MAX;
+	w.unusual = 0;
+	dl_iterate_phdr(resolve_each, &w);
+	/* Every object seen, ours among them, and none in another
+	 * namespace (dl_iterate_phdr would have shown it past the chain's
+	 * end, where w.next is NULL). */
+	if (w.unusual || w.self_at == SIZE_MAX || w.next != NULL) {
 		for (size_t i = 0; i < n; i++)
-			if (!decided[i])
-				decided[i] = resolve_in(&tables[o], names[i],
-							hashes[i], &out[i]) !=
-					     RESOLVE_NONE;
+			out[i] = NULL;
+		return -1;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == RESOLVE_ASK_MARK)
+			out[i] = NULL;
+	*self_name = w.self_name;
 	return 0;
 }

@@ -14,13 +14,15 @@
  * unversioned or the one default version, hidden versions skipped).  out[i]
  * is NULL where they cannot: not found, an IFUNC (its resolver is the
  * loader's to call), a unique symbol; the caller asks dlsym for those.
- * Returns 0, or -1 with every out[i] NULL when the set of loaded objects is
- * one this walk cannot vouch for (an object loaded by dlopen or not needed
- * by one before it, another namespace, an unloaded object, a table it does
- * not read): then dlsym must answer for every name.
- * Start-up only: takes the loader's locks (dladdr, dl_iterate_phdr); no
- * allocation. */
+ * Returns 0 with *self_name the file name the loader gave that object (as
+ * dladdr's dli_fname), or -1 with every out[i] and *self_name NULL when the
+ * set of loaded objects is one this walk cannot vouch for (an object loaded
+ * by dlopen or not needed by one before it, another namespace, an unloaded
+ * object, an auditor, a table it does not read): then dlsym must answer
+ * for every name.
+ * Start-up only: getenv, and dl_iterate_phdr takes the loader's lock; no
+ * allocation; about 2.5 KiB of stack. */
 int shim_resolve_next(const void *self, const char *const *names, size_t n,
-		      void **out);
+		      void **out, const char **self_name);
 
 #endif
