@@ -9,6 +9,7 @@
  * is a pure pass-through.
  */
 #include "shim.h"
+#include "resolve.h"
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -73,19 +74,37 @@ void *shim_resolve(const char *name)
 #endif
 }
 
+#ifndef __APPLE__
+#define SHIM_ROW_NAME(shape, ret, name, params, ...) #name,
+static const char *const shim_real_names[] = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
+#undef SHIM_ROW_NAME
+#define SHIM_ROWS (sizeof shim_real_names / sizeof shim_real_names[0])
+#endif
+
+/* Our file name as the loader gave it, when the walk below found it. */
+static const char *shim_self_name;
+
+/* Every row's real function: the symbol tables in one pass where they can
+ * answer (resolve.h), dlsym for the rest. */
 void shim_resolve_all(void)
 {
 #ifndef __APPLE__
+	void *found[SHIM_ROWS];
+	size_t i = 0;
+
+	(void)shim_resolve_next((const void *)shim_resolve_all, shim_real_names,
+				SHIM_ROWS, found, &shim_self_name);
 #define SHIM_RESOLVE_ROW(shape, ret, name, params, ...)                     \
 	if (atomic_load_explicit(&shim_real_##name, memory_order_relaxed) == \
 	    NULL) {                                                          \
-		void *p_ = shim_resolve(#name);                              \
+		void *p_ = found[i] != NULL ? found[i] : shim_resolve(#name); \
 		atomic_store_explicit(&shim_real_##name,                     \
 				      (shim_fn_##name)(p_ != NULL            \
 							? (uintptr_t)p_      \
 							: SHIM_MISSING),     \
 				      memory_order_relaxed);                 \
-	}
+	}                                                                    \
+	i++;
 	SHIM_HOOKS_ALL(SHIM_RESOLVE_ROW)
 #undef SHIM_RESOLVE_ROW
 #endif
@@ -433,20 +452,26 @@ static int shim_self_path(char *out, size_t cap)
 {
 	Dl_info info;
 	shim_fn_realpath rp = shim_get_realpath();
+	/* the loader's name for us: from the resolving walk, else dladdr */
+	const char *name = shim_self_name;
 
-	if (dladdr((void *)shim_self_path, &info) == 0 ||
-	    info.dli_fname == NULL)
+	if (name == NULL) {
+		if (dladdr((void *)shim_self_path, &info) == 0)
+			return -1;
+		name = info.dli_fname;
+	}
+	if (name == NULL)
 		return -1;
-	if (info.dli_fname[0] == '/') {
-		size_t n = strlen(info.dli_fname);
+	if (name[0] == '/') {
+		size_t n = strlen(name);
 		if (n >= cap)
 			return -1;
-		memcpy(out, info.dli_fname, n + 1);
+		memcpy(out, name, n + 1);
 		return 0;
 	}
 	if (cap < PATH_MAX || rp == NULL)
 		return -1;
-	return rp(info.dli_fname, out) != NULL ? 0 : -1;
+	return rp(name, out) != NULL ? 0 : -1;
 }
 
 /* Start-up proper: resolves the real functions, reads the environment,
