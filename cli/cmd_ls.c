@@ -60,9 +60,10 @@ static const char *const ls_help =
 static const char *const inputs_help =
 	"Usage: shmcache inputs [OPTIONS] CACHE\n"
 	"Paths the run read (read, exec, opendir, readlink, load) with success\n"
-	"and never changed with success.  Each line: '+' (exists now) or '-', then the path.\n\n"
-	"  -a, --all          also paths only examined (stat, access, chdir)\n"
-	"                     or seen missing\n"
+	"and never changed with success.  Each line: '+' (exists now) or '-',\n"
+	"then the path.\n\n"
+	"  -a, --all          also paths only examined (stat, access, chdir),\n"
+	"                     seen missing, or tried in vain\n"
 	"  -j, --json         JSON Lines, with \"exists\": true|false\n"
 	"  -0, --null         paths only, raw bytes, each followed by NUL\n"
 	"      --prefix DIR   paths at or below DIR\n"
