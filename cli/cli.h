@@ -41,7 +41,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 struct entry {
 	unsigned char *path;  /* NUL-terminated copy; may hold other NULs */
 	size_t len;
-	uint32_t ops;
+	uint64_t ops;          /* the value word (cache_ops_succeeded ...) */
 	uint64_t count;
 };
 
@@ -58,13 +58,17 @@ bool cli_open_cache(const char *path, struct cache *c);
 bool cli_load_entries(struct cache *c, const char *path,
 		      struct entry_list *l);
 bool entry_list_add(struct entry_list *l, const unsigned char *key,
-		    size_t len, uint32_t ops, uint64_t count);
+		    size_t len, uint64_t ops, uint64_t count);
 void entry_list_sort(struct entry_list *l);
 void entry_list_free(struct entry_list *l);
 
-/* The operation letters of ops, one column per defined bit in bit order,
- * '-' where unset; returns the column width.  buf holds at least 33. */
-size_t ops_letters(uint32_t ops, char *buf);
+/* The operation letters of a value word: a column of one letter per
+ * defined bit in bit order for the operations that succeeded and the
+ * outcomes, a space, and a column of one letter per operation bit for the
+ * operations that failed; '-' where unset.  Returns the width; buf holds
+ * OPS_LETTERS_MAX bytes. */
+#define OPS_LETTERS_MAX 72
+size_t ops_letters(uint64_t ops, char *buf);
 /* Writes a path so that it fits on one line and can be decoded back:
  * valid UTF-8 printable text as is; backslash, control characters (C0,
  * DEL, C1), the line and paragraph separators U+2028 and U+2029, and
@@ -96,7 +100,7 @@ void json_string(FILE *f, const unsigned char *s, size_t n);
 /* "path": ... and, when the path is not valid UTF-8, "path_b64": ... */
 void json_path_fields(FILE *f, const unsigned char *p, size_t len);
 /* "ops": [names...] */
-void json_ops(FILE *f, uint32_t ops);
+void json_ops(FILE *f, uint64_t ops);
 /* One JSON Lines object for an entry, without the closing brace, so that
  * callers can add fields. */
 void json_entry_open(FILE *f, const struct entry *e);

@@ -2,6 +2,9 @@
  * cmd_ls.c - the listing commands: ls, inputs, outputs, get.
  *
  * inputs and outputs are what a build tool asks for:
+ * Both count the operations that succeeded only (cache_ops_succeeded):
+ * a failed mkdir -p on an existing directory, an unlink of nothing, a
+ * link onto a taken name change nothing.
  *  - outputs: every path the run changed: written, created, truncated,
  *    renamed to, made (mkdir, mknod; the new name of a link or symlink has
  *    the create bit, its target does not), its attributes changed, or
@@ -10,7 +13,7 @@
  *  - inputs: every path the run read (read, exec, opendir, readlink, load
  *    by the dynamic loader) with at least one success and never changed as
  *    above; with --all also the paths it only examined (stat, access,
- *    chdir) or looked for in vain.
+ *    chdir), looked for in vain, or only tried to read.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -40,21 +43,27 @@ struct list_opts {
 
 static const char *const ls_help =
 	"Usage: shmcache ls [OPTIONS] CACHE\n"
-	"List the entries of CACHE sorted by path: operation letters, hit\n"
-	"count, path (escaped C-style so that each entry is one line).\n\n"
-	"  -j, --json         JSON Lines: {\"path\", [\"path_b64\"], \"ops\", \"count\"}\n"
+	"List the entries of CACHE sorted by path: two columns of operation\n"
+	"letters, hit count, path (escaped C-style so that each entry is one\n"
+	"line).  The first column: operations that succeeded, then outcomes\n"
+	"(E exists, ! missing, P denied, ? failed); the second: operations\n"
+	"tried that failed.  One letter position per operation, '-' if none.\n\n"
+	"  -j, --json         JSON Lines: {\"path\", [\"path_b64\"], \"ops\",\n"
+	"                     \"failed\", \"count\"}\n"
 	"  -0, --null         paths only, raw bytes, each followed by NUL\n"
-	"      --ops LIST     entries with any of these operations (read,write,...)\n"
+	"      --ops LIST     entries with any of these operations, succeeded\n"
+	"                     or failed (read,write,...)\n"
 	"      --missing      entries seen missing (same as --ops missing)\n"
 	"      --prefix DIR   entries at or below DIR\n"
 	"  -h, --help         this help\n";
 
 static const char *const inputs_help =
 	"Usage: shmcache inputs [OPTIONS] CACHE\n"
-	"Paths the run read (read, exec, opendir, readlink) with success and\n"
-	"never changed.  Each line: '+' (exists now) or '-', then the path.\n\n"
-	"  -a, --all          also paths only examined (stat, access, chdir)\n"
-	"                     or seen missing\n"
+	"Paths the run read (read, exec, opendir, readlink, load) with success\n"
+	"and never changed with success.  Each line: '+' (exists now) or '-',\n"
+	"then the path.\n\n"
+	"  -a, --all          also paths only examined (stat, access, chdir),\n"
+	"                     seen missing, or tried in vain\n"
 	"  -j, --json         JSON Lines, with \"exists\": true|false\n"
 	"  -0, --null         paths only, raw bytes, each followed by NUL\n"
 	"      --prefix DIR   paths at or below DIR\n"
@@ -62,8 +71,10 @@ static const char *const inputs_help =
 
 static const char *const outputs_help =
 	"Usage: shmcache outputs [OPTIONS] CACHE\n"
-	"Paths the run changed: written, created, truncated, renamed to or\n"
-	"from, made, linked, attributes changed, or removed.  Each line: '+'\n"
+	"Paths the run changed with success: written, created, truncated,\n"
+	"renamed to or from, made, linked, attributes changed, or removed\n"
+	"(a change that failed, as mkdir of an existing directory, is not\n"
+	"one).  Each line: '+'\n"
 	"(exists now) or '-' (does not), then the path.\n\n"
 	"  -e, --existing     only the paths that exist now\n"
 	"  -j, --json         JSON Lines, with \"exists\": true|false\n"
@@ -83,17 +94,20 @@ static bool selected(const struct list_opts *o, const struct entry *e)
 {
 	if (o->prefix != NULL && !path_under(e->path, e->len, o->prefix))
 		return false;
+	const uint32_t done = cache_ops_succeeded(e->ops);
+	const uint32_t tried = done | cache_ops_failed(e->ops);
 	switch (o->kind) {
 	case LIST_LS:
-		return o->ops == 0 || (e->ops & o->ops) != 0;
+		return o->ops == 0 ||
+		       ((tried | cache_ops_outcomes(e->ops)) & o->ops) != 0;
 	case LIST_INPUTS:
-		if (e->ops & OPS_CHANGED)
+		if (done & OPS_CHANGED)
 			return false;
 		if (o->all)
-			return (e->ops & (OPS_READ | OPS_EXAMINED)) != 0;
-		return (e->ops & OPS_READ) && (e->ops & CACHE_OP_EXISTS);
+			return (tried & (OPS_READ | OPS_EXAMINED)) != 0;
+		return (done & OPS_READ) && (e->ops & CACHE_OP_EXISTS);
 	case LIST_OUTPUTS:
-		return (e->ops & OPS_CHANGED) != 0;
+		return (done & OPS_CHANGED) != 0;
 	}
 	return false;
 }

@@ -555,7 +555,7 @@ static uint64_t *exec_own_records;
 
 /* Records path (its key made as the shim makes it) with ops; nothing when
  * c is NULL (the cache could not be attached for writing). */
-static void exec_record(struct cache *c, const char *path, uint32_t ops)
+static void exec_record(struct cache *c, const char *path, uint64_t ops)
 {
 	if (c == NULL)
 		return;
@@ -581,7 +581,8 @@ static void exec_try(struct cache *c, const char *path, char **argv)
 	exec_record(c, path, CACHE_OP_EXEC);
 	execve(path, argv, environ);
 	e = errno;
-	exec_record(c, path, CACHE_OP_EXEC | exec_outcome(e));
+	exec_record(c, path,
+		    cache_ops_call(CACHE_OP_EXEC, true, exec_outcome(e)));
 	if (e == ENOEXEC) {
 		size_t n = 0;
 		while (argv[n] != NULL)
@@ -594,7 +595,9 @@ static void exec_try(struct cache *c, const char *path, char **argv)
 			exec_record(c, "/bin/sh", CACHE_OP_EXEC);
 			execve("/bin/sh", sh, environ);
 			e = errno;
-			exec_record(c, "/bin/sh", CACHE_OP_EXEC | exec_outcome(e));
+			exec_record(c, "/bin/sh",
+				    cache_ops_call(CACHE_OP_EXEC, true,
+						   exec_outcome(e)));
 			free(sh);
 		}
 	}

@@ -61,7 +61,7 @@ static void print_node(const unsigned char *name, size_t len, size_t below,
 	if (below > 0 || e == NULL)
 		printf(" (%zu)", below);
 	if (e != NULL) {
-		char letters[40];
+		char letters[OPS_LETTERS_MAX];
 		ops_letters(e->ops, letters);
 		printf("  %s %*llu", letters, width,
 		       (unsigned long long)e->count);

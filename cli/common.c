@@ -192,7 +192,7 @@ bool cli_open_cache(const char *path, struct cache *c)
 }
 
 bool entry_list_add(struct entry_list *l, const unsigned char *key,
-		    size_t len, uint32_t ops, uint64_t count)
+		    size_t len, uint64_t ops, uint64_t count)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 256;
@@ -256,13 +256,20 @@ bool cli_load_entries(struct cache *c, const char *path, struct entry_list *l)
 	return true;
 }
 
-size_t ops_letters(uint32_t ops, char *buf)
+size_t ops_letters(uint64_t ops, char *buf)
 {
+	const uint32_t done = (uint32_t)ops, failed = cache_ops_failed(ops);
 	size_t n = 0;
 #define OP_LETTER(name, bit, letter, str) \
-	buf[n++] = (ops & (1u << (bit))) ? (letter) : '-';
+	buf[n++] = (done & (1u << (bit))) ? (letter) : '-';
 	CACHE_OPS(OP_LETTER)
 #undef OP_LETTER
+	buf[n++] = ' ';
+#define OP_FAILED(name, bit, letter, str)                          \
+	if ((1u << (bit)) & CACHE_OPS_ACTIONS)                     \
+		buf[n++] = (failed & (1u << (bit))) ? (letter) : '-';
+	CACHE_OPS(OP_FAILED)
+#undef OP_FAILED
 	buf[n] = '\0';
 	return n;
 }
@@ -288,7 +295,7 @@ int count_width(const struct entry_list *l)
 
 void print_entry_line(FILE *f, const struct entry *e, int width)
 {
-	char letters[40];
+	char letters[OPS_LETTERS_MAX];
 	ops_letters(e->ops, letters);
 	fprintf(f, "%s %*llu ", letters, width, (unsigned long long)e->count);
 	print_path_escaped(f, e->path, e->len);

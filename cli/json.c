@@ -139,18 +139,27 @@ void json_path_fields(FILE *f, const unsigned char *p, size_t len)
 	}
 }
 
-void json_ops(FILE *f, uint32_t ops)
+/* The names of the bits of word, as a JSON array. */
+static void json_names(FILE *f, uint32_t word)
 {
-	fputs("\"ops\": [", f);
 	bool first = true;
+	fputc('[', f);
 #define OP_NAME(name, bit, letter, str)                 \
-	if (ops & (1u << (bit))) {                      \
+	if (word & (1u << (bit))) {                     \
 		fprintf(f, "%s\"%s\"", first ? "" : ", ", str); \
 		first = false;                          \
 	}
 	CACHE_OPS(OP_NAME)
 #undef OP_NAME
 	fputc(']', f);
+}
+
+void json_ops(FILE *f, uint64_t ops)
+{
+	fputs("\"ops\": ", f);
+	json_names(f, (uint32_t)ops);
+	fputs(", \"failed\": ", f);
+	json_names(f, cache_ops_failed(ops));
 }
 
 void json_entry_open(FILE *f, const struct entry *e)

@@ -5,8 +5,10 @@
  * Every injected process records the paths it touches here; the CLI reads
  * them.  Keys are byte strings (paths, not necessarily UTF-8, not
  * NUL-terminated in the API: a length is always given).  The value of an
- * entry is a word of operation bits (CACHE_OP_*) merged with fetch_or and a
- * hit counter added with fetch_add, both in place.
+ * entry is a 64-bit word of operation bits (CACHE_OP_*: those that
+ * succeeded, those that failed, and the outcomes; see
+ * CACHE_OP_FAILED_SHIFT) merged with fetch_or and a hit counter added with
+ * fetch_add, both in place.
  *
  * Safety contract, for every function marked "signal-safe": lock-free,
  * async-signal-safe (no malloc, stdio, locks), errno preserved, and safe on a
@@ -68,6 +70,38 @@ enum cache_op_bit {
 /* All operation (not outcome) bits, and all outcome bits. */
 #define CACHE_OPS_ACTIONS 0x00ffffffu
 #define CACHE_OPS_OUTCOMES 0xff000000u
+
+/* An entry's value word is 64 bits: the low half holds the operations of
+ * calls that succeeded and the outcome bits (EXISTS for a success or for
+ * EEXIST, else the failure's class); the high half the operations of calls
+ * that failed, shifted by CACHE_OP_FAILED_SHIFT.  One record is one call:
+ * cache_ops_call makes its word, so one fetch_or merges it. */
+#define CACHE_OP_FAILED_SHIFT 32
+
+/* The operations that succeeded at least once / failed at least once. */
+static inline uint32_t cache_ops_succeeded(uint64_t ops)
+{
+	return (uint32_t)ops & CACHE_OPS_ACTIONS;
+}
+static inline uint32_t cache_ops_failed(uint64_t ops)
+{
+	return (uint32_t)(ops >> CACHE_OP_FAILED_SHIFT) & CACHE_OPS_ACTIONS;
+}
+/* The outcome bits seen (CACHE_OP_EXISTS ...). */
+static inline uint32_t cache_ops_outcomes(uint64_t ops)
+{
+	return (uint32_t)ops & CACHE_OPS_OUTCOMES;
+}
+/* The word of one call: actions (CACHE_OPS_ACTIONS) that succeeded
+ * (failed false) or failed, with the outcome bits. */
+static inline uint64_t cache_ops_call(uint32_t actions, bool failed,
+				      uint32_t outcomes)
+{
+	actions &= CACHE_OPS_ACTIONS;
+	return (failed ? (uint64_t)actions << CACHE_OP_FAILED_SHIFT
+		       : (uint64_t)actions) |
+	       (outcomes & CACHE_OPS_OUTCOMES);
+}
 
 /* Name and letter of one bit (e.g. CACHE_OP_READ -> "read", 'r'); NULL / 0
  * for a bit that is not defined.  Async-signal-safe. */
@@ -139,13 +173,14 @@ void cache_detach(struct cache *c);
  * S-node header.  Longer keys are skipped and counted. */
 size_t cache_max_key(void);
 
-/* Inserts key if absent, then merges ops into its operation word (fetch_or)
+/* Inserts key if absent, then merges ops (a value word: cache_ops_call)
+ * into its operation word (fetch_or)
  * and adds 1 to its hit counter (fetch_add).  Linearisable, lock-free,
  * signal-safe (may be called from a signal handler that interrupted another
  * cache_record in the same thread).  Returns CACHE_OK, CACHE_E_TOOLONG or
  * CACHE_E_FULL (skipped and counted in the statistics), CACHE_E_CORRUPT, or
  * CACHE_E_RDONLY. */
-int cache_record(struct cache *c, const void *key, size_t len, uint32_t ops);
+int cache_record(struct cache *c, const void *key, size_t len, uint64_t ops);
 
 /* A one-entry memo of the S-node of the last key recorded through it, for
  * cache_record_hinted.  Zero-initialised before first use (static or
@@ -172,7 +207,7 @@ struct cache_hint {
  * results, same safety contract (signal-safe, errno preserved); hint may
  * be NULL. */
 int cache_record_hinted(struct cache *c, const void *key, size_t len,
-			uint32_t ops, struct cache_hint *hint);
+			uint64_t ops, struct cache_hint *hint);
 
 /* The hinted hit without a key buffer, for a caller that holds the key as a
  * NUL-terminated string (the shim: an absolute path it recorded last is its
@@ -183,7 +218,7 @@ int cache_record_hinted(struct cache *c, const void *key, size_t len,
  * is recorded (the caller records the key the usual way).  Signal-safe,
  * errno untouched, no system call. */
 size_t cache_hint_record(struct cache *c, const struct cache_hint *hint,
-			 const char *str, uint32_t ops,
+			 const char *str, uint64_t ops,
 			 const unsigned char **key);
 
 /* One entry as seen by lookup and iteration.  key points into the mapping
@@ -191,7 +226,7 @@ size_t cache_hint_record(struct cache *c, const struct cache_hint *hint,
 struct cache_entry {
 	const unsigned char *key;
 	size_t len;
-	uint32_t ops;
+	uint64_t ops;
 	uint64_t count;
 };
 

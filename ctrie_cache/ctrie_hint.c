@@ -46,7 +46,7 @@ static uint64_t entries_of(const struct cache *c)
  * that a signal handler recording in between sees no refusal, or a
  * complete one (a torn set can only cost one refusal, counted). */
 static int record_noting_refusal(struct cache *c, const void *key,
-				 size_t len, uint32_t ops,
+				 size_t len, uint64_t ops,
 				 struct cache_hint *hint)
 {
 	int r = cache_record(c, key, len, ops);
@@ -100,7 +100,7 @@ static bool refused_again(struct cache *c, const void *key, size_t len,
  * the hit runs without its frame. */
 static __attribute__((noinline)) int hint_miss(struct cache *c,
 					       const void *key, size_t len,
-					       uint32_t ops,
+					       uint64_t ops,
 					       struct cache_hint *hint)
 {
 	const struct ctrie_snode *s;
@@ -138,7 +138,7 @@ static __attribute__((noinline)) int hint_miss(struct cache *c,
 }
 
 int cache_record_hinted(struct cache *c, const void *key, size_t len,
-			uint32_t ops, struct cache_hint *hint)
+			uint64_t ops, struct cache_hint *hint)
 {
 	const struct ctrie_snode *s;
 	size_t slen;
@@ -220,7 +220,7 @@ hint_node(const struct cache *c, const struct cache_hint *hint,
 /* hot: kept next to the shim's wrappers that call it (see SHIM_HOT). */
 __attribute__((hot)) size_t
 cache_hint_record(struct cache *c, const struct cache_hint *hint,
-		  const char *str, uint32_t ops, const unsigned char **key)
+		  const char *str, uint64_t ops, const unsigned char **key)
 {
 	size_t len;
 	const struct ctrie_snode *s;

@@ -249,7 +249,7 @@ static shm_offt carve(struct cache *c, size_t extent, unsigned long f)
 }
 
 static bool snode_new(struct cache *c, const unsigned char *key, size_t len,
-		      uint32_t ops, struct snode_place *p, unsigned long f)
+		      uint64_t ops, struct snode_place *p, unsigned long f)
 {
 	struct ctrie_snode *s;
 
@@ -412,7 +412,7 @@ static const struct ctrie_cnode empty_cnode;
 /* Insert-or-merge at where, the main word and C-node in which a search
  * found the key absent. */
 static int insert_at(struct cache *c, const unsigned char *key, size_t len,
-		     uint64_t h, uint32_t ops, const struct ctrie_pos *where)
+		     uint64_t h, uint64_t ops, const struct ctrie_pos *where)
 {
 	struct ctrie_header *H = ctrie_hdr(c);
 	const unsigned long forks = ctrie_forks();
@@ -583,7 +583,7 @@ found:
 	return CACHE_OK;
 }
 
-int cache_record(struct cache *c, const void *key, size_t len, uint32_t ops)
+int cache_record(struct cache *c, const void *key, size_t len, uint64_t ops)
 {
 	static const unsigned char empty[1];
 	const unsigned char *k = len ? key : empty;

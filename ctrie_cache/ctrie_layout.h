@@ -79,8 +79,13 @@
  *   C-node  hdr = TAG_CNODE | level << 8 | prefix20 << 12, u32 bitmap,
  *           u32 child[popcount(bitmap)]      (S-, L- or I-nodes of level+1,
  *                                             as units: see below)
- *   S-node  hdr = TAG_SNODE | len << 8, _Atomic u32 ops,
- *           _Atomic u64 count, key[len]
+ *   S-node  hdr = TAG_SNODE | len << 8, u32 pad (zero), _Atomic u64 ops,
+ *           _Atomic u64 count, key[len]   (ops: the operations that
+ *                                             succeeded and the outcomes
+ *                                             in the low half, those that
+ *                                             failed in the high half, so
+ *                                             that one fetch_or records a
+ *                                             call: ctrie_cache.h)
  *   L-node  hdr = TAG_LNODE | n << 8, pad, u64 hash,
  *           shm_offt snode[n]                (n >= 2 keys, one full hash)
  *
@@ -129,10 +134,7 @@
 
 #define CTRIE_MAGIC UINT64_C(0x31454952544353ff)  /* "\xffSCTRIE1" */
 #define CTRIE_FORMATTING UINT64_C(0x464d540000000000) /* | pid */
-#define CTRIE_FORMAT_VERSION 6u /* 2: no recent_next; 3: 8-byte path cache
-				 * slots; 4: 32-bit C-node children; 5: carved
-				 * S-nodes, children in 8-byte units; 6: the
-				 * top table, no path cache, 32-bit mains */
+#define CTRIE_FORMAT_VERSION 7u /* the layout described above */
 
 #define CTRIE_BITS 5
 #define CTRIE_FANOUT (1u << CTRIE_BITS)
@@ -163,7 +165,7 @@ struct ctrie_cnode {
 
 struct ctrie_snode {
 	uint32_t hdr;
-	_Atomic uint32_t ops;
+	_Atomic uint64_t ops;
 	_Atomic uint64_t count;
 	unsigned char key[];
 };
@@ -213,6 +215,11 @@ struct ctrie_header {
 _Static_assert(sizeof(struct ctrie_header) <= SHM_CLIENT_AREA_SIZE,
 	       "the cache header must fit the allocator's client area");
 _Static_assert(CTRIE_MAX_KEY < (1u << 24), "S-node length field is 24 bits");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
+	       "the 64-bit ops word and count are lock-free (signal-safe)");
+_Static_assert(offsetof(struct ctrie_snode, ops) % 8 == 0 &&
+		       offsetof(struct ctrie_snode, count) % 8 == 0,
+	       "S-node value words are 8-byte aligned, also on i386");
 _Static_assert(CTRIE_LNODE_MAX >= 2, "an L-node must hold two keys");
 
 /* Reads a word of a published node once.  Published nodes are immutable,
@@ -530,7 +537,7 @@ int ctrie_corrupt(struct cache *c);
 /* A hit on S-node cs: merges ops into its operation word and counts one
  * record.  Inline: every record ends here (the shim's hinted hit too). */
 static inline void ctrie_snode_merge(const struct ctrie_snode *cs,
-				     uint32_t ops)
+				     uint64_t ops)
 {
 	struct ctrie_snode *s = (struct ctrie_snode *)cs;
 	/* relaxed: the value words are independent statistics.  Reading

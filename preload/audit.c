@@ -4,7 +4,7 @@
  * search for shared objects, which the shim cannot see.  The loader names
  * each place it is about to try (la_objsearch); the one it opens comes back
  * in la_objopen.  The others of the same search were tried in vain, and are
- * recorded with load and missing when the search ends: at the object's
+ * recorded with a failed load and missing when the search ends: at the object's
  * open, at the start of the next search, or when the loader's list is
  * consistent again (la_activity), which also ends a search that failed.
  * The object opened is recorded by the shim itself (load, exists).
@@ -80,7 +80,8 @@ static void audit_flush(void)
 {
 	for (size_t i = 0; i < audit_nprobes; i++)
 		cache_record(&audit_cache, audit_probe[i], audit_probe_len[i],
-			     CACHE_OP_LOAD | CACHE_OP_MISSING);
+			     cache_ops_call(CACHE_OP_LOAD, true,
+					    CACHE_OP_MISSING));
 	audit_nprobes = 0;
 }
 

@@ -268,7 +268,10 @@
 			shim_record(&kl_, CACHE_OP_SYMLINK | CACHE_OP_CREATE,\
 				    SHIM_FAILED_##res(r_),                   \
 				    SHIM_ERR_##res(r_, e_), 1);              \
-			shim_record(&kt_, CACHE_OP_SYMLINK, 0, 0, 0);        \
+			shim_record(&kt_, SHIM_FAILED_##res(r_) ?            \
+				    (uint64_t)CACHE_OP_SYMLINK               \
+					    << CACHE_OP_FAILED_SHIFT :       \
+				    CACHE_OP_SYMLINK, 0, 0, 0);              \
 		}                                                            \
 		errno = e_;                                                  \
 		return r_;                                                   \

@@ -84,7 +84,7 @@ static int ps_is_key(const char *s, size_t n)
 
 /* The general case, in a frame of its own: the key is folded. */
 static __attribute__((noinline)) void ps_note_folded(const char *path,
-						     uint32_t ops)
+						     uint64_t ops)
 {
 	struct shim_key k;
 
@@ -93,7 +93,7 @@ static __attribute__((noinline)) void ps_note_folded(const char *path,
 }
 
 /* Records path with ops (outcome bits included).  errno untouched. */
-static void ps_note(const char *path, uint32_t ops)
+static void ps_note(const char *path, uint64_t ops)
 {
 	size_t n;
 
@@ -116,7 +116,7 @@ static void ps_exec(shim_fn_execve ex, const char *path, char *const argv[],
 	ps_note(path, CACHE_OP_EXEC);
 	ex(path, argv, envp);
 	e = errno;
-	ps_note(path, CACHE_OP_EXEC | shim_outcome(1, e));
+	ps_note(path, shim_value(CACHE_OP_EXEC, 1, e));
 	errno = e;
 }
 

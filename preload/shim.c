@@ -317,7 +317,7 @@ void shim_key_target_copied(struct shim_key *k, const struct shim_key *link,
 
 /* ---- recording -------------------------------------------------------------- */
 
-void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
+void shim_record(const struct shim_key *k, uint64_t ops, int failed, int err,
 		 int outcome)
 {
 	size_t len = k->len;
@@ -328,18 +328,17 @@ void shim_record(const struct shim_key *k, uint32_t ops, int failed, int err,
 	    atomic_load_explicit(&shim_state, memory_order_relaxed) !=
 		    SHIM_ATTACHED)
 		return;
-	if (outcome)
-		ops |= shim_outcome(failed, err);
 	if (len == PATH_TOOLONG) {
 		/* The whole buffer, longer than any key: counted as skipped. */
 		if (sizeof k->buf <= shim_max_key)
 			return;
 		len = sizeof k->buf;
 	}
-	shim_record_bytes(k->key, len, ops);
+	shim_record_bytes(k->key, len,
+			  outcome ? shim_value((uint32_t)ops, failed, err) : ops);
 }
 
-void shim_record_bytes(const char *key, size_t len, uint32_t ops)
+void shim_record_bytes(const char *key, size_t len, uint64_t ops)
 {
 	int r;
 
@@ -392,18 +391,20 @@ __attribute__((noinline)) int shim_note_copied(struct shim_key *k, int dirfd,
 uint32_t shim_fopen_ops(const char *mode)
 {
 	uint32_t ops;
-	int plus = 0;
+	int plus = 0, excl = 0;
 
 	if (mode == NULL)
 		return CACHE_OP_READ;
-	for (const char *m = mode + 1; *m != '\0' && *m != ','; m++)
+	for (const char *m = mode + 1; *m != '\0' && *m != ','; m++) {
 		plus |= *m == '+';
+		excl |= *m == 'x';
+	}
 	switch (mode[0]) {
 	case 'w':
-		ops = CACHE_OP_WRITE | CACHE_OP_CREATE | CACHE_OP_TRUNCATE;
+		ops = CACHE_OP_WRITE | CACHE_OP_TRUNCATE;
 		break;
 	case 'a':
-		ops = CACHE_OP_WRITE | CACHE_OP_CREATE;
+		ops = CACHE_OP_WRITE;
 		break;
 	default:
 		ops = CACHE_OP_READ;
@@ -411,6 +412,8 @@ uint32_t shim_fopen_ops(const char *mode)
 	}
 	if (plus)
 		ops |= CACHE_OP_READ | CACHE_OP_WRITE;
+	if (excl && (ops & CACHE_OP_WRITE))
+		ops |= CACHE_OP_CREATE; /* glibc's 'x': O_EXCL */
 	return ops;
 }
 

@@ -186,20 +186,21 @@ static inline int shim_path_was_read(int failed, int err)
 	}
 }
 
-/* Records k with ops, plus the outcome of the call: failed false => EXISTS;
- * else err classifies it (ENOENT/ENOTDIR MISSING, EACCES/EPERM DENIED,
- * EEXIST EXISTS, others FAILED).  outcome false: ops only.  Signal-safe;
+/* Records k with the word of one call (shim_value): ops as succeeded with
+ * EXISTS, or as failed with the class of err.  outcome false: ops is
+ * recorded as it is (succeeded operations and outcome bits).  Signal-safe;
  * errno is not touched here (cache_record preserves it) and the wrappers
  * restore it anyway. */
-SHIM_HIDDEN void shim_record(const struct shim_key *k, uint32_t ops,
+SHIM_HIDDEN void shim_record(const struct shim_key *k, uint64_t ops,
 			     int failed, int err, int outcome);
 
 /* Records key[0..len), an absolute normalised path (the caller vouches for
  * it; a longer one than the cache takes is counted as skipped), with ops
- * (outcome bits included).  For callers that hold such a path already and
+ * (a value word: shim_value, or succeeded operations and outcome bits).
+ * For callers that hold such a path already and
  * need no struct shim_key (realpath's components, PATH candidates): no
  * copy, little stack.  Signal-safe, errno untouched. */
-SHIM_HIDDEN void shim_record_bytes(const char *key, size_t len, uint32_t ops);
+SHIM_HIDDEN void shim_record_bytes(const char *key, size_t len, uint64_t ops);
 
 /* After the real call: makes the key of path (relative to dirfd) in k and
  * records it with ops and the call's outcome, as shim_key_at then
@@ -241,6 +242,15 @@ static inline uint32_t shim_outcome(int failed, int err)
 	}
 }
 
+/* The value word of one call (cache_ops_call): a call that succeeded puts
+ * ops in the succeeded half with EXISTS; one that failed puts ops in the
+ * failed half with the class of err (EEXIST: the path exists, the
+ * operation failed). */
+static inline uint64_t shim_value(uint32_t ops, int failed, int err)
+{
+	return cache_ops_call(ops, failed != 0, shim_outcome(failed, err));
+}
+
 /* shim_note's common case, inline in every wrapper: an absolute path that
  * was this thread's last key is its own key, already normalised, so it is
  * matched and counted in place, neither folded, copied nor hashed (k->key
@@ -258,7 +268,7 @@ static inline int shim_note_hinted(struct shim_key *k, const char *path,
 	if (path == NULL || path[0] != '/' || !shim_active())
 		return 0;
 	n = cache_hint_record(&shim_cache, &shim_hint, path,
-			      ops | shim_outcome(failed, err), &stored);
+			      shim_value(ops, failed, err), &stored);
 	if (n == 0)
 		return 0;
 	k->key = (const char *)stored;
@@ -293,8 +303,11 @@ static inline uint32_t shim_open_ops(int flags)
 		ops = (flags & O_DIRECTORY) ? CACHE_OP_OPENDIR : CACHE_OP_READ;
 		break;
 	}
-	if (flags & O_CREAT)
-		ops |= CACHE_OP_CREATE; /* intent: the file may have existed */
+	/* create: the call made the file.  Only O_EXCL says so from the
+	 * result alone; a plain O_CREAT may have opened an existing file,
+	 * and a wrong create is worse than a missing one. */
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		ops |= CACHE_OP_CREATE;
 	if ((flags & O_TRUNC) && (ops & CACHE_OP_WRITE))
 		ops |= CACHE_OP_TRUNCATE;
 	return ops;

@@ -59,8 +59,15 @@ OPS = [("read", "r"), ("write", "w"), ("create", "c"), ("truncate", "t"),
        ("exists", "E"), ("missing", "!"), ("denied", "P"), ("failed", "?")]
 
 
-def letters_for(ops):
-    return "".join(l if n in ops else "-" for n, l in OPS)
+OUTCOMES = ("exists", "missing", "denied", "failed")
+
+
+def letters_for(ops, failed=()):
+    """ls's two columns: operations that succeeded and outcomes, then the
+    operations that failed."""
+    return ("".join(l if n in ops else "-" for n, l in OPS) + " " +
+            "".join(l if n in failed else "-" for n, l in OPS
+                    if n not in OUTCOMES))
 
 
 def escape_path(raw):
@@ -183,13 +190,13 @@ class Base(unittest.TestCase):
         self.assertEqual(len(lines), len(objs))
         raws = []
         for line, o in zip(lines, objs):
-            m = re.match(r"^(\S+) +(\d+) (.*)$", line)
+            m = re.match(r"^(\S+ \S+) +(\d+) (.*)$", line)
             self.assertIsNotNone(m, line)
             letters, count, path = m.groups()
             raw = json_path(o)
             raws.append(raw)
             self.assertEqual(path, escape_path(raw))
-            self.assertEqual(letters, letters_for(o["ops"]))
+            self.assertEqual(letters, letters_for(o["ops"], o["failed"]))
             self.assertEqual(int(count), o["count"])
         self.assertEqual(raws, sorted(raws), "ls is sorted bytewise")
         nul = sh(["ls", "-0"] + list(extra) + [cache])

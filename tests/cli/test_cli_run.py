@@ -146,8 +146,8 @@ class Run(TracedBase):
         r = sh(["get", c, empty + "/sh", "/nonexistent/sh", "/usr/bin/sh"])
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = r.stdout.decode().splitlines()
-        self.assertEqual([l.split()[0] for l in lines],
-                         [letters_for(["exec", "missing"])] * 2 +
+        self.assertEqual([" ".join(l.split()[:2]) for l in lines],
+                         [letters_for(["exec", "missing"], ["exec"])] * 2 +
                          [letters_for(["exec"])], r.stdout)
         self.assertEqual(sh(["get", c, "/bin/sh"]).returncode, 1)
 
@@ -549,7 +549,7 @@ class Diagnostics(TracedBase):
             lines = err.splitlines()
             self.assertTrue(lines)
             for line in lines:
-                self.assertRegex(line, r"^[-a-zA-Z!?]+ +\d+ /")
+                self.assertRegex(line, r"^[-a-zA-Z!?]+ [-a-zA-Z]+ +\d+ /")
             self.assertTrue(any(l.endswith("/libc.so.6") for l in lines),
                             err)
 
@@ -671,6 +671,159 @@ class Diagnostics(TracedBase):
         self.assertGone(pid)
         self.assertEqual(rc, 128 + signal.SIGUSR1)
         self.assertEqual(self.leftovers(), [])
+
+
+# Each change in turn failing and succeeding, made by one Python process
+# (isolated: no module search in the working directory).
+OUTCOME_SCRIPT = r"""
+import os, sys
+d = sys.argv[1]
+p = lambda n: os.path.join(d, n)
+def tryit(f, *a):
+    try:
+        r = f(*a)
+        if isinstance(r, int):
+            os.close(r)
+    except OSError:
+        pass
+W, C, X = os.O_WRONLY, os.O_CREAT, os.O_EXCL
+tryit(os.mkdir, p("dir"))                    # EEXIST
+tryit(os.mkdir, p("new"))
+tryit(os.unlink, p("nothere"))               # ENOENT
+tryit(os.unlink, p("gone"))
+tryit(os.link, p("l_src"), p("l_dst"))       # EEXIST
+tryit(os.link, p("l_src"), p("l_new"))
+tryit(os.symlink, "tgt", p("s_dst"))         # EEXIST
+tryit(os.symlink, "tgt2", p("s_new"))
+tryit(os.rename, p("r_nothere"), p("r_to"))  # ENOENT
+tryit(os.rename, p("mv_from"), p("mv_to"))
+tryit(os.open, p("old"), W | C)              # opened, not created
+tryit(os.open, p("newfile"), W | C)          # created, not known
+tryit(os.open, p("exclold"), W | C | X)      # EEXIST
+tryit(os.open, p("exclnew"), W | C | X)
+tryit(os.rmdir, p("full"))                   # ENOTEMPTY
+pid = os.fork()
+if pid == 0:
+    os.setgid(65534)
+    os.setuid(65534)
+    tryit(os.mkdir, p("denied"))             # EACCES
+    os._exit(0)
+os.waitpid(pid, 0)
+if os.path.ismount(p("ro")):
+    tryit(os.mkdir, p("ro/x"))               # EROFS
+"""
+
+
+class Outcomes(TracedBase):
+    """What succeeded and what was only tried, per path; outputs and inputs
+    count what succeeded."""
+
+    maxDiff = None
+
+    def entries(self, c, prefix):
+        r = sh(["ls", "--json", "--prefix", prefix, c])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = {}
+        for line in r.stdout.decode().splitlines():
+            o = json.loads(line)
+            out[os.path.relpath(json_path(o).decode(), prefix)] = (
+                sorted(o["ops"]), sorted(o["failed"]))
+        return out
+
+    def listed(self, cmd, c, prefix):
+        r = sh([cmd, "-0", "--prefix", prefix, c])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return sorted(os.path.relpath(x.decode(), prefix)
+                      for x in r.stdout.split(b"\0")[:-1])
+
+    def test_each_change_failing_and_succeeding(self):
+        d = self.path("ops")
+        os.mkdir(d)
+        for n in ("dir", "full", "ro"):
+            os.mkdir(os.path.join(d, n))
+        for n in ("gone", "l_src", "l_dst", "s_dst", "mv_from", "old",
+                  "exclold", "full/f"):
+            open(os.path.join(d, n), "w").close()
+        ro = os.path.join(d, "ro")
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o",
+                                  "ro,size=64k", "tmpfs", ro],
+                                 stderr=subprocess.DEVNULL).returncode == 0
+        if mounted:
+            self.addCleanup(subprocess.run, ["umount", ro])
+        else:
+            sys.stderr.write("no read-only mount here: EROFS not tested\n")
+        c = self.path("c")
+        r = self.run_cmd([sys.executable, "-I", "-S", "-c", OUTCOME_SCRIPT,
+                          d], c, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ex, mi, de, fa = "exists", "missing", "denied", "failed"
+        want = {
+            ".": ([ex, "stat"], []),     # ismount's stat of ro/..
+            "ro": ([ex, "stat"], []),
+            "dir": ([ex], ["mkdir"]),
+            "new": ([ex, "mkdir"], []),
+            "nothere": ([mi], ["unlink"]),
+            "gone": ([ex, "unlink"], []),
+            "l_src": ([ex, "link"], ["link"]),
+            "l_dst": ([ex], ["create", "link"]),
+            "l_new": (["create", ex, "link"], []),
+            "s_dst": ([ex], ["create", "symlink"]),
+            "tgt": ([], ["symlink"]),
+            "s_new": (["create", ex, "symlink"], []),
+            "tgt2": (["symlink"], []),
+            "r_nothere": ([mi], ["rename-from"]),
+            "r_to": ([mi], ["rename-to"]),
+            "mv_from": ([ex, "rename-from"], []),
+            "mv_to": ([ex, "rename-to"], []),
+            "old": ([ex, "write"], []),
+            "newfile": ([ex, "write"], []),
+            "exclold": ([ex], ["create", "write"]),
+            "exclnew": (["create", ex, "write"], []),
+            "full": ([fa], ["rmdir"]),
+            "denied": ([de], ["mkdir"]),
+        }
+        if mounted:
+            want["ro/x"] = ([fa], ["mkdir"])
+        self.assertEqual(self.entries(c, d), want)
+        self.assertEqual(self.listed("outputs", c, d),
+                         sorted(["new", "gone", "l_new", "s_new", "mv_from",
+                                 "mv_to", "old", "newfile", "exclnew"]))
+        self.assertEqual(self.listed("inputs", c, d), [])
+        r = sh(["ls", "--prefix", os.path.join(d, "dir"), c])
+        self.assertEqual(r.stdout.decode().split()[:2],
+                         letters_for([ex], ["mkdir"]).split())
+
+    def test_mkdir_p_rm_f_ln_s_onto_existing(self):
+        # The issue's own run: only W/o/b and W/o/sub were changed.
+        w = self.path("W")
+        os.makedirs(os.path.join(w, "o"))
+        open(os.path.join(w, "a"), "w").write("a\n")
+        c = self.path("c")
+        r = self.run_cmd(["sh", "-c", "mkdir -p W/o/sub; rm -f W/nothere; "
+                          "ln -s a W/a; cd W; cp a o/b; mkdir o"],
+                         c, cwd=self.tmp)
+        self.assertEqual(r.returncode, 1, r.stderr)  # mkdir o: exists
+        self.assertEqual(self.listed("outputs", c, self.tmp),
+                         ["W/o/b", "W/o/sub"])
+        self.assertIn("W/a", self.listed("inputs", c, self.tmp))
+        e = self.entries(c, self.tmp)
+        # mkdir -p found W and W/o (EEXIST), rm -f found nothing, ln -s
+        # found W/a taken (and is its own target), mkdir o failed.
+        self.assertEqual({k: v for k, v in e.items() if k.startswith("W")}, {
+            "W": (["chdir", "exists"], ["mkdir"]),
+            "W/a": (["exists", "missing", "read", "stat"],
+                    ["create", "stat", "symlink"]),
+            "W/nothere": (["missing"], ["stat", "unlink"]),
+            "W/o": (["chdir", "exists"], ["mkdir"]),
+            "W/o/b": (["create", "exists", "missing", "write"], ["stat"]),
+            "W/o/sub": (["exists", "mkdir"], []),
+        })
+        # a new tree: every level made
+        c2 = self.path("c2")
+        r = self.run_cmd(["mkdir", "-p", "N/x/y"], c2, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.listed("outputs", c2, self.tmp),
+                         ["N", "N/x", "N/x/y"])
 
 
 if __name__ == "__main__":

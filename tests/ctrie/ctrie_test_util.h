@@ -88,7 +88,7 @@ static inline uint64_t test_rand(uint64_t *s)
 struct ref_ent {
 	unsigned char *key;
 	size_t len;
-	uint32_t ops;
+	uint64_t ops;
 	uint64_t count;
 	int seen;
 };

@@ -73,7 +73,8 @@ static void assert_matches(struct ref_map *ref, uint64_t records)
 			     "key %zu of length %zu not found", i, r->len);
 		cr_assert_eq(e.len, r->len);
 		cr_assert_eq(memcmp(e.key, r->key, r->len), 0);
-		cr_assert_eq(e.ops, r->ops, "ops %x != %x", e.ops, r->ops);
+		cr_assert_eq(e.ops, r->ops, "ops %llx != %llx",
+			     (unsigned long long)e.ops, (unsigned long long)r->ops);
 		cr_assert_eq(e.count, r->count);
 	}
 	cr_assert_eq(cache_iterate(&C, check_visit, &ic), CACHE_OK);
@@ -92,7 +93,7 @@ static void assert_matches(struct ref_map *ref, uint64_t records)
 }
 
 static void record_ref(struct ref_map *ref, const void *k, size_t len,
-		       uint32_t ops)
+		       uint64_t ops)
 {
 	struct ref_ent *r = ref_find(ref, k, len, 1);
 	cr_assert_eq(cache_record(&C, k, len, ops), CACHE_OK);
@@ -116,8 +117,9 @@ Test(ctrie, random_keys_against_reference)
 	}
 	for (i = 0; i < records; i++) {
 		size_t x = test_rand(&seed) % pool.n;
+		/* any bit of the 64-bit word: both halves are kept */
 		record_ref(&ref, pool.key[x], pool.len[x],
-			   1u << (test_rand(&seed) % 19));
+			   UINT64_C(1) << (test_rand(&seed) % 64));
 	}
 	assert_matches(&ref, records);
 	/* absent keys: fresh random keys not in the reference */

@@ -71,8 +71,8 @@ static void check_overlap(struct cache *c)
 			     "key %u missing", i);
 		cr_assert_eq(e.count, n, "key %u: count %llu, expected %llu", i,
 			     (unsigned long long)e.count, (unsigned long long)n);
-		cr_assert_eq(e.ops, ops, "key %u: ops %x, expected %x", i,
-			     e.ops, ops);
+		cr_assert_eq(e.ops, ops, "key %u: ops %llx, expected %x", i,
+			     (unsigned long long)e.ops, ops);
 	}
 	cr_assert_eq(cache_stats(c, &st, true), CACHE_OK);
 	cr_assert_eq(st.entries, total);

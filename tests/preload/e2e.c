@@ -196,7 +196,7 @@ static int lookup(struct e2e *t, const char *key, struct cache_entry *e)
 	return r;
 }
 
-uint32_t e2e_ops(struct e2e *t, const char *key)
+uint64_t e2e_ops(struct e2e *t, const char *key)
 {
 	struct cache_entry e;
 
@@ -216,20 +216,28 @@ void e2e_stats(struct e2e *t, struct cache_stats *st)
 	cr_assert_eq(cache_stats(&t->c, st, false), CACHE_OK);
 }
 
-static void letters(uint32_t ops, char *out)
+/* "rwE" for succeeded operations and outcomes, then "/rw" for the
+ * operations that failed, if any. */
+static void letters(uint64_t ops, char *out)
 {
+	const uint32_t failed = cache_ops_failed(ops);
 	size_t n = 0;
 
 	for (unsigned b = 0; b < 32; b++)
-		if ((ops & (1u << b)) && cache_op_letter(1u << b))
+		if (((uint32_t)ops & (1u << b)) && cache_op_letter(1u << b))
+			out[n++] = cache_op_letter(1u << b);
+	if (failed != 0)
+		out[n++] = '/';
+	for (unsigned b = 0; b < 32; b++)
+		if ((failed & (1u << b)) && cache_op_letter(1u << b))
 			out[n++] = cache_op_letter(1u << b);
 	out[n] = '\0';
 }
 
-void e2e_expect(struct e2e *t, const char *key, uint32_t bits)
+void e2e_expect(struct e2e *t, const char *key, uint64_t bits)
 {
-	uint32_t ops = e2e_ops(t, key);
-	char have[40], want[40];
+	uint64_t ops = e2e_ops(t, key);
+	char have[80], want[80];
 
 	letters(ops, have);
 	letters(bits, want);
@@ -239,8 +247,8 @@ void e2e_expect(struct e2e *t, const char *key, uint32_t bits)
 
 void e2e_absent(struct e2e *t, const char *key)
 {
-	uint32_t ops = e2e_ops(t, key);
-	char have[40];
+	uint64_t ops = e2e_ops(t, key);
+	char have[80];
 
 	letters(ops, have);
 	cr_expect_eq(ops, 0, "%s: should be absent, recorded [%s]", key, have);

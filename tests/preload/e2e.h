@@ -57,12 +57,14 @@ void e2e_sh(struct e2e *t, enum e2e_mode mode, const char *cmd,
 	    struct e2e_out *o);
 
 /* The cache as recorded: ops of key (0 when absent), its hit count. */
-uint32_t e2e_ops(struct e2e *t, const char *key);
+uint64_t e2e_ops(struct e2e *t, const char *key);
 uint64_t e2e_count(struct e2e *t, const char *key);
 void e2e_stats(struct e2e *t, struct cache_stats *st);
 /* Asserts: key present with exactly these bits (operations and
  * outcomes); key absent. */
-void e2e_expect(struct e2e *t, const char *key, uint32_t bits);
+void e2e_expect(struct e2e *t, const char *key, uint64_t bits);
+/* Operation bits of calls that failed, for e2e_expect. */
+#define E2E_FAILED(bits) ((uint64_t)(bits) << CACHE_OP_FAILED_SHIFT)
 void e2e_absent(struct e2e *t, const char *key);
 
 /* Paths of what meson built. */

@@ -29,12 +29,13 @@ static void teardown(void)
 	unlink(file);
 }
 
-static void expect(const char *key, uint32_t ops, uint64_t count)
+static void expect(const char *key, uint64_t ops, uint64_t count)
 {
 	struct cache_entry e;
 
 	cr_assert_eq(cache_lookup(&C, key, strlen(key), &e), 1, "%s", key);
-	cr_expect_eq(e.ops, ops, "%s: ops %#x, want %#x", key, e.ops, ops);
+	cr_expect_eq(e.ops, ops, "%s: ops %#llx, want %#llx", key,
+		     (unsigned long long)e.ops, (unsigned long long)ops);
 	cr_expect_eq(e.count, count, "%s: count %llu, want %llu", key,
 		     (unsigned long long)e.count, (unsigned long long)count);
 }
@@ -193,7 +194,14 @@ Test(hint, hint_record_counts_only_matches)
 		     0);
 	cr_assert_eq(cache_hint_record(&C, &h, "/opt/", CACHE_OP_READ, &key),
 		     0);
-	expect("/opt/a", CACHE_OP_STAT | CACHE_OP_WRITE, 7);
+	/* a failed call's word: its operation in the high half */
+	cr_assert_eq(cache_hint_record(&C, &h, "/opt/a",
+				       cache_ops_call(CACHE_OP_MKDIR, true,
+						      CACHE_OP_EXISTS),
+				       &key), 6);
+	expect("/opt/a", CACHE_OP_STAT | CACHE_OP_WRITE | CACHE_OP_EXISTS |
+				 (uint64_t)CACHE_OP_MKDIR << CACHE_OP_FAILED_SHIFT,
+	       8);
 	cr_assert_eq(cache_lookup(&C, "/opt/ab", 7, NULL), 0);
 }
 

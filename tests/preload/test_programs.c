@@ -53,7 +53,7 @@ Test(programs, cat)
 	cr_expect_eq(o.code, 1);
 	cr_expect_str_eq(o.out, "hello\nworld\n");
 	e2e_expect(&t, e2e_path(&t, "in.txt"), R | E);
-	e2e_expect(&t, e2e_path(&t, "nothere.txt"), R | MISSING);
+	e2e_expect(&t, e2e_path(&t, "nothere.txt"), E2E_FAILED(R) | MISSING);
 	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
 	e2e_absent(&t, e2e_path(&t, "d/a.c"));
 }
@@ -76,7 +76,7 @@ Test(programs, cp_recursive)
 	cr_expect_eq(o.code, 0, "%s", o.err);
 	e2e_expect(&t, e2e_path(&t, "d/b/b.c"), S | R | E);
 	e2e_expect(&t, e2e_path(&t, "d/b/c/c.h"), S | R | E);
-	e2e_expect(&t, e2e_path(&t, "copy/b/c/c.h"), W | C | E);
+	e2e_expect(&t, e2e_path(&t, "copy/b/c/c.h"), W | C | E); /* O_EXCL */
 	e2e_expect(&t, e2e_path(&t, "copy/b"), S | CACHE_OP_MKDIR | E);
 	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
 }
@@ -129,8 +129,8 @@ Test(programs, touch)
 {
 	RUN("touch", "new.txt", "in.txt");
 	cr_expect_eq(o.code, 0, "%s", o.err);
-	e2e_expect(&t, e2e_path(&t, "new.txt"), W | C | E);
-	e2e_expect(&t, e2e_path(&t, "in.txt"), W | C | E);
+	e2e_expect(&t, e2e_path(&t, "new.txt"), W | E);
+	e2e_expect(&t, e2e_path(&t, "in.txt"), W | E);
 	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
 }
 
@@ -142,9 +142,9 @@ Test(programs, sh_pipeline)
 	       &o);
 	cr_expect_eq(o.code, 0, "%s", o.err);
 	e2e_expect(&t, e2e_path(&t, "in.txt"), R | E);
-	e2e_expect(&t, e2e_path(&t, "count.txt"), R | W | C | T | E);
-	e2e_expect(&t, e2e_path(&t, "log.txt"), W | C | E);
-	e2e_expect(&t, e2e_path(&t, "nothere"), S | MISSING);
+	e2e_expect(&t, e2e_path(&t, "count.txt"), R | W | T | E);
+	e2e_expect(&t, e2e_path(&t, "log.txt"), W | E);
+	e2e_expect(&t, e2e_path(&t, "nothere"), E2E_FAILED(S) | MISSING);
 	e2e_expect(&t, e2e_path(&t, "d"), CACHE_OP_CHDIR | E);
 	e2e_expect(&t, "/usr/bin/wc", S | X | E);
 	e2e_absent(&t, e2e_path(&t, "d/in.txt"));
@@ -168,12 +168,12 @@ Test(programs, tar_create_extract)
 	e2e_mkdir(&t, "out");
 	RUN("tar", "cf", "a.tar", "d");
 	cr_expect_eq(o.code, 0, "%s", o.err);
-	e2e_expect(&t, e2e_path(&t, "a.tar"), W | C | T | E);
+	e2e_expect(&t, e2e_path(&t, "a.tar"), W | T | E);
 	e2e_expect(&t, e2e_path(&t, "d/b/c/c.h"), S | R | E);
 	RUN("tar", "xf", "a.tar", "-C", "out");
 	cr_expect_eq(o.code, 0, "%s", o.err);
-	e2e_expect(&t, e2e_path(&t, "a.tar"), R | W | C | T | E);
-	e2e_expect(&t, e2e_path(&t, "out/d/b/c/c.h"), W | C | E);
+	e2e_expect(&t, e2e_path(&t, "a.tar"), R | W | T | E);
+	e2e_expect(&t, e2e_path(&t, "out/d/b/c/c.h"), W | C | E); /* O_EXCL */
 	e2e_expect(&t, e2e_path(&t, "out/d/b"), CACHE_OP_MKDIR | CACHE_OP_CHATTR | E);
 	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
 	e2e_absent(&t, e2e_path(&t, "out/in.txt"));
@@ -198,16 +198,17 @@ Test(programs, make_gcc)
 	e2e_expect(&t, e2e_path(&t, "proj/Makefile"), S | R | E);
 	/* gcc resolves its inputs and outputs with realpath: a readlink of
 	 * each, failing with EINVAL (not a link) */
-	e2e_expect(&t, e2e_path(&t, "proj/main.c"), S | R | LNK | E | FAILED);
+	e2e_expect(&t, e2e_path(&t, "proj/main.c"),
+		   S | R | E | FAILED | E2E_FAILED(LNK));
 	e2e_expect(&t, e2e_path(&t, "proj/inc/defs.h"), R | E);
 	/* The header search misses, that build tools care about. */
-	e2e_expect(&t, e2e_path(&t, "proj/nope/defs.h"), R | MISSING);
-	e2e_expect(&t, e2e_path(&t, "proj/gone"), S | MISSING);
+	e2e_expect(&t, e2e_path(&t, "proj/nope/defs.h"), E2E_FAILED(R) | MISSING);
+	e2e_expect(&t, e2e_path(&t, "proj/gone"), E2E_FAILED(S) | MISSING);
 	e2e_expect(&t, e2e_path(&t, "proj/main.o"),
-		   R | W | C | T | S | LNK | E | MISSING);
+		   R | W | T | S | E | MISSING | E2E_FAILED(S | LNK));
 	e2e_expect(&t, e2e_path(&t, "proj/util.o"),
-		   R | W | C | T | S | LNK | E | MISSING);
-	e2e_expect(&t, "/usr/include/stdio.h", R | LNK | E | FAILED);
+		   R | W | T | S | E | MISSING | E2E_FAILED(S | LNK));
+	e2e_expect(&t, "/usr/include/stdio.h", R | E | FAILED | E2E_FAILED(LNK));
 	e2e_absent(&t, e2e_path(&t, "proj/inc/main.c"));
 	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
 }
@@ -234,13 +235,13 @@ Test(programs, python3_statvfs_xattr)
 	    "    print('noset', e.errno)\n");
 	cr_expect_eq(o.code, 0, "%s", o.err);
 	e2e_expect(&t, e2e_path(&t, "in.txt"), S | E);
-	e2e_expect(&t, e2e_path(&t, "nothere.vfs"), S | MISSING);
+	e2e_expect(&t, e2e_path(&t, "nothere.vfs"), E2E_FAILED(S) | MISSING);
 	e2e_expect(&t, e2e_path(&t, "d"), S | E);
 	/* ENODATA, or ENOTSUP where the file system has no user xattrs:
 	 * the call failed on a file that exists */
 	cr_expect(strncmp(o.out, "get ", 4) == 0, "%s", o.out);
 	e2e_expect(&t, e2e_path(&t, "untouched.txt"),
-		   S | CACHE_OP_FAILED);
+		   E2E_FAILED(S) | CACHE_OP_FAILED);
 	e2e_expect(&t, e2e_path(&t, "d/a.c"),
 		   CACHE_OP_CHATTR |
 			   (strstr(o.out, "\nset\n") != NULL ? E
@@ -257,8 +258,8 @@ Test(programs, python3)
 	cr_expect_eq(o.code, 0, "%s", o.err);
 	cr_expect_str_eq(o.out, "False True\n");
 	e2e_expect(&t, e2e_path(&t, "in.txt"), R | E);
-	e2e_expect(&t, e2e_path(&t, "py-out.txt"), W | C | T | E);
-	e2e_expect(&t, e2e_path(&t, "nothere.py"), S | MISSING);
+	e2e_expect(&t, e2e_path(&t, "py-out.txt"), W | T | E);
+	e2e_expect(&t, e2e_path(&t, "nothere.py"), E2E_FAILED(S) | MISSING);
 	e2e_expect(&t, e2e_path(&t, "d"), S | E);
 	e2e_absent(&t, e2e_path(&t, "untouched.txt"));
 }

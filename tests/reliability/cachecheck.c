@@ -15,29 +15,42 @@
 
 #include "ctrie_cache.h"
 
-/* The bits of ls letters ("rwE"); -1 for a letter that is none. */
-static long parse_letters(const char *s)
+/* The value word of letters "rwE/c": operations that succeeded and
+ * outcomes, then after '/' operations that failed; -1 for a letter that is
+ * none. */
+static int64_t parse_letters(const char *s)
 {
-	uint32_t bits = 0;
+	uint64_t bits = 0;
+	unsigned shift = 0;
 
 	for (; *s != '\0'; s++) {
-		uint32_t b = 0;
+		uint64_t b = 0;
+		if (*s == '/' && shift == 0) {
+			shift = CACHE_OP_FAILED_SHIFT;
+			continue;
+		}
 		for (unsigned i = 0; i < 32 && b == 0; i++)
 			if (cache_op_letter(1u << i) == *s)
-				b = 1u << i;
+				b = (uint64_t)(1u << i) << shift;
 		if (b == 0)
 			return -1;
 		bits |= b;
 	}
-	return (long)bits;
+	return (int64_t)bits;
 }
 
-static void letters(uint32_t ops, char *out)
+static void letters(uint64_t ops, char *out)
 {
+	const uint32_t failed = cache_ops_failed(ops);
 	size_t n = 0;
 
 	for (unsigned b = 0; b < 32; b++)
-		if ((ops & (1u << b)) && cache_op_letter(1u << b))
+		if (((uint32_t)ops & (1u << b)) && cache_op_letter(1u << b))
+			out[n++] = cache_op_letter(1u << b);
+	if (failed != 0)
+		out[n++] = '/';
+	for (unsigned b = 0; b < 32; b++)
+		if ((failed & (1u << b)) && cache_op_letter(1u << b))
 			out[n++] = cache_op_letter(1u << b);
 	out[n] = '\0';
 }
@@ -92,10 +105,10 @@ int main(int argc, char **argv)
 	for (i++; i < argc; i++) {
 		const char *eq = absent ? NULL : strrchr(argv[i], '=');
 		size_t len = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
-		long want = eq ? parse_letters(eq + 1) : 0;
+		int64_t want = eq ? parse_letters(eq + 1) : 0;
 		struct cache_entry e;
 		int found = cache_lookup(&c, argv[i], len, &e);
-		char have[40], wantl[40];
+		char have[80], wantl[80];
 
 		if (found < 0 || found == absent || want < 0) {
 			printf("%.*s: %s\n", (int)len, argv[i],
@@ -103,9 +116,9 @@ int main(int argc, char **argv)
 			       found < 0 ? cache_strerror(found) :
 			       found ? "present, expected absent" : "absent");
 			failed = 1;
-		} else if (eq != NULL && e.ops != (uint32_t)want) {
+		} else if (eq != NULL && e.ops != (uint64_t)want) {
 			letters(e.ops, have);
-			letters((uint32_t)want, wantl);
+			letters((uint64_t)want, wantl);
 			printf("%.*s: recorded [%s], expected exactly [%s]\n",
 			       (int)len, argv[i], have, wantl);
 			failed = 1;

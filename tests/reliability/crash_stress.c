@@ -154,9 +154,10 @@ static int check_round(struct cache *c, struct expect *exp, uint32_t nkeys,
 			bad = 1;
 		} else if ((e.ops & exp[k].ops) != exp[k].ops ||
 			   e.count < exp[k].count) {
-			printf("round %d (seed %" PRIu64 "): key %u has ops %#x "
+			printf("round %d (seed %" PRIu64 "): key %u has ops %#llx "
 			       "count %" PRIu64 ", acknowledged ops %#x count %"
-			       PRIu64 "\n", round, seed, k, e.ops, e.count,
+			       PRIu64 "\n", round, seed, k,
+			       (unsigned long long)e.ops, e.count,
 			       exp[k].ops, exp[k].count);
 			bad = 1;
 		}

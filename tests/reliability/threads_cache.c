@@ -191,9 +191,10 @@ int main(int argc, char **argv)
 		r = cache_lookup(&cache, key, len, &e);
 		if (want == 0 ? r != 0 : r != 1 || e.count != want || e.ops != ops) {
 			if (bad++ < 5)
-				printf("key %u: lookup %d count %" PRIu64 " ops %#x, "
+				printf("key %u: lookup %d count %" PRIu64 " ops %#llx, "
 				       "expected count %" PRIu64 " ops %#x\n", k, r,
-				       r == 1 ? e.count : 0, r == 1 ? e.ops : 0,
+				       r == 1 ? e.count : 0,
+				       r == 1 ? (unsigned long long)e.ops : 0,
 				       want, ops);
 		}
 	}
