@@ -534,21 +534,6 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
  * with the same keys and bits as the shim's execvp (EXEC before each
  * candidate's execve; EXEC and the outcome when it fails). */
 
-/* The outcome bits of a failed call, as the shim classifies errno. */
-static uint32_t exec_outcome(int err)
-{
-	switch (err) {
-	case ENOENT:
-	case ENOTDIR:
-		return CACHE_OP_MISSING;
-	case EACCES:
-	case EPERM:
-		return CACHE_OP_DENIED;
-	default:
-		return CACHE_OP_FAILED;
-	}
-}
-
 /* Records made here, counted in a page shared with the parent: a cache
  * holding no more was filled by no shim (cli_report says so). */
 static uint64_t *exec_own_records;
@@ -582,7 +567,7 @@ static void exec_try(struct cache *c, const char *path, char **argv)
 	execve(path, argv, environ);
 	e = errno;
 	exec_record(c, path,
-		    cache_ops_call(CACHE_OP_EXEC, true, exec_outcome(e)));
+		    cache_call_value(CACHE_OP_EXEC, true, e));
 	if (e == ENOEXEC) {
 		size_t n = 0;
 		while (argv[n] != NULL)
@@ -596,8 +581,7 @@ static void exec_try(struct cache *c, const char *path, char **argv)
 			execve("/bin/sh", sh, environ);
 			e = errno;
 			exec_record(c, "/bin/sh",
-				    cache_ops_call(CACHE_OP_EXEC, true,
-						   exec_outcome(e)));
+				    cache_call_value(CACHE_OP_EXEC, true, e));
 			free(sh);
 		}
 	}

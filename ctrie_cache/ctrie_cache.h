@@ -22,6 +22,7 @@
 #ifndef CTRIE_CACHE_H
 #define CTRIE_CACHE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -101,6 +102,35 @@ static inline uint64_t cache_ops_call(uint32_t actions, bool failed,
 	return (failed ? (uint64_t)actions << CACHE_OP_FAILED_SHIFT
 		       : (uint64_t)actions) |
 	       (outcomes & CACHE_OPS_OUTCOMES);
+}
+
+/* The outcome bits of a call: failed false => EXISTS; else err classifies
+ * it (ENOENT/ENOTDIR MISSING, EACCES/EPERM DENIED, EEXIST EXISTS: mkdir -p,
+ * O_EXCL and link find the path there; others FAILED).  The shim and the
+ * CLI's own records classify with it.  Async-signal-safe. */
+static inline uint32_t cache_outcome(bool failed, int err)
+{
+	if (!failed)
+		return CACHE_OP_EXISTS;
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		return CACHE_OP_MISSING;
+	case EACCES:
+	case EPERM:
+		return CACHE_OP_DENIED;
+	case EEXIST:
+		return CACHE_OP_EXISTS;
+	default:
+		return CACHE_OP_FAILED;
+	}
+}
+/* The word of one call of actions that succeeded (failed false) or failed
+ * with errno err: cache_ops_call with the call's outcome. */
+static inline uint64_t cache_call_value(uint32_t actions, bool failed,
+					int err)
+{
+	return cache_ops_call(actions, failed, cache_outcome(failed, err));
 }
 
 /* Name and letter of one bit (e.g. CACHE_OP_READ -> "read", 'r'); NULL / 0

@@ -116,7 +116,7 @@ static void rp_note(const char *rname, size_t len, uint32_t ops, int failed,
 {
 	if (rname[0] != '/')
 		return; /* getcwd gave no absolute path: nothing to name */
-	shim_record_bytes(rname, len, shim_value(ops, failed, err));
+	shim_record_bytes(rname, len, cache_call_value(ops, failed != 0, err));
 	errno = err;
 }
 

@@ -335,7 +335,7 @@ void shim_record(const struct shim_key *k, uint64_t ops, int failed, int err,
 		len = sizeof k->buf;
 	}
 	shim_record_bytes(k->key, len,
-			  outcome ? shim_value((uint32_t)ops, failed, err) : ops);
+			  outcome ? cache_call_value((uint32_t)ops, failed != 0, err) : ops);
 }
 
 void shim_record_bytes(const char *key, size_t len, uint64_t ops)

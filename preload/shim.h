@@ -186,7 +186,7 @@ static inline int shim_path_was_read(int failed, int err)
 	}
 }
 
-/* Records k with the word of one call (shim_value): ops as succeeded with
+/* Records k with the word of one call (cache_call_value): ops as succeeded with
  * EXISTS, or as failed with the class of err.  outcome false: ops is
  * recorded as it is (succeeded operations and outcome bits).  Signal-safe;
  * errno is not touched here (cache_record preserves it) and the wrappers
@@ -196,7 +196,7 @@ SHIM_HIDDEN void shim_record(const struct shim_key *k, uint64_t ops,
 
 /* Records key[0..len), an absolute normalised path (the caller vouches for
  * it; a longer one than the cache takes is counted as skipped), with ops
- * (a value word: shim_value, or succeeded operations and outcome bits).
+ * (a value word: cache_call_value, or succeeded operations and outcome bits).
  * For callers that hold such a path already and
  * need no struct shim_key (realpath's components, PATH candidates): no
  * copy, little stack.  Signal-safe, errno untouched. */
@@ -221,36 +221,6 @@ extern SHIM_HIDDEN struct cache shim_cache;
 extern SHIM_HIDDEN _Thread_local struct cache_hint shim_hint
 	__attribute__((tls_model("initial-exec")));
 
-/* The outcome bits of a call: failed false => EXISTS; else err classifies
- * it (ENOENT/ENOTDIR MISSING, EACCES/EPERM DENIED, EEXIST EXISTS, others
- * FAILED). */
-static inline uint32_t shim_outcome(int failed, int err)
-{
-	if (!failed)
-		return CACHE_OP_EXISTS;
-	switch (err) {
-	case ENOENT:
-	case ENOTDIR:
-		return CACHE_OP_MISSING;
-	case EACCES:
-	case EPERM:
-		return CACHE_OP_DENIED;
-	case EEXIST: /* mkdir -p, O_EXCL, link: the path is there */
-		return CACHE_OP_EXISTS;
-	default:
-		return CACHE_OP_FAILED;
-	}
-}
-
-/* The value word of one call (cache_ops_call): a call that succeeded puts
- * ops in the succeeded half with EXISTS; one that failed puts ops in the
- * failed half with the class of err (EEXIST: the path exists, the
- * operation failed). */
-static inline uint64_t shim_value(uint32_t ops, int failed, int err)
-{
-	return cache_ops_call(ops, failed != 0, shim_outcome(failed, err));
-}
-
 /* shim_note's common case, inline in every wrapper: an absolute path that
  * was this thread's last key is its own key, already normalised, so it is
  * matched and counted in place, neither folded, copied nor hashed (k->key
@@ -268,7 +238,7 @@ static inline int shim_note_hinted(struct shim_key *k, const char *path,
 	if (path == NULL || path[0] != '/' || !shim_active())
 		return 0;
 	n = cache_hint_record(&shim_cache, &shim_hint, path,
-			      shim_value(ops, failed, err), &stored);
+			      cache_call_value(ops, failed != 0, err), &stored);
 	if (n == 0)
 		return 0;
 	k->key = (const char *)stored;
