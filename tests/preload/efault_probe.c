@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "hooks.def"
+#include "row_params.h"
 
 extern char **environ;
 
@@ -90,49 +91,6 @@ typedef long (*fn6)(long, long, long, long, long, long);
 static char *bad_page; /* 'a' to its end; the next page is PROT_NONE */
 static long page_size;
 static char scratch[1 << 16];
-
-/* The parameters of a row: names and declarations, "..." as a name. */
-struct param {
-	char decl[96], name[32];
-};
-
-static size_t split_params(const char *params, struct param *out, size_t max)
-{
-	size_t n = 0;
-	const char *p = params + 1; /* past '(' */
-
-	while (*p != '\0' && *p != ')' && n < max) {
-		const char *s, *e, *q;
-		size_t len;
-
-		while (*p == ' ')
-			p++;
-		s = p;
-		while (*p != ',' && *p != ')' && *p != '\0')
-			p++;
-		len = (size_t)(p - s);
-		if (len >= sizeof out[n].decl)
-			len = sizeof out[n].decl - 1;
-		memcpy(out[n].decl, s, len);
-		out[n].decl[len] = '\0';
-		/* the name: the last identifier, before any "[2]" */
-		e = s + len;
-		if ((q = memchr(s, '[', len)) != NULL)
-			e = q;
-		while (e > s && !(isalnum((unsigned char)e[-1]) || e[-1] == '_' ||
-				  e[-1] == '.'))
-			e--;
-		q = e;
-		while (q > s && (isalnum((unsigned char)q[-1]) || q[-1] == '_' ||
-				 q[-1] == '.'))
-			q--;
-		snprintf(out[n].name, sizeof out[n].name, "%.*s", (int)(e - q), q);
-		n++;
-		if (*p == ',')
-			p++;
-	}
-	return n;
-}
 
 /* The value a parameter gets when it is not the one under test. */
 static long value_of(const struct param *pr, const char *path1,

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "hooks.def"
+#include "row_params.h"
 
 extern char **environ;
 
@@ -83,47 +84,6 @@ typedef long (*fn6)(long, long, long, long, long, long);
 
 static char scratch[1 << 16];
 static const char *object; /* argv[1] */
-
-struct param {
-	char decl[96], name[32];
-};
-
-static size_t split_params(const char *params, struct param *out, size_t max)
-{
-	size_t n = 0;
-	const char *p = params + 1; /* past '(' */
-
-	while (*p != '\0' && *p != ')' && n < max) {
-		const char *s, *e, *q;
-		size_t len;
-
-		while (*p == ' ')
-			p++;
-		s = p;
-		while (*p != ',' && *p != ')' && *p != '\0')
-			p++;
-		len = (size_t)(p - s);
-		if (len >= sizeof out[n].decl)
-			len = sizeof out[n].decl - 1;
-		memcpy(out[n].decl, s, len);
-		out[n].decl[len] = '\0';
-		e = s + len;
-		if ((q = memchr(s, '[', len)) != NULL)
-			e = q;
-		while (e > s && !(isalnum((unsigned char)e[-1]) || e[-1] == '_' ||
-				  e[-1] == '.'))
-			e--;
-		q = e;
-		while (q > s && (isalnum((unsigned char)q[-1]) || q[-1] == '_' ||
-				 q[-1] == '.'))
-			q--;
-		snprintf(out[n].name, sizeof out[n].name, "%.*s", (int)(e - q), q);
-		n++;
-		if (*p == ',')
-			p++;
-	}
-	return n;
-}
 
 /* The value of a parameter that is not a path: a valid one, from its
  * declaration. */
