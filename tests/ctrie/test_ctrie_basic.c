@@ -28,7 +28,7 @@ static void close_cache(void)
 	unlink(path);
 }
 
-TestSuite(ctrie, .init = open_cache, .fini = close_cache, .timeout = 120);
+TestSuite(ctrie, .init = open_cache, .fini = close_cache, .timeout = 600);
 
 static void assert_clean(void)
 {
