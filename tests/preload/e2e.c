@@ -1,6 +1,7 @@
 /* e2e.c - see e2e.h. */
 #define _GNU_SOURCE 1
 #include "e2e.h"
+#include "../ops_letters.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -216,31 +217,13 @@ void e2e_stats(struct e2e *t, struct cache_stats *st)
 	cr_assert_eq(cache_stats(&t->c, st, false), CACHE_OK);
 }
 
-/* "rwE" for succeeded operations and outcomes, then "/rw" for the
- * operations that failed, if any. */
-static void letters(uint64_t ops, char *out)
-{
-	const uint32_t failed = cache_ops_failed(ops);
-	size_t n = 0;
-
-	for (unsigned b = 0; b < 32; b++)
-		if (((uint32_t)ops & (1u << b)) && cache_op_letter(1u << b))
-			out[n++] = cache_op_letter(1u << b);
-	if (failed != 0)
-		out[n++] = '/';
-	for (unsigned b = 0; b < 32; b++)
-		if ((failed & (1u << b)) && cache_op_letter(1u << b))
-			out[n++] = cache_op_letter(1u << b);
-	out[n] = '\0';
-}
-
 void e2e_expect(struct e2e *t, const char *key, uint64_t bits)
 {
 	uint64_t ops = e2e_ops(t, key);
 	char have[80], want[80];
 
-	letters(ops, have);
-	letters(bits, want);
+	ops_letters(ops, have);
+	ops_letters(bits, want);
 	cr_expect(ops == bits, "%s: recorded [%s], expected exactly [%s]",
 		  key, ops ? have : "absent", want);
 }
@@ -250,6 +233,6 @@ void e2e_absent(struct e2e *t, const char *key)
 	uint64_t ops = e2e_ops(t, key);
 	char have[80];
 
-	letters(ops, have);
+	ops_letters(ops, have);
 	cr_expect_eq(ops, 0, "%s: should be absent, recorded [%s]", key, have);
 }

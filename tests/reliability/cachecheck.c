@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ctrie_cache.h"
+#include "../ops_letters.h"
 
 /* The value word of letters "rwE/c": operations that succeeded and
  * outcomes, then after '/' operations that failed; -1 for a letter that is
@@ -37,22 +38,6 @@ static int64_t parse_letters(const char *s)
 		bits |= b;
 	}
 	return (int64_t)bits;
-}
-
-static void letters(uint64_t ops, char *out)
-{
-	const uint32_t failed = cache_ops_failed(ops);
-	size_t n = 0;
-
-	for (unsigned b = 0; b < 32; b++)
-		if (((uint32_t)ops & (1u << b)) && cache_op_letter(1u << b))
-			out[n++] = cache_op_letter(1u << b);
-	if (failed != 0)
-		out[n++] = '/';
-	for (unsigned b = 0; b < 32; b++)
-		if ((failed & (1u << b)) && cache_op_letter(1u << b))
-			out[n++] = cache_op_letter(1u << b);
-	out[n] = '\0';
 }
 
 static void print_problem(const char *problem, void *arg)
@@ -117,8 +102,8 @@ int main(int argc, char **argv)
 			       found ? "present, expected absent" : "absent");
 			failed = 1;
 		} else if (eq != NULL && e.ops != (uint64_t)want) {
-			letters(e.ops, have);
-			letters((uint64_t)want, wantl);
+			ops_letters(e.ops, have);
+			ops_letters((uint64_t)want, wantl);
 			printf("%.*s: recorded [%s], expected exactly [%s]\n",
 			       (int)len, argv[i], have, wantl);
 			failed = 1;
