@@ -79,9 +79,10 @@ void print_path_escaped(FILE *f, const unsigned char *p, size_t len);
 void print_entry_line(FILE *f, const struct entry *e, int count_width);
 int count_width(const struct entry_list *l);
 
-/* Lexical normalisation as the shim does it: relative paths joined to the
- * current directory, "//", "." and ".." folded, no symlink resolution.
- * Returns a malloc'd string or NULL (out of memory, no cwd). */
+/* The key the shim records for path, made by the same cache_key_join:
+ * relative paths joined to the current directory, "//", "." and ".."
+ * folded, no symlink resolution; "" is taken as ".".  Returns a malloc'd
+ * string or NULL (out of memory, no cwd). */
 char *path_normalize(const char *path);
 /* True when path is dir itself or lies below it (path-component prefix).
  * dir is normalised ("/" matches every absolute path). */

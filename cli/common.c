@@ -326,51 +326,24 @@ char *path_normalize(const char *path)
 		}
 		clen = strlen(cwd);
 	}
-	char *in = malloc(clen + plen + 2);
-	char *out = malloc(clen + plen + 2);
-	if (in == NULL || out == NULL) {
-		free(in);
-		free(out);
+	/* The key is no longer than the cwd, a slash and the path. */
+	size_t cap = clen + plen + 2;
+	char *out = malloc(cap + 1);
+	if (out == NULL) {
 		free(cwd);
 		return NULL;
 	}
-	if (cwd != NULL) {
-		memcpy(in, cwd, clen);
-		in[clen] = '/';
-		memcpy(in + clen + 1, path, plen + 1);
-	} else {
-		memcpy(in, path, plen + 1);
-	}
+	if (clen == 1 && cwd[0] == '/')
+		clen = 0;
+	if (clen > 0)
+		memcpy(out, cwd, clen);
 	free(cwd);
-
-	/* Fold component by component; ".." at the root stays at the root. */
-	size_t o = 0;
-	const char *s = in;
-	while (*s != '\0') {
-		while (*s == '/')
-			s++;
-		const char *e = s;
-		while (*e != '\0' && *e != '/')
-			e++;
-		size_t n = (size_t)(e - s);
-		if (n == 0 || (n == 1 && s[0] == '.')) {
-			/* nothing */
-		} else if (n == 2 && s[0] == '.' && s[1] == '.') {
-			while (o > 0 && out[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--;
-		} else {
-			out[o++] = '/';
-			memcpy(out + o, s, n);
-			o += n;
-		}
-		s = e;
+	size_t n = cache_key_join(out, cap, clen, plen > 0 ? path : ".");
+	if (n == CACHE_KEY_TOOLONG || n == 0) {
+		free(out);
+		return NULL;
 	}
-	if (o == 0)
-		out[o++] = '/';
-	out[o] = '\0';
-	free(in);
+	out[n] = '\0';
 	return out;
 }
 

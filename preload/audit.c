@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "ctrie_cache.h"
-#include "path.h"
+#include "ctrie_cache.h"
 
 #define AUDIT_EXPORT __attribute__((visibility("default")))
 #define AUDIT_KEY_CAP 1100
@@ -71,8 +71,8 @@ static size_t audit_key(char *out, const char *name)
 		if (base == 1)
 			base = 0;
 	}
-	base = path_join(out, AUDIT_KEY_CAP, base, name);
-	return base == PATH_TOOLONG ? 0 : base;
+	base = cache_key_join(out, AUDIT_KEY_CAP, base, name);
+	return base == CACHE_KEY_TOOLONG ? 0 : base;
 }
 
 /* The search is over: every place still pending was tried in vain. */

@@ -54,7 +54,7 @@ size_t shim_cwd(char *out, size_t cap)
 		err = errno;
 		errno = saved;
 		if (r < 0 && err == ERANGE)
-			return PATH_TOOLONG;
+			return CACHE_KEY_TOOLONG;
 	}
 	if (r <= 1 || out[0] != '/')
 		return 0;

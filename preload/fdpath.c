@@ -127,7 +127,7 @@ size_t shim_fd_path(int fd, char *out, size_t cap)
 	if (r <= 0 || out[0] != '/')
 		return 0; /* not a path (pipe:, anon_inode:) */
 	if ((size_t)r >= cap)
-		return PATH_TOOLONG; /* readlink filled out: maybe cut */
+		return CACHE_KEY_TOOLONG; /* readlink filled out: maybe cut */
 	fdpath_publish(fd, from, out, (size_t)r);
 	return (size_t)r;
 }
@@ -138,7 +138,7 @@ SHIM_HOT void shim_fd_opened(int fd, int flags, const struct shim_key *k)
 
 	if (fd < 0 || fd >= FDPATH_SLOTS)
 		return;
-	if (!(flags & O_DIRECTORY) || k->len == 0 || k->len == PATH_TOOLONG) {
+	if (!(flags & O_DIRECTORY) || k->len == 0 || k->len == CACHE_KEY_TOOLONG) {
 		shim_fd_forget(fd, fd);
 		return;
 	}

@@ -168,13 +168,13 @@ static void shim_key_make(struct shim_key *k, int dirfd, const char *path,
 					 : shim_fd_path(dirfd, k->buf, room);
 		if (base == 0)
 			return;
-		if (base == PATH_TOOLONG) {
+		if (base == CACHE_KEY_TOOLONG) {
 			/* a directory deeper than any key: counted as skipped */
-			k->len = PATH_TOOLONG;
+			k->len = CACHE_KEY_TOOLONG;
 			return;
 		}
 	}
-	k->len = path_join(k->buf, sizeof k->buf, base, path);
+	k->len = cache_key_join(k->buf, sizeof k->buf, base, path);
 }
 
 void shim_key_at(struct shim_key *k, int dirfd, const char *path)
@@ -187,7 +187,7 @@ void shim_key_at(struct shim_key *k, int dirfd, const char *path)
 }
 
 /* Copies the string at path, its NUL included, to the end of k->buf with
- * shim_read_self and returns the copy; or NULL with k->len = PATH_TOOLONG
+ * shim_read_self and returns the copy; or NULL with k->len = CACHE_KEY_TOOLONG
  * when it cannot be read or has no NUL within the buffer. */
 static const char *shim_key_copy_in(struct shim_key *k, const char *path)
 {
@@ -198,7 +198,7 @@ static const char *shim_key_copy_in(struct shim_key *k, const char *path)
 	size_t n = r > 0 ? strnlen(k->buf, (size_t)r) : 0;
 
 	if (r <= 0 || n == (size_t)r) {
-		k->len = PATH_TOOLONG;
+		k->len = CACHE_KEY_TOOLONG;
 		return NULL;
 	}
 	n++; /* the NUL */
@@ -206,7 +206,7 @@ static const char *shim_key_copy_in(struct shim_key *k, const char *path)
 	return k->buf + sizeof k->buf - n;
 }
 
-/* What lies before the copy p in k->buf, less the slash path_join puts
+/* What lies before the copy p in k->buf, less the slash cache_key_join puts
  * between the directory and p. */
 static size_t shim_key_room(const struct shim_key *k, const char *p)
 {
@@ -270,7 +270,7 @@ static void shim_key_target_make(struct shim_key *k,
 	size_t dir;
 
 	if (target[0] == '/') {
-		k->len = path_join(k->buf, sizeof k->buf, 0, target);
+		k->len = cache_key_join(k->buf, sizeof k->buf, 0, target);
 		return;
 	}
 	dir = link->len;
@@ -279,11 +279,11 @@ static void shim_key_target_make(struct shim_key *k,
 	if (dir > 1)
 		dir--; /* drop the slash, except the root's */
 	if (dir > room) {
-		k->len = PATH_TOOLONG;
+		k->len = CACHE_KEY_TOOLONG;
 		return;
 	}
 	memcpy(k->buf, link->key, dir);
-	k->len = path_join(k->buf, sizeof k->buf, dir, target);
+	k->len = cache_key_join(k->buf, sizeof k->buf, dir, target);
 }
 
 void shim_key_target(struct shim_key *k, const struct shim_key *link,
@@ -291,7 +291,7 @@ void shim_key_target(struct shim_key *k, const struct shim_key *link,
 {
 	k->len = 0;
 	k->key = k->buf;
-	if (link->len == 0 || link->len == PATH_TOOLONG || target == NULL ||
+	if (link->len == 0 || link->len == CACHE_KEY_TOOLONG || target == NULL ||
 	    target[0] == '\0')
 		return;
 	shim_key_target_make(k, link, target, sizeof k->buf);
@@ -304,7 +304,7 @@ void shim_key_target_copied(struct shim_key *k, const struct shim_key *link,
 
 	k->len = 0;
 	k->key = k->buf;
-	if (link->len == 0 || link->len == PATH_TOOLONG || target == NULL)
+	if (link->len == 0 || link->len == CACHE_KEY_TOOLONG || target == NULL)
 		return;
 	p = shim_key_copy_in(k, target);
 	if (p == NULL || p[0] == '\0') {
@@ -328,7 +328,7 @@ void shim_record(const struct shim_key *k, uint64_t ops, int failed, int err,
 	    atomic_load_explicit(&shim_state, memory_order_relaxed) !=
 		    SHIM_ATTACHED)
 		return;
-	if (len == PATH_TOOLONG) {
+	if (len == CACHE_KEY_TOOLONG) {
 		/* The whole buffer, longer than any key: counted as skipped. */
 		if (sizeof k->buf <= shim_max_key)
 			return;
@@ -497,7 +497,7 @@ static int shim_startup(void)
 	 * symlinks before "..") so that every process names one file. */
 	if (env_file[0] != '/') {
 		base = shim_cwd(file.buf, sizeof file.buf - 1);
-		if (base == 0 || base == PATH_TOOLONG ||
+		if (base == 0 || base == CACHE_KEY_TOOLONG ||
 		    base + 1 + strlen(env_file) >= sizeof file.buf) {
 			if (shim_debug)
 				shim_say("cannot make SHMCACHE_FILE absolute: ",

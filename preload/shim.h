@@ -43,7 +43,6 @@
 #endif
 
 #include "ctrie_cache.h"
-#include "path.h"
 
 #ifdef __APPLE__
 #include <crt_externs.h>
@@ -115,7 +114,7 @@ static inline int shim_active(void)
 #endif
 
 struct shim_key {
-	size_t len; /* 0: nothing to record; else the key or PATH_TOOLONG */
+	size_t len; /* 0: nothing to record; else the key or CACHE_KEY_TOOLONG */
 	/* The key's bytes: buf, or the stored key in the mapping when the
 	 * path was this thread's last key. */
 	const char *key;
@@ -132,7 +131,7 @@ SHIM_HIDDEN void shim_key_at(struct shim_key *k, int dirfd, const char *path);
  * shown it, or has not run yet): the string is first copied into the end of
  * k->buf with a read that cannot fault (process_vm_readv on ourselves).  A
  * path that cannot be read, that has no NUL within SHIM_KEY_CAP bytes, or
- * when the copy is unavailable (seccomp, not Linux) gives PATH_TOOLONG: the
+ * when the copy is unavailable (seccomp, not Linux) gives CACHE_KEY_TOOLONG: the
  * cache counts it as skipped.  One or two system calls more than
  * shim_key_at.  Signal-safe, errno untouched. */
 SHIM_HIDDEN void shim_key_at_copied(struct shim_key *k, int dirfd,
@@ -225,7 +224,7 @@ extern SHIM_HIDDEN _Thread_local struct cache_hint shim_hint
  * was this thread's last key is its own key, already normalised, so it is
  * matched and counted in place, neither folded, copied nor hashed (k->key
  * then points at the stored key).  The shim stores absolute keys only from
- * path_join, so a match is a normalised path (a hostile writer of the file
+ * cache_key_join, so a match is a normalised path (a hostile writer of the file
  * could store others, as it can make the cache say anything; nothing here
  * depends on it).  Returns 1 when recorded so, else 0 and nothing is done.
  * Signal-safe, errno untouched. */
@@ -296,7 +295,7 @@ static inline int shim_open_has_mode(int flags)
 /* ---- the current directory (cwd.c) ----------------------------------- */
 
 /* Copies the absolute current directory into out (cap bytes) and returns its
- * length, PATH_TOOLONG when it is longer than cap, or 0 when it cannot be
+ * length, CACHE_KEY_TOOLONG when it is longer than cap, or 0 when it cannot be
  * had.  Served from an in-process copy kept
  * valid by the chdir/fchdir hooks, else from getcwd(2).  Signal-safe. */
 SHIM_HIDDEN size_t shim_cwd(char *out, size_t cap);
@@ -308,7 +307,7 @@ SHIM_HIDDEN void shim_cwd_after_fork(void);
 /* ---- directory descriptors (fdpath.c) ------------------------------- */
 
 /* Copies the absolute path directory descriptor fd names into out and
- * returns its length, PATH_TOOLONG when it is longer than cap, or 0 (not a
+ * returns its length, CACHE_KEY_TOOLONG when it is longer than cap, or 0 (not a
  * path, bad fd).  From the slot
  * kept for fd, else from readlink of /proc/self/fd/N.  Signal-safe. */
 SHIM_HIDDEN size_t shim_fd_path(int fd, char *out, size_t cap);

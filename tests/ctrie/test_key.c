@@ -1,11 +1,11 @@
-/* test_path.c - the lexical normaliser (preload/path.c) on its own. */
+/* test_key.c - the lexical normaliser (cache_key_join) on its own. */
 #define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS */
 #include <criterion/criterion.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "path.h"
+#include "ctrie_cache.h"
 
 static char out[64];
 
@@ -19,8 +19,8 @@ static const char *join(const char *base, const char *path, size_t cap)
 	memset(out, '#', sizeof out);
 	if (base)
 		memcpy(out, base, blen);
-	n = path_join(out, cap, blen, path);
-	if (n == PATH_TOOLONG)
+	n = cache_key_join(out, cap, blen, path);
+	if (n == CACHE_KEY_TOOLONG)
 		return "<toolong>";
 	if (n == 0)
 		return "<none>";
@@ -77,7 +77,7 @@ Test(path, empty_or_null)
 {
 	J(NULL, "", "<none>");
 	J("/w", "", "<none>");
-	cr_expect_eq(path_join(out, sizeof out, 0, NULL), 0);
+	cr_expect_eq(cache_key_join(out, sizeof out, 0, NULL), 0);
 }
 
 Test(path, overlong)
@@ -114,10 +114,10 @@ Test(path, bounded_read)
 	memset(m, 'a', (size_t)pg);
 	m[pg - 40] = '/';
 	cr_assert_eq(mprotect(m + pg, (size_t)pg, PROT_NONE), 0);
-	cr_expect_eq(path_join(dst, 39, 0, m + pg - 40), PATH_TOOLONG);
-	cr_expect_eq(path_join(dst, 38, 0, m + pg - 39), PATH_TOOLONG);
+	cr_expect_eq(cache_key_join(dst, 39, 0, m + pg - 40), CACHE_KEY_TOOLONG);
+	cr_expect_eq(cache_key_join(dst, 38, 0, m + pg - 39), CACHE_KEY_TOOLONG);
 	memcpy(dst, "/w", 2);
-	cr_expect_eq(path_join(dst, 38, 2, m + pg - 39), PATH_TOOLONG);
+	cr_expect_eq(cache_key_join(dst, 38, 2, m + pg - 39), CACHE_KEY_TOOLONG);
 	munmap(m, 2 * (size_t)pg);
 }
 
@@ -144,8 +144,8 @@ Test(path, in_place)
 		if (blen)
 			memcpy(buf, cases[i].base, blen);
 		cr_assert(blen + 1 <= (size_t)(p - buf));
-		n = path_join(buf, sizeof buf, blen, p);
-		cr_assert(n != PATH_TOOLONG && n != 0, "%s", cases[i].path);
+		n = cache_key_join(buf, sizeof buf, blen, p);
+		cr_assert(n != CACHE_KEY_TOOLONG && n != 0, "%s", cases[i].path);
 		cr_expect(n == strlen(cases[i].want) &&
 				  memcmp(buf, cases[i].want, n) == 0,
 			  "%s + %s: %.*s", cases[i].base ? cases[i].base : "",
@@ -220,9 +220,9 @@ Test(path, random_against_reference)
 		if (n == 0)
 			continue;
 		memcpy(got, base, strlen(base));
-		glen = path_join(got, sizeof got, strlen(base), path);
+		glen = cache_key_join(got, sizeof got, strlen(base), path);
 		wlen = reference(want, base, path);
-		cr_assert(glen != PATH_TOOLONG && glen != 0, "%s", path);
+		cr_assert(glen != CACHE_KEY_TOOLONG && glen != 0, "%s", path);
 		cr_assert(glen == wlen && memcmp(got, want, wlen) == 0,
 			  "%s + %s: got %.*s, want %.*s", base, path, (int)glen,
 			  got, (int)wlen, want);

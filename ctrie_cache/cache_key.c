@@ -1,5 +1,5 @@
-/* path.c - lexical path normalisation (see path.h for the choices). */
-#include "path.h"
+/* cache_key.c - the lexical normaliser that makes keys (contract in ctrie_cache.h). */
+#include "ctrie_cache.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -45,20 +45,20 @@ static int has_slash_pair(const char *p, size_t n)
 
 /* The common case, a path of n bytes with no empty, "." or ".." component
  * and no trailing slash, is copied as it is; anything else (or a result over
- * cap) returns PATH_TOOLONG for the general loop to redo.  memmove: p may lie
- * in out, ahead of where the copy goes (see path.h). */
+ * cap) returns CACHE_KEY_TOOLONG for the general loop to redo.  memmove: p may lie
+ * in out, ahead of where the copy goes (see ctrie_cache.h). */
 static size_t path_copy_plain(char *out, size_t cap, size_t len, const char *p,
 			      size_t n)
 {
 	if (*p != '/') {
 		if (*p == '.')
-			return PATH_TOOLONG;
+			return CACHE_KEY_TOOLONG;
 		if (len >= cap)
-			return PATH_TOOLONG;
+			return CACHE_KEY_TOOLONG;
 		out[len++] = '/';
 	}
 	if (n > cap - len || p[n - 1] == '/' || has_slash_pair(p, n))
-		return PATH_TOOLONG;
+		return CACHE_KEY_TOOLONG;
 	memmove(out + len, p, n);
 	return len + n;
 }
@@ -89,21 +89,21 @@ static __attribute__((noinline)) size_t path_fold(char *out, size_t cap,
 			continue;
 		}
 		if (n + 1 > cap || len > cap - n - 1)
-			return PATH_TOOLONG;
+			return CACHE_KEY_TOOLONG;
 		out[len++] = '/';
 		memmove(out + len, s, n);
 		len += n;
 	}
 	if (len == 0) {
 		if (cap == 0)
-			return PATH_TOOLONG;
+			return CACHE_KEY_TOOLONG;
 		out[0] = '/';
 		len = 1;
 	}
 	return len;
 }
 
-size_t path_join(char *out, size_t cap, size_t len, const char *path)
+size_t cache_key_join(char *out, size_t cap, size_t len, const char *path)
 {
 	const char *p = path;
 	size_t n;
@@ -115,13 +115,13 @@ size_t path_join(char *out, size_t cap, size_t len, const char *path)
 	 * and found no end). */
 	n = strnlen(p, cap + 1);
 	if (n > cap)
-		return PATH_TOOLONG;
+		return CACHE_KEY_TOOLONG;
 	/* The root is kept as the empty prefix while components are added. */
 	if (*p == '/' || (len == 1 && out[0] == '/'))
 		len = 0;
 	if (!(p[0] == '/' && p[1] == '\0')) {
 		size_t r = path_copy_plain(out, cap, len, p, n);
-		if (r != PATH_TOOLONG)
+		if (r != CACHE_KEY_TOOLONG)
 			return r;
 	}
 	return path_fold(out, cap, len, p);
