@@ -25,6 +25,7 @@ static const struct {
 	{ "stats", cmd_stats, "figures of the cache and its allocator" },
 	{ "verify", cmd_verify, "check the whole structure (exit 1 if damaged)" },
 	{ "watch", cmd_watch, "live view of a cache being filled" },
+	{ "violations", cmd_violations, "paths a sandboxed run was denied" },
 };
 
 static void usage(FILE *f)

@@ -77,6 +77,7 @@ struct row {
 #define ROW_DUPV(...)
 #define ROW_FDGONE(...)
 #define ROW_FDGONE_VOID(...)
+#define ROW_READDIR(...)
 
 static const struct row rows[] = { SHIM_HOOKS_ALL(ROW) };
 
