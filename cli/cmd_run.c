@@ -74,7 +74,7 @@ static const char *const run_help =
 struct run_opts {
 	const char *output, *report, *lib;
 	bool keep, fresh, debug, audit;
-	bool strict;
+	bool strict, no_decision_cache;
 	struct cache_policy *policy; /* NULL: no sandbox */
 };
 
@@ -511,9 +511,14 @@ enum {
 	RUN_OPT_NOCACHE,
 };
 
-/* One sandbox option: the policy is made on the first. */
+/* One sandbox option: the policy is made on the first rule or setting. */
 static bool sandbox_opt(struct run_opts *o, int c, const char *arg)
 {
+	if (c == RUN_OPT_STRICT || c == RUN_OPT_NOCACHE) {
+		*(c == RUN_OPT_STRICT ? &o->strict : &o->no_decision_cache) =
+			true;
+		return true;
+	}
 	if (o->policy == NULL) {
 		o->policy = calloc(1, sizeof *o->policy);
 		if (o->policy == NULL) {
@@ -533,14 +538,8 @@ static bool sandbox_opt(struct run_opts *o, int c, const char *arg)
 		return policy_file(o->policy, arg);
 	case RUN_OPT_DEFAULT:
 		return policy_default(o->policy, arg, "--default");
-	case RUN_OPT_SERVER:
-		return policy_server(o->policy, arg, "--ask-server");
-	case RUN_OPT_STRICT:
-		o->strict = true;
-		return true;
 	default:
-		o->policy->flags |= CACHE_POLICY_NO_DECISION_CACHE;
-		return true;
+		return policy_server(o->policy, arg, "--ask-server");
 	}
 }
 
@@ -650,8 +649,12 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	if (o->keep && o->output != NULL)
 		return cli_usage_error(argv[0], "--keep is for a temporary "
 				       "cache; -o keeps its cache anyway");
-	if (o->strict && o->policy == NULL)
-		return cli_usage_error(argv[0], "--strict needs a policy");
+	if ((o->strict || o->no_decision_cache) && o->policy == NULL)
+		return cli_usage_error(argv[0], "%s needs a policy",
+				       o->strict ? "--strict"
+						 : "--no-decision-cache");
+	if (o->no_decision_cache)
+		o->policy->flags |= CACHE_POLICY_NO_DECISION_CACHE;
 	if (o->policy != NULL && !policy_check(o->policy))
 		return EXIT_USAGE;
 	return -1;

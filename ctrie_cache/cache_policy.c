@@ -156,6 +156,24 @@ enum cache_verdict cache_policy_decide(const struct cache_policy *p,
 
 /* ---- the block in the file ---------------------------------------------- */
 
+static int cache_policy_load_into(struct cache *c, struct cache_policy *p);
+
+/* Whether c holds p already (its rules, default, settings). */
+static bool same_policy(struct cache *c, const struct cache_policy *p)
+{
+	static struct cache_policy held; /* the CLI's: not signal-safe */
+
+	memset(&held, 0, sizeof held);
+	if (cache_policy_load_into(c, &held) != 1)
+		return false;
+	return held.nrules == p->nrules && held.dflt == p->dflt &&
+	       held.flags == p->flags && held.timeout_ms == p->timeout_ms &&
+	       held.used == p->used &&
+	       strncmp(held.server, p->server, sizeof held.server) == 0 &&
+	       memcmp(held.rule, p->rule, p->nrules * sizeof p->rule[0]) == 0 &&
+	       memcmp(held.bytes, p->bytes, p->used) == 0;
+}
+
 int cache_policy_store(struct cache *c, const struct cache_policy *p)
 {
 	struct policy_block *B = block_of(c);
@@ -166,7 +184,7 @@ int cache_policy_store(struct cache *c, const struct cache_policy *p)
 		return CACHE_E_RDONLY;
 	/* acquire: a policy another run stored is seen whole */
 	if (atomic_load_explicit(&B->magic, memory_order_acquire) != 0)
-		return CACHE_E_VERSION;
+		return same_policy(c, p) ? CACHE_OK : CACHE_E_VERSION;
 	B->version = CACHE_POLICY_VERSION;
 	B->nrules = p->nrules;
 	B->dflt = p->dflt;
@@ -218,6 +236,11 @@ static bool policy_valid(const struct cache_policy *p)
 }
 
 int cache_policy_load(struct cache *c, struct cache_policy *p)
+{
+	return cache_policy_load_into(c, p);
+}
+
+static int cache_policy_load_into(struct cache *c, struct cache_policy *p)
 {
 	struct policy_block *B = block_of(c);
 	uint32_t head[6] = { 0 };

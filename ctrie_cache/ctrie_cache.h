@@ -409,8 +409,9 @@ enum cache_verdict cache_policy_decide(const struct cache_policy *p,
 				       const void *key, size_t len);
 
 /* Writes p into c's file (writable handle).  Refused with CACHE_E_RDONLY,
- * and with CACHE_E_VERSION when the file holds a policy already (a policy
- * is fixed for the life of a cache).  Not signal-safe. */
+ * and with CACHE_E_VERSION when the file holds another policy (a policy is
+ * fixed for the life of a cache; the same one again is CACHE_OK).  Not
+ * signal-safe, not thread-safe. */
 int cache_policy_store(struct cache *c, const struct cache_policy *p);
 
 /* Copies c's policy into p and checks it (every length and offset).

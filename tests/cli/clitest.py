@@ -27,7 +27,7 @@ MKCACHE = os.environ.get("SHMCACHE_MKCACHE", "")
 SANITIZE = os.environ.get("SHMCACHE_SANITIZE", "none")
 CC = os.environ.get("SHMCACHE_CC", "cc")
 
-COMMANDS = ["run", "ls", "inputs", "outputs", "tree", "get", "stats",
+COMMANDS = ["run", "ls", "inputs", "outputs", "tree", "get", "stats", "violations",
             "verify", "watch"]
 USAGE, RUN_ERROR, NOEXEC, NOTFOUND = 2, 125, 126, 127
 
