@@ -301,6 +301,149 @@ static uint64_t sb_stored(const char *key, size_t len)
 	return e.ops & (CACHE_DECIDED | CACHE_DECIDED_UNKNOWN);
 }
 
+/* The verdict of key by the rules and the server, ignoring its links. */
+static enum cache_verdict sb_verdict(const char *key, size_t len)
+{
+	enum cache_verdict v = cache_policy_decide(&sb_policy, key, len);
+
+	if (v != CACHE_VERDICT_ASK)
+		return v;
+	v = sb_ask(key, len);
+	/* Another process decided the path while this one asked. */
+	if (sb_stored(key, len) & CACHE_DECIDED)
+		cache_policy_count(&shim_cache, CACHE_PC_DOUBLE_ASKS);
+	return v;
+}
+
+/* ---- symbolic links ------------------------------------------------------
+ * A link in an allowed tree may point into a denied one: a path is allowed
+ * only if what it resolves to (every component's link followed, the last
+ * one's too, as open and stat follow it) is allowed as well.  The
+ * resolution makes one readlink per component (and per link met), once per
+ * path and job, as the decision is then stored; these are the only file
+ * operations the shim makes of its own, and only in sandbox mode.  So the
+ * decision holds for every operation on the path: a link that points into
+ * a denied tree is itself hidden, also from lstat and readlink.
+ *
+ * The two path buffers a resolution needs are too large for the stack of a
+ * signal handler and for static TLS: they come from a small static pool,
+ * each pair claimed with an atomic bit.  When every pair is in use (more
+ * threads resolving at once than the pool holds), the path is decided by
+ * its own name for this call only, and nothing is stored, so that the next
+ * call resolves it. */
+#define SB_MAX_LINKS 40
+#define SB_SLOTS 8
+struct sb_bufs {
+	char path[SHIM_KEY_CAP];
+	char link[SHIM_KEY_CAP];
+};
+static struct sb_bufs sb_pool[SB_SLOTS];
+static _Atomic unsigned sb_pool_used;
+/* Whether any rule or the default can deny (set at start-up). */
+static int sb_restricts;
+
+static struct sb_bufs *sb_claim_bufs(void)
+{
+	/* relaxed: the CAS below decides */
+	unsigned used = atomic_load_explicit(&sb_pool_used,
+					     memory_order_relaxed);
+
+	while (used != (1u << SB_SLOTS) - 1) {
+		unsigned bit = (unsigned)__builtin_ctz(~used);
+		/* acquire: the pair's last user is done with it */
+		if (atomic_compare_exchange_weak_explicit(
+			    &sb_pool_used, &used, used | 1u << bit,
+			    memory_order_acquire, memory_order_relaxed))
+			return &sb_pool[bit];
+	}
+	return NULL;
+}
+
+static void sb_release_bufs(struct sb_bufs *b)
+{
+	/* release: this use of the pair is over before another claims it */
+	atomic_fetch_and_explicit(&sb_pool_used,
+				  ~(1u << (unsigned)(b - sb_pool)),
+				  memory_order_release);
+}
+
+/* The link of path[0..n) at the component [i, end), put in front of the
+ * rest of the path, folded into path.  Returns the new length, or 0. */
+static size_t sb_follow(struct sb_bufs *B, size_t n, size_t i, size_t end,
+			size_t tlen)
+{
+	size_t rest = n - end;
+
+	if (tlen + rest >= sizeof B->link)
+		return 0;
+	memcpy(B->link + tlen, B->path + end, rest);
+	B->link[tlen + rest] = '\0';
+	/* a relative target is taken from the link's directory */
+	n = cache_key_join(B->path, sizeof B->path - 1,
+			   B->link[0] == '/' ? 0 : i - 1, B->link);
+	return n == CACHE_KEY_TOOLONG ? 0 : n;
+}
+
+/* Resolves the links of key into B->path; returns its length, or 0 when it
+ * cannot be done (too long, too many links, no readlink).  A component
+ * that does not exist ends the resolution: what follows names nothing. */
+static size_t sb_resolve(struct sb_bufs *B, const char *key, size_t len)
+{
+	shim_fn_readlink rl = shim_get_readlink();
+	size_t n = len, i = 1, links = 0;
+
+	if (rl == NULL || len >= sizeof B->path)
+		return 0;
+	memcpy(B->path, key, len);
+	B->path[n] = '\0';
+	while (i < n) {
+		size_t end = i;
+		ssize_t r;
+
+		while (end < n && B->path[end] != '/')
+			end++;
+		B->path[end] = '\0';
+		r = rl(B->path, B->link, sizeof B->link - 1);
+		B->path[end] = end < n ? '/' : '\0';
+		if (r < 0 && errno == EINVAL) {
+			i = end + 1; /* not a link */
+			continue;
+		}
+		if (r < 0)
+			return n;
+		if ((size_t)r >= sizeof B->link - 1 || ++links > SB_MAX_LINKS ||
+		    (n = sb_follow(B, n, i, end, (size_t)r)) == 0)
+			return 0;
+		B->path[n] = '\0';
+		i = 1;
+	}
+	return n;
+}
+
+/* Whether key's links lead where the policy denies: 1, 0, or -1 when no
+ * buffers were free. */
+static int sb_link_denied(const char *key, size_t len)
+{
+	struct sb_bufs *B;
+	size_t n;
+	int denied = 0;
+
+	if (!sb_restricts)
+		return 0;
+	B = sb_claim_bufs();
+	if (B == NULL)
+		return -1;
+	n = sb_resolve(B, key, len);
+	if (n != 0 && (n != len || memcmp(B->path, key, len) != 0)) {
+		uint64_t stored = sb_stored(B->path, n);
+		denied = stored & CACHE_DECIDED
+				 ? (stored & CACHE_DECIDED_DENY) != 0
+				 : sb_verdict(B->path, n) == CACHE_VERDICT_DENY;
+	}
+	sb_release_bufs(B);
+	return denied;
+}
+
 /* The decision of key, stored or made now. */
 static uint64_t sb_decide(const char *key, size_t len)
 {
@@ -309,13 +452,14 @@ static uint64_t sb_decide(const char *key, size_t len)
 
 	if (bits & CACHE_DECIDED)
 		return bits;
-	v = cache_policy_decide(&sb_policy, key, len);
-	if (v != CACHE_VERDICT_ASK)
-		return sb_bits(v);
-	v = sb_ask(key, len);
-	/* Another process decided the path while this one asked. */
-	if (sb_stored(key, len) & CACHE_DECIDED)
-		cache_policy_count(&shim_cache, CACHE_PC_DOUBLE_ASKS);
+	v = sb_verdict(key, len);
+	if (v != CACHE_VERDICT_DENY) {
+		int linked = sb_link_denied(key, len);
+		if (linked < 0) /* decided for this call only */
+			return sb_bits(v) & ~(uint64_t)CACHE_DECIDED;
+		if (linked)
+			v = CACHE_VERDICT_DENY;
+	}
 	return sb_bits(v);
 }
 
@@ -398,6 +542,9 @@ void shim_sandbox_start(void)
 		sb_say("the cache's policy is damaged: not enforced", "", NULL);
 		return;
 	}
+	sb_restricts = sb_policy.dflt != CACHE_VERDICT_ALLOW;
+	for (uint32_t i = 0; i < sb_policy.nrules; i++)
+		sb_restricts |= sb_policy.rule[i].verdict != CACHE_VERDICT_ALLOW;
 	/* release: the copy above is complete before a hook sees the flag */
 	atomic_store_explicit(&shim_sandbox_on, 1, memory_order_release);
 }

@@ -171,6 +171,36 @@ class Listing(SandboxBase):
         self.assertEqual(res, ["ok", "ok", ["file"], "ok", "ENOENT"])
 
 
+class Symlinks(SandboxBase):
+    """A link inside an allowed tree that points into a denied one grants
+    nothing: the path it names is denied, whatever the operation."""
+
+    def test_escape(self):
+        p = self.path
+        os.symlink(p("no/file"), p("ok/abs"))
+        os.symlink("../no/file", p("ok/rel"))
+        os.symlink("../no", p("ok/dirlink"))
+        os.symlink("file", p("ok/good"))
+        os.symlink("rel", p("ok/chain"))
+        res, _ = self.probe(["--deny", p("no")],
+                            ["read:" + p("ok/abs"), "read:" + p("ok/rel"),
+                             "stat:" + p("ok/dirlink/file"),
+                             "read:" + p("ok/dirlink/file"),
+                             "read:" + p("ok/chain"),
+                             "readlink:" + p("ok/abs"),
+                             "read:" + p("ok/good"),
+                             "listdir:" + p("ok")])
+        self.assertEqual(res, ["ENOENT", "ENOENT", "ENOENT", "ENOENT",
+                               "ENOENT", "ENOENT", "ok",
+                               ["dir", "file", "file2", "good"]])
+        v, code = self.violations()
+        self.assertEqual(code, 1)
+        self.assertEqual(sorted(json_path(e) for e in v["denied"]),
+                         sorted(p(x).encode() for x in
+                                ["ok/abs", "ok/rel", "ok/dirlink/file",
+                                 "ok/chain"]))
+
+
 class Server(SandboxBase):
     """The decision server: asked at most once per path for the whole job,
     and a server that fails never blocks the build."""
