@@ -263,6 +263,21 @@ class Server(SandboxBase):
                                       p("ask/dir/x")})
         self.assertEqual(sum(asked.values()), 3 + v["double_asks"])
 
+    def test_signal_handler_and_vfork(self):
+        p = self.path
+        sock = self.start_server()
+        exe = p("sandbox_signal")
+        cc = subprocess.run([CC, "-O1", "-o", exe,
+                             os.path.join(HERE, "sandbox_signal.c")],
+                            stderr=subprocess.PIPE)
+        self.assertEqual(cc.returncode, 0, cc.stderr)
+        r = self.run_sb(["--ask", p("ask"), "--ask-server", sock,
+                         "--deny", p("no")],
+                        [exe, p("no/file"), p("ask/yes")])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"handler: ENOENT ok\nvfork: ENOENT\n")
+        self.assertEqual(self.asked(), {p("ask/yes"): 1})
+
     def failing(self, mode, policy=()):
         p = self.path
         sock = self.start_server(mode=mode)
