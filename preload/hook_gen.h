@@ -409,11 +409,14 @@
 	SHIM_INTERPOSE(name)
 
 /* realpath and its kin: shim_realpath (realpath.c) when `own` holds and
- * the shim records, else libc's function. */
+ * the shim records, else libc's function.  In sandbox mode a denied name
+ * is not resolved (ENOENT). */
 #define SHIM_GEN_RESOLVE(ret, name, params, args, path, resolved, own)     \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
 	{                                                                    \
 		shim_fn_##name fn_;                                          \
+		if (shim_sandboxed() && shim_sandbox_denies(path))           \
+			return SHIM_DENIED_RP;                               \
 		if ((own) && shim_active())                                  \
 			return shim_realpath(path, resolved);                \
 		fn_ = shim_get_##name();                                     \

@@ -497,6 +497,14 @@ __attribute__((noinline)) uint64_t shim_sandbox_gate_path(const char *path,
 	return shim_sandbox_gate(&k, ops);
 }
 
+__attribute__((noinline)) int shim_sandbox_denies(const char *path)
+{
+	struct shim_key k;
+
+	shim_key_at_copied(&k, AT_FDCWD, path);
+	return shim_sandbox_gate(&k, CACHE_OP_STAT) == SHIM_SB_DENY;
+}
+
 int shim_sandbox_hides(DIR *d, const char *name)
 {
 	struct shim_key k;

@@ -55,6 +55,11 @@ SHIM_HIDDEN uint64_t shim_sandbox_gate(const struct shim_key *k,
  * exec's PATH candidates.  Its key is made in a frame of its own. */
 SHIM_HIDDEN uint64_t shim_sandbox_gate_path(const char *path, uint32_t ops);
 
+/* Whether the policy denies path (a caller's string, copied without
+ * faulting; a name that cannot be read is not denied: the call reports
+ * it), the violation recorded as by shim_sandbox_gate.  For realpath. */
+SHIM_HIDDEN int shim_sandbox_denies(const char *path);
+
 /* Whether readdir must skip the entry name of the directory d (a denied
  * path).  "." and ".." are never hidden.  Signal-safe, errno untouched. */
 SHIM_HIDDEN int shim_sandbox_hides(DIR *d, const char *name);

@@ -8,6 +8,7 @@ fork:OP:PATH makes the call in a forked child; threads:N:PATH stats PATH
 from N threads at once (the results must agree); exec:PATH execs PATH (the
 last operation: on success it does not return).
 """
+import ctypes
 import errno
 import json
 import os
@@ -69,6 +70,14 @@ def call(op, a, b=None):
         os.chdir(a)
         os.chdir(old)
         return "ok"
+    if op == "realpath":  # libc's (os.path.realpath is Python's own)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.realpath.restype = ctypes.c_char_p
+        libc.realpath.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+        r = libc.realpath(a.encode(), None)
+        if r is None:
+            raise OSError(ctypes.get_errno(), "realpath")
+        return r.decode()
     if op == "exec":
         sys.stdout.flush()
         os.execv(a, [a])

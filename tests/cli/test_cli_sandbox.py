@@ -84,10 +84,10 @@ class Families(SandboxBase):
                "symlink:%s:%s" % (p("ok/file"), p("no/sl")),
                "chmod:" + p("no/file"), "utime:" + p("no/file"),
                "truncate:" + p("no/file"), "chdir:" + p("no/dir"),
-               "exec:" + p("no/prog")]
+               "realpath:" + p("no/file"), "exec:" + p("no/prog")]
         mode = os.stat(p("no/file")).st_mode
         res, r = self.probe(["--deny", p("no")], ops)
-        self.assertEqual(res, ["ENOENT"] * 4 + ["no"] + ["ENOENT"] * 14)
+        self.assertEqual(res, ["ENOENT"] * 4 + ["no"] + ["ENOENT"] * 15)
         # Not one of the calls was made.
         self.assertEqual(open(p("no/file")).read(), "secret")
         self.assertEqual(os.stat(p("no/file")).st_mode, mode)
@@ -106,7 +106,7 @@ class Families(SandboxBase):
                                  "no/newdir", "no/moved", "no/sl",
                                  "no/prog"]))
         self.assertEqual(v["unknown"], [])
-        self.assertEqual(v["denied_calls"], 19)
+        self.assertEqual(v["denied_calls"], 20)
         for e in v["denied"]:
             self.assertIn("violation", e["ops"])
             self.assertIn("missing", e["ops"])
@@ -117,11 +117,11 @@ class Families(SandboxBase):
                "stat:" + p("ok/file"), "readlink:" + p("no/link"),
                "listdir:" + p("ok/dir"), "mkdir:" + p("ok/newdir"),
                "rename:%s:%s" % (p("ok/file2"), p("ok/moved")),
-               "chdir:" + p("ok/dir")]
+               "chdir:" + p("ok/dir"), "realpath:" + p("no/link")]
         res, r = self.probe(["--deny", p("no/dir"), "--deny", p("no/file")],
                             ops)
         self.assertEqual(res, ["ok", "ok", "ok", p("ok/file"), [], "ok",
-                               "ok", "ok"])
+                               "ok", "ok", p("ok/file")])
         self.assertTrue(os.path.exists(p("ok/moved")))
         v, code = self.violations()
         self.assertEqual((code, v["denied"]), (0, []))
