@@ -20,8 +20,12 @@
  *   32      server[112]  the decision server's socket path, NUL-terminated
  *   --- own cache line (written by traced processes) ---
  *   192     counters[8]  enum cache_policy_counter, fetch_add
+ *   --- written by traced processes ---
+ *   256     answers[1024] the decision server's recent answers, each a
+ *                        key's fingerprint and its state (pending, or the
+ *                        answer): see cache_policy_answer_slot
  *   --- 64-byte aligned ---
- *   256     rule[256]    {u16 verdict, u16 len, u32 off}: the prefix is
+ *   8448    rule[256]    {u16 verdict, u16 len, u32 off}: the prefix is
  *                        bytes[off, off + len)
  *           bytes[16384] the prefixes, keys as cache_key_join makes them
  *
@@ -51,6 +55,7 @@ struct policy_block {
 	uint32_t used;
 	char server[CACHE_POLICY_SERVER_MAX];
 	alignas(64) _Atomic uint64_t counters[CACHE_POLICY_NCOUNTERS];
+	alignas(64) _Atomic uint64_t answers[CACHE_POLICY_ANSWERS];
 	alignas(64) struct cache_policy_rule rule[CACHE_POLICY_MAX_RULES];
 	char bytes[CACHE_POLICY_MAX_BYTES];
 };
@@ -62,7 +67,8 @@ _Static_assert(CACHE_POLICY_OFF + sizeof(struct policy_block) <=
 	       "the policy block fits the allocator's client area");
 _Static_assert(sizeof(struct policy_block) % 8 == 0 &&
 		       offsetof(struct policy_block, counters) == 192 &&
-		       offsetof(struct policy_block, rule) == 256,
+		       offsetof(struct policy_block, answers) == 256 &&
+		       offsetof(struct policy_block, rule) == 8448,
 	       "the layout documented above");
 _Static_assert(CACHE_PC_COUNT <= CACHE_POLICY_NCOUNTERS,
 	       "every counter has its word");
@@ -312,4 +318,13 @@ int cache_policy_counters(struct cache *c, uint64_t *out)
 		out[i] = atomic_load_explicit(&B->counters[i],
 					      memory_order_relaxed);
 	return 1;
+}
+
+_Atomic uint64_t *cache_policy_answer_slot(struct cache *c, uint64_t fp)
+{
+	struct policy_block *B = block_of(c);
+
+	if (c->read_only || !has_policy(B))
+		return NULL;
+	return &B->answers[fp % CACHE_POLICY_ANSWERS];
 }

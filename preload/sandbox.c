@@ -275,6 +275,107 @@ static enum cache_verdict sb_ask(const char *key, size_t len)
 	return CACHE_VERDICT_UNKNOWN;
 }
 
+/* ---- one question per path for the whole job ----------------------------
+ * Between a process's question and the record of its decision in the
+ * path's entry lies a round trip; another process meeting the path then
+ * (parallel compilers read the same headers in step) would ask again.  The
+ * shared answer slots (cache_policy_answer_slot) close that window: the
+ * first asker claims the path's slot (a CAS), others wait for the answer it
+ * publishes there, bounded by the server timeout, after which they ask
+ * themselves (a claimer that died).  A signal handler never waits for a
+ * question of its own thread (sb_asking). */
+#define SB_STATE 3u
+#define SB_PENDING 0u
+
+static _Thread_local uint64_t sb_asking
+	__attribute__((tls_model("initial-exec")));
+
+/* FNV-1a of the key, its two low bits cleared for the state, never 0. */
+static uint64_t sb_fingerprint(const char *key, size_t len)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * UINT64_C(0x100000001b3);
+	h &= ~(uint64_t)SB_STATE;
+	return h != 0 ? h : SB_STATE + 1;
+}
+
+/* The slot's word once it is no longer fp's pending claim, or at the
+ * deadline. */
+static uint64_t sb_await(_Atomic uint64_t *slot, uint64_t fp)
+{
+	unsigned tmo = sb_policy.timeout_ms ? sb_policy.timeout_ms
+					    : SB_TIMEOUT_DEFAULT_MS;
+	long deadline = sb_now_ms() + (long)tmo + 100;
+	const struct timespec nap = { 0, 20000 };
+	uint64_t v;
+
+	/* acquire: the answer published with release is the datum */
+	while ((v = atomic_load_explicit(slot, memory_order_acquire)) ==
+		       (fp | SB_PENDING) &&
+	       sb_now_ms() < deadline)
+		nanosleep(&nap, NULL);
+	return v;
+}
+
+/* The answer v holds for fp, or CACHE_VERDICT_NONE. */
+static enum cache_verdict sb_published(uint64_t v, uint64_t fp)
+{
+	if ((v & ~(uint64_t)SB_STATE) != fp || (v & SB_STATE) == SB_PENDING)
+		return CACHE_VERDICT_NONE;
+	return (v & SB_STATE) == CACHE_VERDICT_ALLOW  ? CACHE_VERDICT_ALLOW
+	       : (v & SB_STATE) == CACHE_VERDICT_DENY ? CACHE_VERDICT_DENY
+						      : CACHE_VERDICT_UNKNOWN;
+}
+
+/* The server's verdict on key, from the shared slot when another process
+ * has asked; *asked says whether this call made the round trip. */
+static enum cache_verdict sb_ask_shared(const char *key, size_t len,
+					int *asked)
+{
+	uint64_t fp = sb_fingerprint(key, len), v, saved;
+	_Atomic uint64_t *slot = NULL;
+	enum cache_verdict r;
+
+	*asked = 1;
+	if (!(sb_policy.flags & CACHE_POLICY_NO_DECISION_CACHE))
+		slot = cache_policy_answer_slot(&shim_cache, fp);
+	if (slot == NULL)
+		return sb_ask(key, len);
+	/* acquire: a published answer is read after its release */
+	v = atomic_load_explicit(slot, memory_order_acquire);
+	for (int round = 0; round < 2; round++) {
+		if ((v & ~(uint64_t)SB_STATE) == fp && fp != sb_asking) {
+			if ((v & SB_STATE) == SB_PENDING)
+				v = sb_await(slot, fp);
+			r = sb_published(v, fp);
+			if (r != CACHE_VERDICT_NONE) {
+				*asked = 0;
+				return r;
+			}
+			if (v == (fp | SB_PENDING))
+				break; /* the claimer is gone: ask */
+		}
+		/* acq_rel: a claim orders nothing before it, but the word
+		 * seen on failure is read as an answer (acquire). */
+		if (round == 0 &&
+		    atomic_compare_exchange_strong_explicit(
+			    slot, &v, fp | SB_PENDING, memory_order_acq_rel,
+			    memory_order_acquire))
+			break;
+	}
+	saved = sb_asking;
+	sb_asking = fp;
+	r = sb_ask(key, len);
+	sb_asking = saved;
+	/* release: the answer is published whole; a later claim of the
+	 * slot by another key may overwrite it, which costs a question */
+	atomic_store_explicit(slot, fp | ((uint64_t)r & SB_STATE),
+			      memory_order_release);
+	return r;
+}
+
 /* ---- deciding ---------------------------------------------------------- */
 
 static uint64_t sb_bits(enum cache_verdict v)
@@ -306,11 +407,13 @@ static enum cache_verdict sb_verdict(const char *key, size_t len)
 {
 	enum cache_verdict v = cache_policy_decide(&sb_policy, key, len);
 
+	int asked;
+
 	if (v != CACHE_VERDICT_ASK)
 		return v;
-	v = sb_ask(key, len);
+	v = sb_ask_shared(key, len, &asked);
 	/* Another process decided the path while this one asked. */
-	if (sb_stored(key, len) & CACHE_DECIDED)
+	if (asked && (sb_stored(key, len) & CACHE_DECIDED))
 		cache_policy_count(&shim_cache, CACHE_PC_DOUBLE_ASKS);
 	return v;
 }

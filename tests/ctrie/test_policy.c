@@ -137,8 +137,8 @@ Test(policy, hostile_block_refused)
 		{ 12, 100000 },       /* nrules */
 		{ 16, 7 },            /* default: not a verdict */
 		{ 28, 1u << 30 },     /* used */
-		{ 256 + 4, 1u << 20 },/* rule 0's offset past used */
-		{ 256, 9 },           /* rule 0's verdict */
+		{ 8448 + 4, 1u << 20 },/* rule 0's offset past used */
+		{ 8448, 9 },          /* rule 0's verdict */
 	};
 	struct cache c;
 
