@@ -217,8 +217,9 @@ static bool default_targets(const struct entry_list *l, struct strs *t)
 
 /* Make's escaping, which Ninja's depfile reader shares: a space or tab
  * after a backslash, a space, a tab and '#' take a backslash; '$' is
- * doubled. */
-static void put_escaped(FILE *f, const char *p)
+ * doubled.  In the target of a rule of Make's alone (rule true), '%'
+ * takes a backslash too, else the rule is a pattern rule. */
+static void put_escaped_as(FILE *f, const char *p, bool rule)
 {
 	for (const char *s = p; *s != '\0'; s++) {
 		if (*s == '\\') {
@@ -228,7 +229,8 @@ static void put_escaped(FILE *f, const char *p)
 			for (size_t i = 0; i < n * (before_blank ? 2 : 1); i++)
 				fputc('\\', f);
 			s += n - 1;
-		} else if (*s == ' ' || *s == '\t' || *s == '#') {
+		} else if (*s == ' ' || *s == '\t' || *s == '#' ||
+			   (rule && *s == '%')) {
 			fputc('\\', f);
 			fputc(*s, f);
 		} else if (*s == '$') {
@@ -237,6 +239,11 @@ static void put_escaped(FILE *f, const char *p)
 			fputc(*s, f);
 		}
 	}
+}
+
+static void put_escaped(FILE *f, const char *p)
+{
+	put_escaped_as(f, p, false);
 }
 
 static void put_list(FILE *f, const struct strs *s)
@@ -264,7 +271,7 @@ static void write_depfile(FILE *f, const struct strs *targets,
 		return;
 	/* An empty .SECONDARY: would make every target secondary. */
 	for (size_t i = 0; i < missing->n; i++) {
-		put_escaped(f, missing->v[i]);
+		put_escaped_as(f, missing->v[i], true);
 		fputs(":\n", f);
 	}
 	fputs(".SECONDARY:", f);

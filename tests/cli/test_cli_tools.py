@@ -259,6 +259,42 @@ class Depfile(DepfileBase):
         self.assertIn((" %s/a\\ b\\#c$$d.h" % self.tmp).encode(),
                       r.stdout)
 
+    def test_escaping_read_by_make(self):
+        """Names with a space, '#', '$', '%' and a backslash, present and
+        missing, as GNU make reads them back."""
+        if shutil.which("make") is None:
+            self.skipTest("make is not installed")
+        d = self.path("m")
+        os.mkdir(d)
+        here, gone = "in a#b$c%d\\e.h", "not a#b$c%d\\e.h"
+        write(os.path.join(d, here), "x")
+        r = self.run_cmd(["cat", here, gone], self.cache, cwd=d)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        r = sh(["depfile", "--missing", "-t", "out", "-o", "dep",
+                self.cache], cwd=d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        write(os.path.join(d, "Makefile"),
+              "out:\n\t@echo BUILD; touch out\n-include dep\n")
+
+        def make():
+            r = subprocess.run(["make"], cwd=d, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            return b"BUILD" in r.stdout
+
+        def bump(name):
+            out = os.stat(os.path.join(d, "out")).st_mtime_ns
+            os.utime(os.path.join(d, name), ns=(out + 1, out + 1))
+
+        self.assertTrue(make())
+        self.assertFalse(make())
+        bump(here)
+        self.assertTrue(make())
+        write(os.path.join(d, gone), "y")
+        bump(gone)
+        self.assertTrue(make())
+        self.assertFalse(make())
+
     def test_no_default_target(self):
         r = self.run_cmd(["cat", self.pp("src/main.c")], self.cache)
         self.assertEqual(r.returncode, 0, r.stderr)
