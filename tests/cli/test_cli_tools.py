@@ -166,15 +166,16 @@ class Fsatrace(TracedBase):
         if real is None or os.path.realpath(real) == os.path.realpath(BIN):
             self.skipTest("no fsatrace on PATH to compare with")
         d = os.path.realpath(self.d)  # fsatrace resolves symbolic links
-        for cmd in (["cp", "a", "b"], ["mv", "b", "c"], ["rm", "c"]):
-            ours = self.trace("wmd", cmd, cwd=d)
-            if cmd[0] == "cp":
-                os.unlink(os.path.join(d, "b"))
-            elif cmd[0] == "mv":
-                os.rename(os.path.join(d, "c"), os.path.join(d, "b"))
-            else:
-                open(os.path.join(d, "c"), "w").close()
-            theirs = subprocess.run([real, "wmd", "-", "--"] + cmd, cwd=d,
+        undo = {"cp": lambda: os.unlink(os.path.join(d, "b")),
+                "mv": lambda: os.rename(os.path.join(d, "c"),
+                                        os.path.join(d, "b")),
+                "rm": lambda: open(os.path.join(d, "c"), "w").close(),
+                "cat": lambda: None}
+        for cmd in (["cp", "a", "b"], ["mv", "b", "c"], ["rm", "c"],
+                    ["cat", "a"]):
+            ours = self.trace("rwmd", cmd, cwd=d)
+            undo[cmd[0]]()
+            theirs = subprocess.run([real, "rwmd", "-", "--"] + cmd, cwd=d,
                                     stdout=subprocess.PIPE, timeout=60)
             self.assertEqual(sorted(set(self.mine(ours.stdout))),
                              sorted(set(self.mine(theirs.stdout))), cmd)
