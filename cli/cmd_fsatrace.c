@@ -200,6 +200,30 @@ static const char *private_dir_base(void)
 	return "/tmp";
 }
 
+/* A directory of its own for the cache (0700, mkdtemp), so that nobody
+ * else can name the cache; *dir and *cache are malloc'd. */
+static bool make_private_dir(char **dir, char **cache)
+{
+	const char *base = private_dir_base();
+	size_t dsz = strlen(base) + sizeof "/shmcache-fsatrace-XXXXXX";
+	*dir = malloc(dsz);
+	*cache = malloc(dsz + sizeof "/cache");
+	if (*dir == NULL || *cache == NULL) {
+		cli_error("out of memory");
+	} else {
+		snprintf(*dir, dsz, "%s/shmcache-fsatrace-XXXXXX", base);
+		if (mkdtemp(*dir) != NULL) {
+			snprintf(*cache, dsz + sizeof "/cache", "%s/cache", *dir);
+			return true;
+		}
+		cli_error("%s: cannot create a private directory for the "
+			  "cache: %s", *dir, strerror(errno));
+	}
+	free(*dir);
+	free(*cache);
+	return false;
+}
+
 /* OUTPUT: '-' is standard output; a file is created or truncated. */
 static FILE *open_output(const char *name)
 {
@@ -243,7 +267,10 @@ static bool write_trace(const char *cache, const char *output,
 }
 
 /* Runs CMD through `run -o CACHE -- CMD`: run's signal forwarding, exec
- * records and warnings, with a cache nobody else names. */
+ * records and warnings, with a cache nobody else names.  A signal that
+ * comes while CMD is not running (before it starts, after it ends) ends
+ * this process once run returns to it, as run does with its own temporary
+ * cache: then the private directory is left behind. */
 static int run_private(char **cmd, int ncmd, const char *cache)
 {
 	char **av = calloc((size_t)ncmd + 5, sizeof *av);
@@ -280,26 +307,9 @@ int cmd_fsatrace(int argc, char **argv)
 		for (int i = 0; i < ncmd; i++)
 			fprintf(stderr, "argv[%d]=%s\n", i, cmd[i]);
 
-	const char *base = private_dir_base();
-	size_t blen = strlen(base);
-	char *dir = malloc(blen + sizeof "/shmcache-fsatrace-XXXXXX");
-	char *cache = malloc(blen + sizeof "/shmcache-fsatrace-XXXXXX/cache");
-	if (dir == NULL || cache == NULL) {
-		free(dir);
-		free(cache);
-		cli_error("out of memory");
+	char *dir = NULL, *cache = NULL;
+	if (!make_private_dir(&dir, &cache))
 		return EXIT_RUN_ERROR;
-	}
-	sprintf(dir, "%s/shmcache-fsatrace-XXXXXX", base);
-	if (mkdtemp(dir) == NULL) {
-		cli_error("%s: cannot create a private directory for the "
-			  "cache: %s", dir, strerror(errno));
-		free(dir);
-		free(cache);
-		return EXIT_RUN_ERROR;
-	}
-	sprintf(cache, "%s/cache", dir);
-
 	int rc = run_private(cmd, ncmd, cache);
 	struct stat st;
 	if (lstat(cache, &st) == 0) {
