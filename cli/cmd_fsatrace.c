@@ -269,8 +269,8 @@ static bool write_trace(const char *cache, const char *output,
 /* Runs CMD through `run -o CACHE -- CMD`: run's signal forwarding, exec
  * records and warnings, with a cache nobody else names.  A signal that
  * comes while CMD is not running (before it starts, after it ends) ends
- * this process once run returns to it, as run does with its own temporary
- * cache: then the private directory is left behind. */
+ * this process inside run, which removes only a temporary cache of its
+ * own: the private directory is then left behind. */
 static int run_private(char **cmd, int ncmd, const char *cache)
 {
 	char **av = calloc((size_t)ncmd + 5, sizeof *av);
