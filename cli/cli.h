@@ -116,6 +116,13 @@ int cmd_get(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_fsatrace(int argc, char **argv);
+int cmd_depfile(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+
+/* True when the value word says its path was executed: EXEC recorded and
+ * not only as a failed attempt (cmd_fsatrace.c). */
+bool entry_executed(uint64_t ops);
 
 /* What run knows about CMD and the cache when it reports. */
 struct run_facts {
