@@ -780,7 +780,7 @@ static int run_and_report(const struct run_opts *o, char **cmd,
 			  FILE *report)
 {
 	char *resolved = NULL;
-	facts->is_static = cmd_is_static(cmd[0], &resolved);
+	facts->is_static = elf_program_is_static(cmd[0], &resolved);
 	if (facts->is_static)
 		cli_warn("%s is statically linked: the shim cannot be loaded "
 			 "into it, so its own file accesses are not recorded "
