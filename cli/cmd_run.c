@@ -255,12 +255,18 @@ static char *str_concat(const char *a, const char *b, const char *c)
 	return s;
 }
 
+/* e: errno after the attach, the system's reason when the file could not
+ * be opened (a missing directory, no permission). */
 static void say_cannot_create(const char *target, int r,
-			      const struct cache *c)
+			      const struct cache *c, int e)
 {
-	cli_error("%s: cannot create the cache: %s%s%s", target,
+	bool sys = r == CACHE_E_ARENA &&
+		   (c->arena_err == SHM_E_OPEN || c->arena_err == SHM_E_NOSPACE) &&
+		   e != 0;
+	cli_error("%s: cannot create the cache: %s%s%s%s%s", target,
 		  cache_strerror(r), r == CACHE_E_ARENA ? ": " : "",
-		  r == CACHE_E_ARENA ? shm_strerror(c->arena_err) : "");
+		  r == CACHE_E_ARENA ? shm_strerror(c->arena_err) : "",
+		  sys ? ": " : "", sys ? strerror(e) : "");
 }
 
 /* Makes a cache at target, which did not exist: the allocator publishes
@@ -270,9 +276,10 @@ static void say_cannot_create(const char *target, int r,
 static bool create_cache_new(const char *target)
 {
 	struct cache c;
+	errno = 0;
 	int r = cache_attach(&c, target, CACHE_ATTACH_CREATE);
 	if (r != CACHE_OK) {
-		say_cannot_create(target, r, &c);
+		say_cannot_create(target, r, &c, errno);
 		return false;
 	}
 	cache_detach(&c);
@@ -291,15 +298,18 @@ static bool replace_cache_at(const char *target)
 	char *file = NULL;
 	bool ok = false;
 	if (tmpl == NULL || mkdtemp(tmpl) == NULL) {
-		cli_error("%s: cannot create a directory there: %s",
-			  dir ? dir : target, strerror(errno));
+		cli_error("%s: cannot create the cache: cannot make a "
+			  "temporary directory in %s: %s", target,
+			  dir && dir[0] ? dir : "/", strerror(errno));
 		goto out;
 	}
 	file = str_concat(tmpl, "/cache", "");
 	struct cache c;
+	memset(&c, 0, sizeof c);
+	errno = 0;
 	int r = file ? cache_attach(&c, file, CACHE_ATTACH_CREATE) : CACHE_E_ARENA;
 	if (r != CACHE_OK) {
-		say_cannot_create(target, r, &c);
+		say_cannot_create(target, r, &c, errno);
 	} else {
 		cache_detach(&c);
 		ok = rename(file, target) == 0;
