@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "ctrie_cache.h"
 
@@ -143,6 +144,21 @@ struct run_facts {
  * recorded: no process attached the cache, or the command named no file.
  * Returns false if the cache could not be read. */
 bool cli_report(const char *path, FILE *out, const struct run_facts *f);
+
+/* run --progress (run_progress.c): a line of live status on stderr while
+ * CMD runs.  AUTO: on when stderr is a terminal. */
+enum run_progress_mode { PROGRESS_AUTO, PROGRESS_ON, PROGRESS_OFF };
+struct run_progress {
+	pid_t pid; /* the process that draws the line, or -1 */
+	int fd;    /* closing it ends that process           */
+};
+bool run_progress_wanted(enum run_progress_mode mode);
+/* Starts drawing the status of the cache at path (nothing when mode says
+ * no, or a process cannot be made: then a warning). */
+void run_progress_start(struct run_progress *p, const char *cache,
+			enum run_progress_mode mode);
+/* Stops it and waits until the line is cleared. */
+void run_progress_stop(struct run_progress *p);
 
 /* Static-binary check for run (elfcheck.c): resolves cmd through PATH as
  * execvp does; true when it is an ELF file without a PT_INTERP header (or

@@ -59,11 +59,16 @@ static const char *const run_help =
 	"  -d, --debug        set SHMCACHE_DEBUG=1 (the shim reports on stderr)\n"
 	"      --audit-loader also record where the dynamic loader looked for\n"
 	"                     shared objects in vain (LD_AUDIT: slower starts)\n"
+	"      --progress     a live status line on stderr while CMD runs\n"
+	"                     (entries, records/s, processes; default when\n"
+	"                     stderr is a terminal)\n"
+	"      --no-progress  no status line\n"
 	"  -h, --help         this help\n";
 
 struct run_opts {
 	const char *output, *report, *lib;
 	bool keep, fresh, debug, audit;
+	enum run_progress_mode progress;
 };
 
 static volatile sig_atomic_t child_pid;      /* CMD while it runs, else 0 */
@@ -507,6 +512,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "lib", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "audit-loader", no_argument, NULL, 'A' },
+		{ "progress", no_argument, NULL, 'P' },
+		{ "no-progress", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -521,6 +528,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'L': o->lib = optarg; break;
 		case 'd': o->debug = true; break;
 		case 'A': o->audit = true; break;
+		case 'P': o->progress = PROGRESS_ON; break;
+		case 'N': o->progress = PROGRESS_OFF; break;
 		case 'h':
 			fputs(run_help, stdout);
 			return EXIT_OK;
@@ -810,9 +819,12 @@ static int run_and_report(const struct run_opts *o, char **cmd,
 	if (exec_own_records == MAP_FAILED)
 		exec_own_records = NULL;
 	count_before(cache, facts);
+	struct run_progress progress;
+	run_progress_start(&progress, cache, o->progress);
 	int status = spawn_and_wait(own_attached && exec_own_records != NULL
 					    ? &c : NULL,
 				    cmd, &facts->cmd_ran);
+	run_progress_stop(&progress);
 	if (own_attached)
 		cache_detach(&c);
 	if (exec_own_records != NULL) {
