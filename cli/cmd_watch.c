@@ -100,12 +100,13 @@ static void draw(const struct watch_opts *o, bool tty,
 	fflush(stdout);
 }
 
-/* True when the file at path is no longer the one first seen. */
+/* True when the file at path is not the one first seen: removed, or
+ * another file under its name. */
 static bool replaced(const char *path, const struct stat *first)
 {
-	struct stat now;
-	return stat(path, &now) != 0 || now.st_ino != first->st_ino ||
-	       now.st_dev != first->st_dev;
+	struct stat cur;
+	return stat(path, &cur) != 0 || cur.st_ino != first->st_ino ||
+	       cur.st_dev != first->st_dev;
 }
 
 static int watch_loop(const struct watch_opts *o, struct cache *cache,

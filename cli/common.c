@@ -327,7 +327,7 @@ char *path_normalize(const char *path)
 		}
 		clen = strlen(cwd);
 	}
-	/* The key is no longer than the cwd, a slash and the path. */
+	/* The key is at most as long as the cwd, a slash and the path. */
 	size_t cap = clen + plen + 2;
 	char *out = malloc(cap + 1);
 	if (out == NULL) {
