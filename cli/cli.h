@@ -152,7 +152,6 @@ struct run_progress {
 	pid_t pid; /* the process that draws the line, or -1 */
 	int fd;    /* closing it ends that process           */
 };
-bool run_progress_wanted(enum run_progress_mode mode);
 /* Starts drawing the status of the cache at path (nothing when mode says
  * no, or a process cannot be made: then a warning). */
 void run_progress_start(struct run_progress *p, const char *cache,

@@ -20,7 +20,7 @@
 /* Refresh period. */
 #define PROGRESS_MS 500
 
-bool run_progress_wanted(enum run_progress_mode mode)
+static bool run_progress_wanted(enum run_progress_mode mode)
 {
 	if (mode == PROGRESS_AUTO)
 		return isatty(STDERR_FILENO) == 1;
