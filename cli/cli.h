@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "ctrie_cache.h"
 
@@ -36,6 +37,15 @@ void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A usage error of a subcommand: message, hint to --help, returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* The cache's name as the user gave it, escaped as paths are, then the
+ * rest of a line from fmt. */
+void cli_print_name(FILE *f, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Options of a command that takes --help, --json (when json is not NULL)
+ * and one CACHE argument, left at argv[optind].  Returns -1 to go on, or
+ * the exit code (after --help, or a usage error). */
+int cli_simple_opts(int argc, char **argv, const char *help, bool *json);
 
 /* One entry copied out of the cache. */
 struct entry {
@@ -142,9 +152,38 @@ struct run_facts {
  * Returns false if the cache could not be read. */
 bool cli_report(const char *path, FILE *out, const struct run_facts *f);
 
+/* run --progress (run_progress.c): a line of live status on stderr while
+ * CMD runs.  AUTO: on when stderr is a terminal. */
+enum run_progress_mode { PROGRESS_AUTO, PROGRESS_ON, PROGRESS_OFF };
+struct run_progress {
+	pid_t pid; /* the process that draws the line, or -1 */
+	int fd;    /* closing it ends that process           */
+};
+/* Starts drawing the status of the cache at path (nothing when mode says
+ * no, or a process cannot be made: then a warning). */
+void run_progress_start(struct run_progress *p, const char *cache,
+			enum run_progress_mode mode);
+/* Stops it and waits until the line is cleared. */
+void run_progress_stop(struct run_progress *p);
+
 /* Static-binary check for run (elfcheck.c): resolves cmd through PATH as
  * execvp does; true when it is an ELF file without a PT_INTERP header (or
  * a script whose interpreter is one).  *resolved gets the path found. */
-bool cmd_is_static(const char *cmd, char **resolved);
+bool elf_program_is_static(const char *cmd, char **resolved);
+
+/* A cache's figures at one moment (live.c), for watch and run --progress. */
+struct live_sample {
+	double t;          /* live_now() when taken */
+	uint64_t entries, records, attaches, skipped;
+};
+/* Seconds on a monotonic clock. */
+double live_now(void);
+/* Sleeps for seconds, resumed after a signal. */
+void live_sleep(double seconds);
+/* Takes a sample (walks the cache for records).  False on damage. */
+bool live_sample(struct cache *c, struct live_sample *s);
+/* Records per second between two samples; 0 without prev. */
+double live_rate(const struct live_sample *prev,
+		 const struct live_sample *cur);
 
 #endif /* SHMCACHE_CLI_H */

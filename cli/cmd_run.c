@@ -59,11 +59,16 @@ static const char *const run_help =
 	"  -d, --debug        set SHMCACHE_DEBUG=1 (the shim reports on stderr)\n"
 	"      --audit-loader also record where the dynamic loader looked for\n"
 	"                     shared objects in vain (LD_AUDIT: slower starts)\n"
+	"      --progress     a live status line on stderr while CMD runs\n"
+	"                     (entries, records/s, processes; default when\n"
+	"                     stderr is a terminal)\n"
+	"      --no-progress  no status line\n"
 	"  -h, --help         this help\n";
 
 struct run_opts {
 	const char *output, *report, *lib;
 	bool keep, fresh, debug, audit;
+	enum run_progress_mode progress;
 };
 
 static volatile sig_atomic_t child_pid;      /* CMD while it runs, else 0 */
@@ -255,12 +260,18 @@ static char *str_concat(const char *a, const char *b, const char *c)
 	return s;
 }
 
+/* e: errno after the attach, the system's reason when the file could not
+ * be opened (a missing directory, no permission). */
 static void say_cannot_create(const char *target, int r,
-			      const struct cache *c)
+			      const struct cache *c, int e)
 {
-	cli_error("%s: cannot create the cache: %s%s%s", target,
+	bool sys = r == CACHE_E_ARENA &&
+		   (c->arena_err == SHM_E_OPEN || c->arena_err == SHM_E_NOSPACE) &&
+		   e != 0;
+	cli_error("%s: cannot create the cache: %s%s%s%s%s", target,
 		  cache_strerror(r), r == CACHE_E_ARENA ? ": " : "",
-		  r == CACHE_E_ARENA ? shm_strerror(c->arena_err) : "");
+		  r == CACHE_E_ARENA ? shm_strerror(c->arena_err) : "",
+		  sys ? ": " : "", sys ? strerror(e) : "");
 }
 
 /* Makes a cache at target, which did not exist: the allocator publishes
@@ -270,9 +281,10 @@ static void say_cannot_create(const char *target, int r,
 static bool create_cache_new(const char *target)
 {
 	struct cache c;
+	errno = 0;
 	int r = cache_attach(&c, target, CACHE_ATTACH_CREATE);
 	if (r != CACHE_OK) {
-		say_cannot_create(target, r, &c);
+		say_cannot_create(target, r, &c, errno);
 		return false;
 	}
 	cache_detach(&c);
@@ -291,15 +303,18 @@ static bool replace_cache_at(const char *target)
 	char *file = NULL;
 	bool ok = false;
 	if (tmpl == NULL || mkdtemp(tmpl) == NULL) {
-		cli_error("%s: cannot create a directory there: %s",
-			  dir ? dir : target, strerror(errno));
+		cli_error("%s: cannot create the cache: cannot make a "
+			  "temporary directory in %s: %s", target,
+			  dir && dir[0] ? dir : "/", strerror(errno));
 		goto out;
 	}
 	file = str_concat(tmpl, "/cache", "");
 	struct cache c;
+	memset(&c, 0, sizeof c);
+	errno = 0;
 	int r = file ? cache_attach(&c, file, CACHE_ATTACH_CREATE) : CACHE_E_ARENA;
 	if (r != CACHE_OK) {
-		say_cannot_create(target, r, &c);
+		say_cannot_create(target, r, &c, errno);
 	} else {
 		cache_detach(&c);
 		ok = rename(file, target) == 0;
@@ -497,6 +512,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "lib", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "audit-loader", no_argument, NULL, 'A' },
+		{ "progress", no_argument, NULL, 'P' },
+		{ "no-progress", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -511,6 +528,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'L': o->lib = optarg; break;
 		case 'd': o->debug = true; break;
 		case 'A': o->audit = true; break;
+		case 'P': o->progress = PROGRESS_ON; break;
+		case 'N': o->progress = PROGRESS_OFF; break;
 		case 'h':
 			fputs(run_help, stdout);
 			return EXIT_OK;
@@ -780,7 +799,7 @@ static int run_and_report(const struct run_opts *o, char **cmd,
 			  FILE *report)
 {
 	char *resolved = NULL;
-	facts->is_static = cmd_is_static(cmd[0], &resolved);
+	facts->is_static = elf_program_is_static(cmd[0], &resolved);
 	if (facts->is_static)
 		cli_warn("%s is statically linked: the shim cannot be loaded "
 			 "into it, so its own file accesses are not recorded "
@@ -800,9 +819,12 @@ static int run_and_report(const struct run_opts *o, char **cmd,
 	if (exec_own_records == MAP_FAILED)
 		exec_own_records = NULL;
 	count_before(cache, facts);
+	struct run_progress progress;
+	run_progress_start(&progress, cache, o->progress);
 	int status = spawn_and_wait(own_attached && exec_own_records != NULL
 					    ? &c : NULL,
 				    cmd, &facts->cmd_ran);
+	run_progress_stop(&progress);
 	if (own_attached)
 		cache_detach(&c);
 	if (exec_own_records != NULL) {

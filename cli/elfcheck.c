@@ -119,7 +119,7 @@ static bool file_is_static(const char *file, int depth)
 	return file_is_static(s, depth - 1);
 }
 
-bool cmd_is_static(const char *cmd, char **resolved)
+bool elf_program_is_static(const char *cmd, char **resolved)
 {
 	*resolved = resolve(cmd);
 	return *resolved != NULL && file_is_static(*resolved, 2);
