@@ -75,9 +75,7 @@ void *shim_resolve(const char *name)
 }
 
 #ifndef __APPLE__
-#define SHIM_ROW_NAME(shape, ret, name, params, ...) #name,
 static const char *const shim_real_names[] = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
-#undef SHIM_ROW_NAME
 #define SHIM_ROWS (sizeof shim_real_names / sizeof shim_real_names[0])
 #endif
 

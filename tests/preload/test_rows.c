@@ -204,8 +204,7 @@ static const struct expect table[] = {
 };
 #define NTABLE (sizeof table / sizeof table[0])
 
-#define ROW_NAME(shape, ret, name, ...) #name,
-static const char *const hooked[] = { SHIM_HOOKS_ALL(ROW_NAME) };
+static const char *const hooked[] = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
 #define NHOOKED (sizeof hooked / sizeof hooked[0])
 
 static const struct expect *expect_of(const char *row)
