@@ -7,8 +7,8 @@
  * probe runs in (for mkstemp and kin: the name the template became).
  * test_rows.c runs it under the shim and checks each row's keys and bits.
  *
- * The rows are expanded from hooks.def as in efault_probe.c, and the
- * arguments other than the paths are chosen from each parameter's
+ * The rows come from hooks.def through hook_rows.h, as in efault_probe.c,
+ * and the arguments other than the paths are chosen from each parameter's
  * declaration.  What a call needs beforehand (a file, a directory, a
  * symbolic link, nothing) is made with raw system calls, which the shim
  * does not see: the only records under rows/<name>/ are the call's own.
@@ -28,57 +28,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hooks.def"
-#include "row_params.h"
+#include "hook_rows.h"
 
 extern char **environ;
 
 /* What the call needs at rows/<name>/t before it runs. */
 enum need { N_FILE, N_NONE, N_DIR, N_LINK, N_PROGRAM, N_OBJECT };
-
-/* One row: its name, shape, return type, parameters (as written), and the
- * names of its path parameters: path1 gets rows/<name>/t, path2
- * rows/<name>/u (a symbolic link's target: "x", relative to the link);
- * path1 "" is the first parameter. */
-struct row {
-	const char *name, *shape, *ret, *params, *path1, *path2;
-};
-
-#define ROW(shape, ret, name, params, ...) \
-	ROW_##shape(#name, #shape, #ret, #params, __VA_ARGS__)
-#define ROW_P1(n, s, r, p, args, res, fd, path, ops) \
-	{ n, s, r, p, #path, NULL },
-#define ROW_P1OUT ROW_P1
-#define ROW_CWD ROW_P1
-#define ROW_OPEN ROW_P1
-#define ROW_OPENDIR ROW_P1
-#define ROW_OPENV(n, s, r, p, last, args, res, fd, path, ops) \
-	{ n, s, r, p, #path, NULL },
-#define ROW_P2(n, s, r, p, args, res, fd1, path1, ops1, fd2, path2, ops2) \
-	{ n, s, r, p, #path1, #path2 },
-#define ROW_SYMLINK(n, s, r, p, args, res, target, fd, linkpath) \
-	{ n, s, r, p, #linkpath, #target },
-#define ROW_EXEC(n, s, r, p, args, key, path, envsrc, callee, callargs) \
-	{ n, s, r, p, #path, NULL },
-#define ROW_SPAWN(n, s, r, p, args, key, path, envsrc, callargs) \
-	{ n, s, r, p, #path, NULL },
-#define ROW_EXECL(n, s, r, p, last, impl, envtail) \
-	{ n, s, r, p, "", NULL }, /* the first parameter */
-#define ROW_RESOLVE(n, s, r, p, args, path, resolved, own) \
-	{ n, s, r, p, #path, NULL },
-#define ROW_SEARCH(n, s, r, p, args, callargs) { n, s, r, p, "file", NULL },
-#define ROW_TEMP(n, s, r, p, args, res, path, ops) \
-	{ n, s, r, p, #path, NULL },
-#define ROW_LOAD(n, s, r, p, args, file) { n, s, r, p, #file, NULL },
-/* No path of the row's own (test_rows.c says why, row by row). */
-#define ROW_SHELL(...)
-#define ROW_TMPFILE(...)
-#define ROW_DUP(...)
-#define ROW_DUPV(...)
-#define ROW_FDGONE(...)
-#define ROW_FDGONE_VOID(...)
-
-static const struct row rows[] = { SHIM_HOOKS_ALL(ROW) };
 
 typedef long (*fn6)(long, long, long, long, long, long);
 
