@@ -38,8 +38,6 @@
 
 #include "hook_rows.h"
 
-extern char **environ;
-
 typedef long (*fn6)(long, long, long, long, long, long);
 
 static char *bad_page; /* 'a' to its end; the next page is PROT_NONE */
@@ -56,35 +54,9 @@ static long value_of(const struct param *pr, const char *path1,
 		return (long)(uintptr_t)good;
 	if (strcmp(nm, "mode") == 0 && strstr(d, "char"))
 		return (long)(uintptr_t)"r";
-	if (strcmp(nm, "arg") == 0)
-		return (long)(uintptr_t)"x";
-	if (strcmp(nm, "argv") == 0) {
-		static char *const argv[] = { "x", NULL };
-		return (long)(uintptr_t)argv;
-	}
-	if (strcmp(nm, "envp") == 0)
-		return (long)(uintptr_t)environ;
-	if (strcmp(nm, "stream") == 0)
-		return (long)(uintptr_t)fopen("/dev/null", "r");
-	if (strstr(d, "*") != NULL)
-		return strcmp(nm, "acts") == 0 || strcmp(nm, "attr") == 0 ||
-				       strcmp(nm, "times") == 0 ||
-				       strcmp(nm, "tv") == 0 ||
-				       strcmp(nm, "ts") == 0
-			       ? 0
-			       : (long)(uintptr_t)scratch;
-	if (strcmp(nm, "dirfd") == 0 || strcmp(nm, "fromfd") == 0 ||
-	    strcmp(nm, "tofd") == 0 || strcmp(nm, "fd") == 0)
-		return AT_FDCWD;
-	if (strcmp(nm, "ver") == 0)
-		return 1; /* _STAT_VER of x86-64 */
 	if (strcmp(nm, "len") == 0 && strstr(d, "size_t"))
 		return 64;
-	if (strcmp(nm, "uid") == 0 || strcmp(nm, "gid") == 0)
-		return -1; /* unchanged */
-	if (strcmp(nm, "mode") == 0)
-		return 0600;
-	return 0;
+	return param_value(pr, scratch);
 }
 
 static void *find(const char *name)

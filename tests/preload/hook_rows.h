@@ -10,10 +10,14 @@
 #define SHMCACHE_TEST_HOOK_ROWS_H
 
 #include <ctype.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "hooks.def"
+
+extern char **environ;
 
 /* One row: its name, shape, return type and parameters (as written), and
  * the names of its path parameters and environment.  path1 "" is the first
@@ -110,6 +114,43 @@ static size_t split_params(const char *params, struct param *out, size_t max)
 			p++;
 	}
 	return n;
+}
+
+/* A valid value for a parameter that is neither a path nor under test,
+ * from its name and declaration (hooks.def lists the names): the one both
+ * probes give; each probe decides mode (char *), name and len itself
+ * first.  buf: a scratch buffer for any other pointer. */
+static long param_value(const struct param *pr, void *buf)
+{
+	const char *d = pr->decl, *nm = pr->name;
+
+	if (strcmp(nm, "arg") == 0)
+		return (long)(uintptr_t)"x";
+	if (strcmp(nm, "argv") == 0) {
+		static char *const argv[] = { "x", NULL };
+		return (long)(uintptr_t)argv;
+	}
+	if (strcmp(nm, "envp") == 0)
+		return (long)(uintptr_t)environ;
+	if (strcmp(nm, "stream") == 0)
+		return (long)(uintptr_t)fopen("/dev/null", "r");
+	if (strstr(d, "*") != NULL)
+		return strcmp(nm, "acts") == 0 || strcmp(nm, "attr") == 0 ||
+				       strcmp(nm, "times") == 0 ||
+				       strcmp(nm, "tv") == 0 ||
+				       strcmp(nm, "ts") == 0
+			       ? 0
+			       : (long)(uintptr_t)buf;
+	if (strcmp(nm, "dirfd") == 0 || strcmp(nm, "fromfd") == 0 ||
+	    strcmp(nm, "tofd") == 0 || strcmp(nm, "fd") == 0)
+		return AT_FDCWD;
+	if (strcmp(nm, "ver") == 0)
+		return 1; /* _STAT_VER of x86-64 */
+	if (strcmp(nm, "uid") == 0 || strcmp(nm, "gid") == 0)
+		return -1; /* unchanged */
+	if (strcmp(nm, "mode") == 0)
+		return 0600;
+	return 0;
 }
 
 #endif /* SHMCACHE_TEST_HOOK_ROWS_H */

@@ -30,8 +30,6 @@
 
 #include "hook_rows.h"
 
-extern char **environ;
-
 /* What the call needs at rows/<name>/t before it runs. */
 enum need { N_FILE, N_NONE, N_DIR, N_LINK, N_PROGRAM, N_OBJECT };
 
@@ -50,35 +48,9 @@ static long value_of(const struct param *pr)
 		return (long)(uintptr_t)"r+"; /* read and write */
 	if (strcmp(nm, "name") == 0)
 		return (long)(uintptr_t)"user.shmcache";
-	if (strcmp(nm, "arg") == 0)
-		return (long)(uintptr_t)"x";
-	if (strcmp(nm, "argv") == 0) {
-		static char *const argv[] = { "x", NULL };
-		return (long)(uintptr_t)argv;
-	}
-	if (strcmp(nm, "envp") == 0)
-		return (long)(uintptr_t)environ;
-	if (strcmp(nm, "stream") == 0)
-		return (long)(uintptr_t)fopen("/dev/null", "r");
-	if (strstr(d, "*") != NULL)
-		return strcmp(nm, "acts") == 0 || strcmp(nm, "attr") == 0 ||
-				       strcmp(nm, "times") == 0 ||
-				       strcmp(nm, "tv") == 0 ||
-				       strcmp(nm, "ts") == 0
-			       ? 0
-			       : (long)(uintptr_t)scratch;
-	if (strcmp(nm, "dirfd") == 0 || strcmp(nm, "fromfd") == 0 ||
-	    strcmp(nm, "tofd") == 0)
-		return AT_FDCWD;
-	if (strcmp(nm, "ver") == 0)
-		return 1; /* _STAT_VER of x86-64 */
 	if (strcmp(nm, "len") == 0 && strstr(d, "size_t"))
 		return (long)sizeof scratch;
-	if (strcmp(nm, "uid") == 0 || strcmp(nm, "gid") == 0)
-		return -1; /* unchanged */
-	if (strcmp(nm, "mode") == 0)
-		return 0600;
-	return 0;
+	return param_value(pr, scratch);
 }
 
 /* A row's flags: ones that its ops expression (if any) turns into bits
