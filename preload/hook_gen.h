@@ -1,6 +1,8 @@
 /*
  * hook_gen.h - turns a row of hooks.def into a wrapper (SHIM_GEN).  Included
- * by shim.h; each family file does `SHIM_HOOKS_<FAMILY>(SHIM_GEN)`.
+ * by shim.h; hooks.c and the families' own files (hooks.def says which) do
+ * `SHIM_HOOKS_<FAMILY>(SHIM_GEN)`.  The names a row's columns may use and
+ * the parameter names these macros read are listed in hooks.def.
  *
  * Every wrapper makes the real call and records the outcome with errno
  * saved and restored.  The one-path and two-path rows make their keys after

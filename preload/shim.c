@@ -75,9 +75,7 @@ void *shim_resolve(const char *name)
 }
 
 #ifndef __APPLE__
-#define SHIM_ROW_NAME(shape, ret, name, params, ...) #name,
 static const char *const shim_real_names[] = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
-#undef SHIM_ROW_NAME
 #define SHIM_ROWS (sizeof shim_real_names / sizeof shim_real_names[0])
 #endif
 
@@ -215,21 +213,30 @@ static size_t shim_key_room(const struct shim_key *k, const char *p)
 	return before > 0 ? before - 1 : 0;
 }
 
-void shim_key_at_copied(struct shim_key *k, int dirfd, const char *path)
+/* Empties k; then, when `make` holds and path is not NULL, copies path
+ * into k->buf (shim_key_copy_in) and returns the copy.  NULL when there is
+ * no key to make: k->len is CACHE_KEY_TOOLONG for a string that cannot be
+ * read or has no NUL within the buffer, else 0 (an empty path names
+ * nothing). */
+static const char *shim_key_copy_start(struct shim_key *k, const char *path,
+				       int make)
 {
 	const char *p;
 
 	k->len = 0;
 	k->key = k->buf;
-	if (!shim_active() || path == NULL)
-		return;
+	if (!make || path == NULL)
+		return NULL;
 	p = shim_key_copy_in(k, path);
-	if (p == NULL || p[0] == '\0') {
-		if (p != NULL)
-			k->len = 0; /* empty: names nothing */
-		return;
-	}
-	shim_key_make(k, dirfd, p, shim_key_room(k, p));
+	return p != NULL && p[0] != '\0' ? p : NULL;
+}
+
+void shim_key_at_copied(struct shim_key *k, int dirfd, const char *path)
+{
+	const char *p = shim_key_copy_start(k, path, shim_active());
+
+	if (p != NULL)
+		shim_key_make(k, dirfd, p, shim_key_room(k, p));
 }
 
 void shim_key_cwd(struct shim_key *k, const char *path)
@@ -239,19 +246,11 @@ void shim_key_cwd(struct shim_key *k, const char *path)
 
 void shim_key_search(struct shim_key *k, const char *file)
 {
-	const char *p;
+	const char *p = shim_key_copy_start(k, file, shim_active());
 	size_t n;
 
-	k->len = 0;
-	k->key = k->buf;
-	if (!shim_active() || file == NULL)
+	if (p == NULL)
 		return;
-	p = shim_key_copy_in(k, file);
-	if (p == NULL || p[0] == '\0') {
-		if (p != NULL)
-			k->len = 0;
-		return;
-	}
 	if (strchr(p, '/') != NULL) {
 		shim_key_make(k, AT_FDCWD, p, shim_key_room(k, p));
 		return;
@@ -300,19 +299,11 @@ void shim_key_target(struct shim_key *k, const struct shim_key *link,
 void shim_key_target_copied(struct shim_key *k, const struct shim_key *link,
 			    const char *target)
 {
-	const char *p;
+	const char *p = shim_key_copy_start(
+		k, target, link->len != 0 && link->len != CACHE_KEY_TOOLONG);
 
-	k->len = 0;
-	k->key = k->buf;
-	if (link->len == 0 || link->len == CACHE_KEY_TOOLONG || target == NULL)
-		return;
-	p = shim_key_copy_in(k, target);
-	if (p == NULL || p[0] == '\0') {
-		if (p != NULL)
-			k->len = 0;
-		return;
-	}
-	shim_key_target_make(k, link, p, shim_key_room(k, p));
+	if (p != NULL)
+		shim_key_target_make(k, link, p, shim_key_room(k, p));
 }
 
 /* ---- recording -------------------------------------------------------------- */
