@@ -36,19 +36,16 @@
 extern "C" {
 #endif
 
-/* ---- build-time settings (meson options set these; see meson_options.txt) */
-
-#ifndef MIN_ALLOC_POW2
-#define MIN_ALLOC_POW2 5
-#endif
-#ifndef MAX_ALLOC_POW2
-#define MAX_ALLOC_POW2 10
-#endif
-#ifndef MAX_ALLOCATABLE_SHM_SIZE
-#define MAX_ALLOCATABLE_SHM_SIZE (512UL * 1024UL * 1024UL)
-#endif
-#ifndef SHM_PATH_ENV_NAME
-#define SHM_PATH_ENV_NAME "SHM_FILE"
+/* ---- build-time settings ------------------------------------------------
+ * MIN_ALLOC_POW2, MAX_ALLOC_POW2, MAX_ALLOCATABLE_SHM_SIZE and
+ * SHM_PATH_ENV_NAME come from shm_config.h, generated from the meson options
+ * and installed beside this header.  A test build that compiles the sources
+ * with other settings generates its own header from the same template and
+ * names it in SHM_CONFIG_HEADER. */
+#ifdef SHM_CONFIG_HEADER
+#include SHM_CONFIG_HEADER
+#else
+#include "shm_config.h"
 #endif
 
 /* ---- the offset type ---------------------------------------------------- */

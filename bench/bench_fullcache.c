@@ -1,18 +1,18 @@
 /*
- * bench-fullcache.c - the cost of a new path as the cache fills, and a
- * cache filled to the brim, through the cache API (scripts/bench-fullcache
+ * bench_fullcache.c - the cost of a new path as the cache fills, and a
+ * cache filled to the brim, through the cache API (bench/bench-fullcache
  * builds and runs it).
  *
- *   bench-fullcache per-path CACHE CHECKPOINT...
+ *   bench_fullcache per-path CACHE CHECKPOINT...
  *       Records distinct synthetic paths into a new cache at CACHE.  At each
  *       CHECKPOINT (entries in the cache) it times WINDOWS windows of WINDOW
  *       new paths each and prints "at N: NS ns" (the median window's ns per
  *       path).  The fill between checkpoints is not timed.
- *   bench-fullcache fill CACHE
+ *   bench_fullcache fill CACHE
  *       Records distinct synthetic paths into the cache at CACHE (created
  *       if missing, else added to) until 1000 in a row are refused, then
  *       prints the entries and the refusals (the cache stays full).
- *   bench-fullcache miss-hit CACHE
+ *   bench_fullcache miss-hit CACHE
  *       On the full cache that fill left at CACHE: WINDOWS pairs of
  *       windows, WINDOW records of new paths (refused) then WINDOW records
  *       of paths present (hits, spread over the cache); prints the median
@@ -72,7 +72,7 @@ static int attach(struct cache *c, const char *path)
 {
 	memset(c, 0, sizeof *c);
 	if (cache_attach(c, path, CACHE_ATTACH_CREATE) != CACHE_OK) {
-		fprintf(stderr, "bench-fullcache: cannot create %s\n", path);
+		fprintf(stderr, "bench_fullcache: cannot create %s\n", path);
 		return -1;
 	}
 	return 0;
@@ -91,7 +91,7 @@ static int per_path(const char *path, int n, char **points)
 		double w[WINDOWS];
 		while (next < at)
 			if (record(&c, next++) != CACHE_OK) {
-				fprintf(stderr, "bench-fullcache: full before %"
+				fprintf(stderr, "bench_fullcache: full before %"
 					PRIu64 " entries\n", at);
 				cache_detach(&c);
 				return 1;
@@ -144,7 +144,7 @@ static int miss_hit(const char *path)
 	if (attach(&c, path) != 0)
 		return 1;
 	if (cache_stats(&c, &st, false) != CACHE_OK || st.entries < WINDOW) {
-		fprintf(stderr, "bench-fullcache: %s is not a filled cache\n",
+		fprintf(stderr, "bench_fullcache: %s is not a filled cache\n",
 			path);
 		return 1;
 	}
@@ -181,8 +181,8 @@ int main(int argc, char **argv)
 		return fill(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "miss-hit") == 0)
 		return miss_hit(argv[2]);
-	fprintf(stderr, "usage: bench-fullcache [-p PREFIX] per-path CACHE N...\n"
-			"       bench-fullcache [-p PREFIX] fill CACHE\n"
-			"       bench-fullcache [-p PREFIX] miss-hit CACHE\n");
+	fprintf(stderr, "usage: bench_fullcache [-p PREFIX] per-path CACHE N...\n"
+			"       bench_fullcache [-p PREFIX] fill CACHE\n"
+			"       bench_fullcache [-p PREFIX] miss-hit CACHE\n");
 	return 2;
 }

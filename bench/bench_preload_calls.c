@@ -1,6 +1,6 @@
 /*
- * bench-preload-calls.c - per-call cost loop for scripts/bench-preload:
- * `bench-preload-calls OP N PATH` runs N calls of OP (stat, open+close,
+ * bench_preload_calls.c - per-call cost loop for bench/bench-preload:
+ * `bench_preload_calls OP N PATH` runs N calls of OP (stat, open+close,
  * realpath into a buffer, execvp of PATH's last component that no
  * directory of PATH holds: each candidate fails, the call returns) on
  * PATH through the program's own symbols (the shim's wrappers when it is

@@ -1,8 +1,8 @@
 /*
- * bench-ctrie.c - the path cache against a plain single-threaded
+ * bench_ctrie.c - the path cache against a plain single-threaded
  * open-addressing hash table over the same keys, in the same run.
  *
- * usage: bench-ctrie PATHS-FILE CACHE-FILE [RUNS]
+ * usage: bench_ctrie PATHS-FILE CACHE-FILE [RUNS]
  * Prints, for each figure, the median over RUNS (>= 5) of the cache, of the
  * plain table, and of their ratio; lookups with 1 and 2 processes; bytes
  * per entry.  Both sides hash with XXH3 and merge ops/count per record.
@@ -149,7 +149,7 @@ static void shuffle(uint64_t seed)
 
 static void die(const char *what, int r)
 {
-	fprintf(stderr, "bench-ctrie: %s: %s\n", what, cache_strerror(r));
+	fprintf(stderr, "bench_ctrie: %s: %s\n", what, cache_strerror(r));
 	exit(1);
 }
 
@@ -201,7 +201,7 @@ static double lookups_procs(const char *file, int nproc, int present)
 		int st;
 		waitpid(pid[i], &st, 0);
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			fprintf(stderr, "bench-ctrie: lookup child failed\n");
+			fprintf(stderr, "bench_ctrie: lookup child failed\n");
 			exit(1);
 		}
 	}
@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 	double plain_bytes = 0;
 
 	if (argc < 3 || runs < 1 || runs > 64) {
-		fprintf(stderr, "usage: bench-ctrie PATHS CACHE-FILE [RUNS]\n");
+		fprintf(stderr, "usage: bench_ctrie PATHS CACHE-FILE [RUNS]\n");
 		return 2;
 	}
 	in = fopen(argv[1], "r");

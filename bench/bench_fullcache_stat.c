@@ -1,8 +1,8 @@
 /*
- * bench-fullcache-stat.c - the time of a stat() of a new path as the cache
- * fills, when run under the shim (scripts/bench-fullcache runs it).
+ * bench_fullcache_stat.c - the time of a stat() of a new path as the cache
+ * fills, when run under the shim (bench/bench-fullcache runs it).
  *
- *   bench-fullcache-stat CHECKPOINT...
+ *   bench_fullcache_stat CHECKPOINT...
  *
  * Calls stat() on distinct missing paths (each a new record for the
  * shim).  At each CHECKPOINT (paths stat'ed so far) it times WINDOWS
@@ -47,7 +47,7 @@ int main(int argc, char **argv)
 {
 	uint64_t next = 0;
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench-fullcache-stat CHECKPOINT...\n");
+		fprintf(stderr, "usage: bench_fullcache_stat CHECKPOINT...\n");
 		return 2;
 	}
 	for (int p = 1; p < argc; p++) {
