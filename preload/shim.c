@@ -534,6 +534,7 @@ static int shim_startup(void)
 				 NULL);
 		self[0] = '\0';
 	}
+	shim_supervise_init();
 	pthread_atfork(NULL, NULL, shim_cwd_after_fork);
 	return SHIM_ATTACHED;
 }
