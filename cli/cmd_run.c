@@ -57,13 +57,21 @@ static const char *const run_help =
 	"  -L, --lib PATH     the shim to preload (default: $SHMCACHE_LIB, else\n"
 	"                     found next to this program)\n"
 	"  -d, --debug        set SHMCACHE_DEBUG=1 (the shim reports on stderr)\n"
+	"      --supervise PATTERN  also start programs whose path (with a\n"
+	"                     '/') or name matches PATTERN ('*', '?'; ':' or\n"
+	"                     repeated for more) under the seccomp supervisor\n"
+	"      --no-supervise run static and Go programs untraced instead of\n"
+	"                     under the seccomp supervisor (which sets\n"
+	"                     no_new_privs: set-user-ID programs started below\n"
+	"                     a supervised one run without their privileges)\n"
 	"      --audit-loader also record where the dynamic loader looked for\n"
 	"                     shared objects in vain (LD_AUDIT: slower starts)\n"
 	"  -h, --help         this help\n";
 
 struct run_opts {
 	const char *output, *report, *lib;
-	bool keep, fresh, debug, audit;
+	char *supervise; /* --supervise patterns, ':'-joined (malloc'd) */
+	bool keep, fresh, debug, audit, no_supervise;
 };
 
 static volatile sig_atomic_t child_pid;      /* CMD while it runs, else 0 */
@@ -497,6 +505,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "lib", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "audit-loader", no_argument, NULL, 'A' },
+		{ "supervise", required_argument, NULL, 'S' },
+		{ "no-supervise", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -511,6 +521,17 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'L': o->lib = optarg; break;
 		case 'd': o->debug = true; break;
 		case 'A': o->audit = true; break;
+		case 'N': o->no_supervise = true; break;
+		case 'S': {
+			char *v = o->supervise == NULL
+					  ? strdup(optarg)
+					  : str_concat(o->supervise, ":", optarg);
+			free(o->supervise);
+			o->supervise = v;
+			if (v == NULL)
+				return cli_usage_error(argv[0], "out of memory");
+			break;
+		}
 		case 'h':
 			fputs(run_help, stdout);
 			return EXIT_OK;
@@ -564,6 +585,11 @@ static void exec_try(struct cache *c, const char *path, char **argv)
 	int e;
 
 	exec_record(c, path, CACHE_OP_EXEC);
+	char **sv = run_supervise_argv(path, argv);
+	if (sv != NULL) {
+		execve(sv[0], sv, environ);
+		free(sv);
+	}
 	execve(path, argv, environ);
 	e = errno;
 	exec_record(c, path,
@@ -781,6 +807,11 @@ static int run_and_report(const struct run_opts *o, char **cmd,
 {
 	char *resolved = NULL;
 	facts->is_static = cmd_is_static(cmd[0], &resolved);
+	/* Under the supervisor a static CMD is traced: nothing to say. */
+	if (run_supervise_setup(o->no_supervise, o->supervise,
+				facts->is_static || o->supervise != NULL,
+				o->debug))
+		facts->is_static = false;
 	if (facts->is_static)
 		cli_warn("%s is statically linked: the shim cannot be loaded "
 			 "into it, so its own file accesses are not recorded "
@@ -860,6 +891,7 @@ out:
 	}
 	free(cache);
 	free(lib);
+	free(o.supervise);
 	die_by_pending_signal();
 	restore_signals();
 	return rc;

@@ -493,6 +493,14 @@ static int shim_startup(void)
 	env_file = getenv("SHMCACHE_FILE");
 	if (env_file == NULL || env_file[0] == '\0')
 		return SHIM_OFF;
+	if (shim_supervised()) {
+		/* shmcache-supervise's filter sees every call of this process
+		 * and records it: recording here too would count each twice */
+		if (shim_debug)
+			shim_say("under shmcache-supervise: its filter records "
+				 "this process", "", NULL);
+		return SHIM_OFF;
+	}
 	/* Relative names are made absolute (not folded: the kernel resolves
 	 * symlinks before "..") so that every process names one file. */
 	if (env_file[0] != '/') {

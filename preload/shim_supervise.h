@@ -22,6 +22,11 @@
 #ifndef SHMCACHE_SHIM_SUPERVISE_H
 #define SHMCACHE_SHIM_SUPERVISE_H
 
+/* Whether SHMCACHE_SUPERVISED is set: a supervisor records every call of
+ * this process, and the shim stands down (records nothing, starts no
+ * supervisor).  Start-up only (getenv). */
+SHIM_HIDDEN int shim_supervised(void);
+
 /* Reads the variables above.  Start-up only (getenv). */
 SHIM_HIDDEN void shim_supervise_init(void);
 

@@ -16,64 +16,25 @@ static char sup_helper[PATH_MAX];
 static char sup_patterns[1024];
 static int sup_on;
 
+int shim_supervised(void)
+{
+	const char *m = getenv("SHMCACHE_SUPERVISED");
+
+	return m != NULL && m[0] != '\0';
+}
+
 void shim_supervise_init(void)
 {
 	const char *h = getenv("SHMCACHE_SUPERVISOR");
 	const char *p = getenv("SHMCACHE_SUPERVISE_PATTERNS");
-	const char *m = getenv("SHMCACHE_SUPERVISED");
 
-	if ((m != NULL && m[0] != '\0') || h == NULL || h[0] != '/' ||
+	if (shim_supervised() || h == NULL || h[0] != '/' ||
 	    strlen(h) >= sizeof sup_helper)
 		return;
 	memcpy(sup_helper, h, strlen(h) + 1);
 	if (p != NULL && strlen(p) < sizeof sup_patterns)
 		memcpy(sup_patterns, p, strlen(p) + 1);
 	sup_on = 1;
-}
-
-/* Whether glob (glen bytes; '*' any run, '?' one byte) matches s. */
-static int sup_glob(const char *g, size_t glen, const char *s, size_t slen)
-{
-	size_t gi = 0, si = 0, star = (size_t)-1, mark = 0;
-
-	while (si < slen) {
-		if (gi < glen && (g[gi] == '?' || g[gi] == s[si])) {
-			gi++;
-			si++;
-		} else if (gi < glen && g[gi] == '*') {
-			star = gi++;
-			mark = si;
-		} else if (star != (size_t)-1) {
-			gi = star + 1;
-			si = ++mark;
-		} else {
-			return 0;
-		}
-	}
-	while (gi < glen && g[gi] == '*')
-		gi++;
-	return gi == glen;
-}
-
-/* Whether a pattern names the program (name: its key or path). */
-static int sup_pattern_hit(const char *name, size_t len)
-{
-	const char *base = name + len;
-
-	while (base > name && base[-1] != '/')
-		base--;
-	for (const char *p = sup_patterns; *p != '\0';) {
-		const char *end = strchrnul(p, ':');
-		size_t n = (size_t)(end - p);
-
-		if (n > 0 && (memchr(p, '/', n) != NULL
-				      ? sup_glob(p, n, name, len)
-				      : sup_glob(p, n, base,
-						 len - (size_t)(base - name))))
-			return 1;
-		p = *end != '\0' ? end + 1 : end;
-	}
-	return 0;
 }
 
 static int sup_wanted(const struct shim_key *k, const char *path)
@@ -83,8 +44,8 @@ static int sup_wanted(const struct shim_key *k, const char *path)
 	if (k != NULL && (k->len == 0 || k->len == CACHE_KEY_TOOLONG))
 		return 0;
 	if (sup_patterns[0] != '\0' &&
-	    sup_pattern_hit(k != NULL ? k->key : path,
-			    k != NULL ? k->len : strlen(path)))
+	    elf_patterns_match(sup_patterns, k != NULL ? k->key : path,
+			       k != NULL ? k->len : strlen(path)))
 		return 1;
 	return elf_kind_bypasses_libc(elf_kind_path(path));
 }
@@ -159,6 +120,11 @@ int shim_spawn_call(shim_fn_posix_spawn fn, const struct shim_key *k,
 }
 
 #else /* __APPLE__: no seccomp */
+
+int shim_supervised(void)
+{
+	return 0;
+}
 
 void shim_supervise_init(void)
 {

@@ -170,3 +170,50 @@ enum elf_kind elf_kind_path(const char *path)
 	errno = e;
 	return k;
 }
+
+/* Whether glob (glen bytes) matches s (slen bytes). */
+static int ek_glob(const char *g, size_t glen, const char *s, size_t slen)
+{
+	size_t gi = 0, si = 0, star = (size_t)-1, mark = 0;
+
+	while (si < slen) {
+		if (gi < glen && (g[gi] == '?' || g[gi] == s[si])) {
+			gi++;
+			si++;
+		} else if (gi < glen && g[gi] == '*') {
+			star = gi++;
+			mark = si;
+		} else if (star != (size_t)-1) {
+			gi = star + 1;
+			si = ++mark;
+		} else {
+			return 0;
+		}
+	}
+	while (gi < glen && g[gi] == '*')
+		gi++;
+	return gi == glen;
+}
+
+int elf_patterns_match(const char *patterns, const char *name, size_t len)
+{
+	const char *base = name + len;
+
+	while (base > name && base[-1] != '/')
+		base--;
+	for (const char *p = patterns; *p != '\0';) {
+		const char *end = p;
+		size_t n;
+
+		while (*end != '\0' && *end != ':')
+			end++;
+		n = (size_t)(end - p);
+		if (n > 0 && (memchr(p, '/', n) != NULL
+				      ? ek_glob(p, n, name, len)
+				      : ek_glob(p, n, base,
+						len - (size_t)(base - name))))
+			return 1;
+		p = *end != '\0' ? end + 1 : end;
+	}
+	return 0;
+}

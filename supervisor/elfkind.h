@@ -14,6 +14,8 @@
 #ifndef SHMCACHE_ELFKIND_H
 #define SHMCACHE_ELFKIND_H
 
+#include <stddef.h>
+
 enum elf_kind {
 	ELF_KIND_OTHER = 0, /* not ELF, unreadable, or malformed            */
 	ELF_KIND_DYNAMIC,   /* ELF with PT_INTERP, no Go build-id note       */
@@ -41,5 +43,12 @@ static inline int elf_kind_bypasses_libc(enum elf_kind k)
 {
 	return k == ELF_KIND_STATIC || k == ELF_KIND_GO;
 }
+
+/* Whether a ':'-separated list of globs ('*' any run of bytes, '?' one
+ * byte, nothing else special) names the program at name (len bytes: its
+ * absolute path): a glob with a '/' is matched against the whole name,
+ * else against its last component.  The shim and `shmcache run` decide
+ * with it (`run --supervise PATTERN`).  Async-signal-safe, no system call. */
+int elf_patterns_match(const char *patterns, const char *name, size_t len);
 
 #endif /* SHMCACHE_ELFKIND_H */
