@@ -75,8 +75,8 @@ static int sup_child_serve(int sock, pid_t prog)
 }
 
 /* Forks the supervisor as a grandchild (the program never has it as a
- * child to wait for) that is not traced itself. */
-static int sup_fork_supervisor(int sock[2], pid_t prog)
+ * child to wait for) that is not traced itself; *sup gets its pid. */
+static int sup_fork_supervisor(int sock[2], pid_t prog, pid_t *sup_pid)
 {
 	pid_t mid = fork(), gone;
 	int st;
@@ -97,12 +97,15 @@ static int sup_fork_supervisor(int sock[2], pid_t prog)
 			close(sock[0]);
 			_exit(sup_child_serve(sock[1], prog));
 		}
-		_exit(sup < 0 ? 1 : 0);
+		_exit(sup < 0 || write(sock[1], &sup, sizeof sup) != sizeof sup);
 	}
 	close(sock[1]);
 	while ((gone = waitpid(mid, &st, 0)) < 0 && errno == EINTR)
 		;
-	return gone == mid && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+	if (gone != mid || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+	    read(sock[0], sup_pid, sizeof *sup_pid) != sizeof *sup_pid)
+		return -1;
+	return 0;
 }
 
 static int sup_send_fd(int sock, int fd)
@@ -124,16 +127,19 @@ static int sup_send_fd(int sock, int fd)
 }
 
 /* Installs the filter and hands its listener over.  Returns 0 when the
- * program will be traced. */
+ * program will be traced by it, 1 when a supervisor above traces it
+ * already (EBUSY), -1 when it runs untraced. */
 static int sup_start(void)
 {
 	int sock[2], fd, e;
+	pid_t sup;
+	char mark[32];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) != 0) {
 		sup_warn("cannot make a socket pair", strerror(errno));
 		return -1;
 	}
-	if (sup_fork_supervisor(sock, getpid()) != 0) {
+	if (sup_fork_supervisor(sock, getpid(), &sup) != 0) {
 		sup_warn("cannot start the supervisor", strerror(errno));
 		close(sock[0]);
 		return -1;
@@ -142,9 +148,10 @@ static int sup_start(void)
 	e = errno;
 	if (fd < 0) {
 		close(sock[0]); /* the supervisor sees no listener and ends */
-		if (e != EBUSY)
-			sup_warn("no seccomp user notification here, the "
-				 "program runs untraced", strerror(e));
+		if (e == EBUSY)
+			return 1;
+		sup_warn("no seccomp user notification here, the program "
+			 "runs untraced", strerror(e));
 		return -1;
 	}
 	if (sup_send_fd(sock[0], fd) != 0) {
@@ -155,6 +162,9 @@ static int sup_start(void)
 	}
 	close(fd);
 	close(sock[0]);
+	/* the marker names the supervisor (for diagnostics and tests) */
+	snprintf(mark, sizeof mark, "%d", (int)sup);
+	setenv(SUP_MARK, mark, 1);
 	return 0;
 }
 
@@ -166,9 +176,8 @@ int main(int argc, char **argv)
 		      "programs that bypass libc)\n", stderr);
 		return 125;
 	}
-	if (getenv(SUP_MARK) == NULL)
+	if (sup_start() == 1 && getenv(SUP_MARK) == NULL)
 		setenv(SUP_MARK, "1", 1);
-	sup_start();
 	execv(argv[2], argv + 3);
 	int e = errno;
 	fprintf(stderr, "shmcache-supervise: %s: %s\n", argv[2], strerror(e));
