@@ -12,7 +12,9 @@
  * in PATH_MAX bytes (ENAMETOOLONG) is not recorded, as with the shim.
  *
  * Keys: a relative path is joined to what /proc/TID/cwd or /proc/TID/fd/N
- * names (readlink), with cache_key_join, the shim's normaliser.  A
+ * names (readlink), with cache_key_join, the shim's normaliser.  A path
+ * under /proc/self or /proc/thread-self keeps its name in the key and is
+ * looked up under /proc/TID.  A
  * descriptor that names no directory path (a pipe, a deleted directory)
  * gives no key.
  *
@@ -122,14 +124,36 @@ static void sup_dir_name(char *out, size_t cap, pid_t pid, int fd)
 		snprintf(out, cap, "/proc/%d/fd/%d", (int)pid, fd);
 }
 
+/* The length of a "/proc/self" or "/proc/thread-self" prefix of path
+ * (a whole component), or 0: looked up here, it would name the
+ * supervisor. */
+static size_t sup_proc_self(const char *path)
+{
+	static const char *const names[] = { "/proc/self",
+					     "/proc/thread-self" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		size_t n = strlen(names[i]);
+
+		if (strncmp(path, names[i], n) == 0 &&
+		    (path[n] == '/' || path[n] == '\0'))
+			return n;
+	}
+	return 0;
+}
+
 /* Fills p->look and p->key for p->raw named relative to fd. */
 static void sup_make_key(struct sup_path *p, pid_t pid, int fd)
 {
 	char dir[64];
 	ssize_t n = 0;
+	size_t self;
 
 	p->keylen = 0;
-	if (p->raw[0] == '/') {
+	if (p->raw[0] == '/' && (self = sup_proc_self(p->raw)) != 0) {
+		snprintf(p->look, sizeof p->look, "/proc/%d%s", (int)pid,
+			 p->raw + self);
+	} else if (p->raw[0] == '/') {
 		snprintf(p->look, sizeof p->look, "%s", p->raw);
 	} else {
 		sup_dir_name(dir, sizeof dir, pid, fd);
@@ -539,7 +563,7 @@ static void sup_handle(int fd, struct cache *c, struct cache_hint *h,
 int sup_serve(int fd, struct cache *c, pid_t prog)
 {
 	static struct sup_req q; /* large: kept off the stack */
-	struct cache_hint hint = { 0 };
+	static struct cache_hint hint; /* zero: unused yet */
 
 	(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
 		    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
