@@ -64,6 +64,7 @@ static void craft(const char *path, int go, int interp, int phnum_override,
 	put(f + note + 4, 4, 4);       /* descsz */
 	put(f + note + 8, go ? 4 : 3, 4); /* type: Go build id / GNU build id */
 	memcpy(f + note + 12, go ? "Go\0\0" : "GNU\0", 4);
+	unlink(path); /* a new file: mode 0755 whatever an earlier run left */
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755);
 	if (fd < 0 || write(fd, f, cut ? cut : sizeof f) < 0 || close(fd) != 0) {
 		perror(path);
