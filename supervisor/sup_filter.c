@@ -180,7 +180,7 @@ static unsigned sup_empty_path_block(struct sock_filter *p, unsigned n,
 
 static unsigned sup_build(struct sock_filter *p)
 {
-	unsigned n = 0, first, ncalls = 0;
+	unsigned n = 0, first;
 
 	p[n++] = (struct sock_filter)SUP_LD(offsetof(struct seccomp_data, arch));
 	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
@@ -202,14 +202,9 @@ static unsigned sup_build(struct sock_filter *p)
 	n = sup_empty_path_block(p, n, SYS_statx, 2);
 #endif
 	first = n;
-	for (unsigned i = 0; i < sup_ncalls; i++) {
-		if (sup_calls[i].nr < 0)
-			continue;
-		ncalls++;
-	}
 	/* jeq nr: to the USER_NOTIF return past the rest and the ALLOW */
 	for (unsigned i = 0; i < sup_ncalls; i++) {
-		unsigned left = ncalls - (n - first) - 1;
+		unsigned left = sup_ncalls - (n - first) - 1;
 		p[n++] = (struct sock_filter)BPF_JUMP(
 			BPF_JMP | BPF_JEQ | BPF_K, (unsigned)sup_calls[i].nr,
 			(unsigned char)(left + 1), 0);
