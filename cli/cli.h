@@ -167,9 +167,12 @@ void run_progress_start(struct run_progress *p, const char *cache,
 void run_progress_stop(struct run_progress *p);
 
 /* Static-binary check for run (elfcheck.c): resolves cmd through PATH as
- * execvp does; true when it is an ELF file without a PT_INTERP header (or
- * a script whose interpreter is one).  *resolved gets the path found. */
+ * execvp does; true when it is an ELF file without a PT_INTERP header or a
+ * Go program (or a script whose interpreter is one).  *resolved gets the
+ * path found. */
 bool elf_program_is_static(const char *cmd, char **resolved);
+/* The same for the file at file (no PATH search). */
+bool file_bypasses_libc(const char *file);
 
 /* A cache's figures at one moment (live.c), for watch and run --progress. */
 struct live_sample {
@@ -185,5 +188,17 @@ bool live_sample(struct cache *c, struct live_sample *s);
 /* Records per second between two samples; 0 without prev. */
 double live_rate(const struct live_sample *prev,
 		 const struct live_sample *cur);
+
+/* The seccomp supervisor for run (supervise.c). */
+/* Finds shmcache-supervise and checks that seccomp user notification works
+ * here; on success exports SHMCACHE_SUPERVISOR (and, when patterns is not
+ * NULL, SHMCACHE_SUPERVISE_PATTERNS) for the shim and returns true.  Off
+ * (--no-supervise), or when it cannot be used, removes them from the
+ * environment and returns false; loud: warn why (else only with debug). */
+bool run_supervise_setup(bool off, const char *patterns, bool loud,
+			 bool debug);
+/* Whether run starts path under the supervisor (set up, and path bypasses
+ * libc or a pattern names it); then argv for execve (malloc'd), else NULL. */
+char **run_supervise_argv(const char *path, char **argv);
 
 #endif /* SHMCACHE_CLI_H */

@@ -57,6 +57,13 @@ static const char *const run_help =
 	"  -L, --lib PATH     the shim to preload (default: $SHMCACHE_LIB, else\n"
 	"                     found next to this program)\n"
 	"  -d, --debug        set SHMCACHE_DEBUG=1 (the shim reports on stderr)\n"
+	"      --supervise PATTERN  also start programs whose path (with a\n"
+	"                     '/') or name matches PATTERN ('*', '?'; ':' or\n"
+	"                     repeated for more) under the seccomp supervisor\n"
+	"      --no-supervise run static and Go programs untraced instead of\n"
+	"                     under the seccomp supervisor (which sets\n"
+	"                     no_new_privs: set-user-ID programs started below\n"
+	"                     a supervised one run without their privileges)\n"
 	"      --audit-loader also record where the dynamic loader looked for\n"
 	"                     shared objects in vain (LD_AUDIT: slower starts)\n"
 	"      --progress     a live status line on stderr while CMD runs\n"
@@ -67,7 +74,8 @@ static const char *const run_help =
 
 struct run_opts {
 	const char *output, *report, *lib;
-	bool keep, fresh, debug, audit;
+	char *supervise; /* --supervise patterns, ':'-joined (malloc'd) */
+	bool keep, fresh, debug, audit, no_supervise;
 	enum run_progress_mode progress;
 };
 
@@ -514,6 +522,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "audit-loader", no_argument, NULL, 'A' },
 		{ "progress", no_argument, NULL, 'P' },
 		{ "no-progress", no_argument, NULL, 'N' },
+		{ "supervise", required_argument, NULL, 'S' },
+		{ "no-supervise", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -530,6 +540,17 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'A': o->audit = true; break;
 		case 'P': o->progress = PROGRESS_ON; break;
 		case 'N': o->progress = PROGRESS_OFF; break;
+		case 'n': o->no_supervise = true; break;
+		case 'S': {
+			char *v = o->supervise == NULL
+					  ? strdup(optarg)
+					  : str_concat(o->supervise, ":", optarg);
+			free(o->supervise);
+			o->supervise = v;
+			if (v == NULL)
+				return cli_usage_error(argv[0], "out of memory");
+			break;
+		}
 		case 'h':
 			fputs(run_help, stdout);
 			return EXIT_OK;
@@ -583,6 +604,11 @@ static void exec_try(struct cache *c, const char *path, char **argv)
 	int e;
 
 	exec_record(c, path, CACHE_OP_EXEC);
+	char **sv = run_supervise_argv(path, argv);
+	if (sv != NULL) {
+		execve(sv[0], sv, environ);
+		free(sv);
+	}
 	execve(path, argv, environ);
 	e = errno;
 	exec_record(c, path,
@@ -800,6 +826,11 @@ static int run_and_report(const struct run_opts *o, char **cmd,
 {
 	char *resolved = NULL;
 	facts->is_static = elf_program_is_static(cmd[0], &resolved);
+	/* Under the supervisor a static CMD is traced: nothing to say. */
+	if (run_supervise_setup(o->no_supervise, o->supervise,
+				facts->is_static || o->supervise != NULL,
+				o->debug))
+		facts->is_static = false;
 	if (facts->is_static)
 		cli_warn("%s is statically linked: the shim cannot be loaded "
 			 "into it, so its own file accesses are not recorded "
@@ -882,6 +913,7 @@ out:
 	}
 	free(cache);
 	free(lib);
+	free(o.supervise);
 	die_by_pending_signal();
 	restore_signals();
 	return rc;

@@ -114,7 +114,7 @@ static void ps_exec(shim_fn_execve ex, const char *path, char *const argv[],
 	int e;
 
 	ps_note(path, CACHE_OP_EXEC);
-	ex(path, argv, envp);
+	shim_exec_call(ex, NULL, path, argv, envp);
 	e = errno;
 	ps_note(path, cache_call_value(CACHE_OP_EXEC, true, e));
 	errno = e;

@@ -484,6 +484,14 @@ static int shim_startup(void)
 	env_file = getenv("SHMCACHE_FILE");
 	if (env_file == NULL || env_file[0] == '\0')
 		return SHIM_OFF;
+	if (shim_supervised()) {
+		/* shmcache-supervise's filter sees every call of this process
+		 * and records it: recording here too would count each twice */
+		if (shim_debug)
+			shim_say("under shmcache-supervise: its filter records "
+				 "this process", "", NULL);
+		return SHIM_OFF;
+	}
 	/* Relative names are made absolute (not folded: the kernel resolves
 	 * symlinks before "..") so that every process names one file. */
 	if (env_file[0] != '/') {
@@ -525,6 +533,7 @@ static int shim_startup(void)
 				 NULL);
 		self[0] = '\0';
 	}
+	shim_supervise_init();
 	pthread_atfork(NULL, NULL, shim_cwd_after_fork);
 	return SHIM_ATTACHED;
 }
