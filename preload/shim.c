@@ -16,6 +16,9 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
+#ifdef __linux__
+#include <sys/auxv.h> /* getauxval(AT_EXECFN) */
+#endif
 
 #define SHIM_DEFINE_REAL(shape, ret, name, params, ...) \
 	SHIM_HIDDEN _Atomic shim_fn_##name shim_real_##name;
@@ -538,6 +541,23 @@ static int shim_startup(void)
 	return SHIM_ATTACHED;
 }
 
+/* A successful exec does not return to the process that made it, so the
+ * program it started records it: the name execve was given (AT_EXECFN,
+ * relative to the cwd, which exec keeps) was executed and exists.  A key
+ * of its own, not on the stack: only the start-up's winner writes it. */
+static void shim_record_own_exec(void)
+{
+#ifdef AT_EXECFN
+	static struct shim_key self_exec;
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+
+	if (fn == NULL || fn[0] == '\0')
+		return;
+	shim_key_at(&self_exec, AT_FDCWD, fn);
+	shim_record(&self_exec, CACHE_OP_EXEC, 0, 0, 1);
+#endif
+}
+
 int shim_start(void)
 {
 	int s = SHIM_UNSTARTED, e = errno;
@@ -551,6 +571,8 @@ int shim_start(void)
 	s = shim_startup();
 	/* release: the handle above is complete before any hook sees it. */
 	atomic_store_explicit(&shim_state, s, memory_order_release);
+	if (s == SHIM_ATTACHED)
+		shim_record_own_exec();
 	errno = e;
 	return s;
 }

@@ -136,7 +136,8 @@ class Run(TracedBase):
 
     def test_command_and_path_search_recorded(self):
         # CMD's own exec is recorded as the shim records execvp's: each
-        # PATH candidate with its outcome, the one that ran with exec.
+        # PATH candidate with its outcome, the one that ran with exec, and
+        # as succeeded (exists) by the program it started.
         c = self.path("c")
         empty = self.path("empty")
         os.mkdir(empty)
@@ -148,7 +149,7 @@ class Run(TracedBase):
         lines = r.stdout.decode().splitlines()
         self.assertEqual([" ".join(l.split()[:2]) for l in lines],
                          [letters_for(["exec", "missing"], ["exec"])] * 2 +
-                         [letters_for(["exec"])], r.stdout)
+                         [letters_for(["exec", "exists"])], r.stdout)
         self.assertEqual(sh(["get", c, "/bin/sh"]).returncode, 1)
 
     def test_audit_loader(self):
