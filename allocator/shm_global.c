@@ -88,7 +88,7 @@ void *ptr_calloc(size_t count, size_t size)
 
 size_t get_shm_max_allocatable_size(void)
 {
-	return SHM_MAX_BLOCK;
+	return SHM_BLOCK_MAX;
 }
 
 size_t get_shm_min_allocatable_size(void)

@@ -107,7 +107,6 @@
 #define SHM_NLEVELS (SHM_D + 1)
 #define SHM_LEAVES (1u << SHM_D)                  /* min blocks per max block */
 #define SHM_MIN_BLOCK ((size_t)1 << MIN_ALLOC_POW2)
-#define SHM_MAX_BLOCK ((size_t)1 << MAX_ALLOC_POW2)
 #define SHM_WORD_BITS ((unsigned)(sizeof(shm_offt) * CHAR_BIT))
 #define SHM_LVL_OFF(j) ((2u << SHM_D) - (2u << (j)))
 #define SHM_LEAF_MASK ((((shm_offt)1) << SHM_LEAVES) - 1)

@@ -148,7 +148,7 @@ enum cache_error {
 	CACHE_E_ARENA = -1,   /* the arena could not be opened: see arena_err */
 	CACHE_E_NOTCACHE = -2,/* an arena, but its client area is not a cache */
 	CACHE_E_VERSION = -3, /* a cache of an incompatible format version    */
-	CACHE_E_TOOLONG = -4, /* key longer than CACHE_MAX_KEY: skipped       */
+	CACHE_E_TOOLONG = -4, /* key longer than CACHE_KEY_MAX: skipped       */
 	CACHE_E_FULL = -5,    /* the arena is full: record dropped            */
 	CACHE_E_CORRUPT = -6, /* damage found; the handle is now broken       */
 	CACHE_E_RDONLY = -7,  /* record on a read-only handle                 */
@@ -226,8 +226,11 @@ void cache_detach(struct cache *c);
 
 /* ---- recording and lookup (signal-safe) -------------------------------- */
 
-/* Longest key accepted: what the allocator's largest block holds after the
- * S-node header.  Longer keys are skipped and counted. */
+/* Longest key accepted, in bytes: what the allocator's largest block holds
+ * after an S-node's 24-byte header (ctrie_layout.h).  Longer keys are
+ * skipped and counted.  A constant, usable in #if and array sizes;
+ * cache_max_key() returns it. */
+#define CACHE_KEY_MAX (SHM_BLOCK_MAX - 24UL)
 size_t cache_max_key(void);
 
 /* Inserts key if absent, then merges ops (a value word: cache_ops_call)

@@ -1,5 +1,7 @@
 /*
- * ctrie_core.c - lookup and record (insert-or-merge) in the lock-free ctrie.
+ * ctrie_core.c - the search of the lock-free ctrie (ctrie_search, under
+ * cache_lookup and cache_record), and the algorithm that the search and
+ * the insert (ctrie_insert.c) share.
  *
  * The algorithm is the ctrie of Prokopec, Bagwell and Odersky ("Cache-Aware
  * Lock-Free Concurrent Hash Tries", 2011) and Prokopec, Bronson, Bagwell and
@@ -53,7 +55,7 @@ static const unsigned char ctrie_empty_key[1];
 
 size_t cache_max_key(void)
 {
-	return CTRIE_MAX_KEY;
+	return CACHE_KEY_MAX;
 }
 
 /* One step of a search in the C-node at co, of level level: the key's
@@ -143,7 +145,7 @@ int cache_lookup(struct cache *c, const void *key, size_t len,
 
 	if (c == NULL || c->hdr == NULL)
 		return CACHE_E_NOTCACHE;
-	if (len > CTRIE_MAX_KEY)
+	if (len > CACHE_KEY_MAX)
 		return 0;
 	r = ctrie_search(c, k, len, ctrie_hash(k, len), &hit, &where);
 	if (r == 1 && e != NULL)

@@ -46,7 +46,7 @@ static void *alloc(struct cache *c, struct build *b, size_t size,
 	*off = shm_arena_malloc(&c->arena, size);
 	if (*off == SHM_NULL)
 		return NULL;
-	b->bytes += ctrie_block_size(size);
+	b->bytes += shm_arena_block_size(size);
 	return SHM_ARENA_ADDR(&c->arena, *off);
 }
 
@@ -244,7 +244,7 @@ static shm_offt carve(struct cache *c, size_t extent, unsigned long f)
 	}
 	off = shm_arena_malloc(&c->arena, extent);
 	if (off != SHM_NULL)
-		count(&H->slack_bytes, ctrie_block_size(extent) - extent);
+		count(&H->slack_bytes, shm_arena_block_size(extent) - extent);
 	return off;
 }
 
@@ -379,19 +379,6 @@ static shm_offt dual(struct cache *c, struct build *b, shm_offt x,
 	return below;
 }
 
-/* Counts a new key and puts its S-node in the ring of recent inserts, at
- * the slot given by the entry count before this one (one shared RMW for
- * both). */
-static void entry_push(struct ctrie_header *H, shm_offt sn)
-{
-	/* relaxed: a statistic; the ring is advisory and its readers check
-	 * every offset */
-	uint64_t i = atomic_fetch_add_explicit(&H->entries, 1,
-					       memory_order_relaxed);
-	atomic_store_explicit(&H->recent[i % CTRIE_RECENT], sn,
-			      memory_order_release);
-}
-
 /* A C-node with no child: what an empty slot of the top table stands for. */
 static const struct ctrie_cnode empty_cnode;
 
@@ -523,12 +510,12 @@ static bool publish(struct insert *in, shm_offt nc, uint32_t bm,
 	if (!forked_since(in->forks)) {
 		count(&H->retired_bytes,
 		      (in->m != SHM_NULL
-			       ? ctrie_block_size(ctrie_cnode_size(
+			       ? shm_arena_block_size(ctrie_cnode_size(
 					 ctrie_popcount(bm)))
 			       : 0) +
-			      (ln != NULL ? ctrie_block_size(ctrie_lnode_size(n))
+			      (ln != NULL ? shm_arena_block_size(ctrie_lnode_size(n))
 					  : 0));
-		entry_push(H, in->np.off);
+		ctrie_recent_push(H, in->np.off);
 		count(&H->key_bytes, in->len);
 	}
 	return true;
@@ -640,7 +627,7 @@ int cache_record(struct cache *c, const void *key, size_t len, uint64_t ops)
 	/* relaxed: see ctrie_corrupt */
 	if (atomic_load_explicit(&c->broken, memory_order_relaxed))
 		return CACHE_E_CORRUPT;
-	if (len > CTRIE_MAX_KEY) {
+	if (len > CACHE_KEY_MAX) {
 		count(&ctrie_hdr(c)->skipped_toolong, 1);
 		return CACHE_E_TOOLONG;
 	}

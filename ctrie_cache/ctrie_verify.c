@@ -327,7 +327,7 @@ long cache_verify(struct cache *c, cache_report_fn report, void *arg)
 	H = ctrie_hdr(c);
 	if (atomic_load(&H->state) != CTRIE_MAGIC ||
 	    H->version != CTRIE_FORMAT_VERSION || H->header_size != sizeof *H ||
-	    H->max_key != CTRIE_MAX_KEY || H->level_bits != CTRIE_BITS ||
+	    H->max_key != CACHE_KEY_MAX || H->level_bits != CTRIE_BITS ||
 	    H->top_level != CTRIE_TOP_LEVEL)
 		problem(&v, "cache header: bad magic, version or settings");
 	v.seen = calloc(MAX_ALLOCATABLE_SHM_SIZE / 64 + 1, 1);

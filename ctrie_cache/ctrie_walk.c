@@ -43,7 +43,7 @@ struct walker {
 static bool note(struct cache *c, struct walker *w, size_t size, bool carved)
 {
 	if (w->node != NULL)
-		w->node(carved ? size : ctrie_block_size(size), w->arg);
+		w->node(carved ? size : shm_arena_block_size(size), w->arg);
 	return ++w->nodes <= shm_arena_reserved_bytes(&c->arena) / 8;
 }
 
