@@ -3,9 +3,9 @@
  *
  * Two layers share this header:
  *
- *  1. The seed's contract (shm_init, shm_malloc, shm_calloc, shm_free, the
- *     ptr_* variants and the getters), acting on one process-wide mapping.
- *     Code written against the seed compiles and behaves the same.
+ *  1. The process-wide API (shm_init, shm_malloc, shm_calloc, shm_free,
+ *     the ptr_* variants and the getters; shm_malloc(3)), acting on one
+ *     process-wide mapping.
  *
  *  2. The arena API (struct shm_arena, shm_arena_*), acting on a mapping the
  *     caller owns.  The contract layer is a thin wrapper over one global
@@ -242,9 +242,9 @@ struct shm_stats {
  * Safe on a read-only or corrupt arena. */
 int shm_arena_stats(const struct shm_arena *a, struct shm_stats *st);
 
-/* ---- the seed's contract (one process-wide arena) ---------------------- */
+/* ---- the process-wide API (one arena per process) ---------------------- */
 
-/* Maps the shared file; see allocator-api.md and shm_malloc(3).
+/* Maps the shared file; see shm_malloc(3).
  * shm_filename NULL: the path is taken from getenv(SHM_PATH_ENV_NAME).
  * On failure shm_last_error() tells why.  Not async-signal-safe. */
 bool shm_init(void *optional_addr, const char *shm_filename);

@@ -150,7 +150,7 @@ enum cache_error {
 	CACHE_E_VERSION = -3, /* a cache of an incompatible format version    */
 	CACHE_E_TOOLONG = -4, /* key longer than CACHE_KEY_MAX: skipped       */
 	CACHE_E_FULL = -5,    /* the arena is full: record dropped            */
-	CACHE_E_CORRUPT = -6, /* damage found; the handle is now broken       */
+	CACHE_E_CORRUPT = -6, /* damage found; the handle is marked broken    */
 	CACHE_E_RDONLY = -7,  /* record on a read-only handle                 */
 	CACHE_E_STOP = -8,    /* an iteration callback asked to stop          */
 	CACHE_E_UNMAPPED = -9,/* past this process's mapping of the file (an
@@ -193,10 +193,11 @@ size_t cache_key_join(char *out, size_t cap, size_t base_len, const char *path);
 /* One attached cache in this process.  Fields are private; the struct is
  * public so that it can live in static storage (the preload shim).
  *
- * The cache never frees a block of its arena, and relies on every block
- * being zero when it is first handed out, as in a new file (ctrie_insert.c
- * says why).  Another client that allocates in the same arena (arena is
- * an ordinary shm_arena) must zero a block before it frees it. */
+ * The cache never frees a block of its arena, and relies on the
+ * allocator's promise that a block is zero when it is first handed out
+ * (shm_arena_malloc; ctrie_insert.c says why).  Another client that
+ * allocates in the same arena (arena is an ordinary shm_arena) must zero
+ * a block before it frees it. */
 struct cache {
 	struct shm_arena arena;
 	void *hdr;              /* struct ctrie_header * (private header)   */

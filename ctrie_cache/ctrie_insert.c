@@ -19,8 +19,9 @@
  * A twin may also write a node's first values late, after the other
  * process has published the node and changed it (a key added below an
  * I-node, a hit counted).  Since nothing is freed, a block or chunk is zero
- * when it is handed out (another client of the arena must zero a block
- * before freeing it: see struct cache), so the fields that change after
+ * when it is handed out (the allocator's promise for a block never handed
+ * out before: shm_arena_malloc; another client of the arena must zero a
+ * block before freeing it: see struct cache), so the fields that change after
  * publication (an I-node's main word, an S-node's ops and count) are set
  * from that zero by CAS or fetch_or: a late second setting finds them set
  * and changes nothing.  Plain stores would be undone; a memset of the block
@@ -109,8 +110,8 @@ struct snode_place {
 };
 
 /* Bytes to skip at at so that a node of extent bytes spans no more line
- * pairs (CTRIE_LINE) than its size needs: a lookup then reads the lines it
- * read when every S-node was a block of its own. */
+ * pairs (CTRIE_LINE) than its size needs: a lookup then reads no more
+ * lines than in a buddy block of the node's own. */
 static size_t line_pad(shm_offt at, size_t extent)
 {
 	const size_t in_line = (size_t)(at & (CTRIE_LINE - 1));

@@ -57,9 +57,9 @@
  * so once a cache holds some tens of thousands of keys its levels 0-2 are
  * full C-nodes (1 + 32 + 1024 of them) that never change shape again, and
  * its 32768 I-nodes of level 3 are all there.  Built node by node, each of
- * those C-nodes is copied for every key that lands directly in it (about
- * 30 bytes of garbage per key at 200k keys), and a search walks them or
- * memoises them (the path cache of Cache-Tries, format 5).  The table makes
+ * those C-nodes would be copied for every key that lands directly in it
+ * (about 30 bytes of garbage per key at 200k keys), and a search would walk
+ * them or memoise them (the path cache of Cache-Tries).  The table makes
  * them implicit from the start: it is that cache of level 3 made
  * authoritative, with the I-nodes' main words themselves in it, so a search
  * starts with one load at level 3 and an insert there CASes that word.
@@ -203,9 +203,8 @@ struct ctrie_header {
 	_Atomic uint64_t skipped_full;
 	/* Writable attaches that succeeded (every traced process counts one):
 	 * how `shmcache run` tells "the shim did not attach" from "the
-	 * command named no file".  In the padding of this line, so the
-	 * header's size and every other offset are those of files made
-	 * before it was counted (which hold 0 there). */
+	 * command named no file".  In the padding of this line: no other
+	 * field's offset depends on it. */
 	_Atomic uint64_t attaches;
 
 	alignas(64) _Atomic shm_offt recent[CTRIE_RECENT];
