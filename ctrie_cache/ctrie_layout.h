@@ -349,6 +349,14 @@ static inline _Atomic uint32_t *ctrie_top_word(struct ctrie_header *H,
 	return &H->top[h & (CTRIE_TOP_SLOTS - 1)];
 }
 
+/* The reference in slot i of the top table (0: the slot is empty), for a
+ * walk of the whole table. */
+static inline uint32_t ctrie_top_load(struct ctrie_header *H, uint32_t i)
+{
+	/* acquire: see ctrie_search in ctrie_core.c */
+	return atomic_load_explicit(&H->top[i], memory_order_acquire);
+}
+
 static inline struct ctrie_header *ctrie_hdr(const struct cache *c)
 {
 	return (struct ctrie_header *)c->hdr;

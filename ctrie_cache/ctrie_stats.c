@@ -4,6 +4,13 @@
  */
 #include "ctrie_layout.h"
 
+/* A counter of the header.  Relaxed: a statistic, nothing is read through
+ * it. */
+static uint64_t counter(const _Atomic uint64_t *w)
+{
+	return atomic_load_explicit(w, memory_order_relaxed);
+}
+
 int cache_stats(struct cache *c, struct cache_stats *st, bool with_walk)
 {
 	struct ctrie_header *H;
@@ -13,21 +20,14 @@ int cache_stats(struct cache *c, struct cache_stats *st, bool with_walk)
 		return CACHE_E_NOTCACHE;
 	H = ctrie_hdr(c);
 	st->format_version = H->version;
-	/* relaxed: statistics */
-	st->entries = atomic_load_explicit(&H->entries, memory_order_relaxed);
-	st->key_bytes = atomic_load_explicit(&H->key_bytes, memory_order_relaxed);
-	st->retired_bytes = atomic_load_explicit(&H->retired_bytes,
-						 memory_order_relaxed);
-	st->skipped_toolong = atomic_load_explicit(&H->skipped_toolong,
-						   memory_order_relaxed);
-	st->skipped_full = atomic_load_explicit(&H->skipped_full,
-						memory_order_relaxed);
-	st->lost_races = atomic_load_explicit(&H->lost_races,
-					      memory_order_relaxed);
-	st->slack_bytes = atomic_load_explicit(&H->slack_bytes,
-					       memory_order_relaxed);
-	st->attaches = atomic_load_explicit(&H->attaches,
-					    memory_order_relaxed);
+	st->entries = counter(&H->entries);
+	st->key_bytes = counter(&H->key_bytes);
+	st->retired_bytes = counter(&H->retired_bytes);
+	st->skipped_toolong = counter(&H->skipped_toolong);
+	st->skipped_full = counter(&H->skipped_full);
+	st->lost_races = counter(&H->lost_races);
+	st->slack_bytes = counter(&H->slack_bytes);
+	st->attaches = counter(&H->attaches);
 	if (shm_arena_stats(&c->arena, &st->arena) != SHM_OK)
 		return CACHE_E_CORRUPT;
 	if (with_walk)

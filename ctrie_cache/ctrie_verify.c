@@ -231,9 +231,7 @@ static void check_top(struct vctx *v, struct ctrie_header *H)
 {
 	uint32_t i;
 	for (i = 0; i < CTRIE_TOP_SLOTS; i++) {
-		/* acquire: see ctrie_search in ctrie_core.c */
-		uint32_t ref = atomic_load_explicit(&H->top[i],
-						    memory_order_acquire);
+		uint32_t ref = ctrie_top_load(H, i);
 		if (ref != 0)
 			check_cnode(v, ref, CTRIE_TOP_LEVEL, i);
 	}
