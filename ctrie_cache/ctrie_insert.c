@@ -424,8 +424,8 @@ static const struct ctrie_cnode *main_cnode(const struct insert *in,
 	return ctrie_cnode_at(in->c, in->m, in->level, in->h, bm);
 }
 
-/* Moves the insert to the main word of the I-node at off, one level down
- * (read afresh next round). */
+/* Moves the insert to the main word of the I-node at off, one level down,
+ * and reads the C-node it names. */
 static enum round descend(struct insert *in, shm_offt off)
 {
 	const struct ctrie_inode *I =
