@@ -404,7 +404,7 @@ struct insert {
 enum round {
 	ROUND_BUILD,   /* the key is absent: build and CAS a new C-node */
 	ROUND_DESCEND, /* an I-node: go on one level down               */
-	ROUND_MERGED,  /* the key is present: its value merged          */
+	ROUND_DONE,    /* the key is in, its value merged               */
 	ROUND_FULL,    /* no room: the record is dropped                */
 	ROUND_CORRUPT, /* damage                                        */
 };
@@ -453,7 +453,7 @@ static enum round classify(struct insert *in, const struct ctrie_cnode *cn,
 		return ROUND_BUILD;
 	case CTRIE_SLOT_KEY:
 		ctrie_snode_merge(sl->s, in->ops);
-		return ROUND_MERGED;
+		return ROUND_DONE;
 	case CTRIE_SLOT_LEAF:
 		if (sl->ln != NULL && sl->hash == in->h &&
 		    sl->n >= CTRIE_LNODE_MAX)
@@ -509,13 +509,14 @@ static bool publish(struct insert *in, shm_offt nc, uint32_t bm,
 	 * may count this insert too: then neither counts it (but see
 	 * ctrie_fork.c for the window left). */
 	if (!forked_since(in->forks)) {
-		count(&H->retired_bytes,
-		      (in->m != SHM_NULL
-			       ? shm_arena_block_size(ctrie_cnode_size(
-					 ctrie_popcount(bm)))
-			       : 0) +
-			      (ln != NULL ? shm_arena_block_size(ctrie_lnode_size(n))
-					  : 0));
+		size_t retired = 0;
+
+		if (in->m != SHM_NULL)
+			retired += shm_arena_block_size(
+				ctrie_cnode_size(ctrie_popcount(bm)));
+		if (ln != NULL)
+			retired += shm_arena_block_size(ctrie_lnode_size(n));
+		count(&H->retired_bytes, retired);
 		ctrie_recent_push(H, in->np.off);
 		count(&H->key_bytes, in->len);
 	}
@@ -524,7 +525,7 @@ static bool publish(struct insert *in, shm_offt nc, uint32_t bm,
 
 /* One CAS attempt for an absent key in slot sl of C-node cn (bitmap bm):
  * builds the key's S-node (once for all attempts), the new leaf and C-node,
- * and publishes them.  ROUND_MERGED when it won, ROUND_BUILD when it lost
+ * and publishes them.  ROUND_DONE when it won, ROUND_BUILD when it lost
  * (in->m then names the winner's C-node), ROUND_FULL or ROUND_CORRUPT. */
 static enum round attempt(struct insert *in, const struct ctrie_cnode *cn,
 			  uint32_t bm, enum ctrie_slot_kind kind,
@@ -553,7 +554,7 @@ static enum round attempt(struct insert *in, const struct ctrie_cnode *cn,
 	}
 	if (publish(in, nc, bm, lh_same ? sl->ln : NULL, sl->n)) {
 		in->np.off = SHM_NULL; /* published: nothing to give up */
-		return ROUND_MERGED;
+		return ROUND_DONE;
 	}
 	build_retire(in->c, &b, in->forks);
 	count(&ctrie_hdr(in->c)->lost_races, 1);
@@ -599,10 +600,10 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		/* never published: dropped, or built for an insert that
 		 * another process won */
 		snode_give_up(c, &in.np, in.forks);
-		if (r == ROUND_MERGED)
+		if (r == ROUND_DONE)
 			count(&H->lost_races, 1);
 	}
-	if (r == ROUND_MERGED)
+	if (r == ROUND_DONE)
 		return CACHE_OK;
 	if (r == ROUND_FULL) {
 		count(&H->skipped_full, 1);
