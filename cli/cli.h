@@ -42,10 +42,15 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
  * rest of a line from fmt. */
 void cli_print_name(FILE *f, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Options of a command that takes --help, --json (when json is not NULL)
- * and one CACHE argument, left at argv[optind].  Returns -1 to go on, or
- * the exit code (after --help, or a usage error). */
+/* Options of a command that takes --help and --json (when json is not
+ * NULL); its operands start at argv[optind].  Returns -1 to go on, or the
+ * exit code (after --help, or a usage error). */
+int cli_json_opts(int argc, char **argv, const char *help, bool *json);
+/* The same for a command whose one operand is CACHE. */
 int cli_simple_opts(int argc, char **argv, const char *help, bool *json);
+/* Where temporary caches go: the first writable directory of
+ * $XDG_RUNTIME_DIR, /dev/shm, $TMPDIR, /tmp. */
+const char *cli_runtime_dir(void);
 
 /* One entry copied out of the cache. */
 struct entry {

@@ -112,23 +112,10 @@ static bool load(const char *path, struct entry_list *l)
 
 int cmd_diff(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	bool json = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-		if (c == 'j') {
-			json = true;
-		} else if (c == 'h') {
-			fputs(diff_help, stdout);
-			return EXIT_OK;
-		} else {
-			return cli_usage_error(argv[0], "bad usage");
-		}
-	}
+	int rc = cli_json_opts(argc, argv, diff_help, &json);
+	if (rc != -1)
+		return rc;
 	if (argc - optind != 2)
 		return cli_usage_error(argv[0], "expected two caches, A and B");
 	struct entry_list a = { 0 }, b = { 0 };

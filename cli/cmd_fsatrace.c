@@ -185,26 +185,11 @@ static unsigned parse_flags(const char *s, bool *verbose_args,
 	return flags;
 }
 
-/* Where the private cache goes: as run's temporary caches. */
-static const char *private_dir_base(void)
-{
-	const char *cands[] = { getenv("XDG_RUNTIME_DIR"), "/dev/shm",
-				getenv("TMPDIR"), "/tmp" };
-	for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
-		struct stat st;
-		const char *d = cands[i];
-		if (d != NULL && d[0] == '/' && stat(d, &st) == 0 &&
-		    S_ISDIR(st.st_mode) && access(d, W_OK | X_OK) == 0)
-			return d;
-	}
-	return "/tmp";
-}
-
 /* A directory of its own for the cache (0700, mkdtemp), so that nobody
  * else can name the cache; *dir and *cache are malloc'd. */
 static bool make_private_dir(char **dir, char **cache)
 {
-	const char *base = private_dir_base();
+	const char *base = cli_runtime_dir();
 	size_t dsz = strlen(base) + sizeof "/shmcache-fsatrace-XXXXXX";
 	*dir = malloc(dsz);
 	*cache = malloc(dsz + sizeof "/cache");

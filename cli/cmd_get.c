@@ -94,23 +94,10 @@ static int print_results(const struct entry_list *l, bool json)
 
 int cmd_get(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	bool json = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-		if (c == 'j') {
-			json = true;
-		} else if (c == 'h') {
-			fputs(get_help, stdout);
-			return EXIT_OK;
-		} else {
-			return cli_usage_error(argv[0], "bad usage");
-		}
-	}
+	int rc = cli_json_opts(argc, argv, get_help, &json);
+	if (rc != -1)
+		return rc;
 	if (argc - optind < 2)
 		return cli_usage_error(argv[0], "expected CACHE and at least one PATH");
 	const char *path = argv[optind];
@@ -118,7 +105,7 @@ int cmd_get(int argc, char **argv)
 	if (!cli_open_cache(path, &cache))
 		return EXIT_USAGE;
 	struct entry_list l = { 0 };
-	int rc = look_up_all(&cache, path, argv + optind + 1,
+	rc = look_up_all(&cache, path, argv + optind + 1,
 			     argc - optind - 1, &l);
 	int found = print_results(&l, json);
 	if (rc == EXIT_OK)

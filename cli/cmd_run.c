@@ -241,21 +241,6 @@ static char *find_lib(const char *opt)
 	return NULL;
 }
 
-/* Where temporary caches go: $XDG_RUNTIME_DIR, /dev/shm, $TMPDIR, /tmp. */
-static const char *runtime_dir(void)
-{
-	const char *cands[] = { getenv("XDG_RUNTIME_DIR"), "/dev/shm",
-				getenv("TMPDIR"), "/tmp" };
-	for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
-		struct stat st;
-		const char *d = cands[i];
-		if (d != NULL && d[0] == '/' && stat(d, &st) == 0 &&
-		    S_ISDIR(st.st_mode) && access(d, W_OK | X_OK) == 0)
-			return d;
-	}
-	return "/tmp";
-}
-
 static char *str_concat(const char *a, const char *b, const char *c)
 {
 	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
@@ -399,7 +384,7 @@ static bool use_existing(const struct run_opts *o, const char *path,
 static char *prepare_cache(const struct run_opts *o, bool *unwritable)
 {
 	if (o->output == NULL) {
-		char *tmpl = str_concat(runtime_dir(), "/shmcache-", "XXXXXX");
+		char *tmpl = str_concat(cli_runtime_dir(), "/shmcache-", "XXXXXX");
 		if (tmpl == NULL)
 			return NULL;
 		/* mkstemp reserves a fresh name (O_EXCL, 0600); the cache is

@@ -367,7 +367,7 @@ void cli_print_name(FILE *f, const char *path, const char *fmt, ...)
 	va_end(ap);
 }
 
-int cli_simple_opts(int argc, char **argv, const char *help, bool *json)
+int cli_json_opts(int argc, char **argv, const char *help, bool *json)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -386,7 +386,30 @@ int cli_simple_opts(int argc, char **argv, const char *help, bool *json)
 			return cli_usage_error(argv[0], "bad usage");
 		}
 	}
+	return -1;
+}
+
+int cli_simple_opts(int argc, char **argv, const char *help, bool *json)
+{
+	int rc = cli_json_opts(argc, argv, help, json);
+	if (rc != -1)
+		return rc;
 	if (optind + 1 != argc)
 		return cli_usage_error(argv[0], "expected one CACHE argument");
 	return -1;
+}
+
+/* Where temporary caches go: $XDG_RUNTIME_DIR, /dev/shm, $TMPDIR, /tmp. */
+const char *cli_runtime_dir(void)
+{
+	const char *cands[] = { getenv("XDG_RUNTIME_DIR"), "/dev/shm",
+				getenv("TMPDIR"), "/tmp" };
+	for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
+		struct stat st;
+		const char *d = cands[i];
+		if (d != NULL && d[0] == '/' && stat(d, &st) == 0 &&
+		    S_ISDIR(st.st_mode) && access(d, W_OK | X_OK) == 0)
+			return d;
+	}
+	return "/tmp";
 }
