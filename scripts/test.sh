@@ -88,7 +88,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 run_config normal "" -- --- 
 run_config release release -- --buildtype=release -Doptimization=3 --- \
-  --suite preload --suite reliability --suite cli
+  --suite preload --suite reliability --suite cli --suite supervisor
 # Whether this host executes 32-bit x86 binaries: some kernels are built
 # without IA-32 emulation.  Where it does not, the -m32 build is still
 # compiled (through a cross file), and its tests are counted as skipped.
