@@ -3,9 +3,9 @@
  *
  * Two layers share this header:
  *
- *  1. The seed's contract (shm_init, shm_malloc, shm_calloc, shm_free, the
- *     ptr_* variants and the getters), acting on one process-wide mapping.
- *     Code written against the seed compiles and behaves the same.
+ *  1. The process-wide API (shm_init, shm_malloc, shm_calloc, shm_free,
+ *     the ptr_* variants and the getters; shm_malloc(3)), acting on one
+ *     process-wide mapping.
  *
  *  2. The arena API (struct shm_arena, shm_arena_*), acting on a mapping the
  *     caller owns.  The contract layer is a thin wrapper over one global
@@ -36,19 +36,16 @@
 extern "C" {
 #endif
 
-/* ---- build-time settings (meson options set these; see meson_options.txt) */
-
-#ifndef MIN_ALLOC_POW2
-#define MIN_ALLOC_POW2 5
-#endif
-#ifndef MAX_ALLOC_POW2
-#define MAX_ALLOC_POW2 10
-#endif
-#ifndef MAX_ALLOCATABLE_SHM_SIZE
-#define MAX_ALLOCATABLE_SHM_SIZE (512UL * 1024UL * 1024UL)
-#endif
-#ifndef SHM_PATH_ENV_NAME
-#define SHM_PATH_ENV_NAME "SHM_FILE"
+/* ---- build-time settings ------------------------------------------------
+ * MIN_ALLOC_POW2, MAX_ALLOC_POW2, MAX_ALLOCATABLE_SHM_SIZE and
+ * SHM_PATH_ENV_NAME come from shm_config.h, generated from the meson options
+ * and installed beside this header.  A test build that compiles the sources
+ * with other settings generates its own header from the same template and
+ * names it in SHM_CONFIG_HEADER. */
+#ifdef SHM_CONFIG_HEADER
+#include SHM_CONFIG_HEADER
+#else
+#include "shm_config.h"
 #endif
 
 /* ---- the offset type ---------------------------------------------------- */
@@ -92,27 +89,29 @@ typedef unsigned int shm_offt;
 
 /* ---- errors ------------------------------------------------------------- */
 
-/* Why an arena could not be opened.  shm_strerror() names each. */
+/* Why an arena could not be opened.  shm_strerror() names each.  Errors
+ * are negative, as the cache's (enum cache_error in ctrie_cache.h): 0 is
+ * success and a result below 0 is a failure, in both layers. */
 enum shm_error {
 	SHM_OK = 0,
-	SHM_E_NOPATH,    /* no file name given and the environment has none   */
-	SHM_E_OPEN,      /* open/create failed (errno in shm_last_errno())    */
-	SHM_E_SYMLINK,   /* the path is a symbolic link                       */
-	SHM_E_NOTREG,    /* not a regular file                                */
-	SHM_E_OWNER,     /* owned by another user                             */
-	SHM_E_MODE,      /* group- or world-writable                          */
-	SHM_E_MAGIC,     /* not a shm_alloc file (bad magic)                  */
-	SHM_E_VERSION,   /* made by an incompatible layout version            */
-	SHM_E_SETTINGS,  /* made by a build with other settings               */
-	SHM_E_SIZE,      /* truncated or wrong size                           */
-	SHM_E_MAP,       /* mmap/mprotect failed, or address not available    */
-	SHM_E_BUSY,      /* another process is still initialising the header  */
-	SHM_E_CORRUPT,   /* header fields are inconsistent                    */
-	SHM_E_ADDR,      /* optional_addr is not page-aligned                 */
-	SHM_E_NOSPACE,   /* the filesystem has no room for the file's header
-			  * and client area (errno in shm_last_errno())     */
-	SHM_E_LINKS,     /* the file has more than one hard link              */
-	SHM_E_COUNT
+	SHM_E_NOPATH = -1,    /* no file name given and the environment has none */
+	SHM_E_OPEN = -2,      /* open/create failed (errno in shm_last_errno())  */
+	SHM_E_SYMLINK = -3,   /* the path is a symbolic link                     */
+	SHM_E_NOTREG = -4,    /* not a regular file                              */
+	SHM_E_OWNER = -5,     /* owned by another user                           */
+	SHM_E_MODE = -6,      /* group- or world-writable                        */
+	SHM_E_MAGIC = -7,     /* not a shm_alloc file (bad magic)                */
+	SHM_E_VERSION = -8,   /* made by an incompatible layout version          */
+	SHM_E_SETTINGS = -9,  /* made by a build with other settings             */
+	SHM_E_SIZE = -10,     /* truncated or wrong size                         */
+	SHM_E_MAP = -11,      /* mmap/mprotect failed, or address not available  */
+	SHM_E_BUSY = -12,     /* another process is still initialising the header */
+	SHM_E_CORRUPT = -13,  /* header fields are inconsistent                  */
+	SHM_E_ADDR = -14,     /* optional_addr is not page-aligned               */
+	SHM_E_NOSPACE = -15,  /* the filesystem has no room for the file's header
+			       * and client area (errno in shm_last_errno())   */
+	SHM_E_LINKS = -16,    /* the file has more than one hard link            */
+	SHM_E_LAST = SHM_E_LINKS
 };
 
 /* A static string for an enum shm_error value.  Async-signal-safe. */
@@ -178,7 +177,13 @@ int shm_arena_from_memory(struct shm_arena *a, void *image, size_t len,
 void shm_arena_close(struct shm_arena *a);
 
 /* Lock-free and async-signal-safe.  SHM_NULL on failure (full, too large,
- * read-only).  n == 0 allocates a minimum-size block.  "Full" includes a
+ * read-only).  n == 0 allocates a minimum-size block.  The block holds
+ * shm_arena_block_size(n) bytes.  A block is zero when it is first handed
+ * out: the file is made sparse (zero) and the allocator never writes into
+ * a block (its bookkeeping lives in the bitmaps, outside the region).  A
+ * block freed and handed out again holds what its last user left in it: a
+ * client that relies on zero blocks zeroes a block before freeing it, or
+ * never frees.  "Full" includes a
  * filesystem that cannot supply the pages of the next 64 KiB of arena: they
  * are reserved (MADV_POPULATE_WRITE) before first use, so a full tmpfs
  * makes allocation fail instead of raising SIGBUS (Linux >= 5.14; see
@@ -234,9 +239,9 @@ struct shm_stats {
  * Safe on a read-only or corrupt arena. */
 int shm_arena_stats(const struct shm_arena *a, struct shm_stats *st);
 
-/* ---- the seed's contract (one process-wide arena) ---------------------- */
+/* ---- the process-wide API (one arena per process) ---------------------- */
 
-/* Maps the shared file; see allocator-api.md and shm_malloc(3).
+/* Maps the shared file; see shm_malloc(3).
  * shm_filename NULL: the path is taken from getenv(SHM_PATH_ENV_NAME).
  * On failure shm_last_error() tells why.  Not async-signal-safe. */
 bool shm_init(void *optional_addr, const char *shm_filename);
@@ -280,14 +285,44 @@ size_t get_mapping_size_needed_by_shm(void);
  * MAX_ALLOCATABLE_SHM_SIZE) in offsets: the null region comes first. */
 #define SHM_NULL_REGION_SIZE 65536UL
 
+/* The largest block (usable in #if; unsigned long is as wide as size_t),
+ * and the allocatable region's end in offsets.  The
+ * region's start (SHM_NULL_REGION_SIZE) and end are multiples of
+ * SHM_BLOCK_MAX, and no block crosses a multiple of it. */
+#define SHM_BLOCK_MAX (1UL << MAX_ALLOC_POW2)
+#define SHM_REGION_END \
+	((uint64_t)SHM_NULL_REGION_SIZE + MAX_ALLOCATABLE_SHM_SIZE)
+_Static_assert(SHM_NULL_REGION_SIZE % SHM_BLOCK_MAX == 0 &&
+		       MAX_ALLOCATABLE_SHM_SIZE % SHM_BLOCK_MAX == 0,
+	       "the region's ends are multiples of the largest block");
+
+/* Bytes of the block shm_arena_malloc hands out for n bytes (n at most
+ * SHM_BLOCK_MAX): the power of two at or above n, at least the smallest
+ * block.  Async-signal-safe. */
+static inline size_t shm_arena_block_size(size_t n)
+{
+	const size_t min = (size_t)1 << MIN_ALLOC_POW2;
+	if (n <= min)
+		return min;
+	return (size_t)2 << (sizeof(unsigned long) * CHAR_BIT - 1 -
+			     (unsigned)__builtin_clzl((unsigned long)(n - 1)));
+}
+
+/* Whether off lies in the allocatable region (no alignment, no extent:
+ * see shm_arena_offset_ok), as one unsigned compare.  Async-signal-safe. */
+static inline bool shm_arena_in_region(shm_offt off)
+{
+	return off - (shm_offt)SHM_NULL_REGION_SIZE <
+	       (shm_offt)MAX_ALLOCATABLE_SHM_SIZE;
+}
+
 static inline bool shm_arena_offset_ok(const struct shm_arena *a, shm_offt off,
 				       size_t len, size_t align)
 {
-	const shm_offt lo = SHM_NULL_REGION_SIZE;
 	const shm_offt hi = SHM_NULL_REGION_SIZE + MAX_ALLOCATABLE_SHM_SIZE;
 	if (a == NULL || a->base == NULL)
 		return false;
-	if (off < lo || off >= hi || (off & (align - 1)) != 0)
+	if (!shm_arena_in_region(off) || (off & (align - 1)) != 0)
 		return false;
 	return len <= (size_t)(hi - off);
 }

@@ -329,7 +329,7 @@ static shm_offt next_candidate(unsigned char *map, unsigned j, shm_offt start,
 /* Offset of node `node` of level j in block b. */
 static inline shm_offt node_offset(shm_offt b, unsigned j, int node)
 {
-	return SHM_NULL_REGION_SIZE + b * (shm_offt)SHM_MAX_BLOCK +
+	return SHM_NULL_REGION_SIZE + b * (shm_offt)SHM_BLOCK_MAX +
 	       ((shm_offt)node << (MAX_ALLOC_POW2 - j));
 }
 
@@ -504,7 +504,7 @@ static inline int level_of(size_t n)
 {
 	if (n <= SHM_MIN_BLOCK)
 		return SHM_D;
-	if (n > SHM_MAX_BLOCK)
+	if (n > SHM_BLOCK_MAX)
 		return -1;
 	unsigned pow = (unsigned)(sizeof(unsigned long) * CHAR_BIT) -
 		       (unsigned)__builtin_clzl((unsigned long)(n - 1));
@@ -654,7 +654,7 @@ static inline void free_map(unsigned char *map, shm_offt off)
 		count_bad_free(map);
 		return;
 	}
-	unsigned leaf = (unsigned)((rel & (SHM_MAX_BLOCK - 1)) >> MIN_ALLOC_POW2);
+	unsigned leaf = (unsigned)((rel & (SHM_BLOCK_MAX - 1)) >> MIN_ALLOC_POW2);
 	_Atomic shm_offt *wp = &shm_words(map)[b];
 	/* relaxed: the CAS re-checks it */
 	shm_offt w = atomic_load_explicit(wp, memory_order_relaxed), nw;

@@ -29,31 +29,32 @@
 
 #include "shm_layout.h"
 
-static const char *const error_names[SHM_E_COUNT] = {
-	[SHM_OK] = "success",
-	[SHM_E_NOPATH] = "no file name given and none in the environment",
-	[SHM_E_OPEN] = "cannot open or create the file",
-	[SHM_E_SYMLINK] = "the path is a symbolic link",
-	[SHM_E_NOTREG] = "not a regular file",
-	[SHM_E_OWNER] = "the file is owned by another user",
-	[SHM_E_MODE] = "the file is group- or world-writable",
-	[SHM_E_MAGIC] = "not a shm_alloc file (bad magic)",
-	[SHM_E_VERSION] = "made by an incompatible layout version",
-	[SHM_E_SETTINGS] = "made by a build with other settings (block sizes, arena size or word size)",
-	[SHM_E_SIZE] = "the file is truncated or has the wrong size",
-	[SHM_E_MAP] = "cannot map the file (the address is taken, or too little address space is left under RLIMIT_AS)",
-	[SHM_E_BUSY] = "another process is still initialising the file",
-	[SHM_E_CORRUPT] = "the file header is damaged (zeroed or inconsistent)",
-	[SHM_E_ADDR] = "the requested address is not page-aligned",
-	[SHM_E_NOSPACE] = "no space for the cache file (its filesystem is full)",
-	[SHM_E_LINKS] = "the file has more than one hard link (another name could change it)",
+/* Indexed by -err. */
+static const char *const error_names[1 - SHM_E_LAST] = {
+	[-SHM_OK] = "success",
+	[-SHM_E_NOPATH] = "no file name given and none in the environment",
+	[-SHM_E_OPEN] = "cannot open or create the file",
+	[-SHM_E_SYMLINK] = "the path is a symbolic link",
+	[-SHM_E_NOTREG] = "not a regular file",
+	[-SHM_E_OWNER] = "the file is owned by another user",
+	[-SHM_E_MODE] = "the file is group- or world-writable",
+	[-SHM_E_MAGIC] = "not a shm_alloc file (bad magic)",
+	[-SHM_E_VERSION] = "made by an incompatible layout version",
+	[-SHM_E_SETTINGS] = "made by a build with other settings (block sizes, arena size or word size)",
+	[-SHM_E_SIZE] = "the file is truncated or has the wrong size",
+	[-SHM_E_MAP] = "cannot map the file (the address is taken, or too little address space is left under RLIMIT_AS)",
+	[-SHM_E_BUSY] = "another process is still initialising the file",
+	[-SHM_E_CORRUPT] = "the file header is damaged (zeroed or inconsistent)",
+	[-SHM_E_ADDR] = "the requested address is not page-aligned",
+	[-SHM_E_NOSPACE] = "no space for the cache file (its filesystem is full)",
+	[-SHM_E_LINKS] = "the file has more than one hard link (another name could change it)",
 };
 
 const char *shm_strerror(int err)
 {
-	if (err < 0 || err >= SHM_E_COUNT)
+	if (err > 0 || err < SHM_E_LAST)
 		return "unknown shm_alloc error";
-	return error_names[err];
+	return error_names[-err];
 }
 
 /* Checks the fixed-width prefix of a header against this build. */
@@ -328,7 +329,7 @@ static size_t address_space_used(void)
 static size_t map_length(int fd)
 {
 	const size_t fixed = SHM_MGMT_SIZE + SHM_NULL_REGION_SIZE;
-	const size_t least = fixed + (size_t)SHM_CHUNK_BLOCKS * SHM_MAX_BLOCK;
+	const size_t least = fixed + (size_t)SHM_CHUNK_BLOCKS * SHM_BLOCK_MAX;
 	struct rlimit rl;
 	shm_offt touched = 0;
 	size_t len, left, used;
@@ -342,15 +343,15 @@ static size_t map_length(int fd)
 		touched = 0;
 	if (touched > SHM_NBLOCKS)
 		touched = SHM_NBLOCKS;
-	len = fixed + (size_t)touched * SHM_MAX_BLOCK + SHM_WINDOW_HEADROOM;
+	len = fixed + (size_t)touched * SHM_BLOCK_MAX + SHM_WINDOW_HEADROOM;
 	used = address_space_used();
 	left = (size_t)rl.rlim_cur > used ? (size_t)rl.rlim_cur - used : 0;
 	if (len > left / 8)
 		len = left / 8;
 	if (len >= SHM_FILE_SIZE)
 		return SHM_FILE_SIZE;
-	len = fixed + (len > fixed ? (len - fixed) / SHM_MAX_BLOCK : 0) *
-			      SHM_MAX_BLOCK;
+	len = fixed + (len > fixed ? (len - fixed) / SHM_BLOCK_MAX : 0) *
+			      SHM_BLOCK_MAX;
 	return len >= least ? len : 0;
 }
 

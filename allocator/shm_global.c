@@ -1,5 +1,6 @@
 /*
- * shm_global.c - the seed's contract: one process-wide arena.
+ * shm_global.c - the process-wide API (shm_init, shm_malloc, ptr_*, the
+ * getters): one arena per process, over the arena API.
  *
  * shm_init publishes the arena with a CAS on a state word and the base with
  * a release store, so shm_malloc in any thread sees either no arena (and
@@ -88,7 +89,7 @@ void *ptr_calloc(size_t count, size_t size)
 
 size_t get_shm_max_allocatable_size(void)
 {
-	return SHM_MAX_BLOCK;
+	return SHM_BLOCK_MAX;
 }
 
 size_t get_shm_min_allocatable_size(void)

@@ -101,13 +101,12 @@
 #include "shm_alloc.h"
 
 #define SHM_LAYOUT_MAGIC "SHMALLOC" /* 8 bytes, no terminator in the file */
-#define SHM_LAYOUT_VERSION 2u /* 2: "touched" counts reserved blocks */
+#define SHM_LAYOUT_VERSION 2u /* the layout described here */
 
 #define SHM_D (MAX_ALLOC_POW2 - MIN_ALLOC_POW2) /* levels below the top    */
 #define SHM_NLEVELS (SHM_D + 1)
 #define SHM_LEAVES (1u << SHM_D)                  /* min blocks per max block */
 #define SHM_MIN_BLOCK ((size_t)1 << MIN_ALLOC_POW2)
-#define SHM_MAX_BLOCK ((size_t)1 << MAX_ALLOC_POW2)
 #define SHM_WORD_BITS ((unsigned)(sizeof(shm_offt) * CHAR_BIT))
 #define SHM_LVL_OFF(j) ((2u << SHM_D) - (2u << (j)))
 #define SHM_LEAF_MASK ((((shm_offt)1) << SHM_LEAVES) - 1)

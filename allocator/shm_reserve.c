@@ -144,9 +144,9 @@ bool shm_reserve_blocks(unsigned char *map, shm_offt b0, shm_offt b1)
 			       words + (size_t)b1 * sizeof(shm_offt),
 			       first ? NULL : words + (size_t)b0 * sizeof(shm_offt));
 	if (err == 0)
-		err = populate(arena + (size_t)b0 * SHM_MAX_BLOCK,
-			       arena + (size_t)b1 * SHM_MAX_BLOCK,
-			       first ? NULL : arena + (size_t)b0 * SHM_MAX_BLOCK);
+		err = populate(arena + (size_t)b0 * SHM_BLOCK_MAX,
+			       arena + (size_t)b1 * SHM_BLOCK_MAX,
+			       first ? NULL : arena + (size_t)b0 * SHM_BLOCK_MAX);
 	errno = saved;
 	/* EINVAL: a kernel older than the advice; nothing can be reserved,
 	 * the pages are used as they come (the limit in shm_layout.h). */

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "ctrie_cache.h"
 
@@ -36,6 +37,20 @@ void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A usage error of a subcommand: message, hint to --help, returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* The cache's name as the user gave it, escaped as paths are, then the
+ * rest of a line from fmt. */
+void cli_print_name(FILE *f, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Options of a command that takes --help and --json (when json is not
+ * NULL); its operands start at argv[optind].  Returns -1 to go on, or the
+ * exit code (after --help, or a usage error). */
+int cli_json_opts(int argc, char **argv, const char *help, bool *json);
+/* The same for a command whose one operand is CACHE. */
+int cli_simple_opts(int argc, char **argv, const char *help, bool *json);
+/* Where temporary caches go: the first writable directory of
+ * $XDG_RUNTIME_DIR, /dev/shm, $TMPDIR, /tmp. */
+const char *cli_runtime_dir(void);
 
 /* One entry copied out of the cache. */
 struct entry {
@@ -116,6 +131,13 @@ int cmd_get(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_fsatrace(int argc, char **argv);
+int cmd_depfile(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+
+/* True when the value word says its path was executed: EXEC recorded and
+ * not only as a failed attempt (cmd_fsatrace.c). */
+bool entry_executed(uint64_t ops);
 
 /* What run knows about CMD and the cache when it reports. */
 struct run_facts {
@@ -135,10 +157,54 @@ struct run_facts {
  * Returns false if the cache could not be read. */
 bool cli_report(const char *path, FILE *out, const struct run_facts *f);
 
+/* run --progress (run_progress.c): a line of live status on stderr while
+ * CMD runs.  AUTO: on when stderr is a terminal. */
+enum run_progress_mode { PROGRESS_AUTO, PROGRESS_ON, PROGRESS_OFF };
+struct run_progress {
+	pid_t pid; /* the process that draws the line, or -1 */
+	int fd;    /* closing it ends that process           */
+};
+/* Starts drawing the status of the cache at path (nothing when mode says
+ * no, or a process cannot be made: then a warning). */
+void run_progress_start(struct run_progress *p, const char *cache,
+			enum run_progress_mode mode);
+/* Stops it and waits until the line is cleared. */
+void run_progress_stop(struct run_progress *p);
+
 /* Static-binary check for run (elfcheck.c): resolves cmd through PATH as
- * execvp does; true when it is an ELF file without a PT_INTERP header (or
- * a script whose interpreter is one).  *resolved gets the path found. */
-bool cmd_is_static(const char *cmd, char **resolved);
+ * execvp does; true when it is an ELF file without a PT_INTERP header or a
+ * Go program (or a script whose interpreter is one).  *resolved gets the
+ * path found. */
+bool elf_program_is_static(const char *cmd, char **resolved);
+/* The same for the file at file (no PATH search). */
+bool file_bypasses_libc(const char *file);
+
+/* A cache's figures at one moment (live.c), for watch and run --progress. */
+struct live_sample {
+	double t;          /* live_now() when taken */
+	uint64_t entries, records, attaches, skipped;
+};
+/* Seconds on a monotonic clock. */
+double live_now(void);
+/* Sleeps for seconds, resumed after a signal. */
+void live_sleep(double seconds);
+/* Takes a sample (walks the cache for records).  False on damage. */
+bool live_sample(struct cache *c, struct live_sample *s);
+/* Records per second between two samples; 0 without prev. */
+double live_rate(const struct live_sample *prev,
+		 const struct live_sample *cur);
+
+/* The seccomp supervisor for run (supervise.c). */
+/* Finds shmcache-supervise and checks that seccomp user notification works
+ * here; on success exports SHMCACHE_SUPERVISOR (and, when patterns is not
+ * NULL, SHMCACHE_SUPERVISE_PATTERNS) for the shim and returns true.  Off
+ * (--no-supervise), or when it cannot be used, removes them from the
+ * environment and returns false; loud: warn why (else only with debug). */
+bool run_supervise_setup(bool off, const char *patterns, bool loud,
+			 bool debug);
+/* Whether run starts path under the supervisor (set up, and path bypasses
+ * libc or a pattern names it); then argv for execve (malloc'd), else NULL. */
+char **run_supervise_argv(const char *path, char **argv);
 
 /* ---- the sandbox policy of run (policy.c) and its report ------------- */
 

@@ -1,5 +1,5 @@
 /*
- * cmd_ls.c - the listing commands: ls, inputs, outputs, get.
+ * cmd_ls.c - the listing commands: ls, inputs, outputs.
  *
  * inputs and outputs are what a build tool asks for:
  * Both count the operations that succeeded only (cache_ops_succeeded):
@@ -82,6 +82,24 @@ static const char *const outputs_help =
 	"      --prefix DIR   paths at or below DIR\n"
 	"  -h, --help         this help\n";
 
+/* The letters of ls's columns, in column order, as CACHE_OPS defines
+ * them: four to a line. */
+static void print_ls_legend(FILE *f)
+{
+	int n = 0;
+	fputs("\nLetters, in column order (the second column has the "
+	      "operations only):\n", f);
+#define OP_LEGEND(name, bit, letter, str)                               \
+	fprintf(f, "%s%c %-*s", n % 4 == 0 ? "  " : "", (letter),       \
+		n % 4 == 3 ? 0 : 12, (str));                            \
+	if (++n % 4 == 0)                                               \
+		fputc('\n', f);
+	CACHE_OPS(OP_LEGEND)
+#undef OP_LEGEND
+	if (n % 4 != 0)
+		fputc('\n', f);
+}
+
 static bool path_exists(const struct entry *e)
 {
 	struct stat st;
@@ -141,7 +159,63 @@ static void print_list(const struct list_opts *o, const struct entry_list *l)
 	}
 }
 
-static int list_main(enum list_kind kind, int argc, char **argv)
+/* One option of the listing commands into o.  Returns -1 to go on, or
+ * the exit code (--help, a usage error). */
+static int list_opt(int c, struct list_opts *o, char **argv)
+{
+	const char *cmd = argv[0], *bad = NULL;
+	uint32_t bits;
+	switch (c) {
+	case 'j': o->json = true; return -1;
+	case '0': o->nul = true; return -1;
+	case 'O':
+		if (o->kind != LIST_LS)
+			break;
+		if (cache_ops_parse(optarg, &bits, &bad) != 0)
+			return cli_usage_error(cmd,
+				"--ops: unknown operation at '%s'",
+				bad ? bad : optarg);
+		o->ops |= bits;
+		return -1;
+	case 'm':
+		if (o->kind != LIST_LS)
+			break;
+		o->ops |= CACHE_OP_MISSING;
+		return -1;
+	case 'p':
+		free(o->prefix);
+		o->prefix = path_normalize(optarg);
+		if (o->prefix == NULL) {
+			cli_error("--prefix %s: cannot normalise", optarg);
+			return EXIT_USAGE;
+		}
+		return -1;
+	case 'a':
+		if (o->kind != LIST_INPUTS)
+			break;
+		o->all = true;
+		return -1;
+	case 'e':
+		if (o->kind != LIST_OUTPUTS)
+			break;
+		o->existing = true;
+		return -1;
+	case 'h':
+		fputs(o->kind == LIST_LS ? ls_help :
+		      o->kind == LIST_INPUTS ? inputs_help : outputs_help,
+		      stdout);
+		if (o->kind == LIST_LS)
+			print_ls_legend(stdout);
+		return EXIT_OK;
+	default:
+		return cli_usage_error(cmd, "bad usage");
+	}
+	return cli_usage_error(cmd, "option '%s' is not valid here",
+			       argv[optind - 1]);
+}
+
+/* Returns -1 to go on with the cache at argv[optind], or the exit code. */
+static int parse_list_opts(int argc, char **argv, struct list_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -154,91 +228,44 @@ static int list_main(enum list_kind kind, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cmd = argv[0];
-	const char *help = kind == LIST_LS ? ls_help :
-			   kind == LIST_INPUTS ? inputs_help : outputs_help;
-	struct list_opts o = { .kind = kind };
-	int c;
-	while ((c = getopt_long(argc, argv, "j0aeh", longopts, NULL)) != -1) {
-		const char *bad = NULL;
-		uint32_t bits;
-		switch (c) {
-		case 'j':
-			o.json = true;
-			break;
-		case '0':
-			o.nul = true;
-			break;
-		case 'O':
-			if (kind != LIST_LS)
-				goto invalid;
-			if (cache_ops_parse(optarg, &bits, &bad) != 0)
-				return cli_usage_error(cmd,
-					"--ops: unknown operation at '%s'",
-					bad ? bad : optarg);
-			o.ops |= bits;
-			break;
-		case 'm':
-			if (kind != LIST_LS)
-				goto invalid;
-			o.ops |= CACHE_OP_MISSING;
-			break;
-		case 'p':
-			free(o.prefix);
-			o.prefix = path_normalize(optarg);
-			if (o.prefix == NULL) {
-				cli_error("--prefix %s: cannot normalise", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'a':
-			if (kind != LIST_INPUTS)
-				goto invalid;
-			o.all = true;
-			break;
-		case 'e':
-			if (kind != LIST_OUTPUTS)
-				goto invalid;
-			o.existing = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			free(o.prefix);
-			return EXIT_OK;
-		invalid:
-			free(o.prefix);
-			return cli_usage_error(cmd, "option '%s' is not valid "
-					       "here", argv[optind - 1]);
-		default:
-			free(o.prefix);
-			return cli_usage_error(cmd, "bad usage");
-		}
-	}
-	if (o.json && o.nul) {
-		free(o.prefix);
-		return cli_usage_error(cmd, "--json and --null exclude each other");
-	}
-	if (optind + 1 != argc) {
-		free(o.prefix);
-		return cli_usage_error(cmd, "expected one CACHE argument");
-	}
-	const char *path = argv[optind];
+	int c, rc;
+	while ((c = getopt_long(argc, argv, "j0aeh", longopts, NULL)) != -1)
+		if ((rc = list_opt(c, o, argv)) >= 0)
+			return rc;
+	if (o->json && o->nul)
+		return cli_usage_error(argv[0],
+				       "--json and --null exclude each other");
+	if (optind + 1 != argc)
+		return cli_usage_error(argv[0], "expected one CACHE argument");
+	return -1;
+}
+
+/* Lists the cache at path as o says. */
+static int list_cache(const struct list_opts *o, const char *path)
+{
 	struct cache cache;
-	if (!cli_open_cache(path, &cache)) {
-		free(o.prefix);
+	if (!cli_open_cache(path, &cache))
 		return EXIT_USAGE;
-	}
 	struct entry_list l = { 0 };
 	bool ok = cli_load_entries(&cache, path, &l);
-	print_list(&o, &l);
+	print_list(o, &l);
 	entry_list_free(&l);
 	cache_detach(&cache);
-	free(o.prefix);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_error("error writing the output");
 		return EXIT_USAGE;
 	}
 	return ok ? EXIT_OK : EXIT_USAGE;
+}
+
+static int list_main(enum list_kind kind, int argc, char **argv)
+{
+	struct list_opts o = { .kind = kind };
+	int rc = parse_list_opts(argc, argv, &o);
+	if (rc < 0)
+		rc = list_cache(&o, argv[optind]);
+	free(o.prefix);
+	return rc;
 }
 
 int cmd_ls(int argc, char **argv)
@@ -254,133 +281,4 @@ int cmd_inputs(int argc, char **argv)
 int cmd_outputs(int argc, char **argv)
 {
 	return list_main(LIST_OUTPUTS, argc, argv);
-}
-
-/* Why nothing was recorded, when nothing was and run has not said why. */
-static void explain_nothing(const char *path, const struct cache_stats *st,
-			    const struct run_facts *f)
-{
-	if (!f->cmd_ran || f->is_static || f->unwritable || !f->have_before)
-		return;
-	uint64_t before = f->records_before + f->own_records;
-	uint64_t cmd_records = st->records > before ? st->records - before : 0;
-	bool attached = st->attaches > f->attaches_before || cmd_records > 0;
-	if (!attached)
-		cli_warn("%s: nothing was recorded: no process of the command "
-			 "attached the cache (the shim was not loaded into it, "
-			 "or could not attach: %s)", path,
-			 f->debug ? "see the shim's messages above"
-				  : "run with --debug to see why");
-	else if (cmd_records == 0 && st->skipped_toolong == 0 &&
-		 st->skipped_full == 0)
-		cli_note("%s: nothing was recorded: the command named no file",
-			 path);
-}
-
-bool cli_report(const char *path, FILE *out, const struct run_facts *f)
-{
-	struct cache cache;
-	if (!cli_open_cache(path, &cache))
-		return false;
-	struct entry_list l = { 0 };
-	bool ok = true;
-	if (out != NULL) {
-		ok = cli_load_entries(&cache, path, &l);
-		int width = count_width(&l);
-		for (size_t i = 0; i < l.n; i++)
-			print_entry_line(out, &l.v[i], width);
-	}
-	struct cache_stats st;
-	/* with the walk: records, the sum of the hit counts, tell CMD's
-	 * records from those made before it and run's own */
-	if (cache_stats(&cache, &st, f->have_before) == CACHE_OK) {
-		if (st.skipped_full > 0)
-			cli_warn("%s: %llu records were dropped because the "
-				 "cache was full: the listing is incomplete",
-				 path, (unsigned long long)st.skipped_full);
-		if (st.skipped_toolong > 0)
-			cli_warn("%s: %llu records were skipped: path longer "
-				 "than %zu bytes", path,
-				 (unsigned long long)st.skipped_toolong,
-				 cache_max_key());
-		explain_nothing(path, &st, f);
-	}
-	entry_list_free(&l);
-	cache_detach(&cache);
-	return ok;
-}
-
-static const char *const get_help =
-	"Usage: shmcache get [OPTIONS] CACHE PATH...\n"
-	"Look each PATH up (normalised as the shim does: made absolute against\n"
-	"the current directory, '//', '.' and '..' folded, symlinks not\n"
-	"resolved) and print its entry as ls does.  Exit 1 if one is absent.\n\n"
-	"  -j, --json         JSON Lines; an absent path gives {\"path\", \"absent\": true}\n"
-	"  -h, --help         this help\n";
-
-int cmd_get(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	bool json = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-		if (c == 'j') {
-			json = true;
-		} else if (c == 'h') {
-			fputs(get_help, stdout);
-			return EXIT_OK;
-		} else {
-			return cli_usage_error(argv[0], "bad usage");
-		}
-	}
-	if (argc - optind < 2)
-		return cli_usage_error(argv[0], "expected CACHE and at least one PATH");
-	const char *path = argv[optind];
-	struct cache cache;
-	if (!cli_open_cache(path, &cache))
-		return EXIT_USAGE;
-	int rc = EXIT_OK;
-	for (int i = optind + 1; i < argc; i++) {
-		char *key = path_normalize(argv[i]);
-		if (key == NULL) {
-			cli_error("%s: cannot normalise", argv[i]);
-			rc = EXIT_USAGE;
-			break;
-		}
-		struct cache_entry ce;
-		int r = cache_lookup(&cache, key, strlen(key), &ce);
-		if (r == 1) {
-			struct entry e = { (unsigned char *)key, strlen(key),
-					   ce.ops, ce.count };
-			if (json) {
-				json_entry_open(stdout, &e);
-				fputs("}\n", stdout);
-			} else {
-				print_entry_line(stdout, &e, 1);
-			}
-		} else if (r == 0) {
-			if (json) {
-				fputc('{', stdout);
-				json_path_fields(stdout, (unsigned char *)key,
-						 strlen(key));
-				fputs(", \"absent\": true}\n", stdout);
-			}
-			cli_error("%s: not in the cache", key);
-			if (rc == EXIT_OK)
-				rc = EXIT_NEGATIVE;
-		} else {
-			cli_error("%s: corrupt: %s (try 'shmcache verify')",
-				  path, cache_strerror(r));
-			free(key);
-			rc = EXIT_USAGE;
-			break;
-		}
-		free(key);
-	}
-	cache_detach(&cache);
-	return rc;
 }

@@ -57,8 +57,19 @@ static const char *const run_help =
 	"  -L, --lib PATH     the shim to preload (default: $SHMCACHE_LIB, else\n"
 	"                     found next to this program)\n"
 	"  -d, --debug        set SHMCACHE_DEBUG=1 (the shim reports on stderr)\n"
+	"      --supervise PATTERN  also start programs whose path (with a\n"
+	"                     '/') or name matches PATTERN ('*', '?'; ':' or\n"
+	"                     repeated for more) under the seccomp supervisor\n"
+	"      --no-supervise run static and Go programs untraced instead of\n"
+	"                     under the seccomp supervisor (which sets\n"
+	"                     no_new_privs: set-user-ID programs started below\n"
+	"                     a supervised one run without their privileges)\n"
 	"      --audit-loader also record where the dynamic loader looked for\n"
 	"                     shared objects in vain (LD_AUDIT: slower starts)\n"
+	"      --progress     a live status line on stderr while CMD runs\n"
+	"                     (entries, records/s, processes; default when\n"
+	"                     stderr is a terminal)\n"
+	"      --no-progress  no status line\n"
 	"\nSandbox (a check against accidental dependencies, not a security\n"
 	"boundary): a denied path looks absent (ENOENT) and is recorded.\n"
 	"      --allow PREFIX, --deny PREFIX, --ask PREFIX\n"
@@ -73,7 +84,9 @@ static const char *const run_help =
 
 struct run_opts {
 	const char *output, *report, *lib;
-	bool keep, fresh, debug, audit;
+	char *supervise; /* --supervise patterns, ':'-joined (malloc'd) */
+	bool keep, fresh, debug, audit, no_supervise;
+	enum run_progress_mode progress;
 	bool strict, no_decision_cache;
 	struct cache_policy *policy; /* NULL: no sandbox */
 };
@@ -240,21 +253,6 @@ static char *find_lib(const char *opt)
 	return NULL;
 }
 
-/* Where temporary caches go: $XDG_RUNTIME_DIR, /dev/shm, $TMPDIR, /tmp. */
-static const char *runtime_dir(void)
-{
-	const char *cands[] = { getenv("XDG_RUNTIME_DIR"), "/dev/shm",
-				getenv("TMPDIR"), "/tmp" };
-	for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
-		struct stat st;
-		const char *d = cands[i];
-		if (d != NULL && d[0] == '/' && stat(d, &st) == 0 &&
-		    S_ISDIR(st.st_mode) && access(d, W_OK | X_OK) == 0)
-			return d;
-	}
-	return "/tmp";
-}
-
 static char *str_concat(const char *a, const char *b, const char *c)
 {
 	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
@@ -267,12 +265,18 @@ static char *str_concat(const char *a, const char *b, const char *c)
 	return s;
 }
 
+/* e: errno after the attach, the system's reason when the file could not
+ * be opened (a missing directory, no permission). */
 static void say_cannot_create(const char *target, int r,
-			      const struct cache *c)
+			      const struct cache *c, int e)
 {
-	cli_error("%s: cannot create the cache: %s%s%s", target,
+	bool sys = r == CACHE_E_ARENA &&
+		   (c->arena_err == SHM_E_OPEN || c->arena_err == SHM_E_NOSPACE) &&
+		   e != 0;
+	cli_error("%s: cannot create the cache: %s%s%s%s%s", target,
 		  cache_strerror(r), r == CACHE_E_ARENA ? ": " : "",
-		  r == CACHE_E_ARENA ? shm_strerror(c->arena_err) : "");
+		  r == CACHE_E_ARENA ? shm_strerror(c->arena_err) : "",
+		  sys ? ": " : "", sys ? strerror(e) : "");
 }
 
 /* Makes a cache at target, which did not exist: the allocator publishes
@@ -282,9 +286,10 @@ static void say_cannot_create(const char *target, int r,
 static bool create_cache_new(const char *target)
 {
 	struct cache c;
+	errno = 0;
 	int r = cache_attach(&c, target, CACHE_ATTACH_CREATE);
 	if (r != CACHE_OK) {
-		say_cannot_create(target, r, &c);
+		say_cannot_create(target, r, &c, errno);
 		return false;
 	}
 	cache_detach(&c);
@@ -303,15 +308,18 @@ static bool replace_cache_at(const char *target)
 	char *file = NULL;
 	bool ok = false;
 	if (tmpl == NULL || mkdtemp(tmpl) == NULL) {
-		cli_error("%s: cannot create a directory there: %s",
-			  dir ? dir : target, strerror(errno));
+		cli_error("%s: cannot create the cache: cannot make a "
+			  "temporary directory in %s: %s", target,
+			  dir && dir[0] ? dir : "/", strerror(errno));
 		goto out;
 	}
 	file = str_concat(tmpl, "/cache", "");
 	struct cache c;
+	memset(&c, 0, sizeof c);
+	errno = 0;
 	int r = file ? cache_attach(&c, file, CACHE_ATTACH_CREATE) : CACHE_E_ARENA;
 	if (r != CACHE_OK) {
-		say_cannot_create(target, r, &c);
+		say_cannot_create(target, r, &c, errno);
 	} else {
 		cache_detach(&c);
 		ok = rename(file, target) == 0;
@@ -388,7 +396,7 @@ static bool use_existing(const struct run_opts *o, const char *path,
 static char *prepare_cache(const struct run_opts *o, bool *unwritable)
 {
 	if (o->output == NULL) {
-		char *tmpl = str_concat(runtime_dir(), "/shmcache-", "XXXXXX");
+		char *tmpl = str_concat(cli_runtime_dir(), "/shmcache-", "XXXXXX");
 		if (tmpl == NULL)
 			return NULL;
 		/* mkstemp reserves a fresh name (O_EXCL, 0600); the cache is
@@ -616,6 +624,10 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "ask-server", required_argument, NULL, RUN_OPT_SERVER },
 		{ "strict", no_argument, NULL, RUN_OPT_STRICT },
 		{ "no-decision-cache", no_argument, NULL, RUN_OPT_NOCACHE },
+		{ "progress", no_argument, NULL, 'P' },
+		{ "no-progress", no_argument, NULL, 'N' },
+		{ "supervise", required_argument, NULL, 'S' },
+		{ "no-supervise", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -630,6 +642,19 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'L': o->lib = optarg; break;
 		case 'd': o->debug = true; break;
 		case 'A': o->audit = true; break;
+		case 'P': o->progress = PROGRESS_ON; break;
+		case 'N': o->progress = PROGRESS_OFF; break;
+		case 'n': o->no_supervise = true; break;
+		case 'S': {
+			char *v = o->supervise == NULL
+					  ? strdup(optarg)
+					  : str_concat(o->supervise, ":", optarg);
+			free(o->supervise);
+			o->supervise = v;
+			if (v == NULL)
+				return cli_usage_error(argv[0], "out of memory");
+			break;
+		}
 		case 'h':
 			fputs(run_help, stdout);
 			return EXIT_OK;
@@ -696,6 +721,11 @@ static void exec_try(struct cache *c, const char *path, char **argv)
 	int e;
 
 	exec_record(c, path, CACHE_OP_EXEC);
+	char **sv = run_supervise_argv(path, argv);
+	if (sv != NULL) {
+		execve(sv[0], sv, environ);
+		free(sv);
+	}
 	execve(path, argv, environ);
 	e = errno;
 	exec_record(c, path,
@@ -912,7 +942,12 @@ static int run_and_report(const struct run_opts *o, char **cmd,
 			  FILE *report)
 {
 	char *resolved = NULL;
-	facts->is_static = cmd_is_static(cmd[0], &resolved);
+	facts->is_static = elf_program_is_static(cmd[0], &resolved);
+	/* Under the supervisor a static CMD is traced: nothing to say. */
+	if (run_supervise_setup(o->no_supervise, o->supervise,
+				facts->is_static || o->supervise != NULL,
+				o->debug))
+		facts->is_static = false;
 	if (facts->is_static)
 		cli_warn("%s is statically linked: the shim cannot be loaded "
 			 "into it, so its own file accesses are not recorded "
@@ -932,9 +967,12 @@ static int run_and_report(const struct run_opts *o, char **cmd,
 	if (exec_own_records == MAP_FAILED)
 		exec_own_records = NULL;
 	count_before(cache, facts);
+	struct run_progress progress;
+	run_progress_start(&progress, cache, o->progress);
 	int status = spawn_and_wait(own_attached && exec_own_records != NULL
 					    ? &c : NULL,
 				    cmd, &facts->cmd_ran);
+	run_progress_stop(&progress);
 	if (own_attached)
 		cache_detach(&c);
 	if (exec_own_records != NULL) {
@@ -961,6 +999,7 @@ int cmd_run(int argc, char **argv)
 	int rc = parse_run_opts(argc, argv, &o);
 	if (rc >= 0) {
 		free(o.policy);
+		free(o.supervise);
 		return rc;
 	}
 	char **cmd = argv + optind;
@@ -998,6 +1037,7 @@ out:
 	free(cache);
 	free(lib);
 	free(o.policy);
+	free(o.supervise);
 	die_by_pending_signal();
 	restore_signals();
 	return rc;

@@ -112,13 +112,61 @@ static void print_level(const struct entry *v, size_t lo, size_t hi,
 	}
 }
 
-int cmd_tree(int argc, char **argv)
+/* The entries of all below dir (every absolute one without dir) into l,
+ * sorted as the tree shows them; *skipped counts the keys that are not
+ * absolute.  False when out of memory (said). */
+static bool keep_below(const struct entry_list *all, const char *dir,
+		       struct entry_list *l, size_t *skipped)
+{
+	*skipped = 0;
+	for (size_t i = 0; i < all->n; i++) {
+		const struct entry *e = &all->v[i];
+		if (dir != NULL ? !path_under(e->path, e->len, dir)
+				: (e->len == 0 || e->path[0] != '/')) {
+			*skipped += dir == NULL;
+			continue;
+		}
+		if (!entry_list_add(l, e->path, e->len, e->ops, e->count)) {
+			cli_error("out of memory");
+			return false;
+		}
+	}
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof *l->v, tree_cmp);
+	return true;
+}
+
+/* The root line, "/" or dir with the total below, then the levels. */
+static void print_tree(const struct entry_list *l, const char *dir,
+		       size_t skipped)
+{
+	int width = count_width(l);
+	const char *root = dir != NULL ? dir : "/";
+	size_t rlen = strlen(root);
+	size_t lo = 0;
+	bool root_entry = l->n > 0 && l->v[0].len == rlen &&
+			  memcmp(l->v[0].path, root, rlen) == 0;
+	if (root_entry)
+		lo = 1;
+	print_node((const unsigned char *)root, rlen, l->n - lo,
+		   root_entry ? &l->v[0] : NULL, width);
+	size_t off = rlen == 1 ? 1 : rlen + 1;
+	print_level(l->v, lo, l->n, off, 1, width);
+	if (skipped > 0)
+		printf("(%zu %s not absolute, not shown: see 'shmcache "
+		       "ls')\n", skipped, skipped == 1 ? "key" : "keys");
+}
+
+/* Returns -1 to go on (*dir: the normalised DIR, or NULL), or the exit
+ * code. */
+static int parse_tree_opts(int argc, char **argv, char **dir)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
+	*dir = NULL;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(tree_help, stdout);
@@ -128,60 +176,35 @@ int cmd_tree(int argc, char **argv)
 	}
 	if (argc - optind < 1 || argc - optind > 2)
 		return cli_usage_error(argv[0], "expected CACHE [DIR]");
-	const char *path = argv[optind];
-	char *dir = NULL;
 	if (optind + 1 < argc) {
-		dir = path_normalize(argv[optind + 1]);
-		if (dir == NULL) {
+		*dir = path_normalize(argv[optind + 1]);
+		if (*dir == NULL) {
 			cli_error("%s: cannot normalise", argv[optind + 1]);
 			return EXIT_USAGE;
 		}
 	}
+	return -1;
+}
+
+int cmd_tree(int argc, char **argv)
+{
+	char *dir;
+	int rc = parse_tree_opts(argc, argv, &dir);
+	if (rc >= 0)
+		return rc;
+	const char *path = argv[optind];
 	struct cache cache;
 	if (!cli_open_cache(path, &cache)) {
 		free(dir);
 		return EXIT_USAGE;
 	}
-	struct entry_list all = { 0 };
+	struct entry_list all = { 0 }, l = { 0 };
+	size_t skipped;
 	bool ok = cli_load_entries(&cache, path, &all);
 	cache_detach(&cache);
-
-	/* Keep the entries below dir; the rest of the tree is relative. */
-	struct entry_list l = { 0 };
-	size_t skipped = 0;
-	for (size_t i = 0; i < all.n; i++) {
-		struct entry *e = &all.v[i];
-		if (dir != NULL ? !path_under(e->path, e->len, dir)
-				: (e->len == 0 || e->path[0] != '/')) {
-			skipped += dir == NULL;
-			continue;
-		}
-		if (!entry_list_add(&l, e->path, e->len, e->ops, e->count)) {
-			cli_error("out of memory");
-			ok = false;
-			break;
-		}
-	}
+	ok = keep_below(&all, dir, &l, &skipped) && ok;
 	entry_list_free(&all);
-	if (l.n > 1)
-		qsort(l.v, l.n, sizeof *l.v, tree_cmp);
-	int width = count_width(&l);
-
-	/* The root line: "/" or DIR, with the total below. */
-	const char *root = dir != NULL ? dir : "/";
-	size_t rlen = strlen(root);
-	size_t lo = 0;
-	bool root_entry = l.n > 0 && l.v[0].len == rlen &&
-			  memcmp(l.v[0].path, root, rlen) == 0;
-	if (root_entry)
-		lo = 1;
-	print_node((const unsigned char *)root, rlen, l.n - lo,
-		   root_entry ? &l.v[0] : NULL, width);
-	size_t off = rlen == 1 ? 1 : rlen + 1;
-	print_level(l.v, lo, l.n, off, 1, width);
-	if (skipped > 0)
-		printf("(%zu %s not absolute, not shown: see 'shmcache "
-		       "ls')\n", skipped, skipped == 1 ? "key" : "keys");
+	print_tree(&l, dir, skipped);
 	entry_list_free(&l);
 	free(dir);
 	return ok ? EXIT_OK : EXIT_USAGE;

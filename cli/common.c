@@ -3,6 +3,7 @@
  * message a person can act on, copying its entries out, and printing them.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,7 +327,7 @@ char *path_normalize(const char *path)
 		}
 		clen = strlen(cwd);
 	}
-	/* The key is no longer than the cwd, a slash and the path. */
+	/* The key is at most as long as the cwd, a slash and the path. */
 	size_t cap = clen + plen + 2;
 	char *out = malloc(cap + 1);
 	if (out == NULL) {
@@ -355,4 +356,60 @@ bool path_under(const unsigned char *path, size_t len, const char *dir)
 	if (len < dlen || memcmp(path, dir, dlen) != 0)
 		return false;
 	return len == dlen || path[dlen] == '/';
+}
+
+void cli_print_name(FILE *f, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	print_path_escaped(f, (const unsigned char *)path, strlen(path));
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+}
+
+int cli_json_opts(int argc, char **argv, const char *help, bool *json)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, json ? "jh" : "h", longopts,
+				NULL)) != -1) {
+		if (c == 'j' && json != NULL) {
+			*json = true;
+		} else if (c == 'h') {
+			fputs(help, stdout);
+			return EXIT_OK;
+		} else {
+			return cli_usage_error(argv[0], "bad usage");
+		}
+	}
+	return -1;
+}
+
+int cli_simple_opts(int argc, char **argv, const char *help, bool *json)
+{
+	int rc = cli_json_opts(argc, argv, help, json);
+	if (rc != -1)
+		return rc;
+	if (optind + 1 != argc)
+		return cli_usage_error(argv[0], "expected one CACHE argument");
+	return -1;
+}
+
+/* Where temporary caches go: $XDG_RUNTIME_DIR, /dev/shm, $TMPDIR, /tmp. */
+const char *cli_runtime_dir(void)
+{
+	const char *cands[] = { getenv("XDG_RUNTIME_DIR"), "/dev/shm",
+				getenv("TMPDIR"), "/tmp" };
+	for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
+		struct stat st;
+		const char *d = cands[i];
+		if (d != NULL && d[0] == '/' && stat(d, &st) == 0 &&
+		    S_ISDIR(st.st_mode) && access(d, W_OK | X_OK) == 0)
+			return d;
+	}
+	return "/tmp";
 }

@@ -26,6 +26,9 @@ static const struct {
 	{ "verify", cmd_verify, "check the whole structure (exit 1 if damaged)" },
 	{ "watch", cmd_watch, "live view of a cache being filled" },
 	{ "violations", cmd_violations, "paths a sandboxed run was denied" },
+	{ "fsatrace", cmd_fsatrace, "run a command, write fsatrace's output" },
+	{ "depfile", cmd_depfile, "the inputs as a Make/Ninja depfile" },
+	{ "diff", cmd_diff, "what differs between two caches (exit 1 if any)" },
 };
 
 static void usage(FILE *f)
@@ -40,6 +43,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* Installed as "fsatrace" (-Dfsatrace_name=true): fsatrace's own
+	 * command line. */
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	if (argc > 0 && strcmp(base ? base + 1 : argv[0], "fsatrace") == 0)
+		return cmd_fsatrace(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

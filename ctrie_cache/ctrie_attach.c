@@ -1,6 +1,5 @@
 /*
- * ctrie_attach.c - attaching a cache file, formatting a fresh one, and the
- * figures of its header.
+ * ctrie_attach.c - attaching a cache file, and formatting a fresh one.
  *
  * Formatting is claimed with a CAS on the header's state word (0 ->
  * CTRIE_FORMATTING | pid) so that concurrent first attachers format once;
@@ -24,7 +23,7 @@ static void format(struct ctrie_header *H)
 {
 	H->version = CTRIE_FORMAT_VERSION;
 	H->header_size = (uint32_t)sizeof *H;
-	H->max_key = (uint32_t)CTRIE_MAX_KEY;
+	H->max_key = (uint32_t)CACHE_KEY_MAX;
 	H->level_bits = CTRIE_BITS;
 	H->top_level = CTRIE_TOP_LEVEL;
 	atomic_store_explicit(&H->state, CTRIE_MAGIC, memory_order_release);
@@ -33,7 +32,7 @@ static void format(struct ctrie_header *H)
 static int check_formatted(struct ctrie_header *H)
 {
 	if (H->version != CTRIE_FORMAT_VERSION ||
-	    H->header_size != sizeof *H || H->max_key != CTRIE_MAX_KEY ||
+	    H->header_size != sizeof *H || H->max_key != CACHE_KEY_MAX ||
 	    H->level_bits != CTRIE_BITS || H->top_level != CTRIE_TOP_LEVEL)
 		return CACHE_E_VERSION;
 	return CACHE_OK;
@@ -147,60 +146,4 @@ void cache_detach(struct cache *c)
 	if (c->arena.map != NULL)
 		shm_arena_close(&c->arena);
 	c->hdr = NULL;
-}
-
-size_t cache_recent(struct cache *c, struct cache_entry *out, size_t max)
-{
-	struct ctrie_header *H;
-	uint64_t next, i;
-	size_t got = 0;
-
-	if (c == NULL || c->hdr == NULL)
-		return 0;
-	H = ctrie_hdr(c);
-	/* the entry count is the count of ring pushes (entry_push in
-	 * ctrie_insert.c); acquire on the slots themselves, which were
-	 * stored with release */
-	next = atomic_load_explicit(&H->entries, memory_order_relaxed);
-	for (i = 0; i < CTRIE_RECENT && i < next && got < max; i++) {
-		shm_offt off = atomic_load_explicit(
-			&H->recent[(next - 1 - i) % CTRIE_RECENT],
-			memory_order_acquire);
-		size_t len;
-		const struct ctrie_snode *s = ctrie_snode_at(c, off, &len);
-		if (s != NULL)
-			ctrie_entry_of(s, len, &out[got++]);
-	}
-	return got;
-}
-
-int cache_stats(struct cache *c, struct cache_stats *st, bool with_walk)
-{
-	struct ctrie_header *H;
-
-	memset(st, 0, sizeof *st);
-	if (c == NULL || c->hdr == NULL)
-		return CACHE_E_NOTCACHE;
-	H = ctrie_hdr(c);
-	st->format_version = H->version;
-	/* relaxed: statistics */
-	st->entries = atomic_load_explicit(&H->entries, memory_order_relaxed);
-	st->key_bytes = atomic_load_explicit(&H->key_bytes, memory_order_relaxed);
-	st->retired_bytes = atomic_load_explicit(&H->retired_bytes,
-						 memory_order_relaxed);
-	st->skipped_toolong = atomic_load_explicit(&H->skipped_toolong,
-						   memory_order_relaxed);
-	st->skipped_full = atomic_load_explicit(&H->skipped_full,
-						memory_order_relaxed);
-	st->lost_races = atomic_load_explicit(&H->lost_races,
-					      memory_order_relaxed);
-	st->slack_bytes = atomic_load_explicit(&H->slack_bytes,
-					       memory_order_relaxed);
-	st->attaches = atomic_load_explicit(&H->attaches,
-					    memory_order_relaxed);
-	if (shm_arena_stats(&c->arena, &st->arena) != SHM_OK)
-		return CACHE_E_CORRUPT;
-	if (with_walk)
-		return ctrie_walk_totals(c, &st->live_bytes, &st->records);
-	return CACHE_OK;
 }

@@ -159,9 +159,9 @@ enum cache_error {
 	CACHE_E_ARENA = -1,   /* the arena could not be opened: see arena_err */
 	CACHE_E_NOTCACHE = -2,/* an arena, but its client area is not a cache */
 	CACHE_E_VERSION = -3, /* a cache of an incompatible format version    */
-	CACHE_E_TOOLONG = -4, /* key longer than CACHE_MAX_KEY: skipped       */
+	CACHE_E_TOOLONG = -4, /* key longer than CACHE_KEY_MAX: skipped       */
 	CACHE_E_FULL = -5,    /* the arena is full: record dropped            */
-	CACHE_E_CORRUPT = -6, /* damage found; the handle is now broken       */
+	CACHE_E_CORRUPT = -6, /* damage found; the handle is marked broken    */
 	CACHE_E_RDONLY = -7,  /* record on a read-only handle                 */
 	CACHE_E_STOP = -8,    /* an iteration callback asked to stop          */
 	CACHE_E_UNMAPPED = -9,/* past this process's mapping of the file (an
@@ -204,10 +204,11 @@ size_t cache_key_join(char *out, size_t cap, size_t base_len, const char *path);
 /* One attached cache in this process.  Fields are private; the struct is
  * public so that it can live in static storage (the preload shim).
  *
- * The cache never frees a block of its arena, and relies on every block
- * being zero when it is first handed out, as in a new file (ctrie_insert.c
- * says why).  Another client that allocates in the same arena (arena is
- * an ordinary shm_arena) must zero a block before it frees it. */
+ * The cache never frees a block of its arena, and relies on the
+ * allocator's promise that a block is zero when it is first handed out
+ * (shm_arena_malloc; ctrie_insert.c says why).  Another client that
+ * allocates in the same arena (arena is an ordinary shm_arena) must zero
+ * a block before it frees it. */
 struct cache {
 	struct shm_arena arena;
 	void *hdr;              /* struct ctrie_header * (private header)   */
@@ -237,8 +238,11 @@ void cache_detach(struct cache *c);
 
 /* ---- recording and lookup (signal-safe) -------------------------------- */
 
-/* Longest key accepted: what the allocator's largest block holds after the
- * S-node header.  Longer keys are skipped and counted. */
+/* Longest key accepted, in bytes: what the allocator's largest block holds
+ * after an S-node's 24-byte header (ctrie_layout.h).  Longer keys are
+ * skipped and counted.  A constant, usable in #if and array sizes;
+ * cache_max_key() returns it. */
+#define CACHE_KEY_MAX (SHM_BLOCK_MAX - 24UL)
 size_t cache_max_key(void);
 
 /* Inserts key if absent, then merges ops (a value word: cache_ops_call)

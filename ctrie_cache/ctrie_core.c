@@ -1,5 +1,7 @@
 /*
- * ctrie_core.c - lookup and record (insert-or-merge) in the lock-free ctrie.
+ * ctrie_core.c - the search of the lock-free ctrie (ctrie_search, under
+ * cache_lookup and cache_record), and the algorithm that the search and
+ * the insert (ctrie_insert.c) share.
  *
  * The algorithm is the ctrie of Prokopec, Bagwell and Odersky ("Cache-Aware
  * Lock-Free Concurrent Hash Tries", 2011) and Prokopec, Bronson, Bagwell and
@@ -45,15 +47,7 @@
  */
 #include <errno.h>
 
-#include "ctrie_layout.h"
-
-/* The search's steps are inlined into its loop: they run once or twice per
- * lookup and a call costs as much as their checks. */
-#if defined(__GNUC__) || defined(__clang__)
-#define CTRIE_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define CTRIE_ALWAYS_INLINE inline
-#endif
+#include "ctrie_slot.h"
 
 enum step { STEP_ABSENT, STEP_FOUND, STEP_DESCEND, STEP_CORRUPT };
 
@@ -61,85 +55,35 @@ static const unsigned char ctrie_empty_key[1];
 
 size_t cache_max_key(void)
 {
-	return CTRIE_MAX_KEY;
-}
-
-/* Whether the S-node at off (checked for bounds and alignment; header word
- * hdr) holds key: 1 yes (*hit filled), 0 no, -1 damaged.  A length that
- * differs from the key's answers no before the key bytes are touched. */
-static CTRIE_ALWAYS_INLINE int snode_match(const struct cache *c, shm_offt off,
-			      uint32_t hdr, const unsigned char *key,
-			      size_t len, struct ctrie_hit *hit)
-{
-	size_t slen;
-	const struct ctrie_snode *s = ctrie_snode_of(c, off, hdr, &slen);
-
-	if (s == NULL)
-		return -1;
-	if (slen != len || memcmp(s->key, key, len) != 0)
-		return 0;
-	hit->s = s;
-	hit->len = slen;
-	return 1;
+	return CACHE_KEY_MAX;
 }
 
 /* One step of a search in the C-node at co, of level level: the key's
  * S-node (*hit), its absence, or the I-node to descend into (*next).  Only
  * what the step reads is checked: the C-node's header (kind, level, hash
- * prefix), the extent up to the child used, and that child. */
+ * prefix), and what ctrie_slot_of checks. */
 static CTRIE_ALWAYS_INLINE enum step cnode_step(const struct cache *c, shm_offt co,
 				   unsigned level, const unsigned char *key,
 				   size_t len, uint64_t h,
 				   struct ctrie_hit *hit, shm_offt *next)
 {
 	const struct ctrie_cnode *cn = ctrie_at(c, co, CTRIE_NODE_MIN);
-	const uint32_t bit = UINT32_C(1) << ctrie_index(h, level);
-	const struct ctrie_lnode *ln;
-	shm_offt ch;
-	uint32_t bm, hdr;
-	unsigned pos;
-	size_t n, i;
-	uint64_t lh;
+	struct ctrie_slot sl;
 
 	if (cn == NULL || level > CTRIE_MAX_LEVEL ||
 	    CTRIE_LOAD(cn->hdr) != ctrie_tree_hdr(TAG_CNODE, level, h))
 		return STEP_CORRUPT;
-	bm = CTRIE_LOAD(cn->bitmap);
-	if ((bm & bit) == 0)
+	switch (ctrie_slot_of(c, cn, co, CTRIE_LOAD(cn->bitmap), level, key,
+			      len, h, &sl)) {
+	case CTRIE_SLOT_KEY:
+		hit->s = sl.s;
+		hit->len = sl.len;
+		return STEP_FOUND;
+	case CTRIE_SLOT_EMPTY:
+	case CTRIE_SLOT_LEAF:
 		return STEP_ABSENT;
-	pos = ctrie_popcount(bm & (bit - 1));
-	if (!ctrie_fits(co, ctrie_cnode_size(pos + 1)))
-		return STEP_CORRUPT;
-	ch = ctrie_ref_off(CTRIE_LOAD(cn->child[pos]));
-	hdr = ctrie_hdr_at(c, ch);
-	switch (CTRIE_TAG(hdr)) {
-	case TAG_SNODE:
-		switch (snode_match(c, ch, hdr, key, len, hit)) {
-		case 1:
-			return STEP_FOUND;
-		case 0:
-			return STEP_ABSENT;
-		default:
-			return STEP_CORRUPT;
-		}
-	case TAG_LNODE:
-		ln = ctrie_lnode_at(c, ch, &n, &lh);
-		if (ln == NULL)
-			return STEP_CORRUPT;
-		if (lh != h)
-			return STEP_ABSENT;
-		for (i = 0; i < n; i++) {
-			shm_offt so = CTRIE_LOAD(ln->snode[i]);
-			int r = snode_match(c, so, ctrie_hdr_at(c, so), key,
-					    len, hit);
-			if (r != 0)
-				return r > 0 ? STEP_FOUND : STEP_CORRUPT;
-		}
-		return STEP_ABSENT;
-	case TAG_INODE:
-		if (level >= CTRIE_MAX_LEVEL)
-			return STEP_CORRUPT;
-		*next = ch;
+	case CTRIE_SLOT_INODE:
+		*next = sl.child;
 		return STEP_DESCEND;
 	default:
 		return STEP_CORRUPT;
@@ -201,7 +145,7 @@ int cache_lookup(struct cache *c, const void *key, size_t len,
 
 	if (c == NULL || c->hdr == NULL)
 		return CACHE_E_NOTCACHE;
-	if (len > CTRIE_MAX_KEY)
+	if (len > CACHE_KEY_MAX)
 		return 0;
 	r = ctrie_search(c, k, len, ctrie_hash(k, len), &hit, &where);
 	if (r == 1 && e != NULL)

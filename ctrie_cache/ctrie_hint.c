@@ -145,7 +145,7 @@ int cache_record_hinted(struct cache *c, const void *key, size_t len,
 
 	/* relaxed: see ctrie_corrupt; the hint's words are this thread's */
 	if (hint == NULL || c == NULL || c->hdr == NULL || c->read_only ||
-	    len == 0 || len > CTRIE_MAX_KEY ||
+	    len == 0 || len > CACHE_KEY_MAX ||
 	    atomic_load_explicit(&c->broken, memory_order_relaxed))
 		return cache_record(c, key, len, ops);
 	if (atomic_load_explicit(&hint->owner, memory_order_relaxed) == c->hdr &&
@@ -201,7 +201,7 @@ hint_node(const struct cache *c, const struct cache_hint *hint,
 	n = atomic_load_explicit(&hint->len, memory_order_relaxed);
 	/* ctrie_snode_at's checks, with the length known: one compare of the
 	 * header word stands for its kind and length checks. */
-	if (n == 0 || n > CTRIE_MAX_KEY ||
+	if (n == 0 || n > CACHE_KEY_MAX ||
 	    (s = ctrie_at(c, atomic_load_explicit(&hint->snode,
 						  memory_order_relaxed),
 			  CTRIE_SNODE_HDR + n)) == NULL ||

@@ -19,8 +19,9 @@
  * A twin may also write a node's first values late, after the other
  * process has published the node and changed it (a key added below an
  * I-node, a hit counted).  Since nothing is freed, a block or chunk is zero
- * when it is handed out (another client of the arena must zero a block
- * before freeing it: see struct cache), so the fields that change after
+ * when it is handed out (the allocator's promise for a block never handed
+ * out before: shm_arena_malloc; another client of the arena must zero a
+ * block before freeing it: see struct cache), so the fields that change after
  * publication (an I-node's main word, an S-node's ops and count) are set
  * from that zero by CAS or fetch_or: a late second setting finds them set
  * and changes nothing.  Plain stores would be undone; a memset of the block
@@ -31,7 +32,7 @@
  */
 #include <errno.h>
 
-#include "ctrie_layout.h"
+#include "ctrie_slot.h"
 
 #define CTRIE_MAX_RETRIES 100000u
 
@@ -46,7 +47,7 @@ static void *alloc(struct cache *c, struct build *b, size_t size,
 	*off = shm_arena_malloc(&c->arena, size);
 	if (*off == SHM_NULL)
 		return NULL;
-	b->bytes += ctrie_block_size(size);
+	b->bytes += shm_arena_block_size(size);
 	return SHM_ARENA_ADDR(&c->arena, *off);
 }
 
@@ -109,8 +110,8 @@ struct snode_place {
 };
 
 /* Bytes to skip at at so that a node of extent bytes spans no more line
- * pairs (CTRIE_LINE) than its size needs: a lookup then reads the lines it
- * read when every S-node was a block of its own. */
+ * pairs (CTRIE_LINE) than its size needs: a lookup then reads no more
+ * lines than in a buddy block of the node's own. */
 static size_t line_pad(shm_offt at, size_t extent)
 {
 	const size_t in_line = (size_t)(at & (CTRIE_LINE - 1));
@@ -244,7 +245,7 @@ static shm_offt carve(struct cache *c, size_t extent, unsigned long f)
 	}
 	off = shm_arena_malloc(&c->arena, extent);
 	if (off != SHM_NULL)
-		count(&H->slack_bytes, ctrie_block_size(extent) - extent);
+		count(&H->slack_bytes, shm_arena_block_size(extent) - extent);
 	return off;
 }
 
@@ -379,208 +380,236 @@ static shm_offt dual(struct cache *c, struct build *b, shm_offt x,
 	return below;
 }
 
-/* Counts a new key and puts its S-node in the ring of recent inserts, at
- * the slot given by the entry count before this one (one shared RMW for
- * both). */
-static void entry_push(struct ctrie_header *H, shm_offt sn)
-{
-	/* relaxed: a statistic; the ring is advisory and its readers check
-	 * every offset */
-	uint64_t i = atomic_fetch_add_explicit(&H->entries, 1,
-					       memory_order_relaxed);
-	atomic_store_explicit(&H->recent[i % CTRIE_RECENT], sn,
-			      memory_order_release);
-}
-
-/* The hash of the leaf (S- or L-node) at off, or false if it is damaged. */
-static bool leaf_hash(const struct cache *c, shm_offt off, uint64_t *h)
-{
-	size_t n;
-	const struct ctrie_snode *s;
-	if (ctrie_lnode_at(c, off, &n, h) != NULL)
-		return true;
-	s = ctrie_snode_at(c, off, &n);
-	if (s == NULL)
-		return false;
-	*h = ctrie_hash(s->key, n);
-	return true;
-}
-
 /* A C-node with no child: what an empty slot of the top table stands for. */
 static const struct ctrie_cnode empty_cnode;
 
+/* One insert-or-merge of key (hash h) with value ops, as it goes down the
+ * trie: the main word it works on (of an I-node of level, or of the top
+ * table), the C-node it last read there, and the S-node it built for the
+ * key (np.off, SHM_NULL until built). */
+struct insert {
+	struct cache *c;
+	const unsigned char *key;
+	size_t len;
+	uint64_t h;
+	uint64_t ops;
+	unsigned long forks;
+	_Atomic uint32_t *word;
+	unsigned level;
+	shm_offt m;
+	struct snode_place np;
+};
+
+/* What a round of insert_at found, or the outcome it ended with. */
+enum round {
+	ROUND_BUILD,   /* the key is absent: build and CAS a new C-node */
+	ROUND_DESCEND, /* an I-node: go on one level down               */
+	ROUND_DONE,    /* the key is in, its value merged               */
+	ROUND_FULL,    /* no room: the record is dropped                */
+	ROUND_CORRUPT, /* damage                                        */
+};
+
+/* The C-node main word in->m names (an empty top slot: an empty C-node),
+ * with its bitmap; NULL if it is damaged. */
+static const struct ctrie_cnode *main_cnode(const struct insert *in,
+					    uint32_t *bm)
+{
+	if (in->m == SHM_NULL) {
+		/* only a slot of the top table is ever empty */
+		if (in->level != CTRIE_TOP_LEVEL)
+			return NULL;
+		*bm = 0;
+		return &empty_cnode;
+	}
+	return ctrie_cnode_at(in->c, in->m, in->level, in->h, bm);
+}
+
+/* Moves the insert to the main word of the I-node at off, one level down,
+ * and reads the C-node it names. */
+static enum round descend(struct insert *in, shm_offt off)
+{
+	const struct ctrie_inode *I =
+		ctrie_inode_at(in->c, off, in->level + 1, in->h);
+
+	if (I == NULL)
+		return ROUND_CORRUPT;
+	in->word = (_Atomic uint32_t *)&I->main;
+	in->level++;
+	/* acquire: see ctrie_search */
+	in->m = ctrie_ref_off(atomic_load_explicit(in->word,
+						   memory_order_acquire));
+	return ROUND_DESCEND;
+}
+
+/* Classifies the key's slot in C-node cn (bitmap bm): merges the value into
+ * the key's S-node, descends, or says the key is to be built in (a full
+ * L-node of the key's hash has no room for it). */
+static enum round classify(struct insert *in, const struct ctrie_cnode *cn,
+			   uint32_t bm, struct ctrie_slot *sl)
+{
+	switch (ctrie_slot_of(in->c, cn, in->m, bm, in->level, in->key,
+			      in->len, in->h, sl)) {
+	case CTRIE_SLOT_EMPTY:
+		return ROUND_BUILD;
+	case CTRIE_SLOT_KEY:
+		ctrie_snode_merge(sl->s, in->ops);
+		return ROUND_DONE;
+	case CTRIE_SLOT_LEAF:
+		if (sl->ln != NULL && sl->hash == in->h &&
+		    sl->n >= CTRIE_LNODE_MAX)
+			return ROUND_FULL;
+		return ROUND_BUILD;
+	case CTRIE_SLOT_INODE:
+		return descend(in, sl->child);
+	default:
+		return ROUND_CORRUPT;
+	}
+}
+
+/* The leaf to put in the key's slot sl (not KEY): the new S-node sn in an
+ * empty slot; beside a leaf of the same full hash, an L-node holding both;
+ * else a chain of I-nodes down to where their hashes part.  SHM_NULL if the
+ * arena is full, 1 if the file is damaged. */
+static shm_offt leaf_for(struct insert *in, struct build *b,
+			 enum ctrie_slot_kind kind,
+			 const struct ctrie_slot *sl, shm_offt sn)
+{
+	uint64_t lh;
+
+	if (kind == CTRIE_SLOT_EMPTY)
+		return sn;
+	lh = sl->ln != NULL ? sl->hash : ctrie_hash(sl->s->key, sl->len);
+	if (lh == in->h)
+		return lnode_with(in->c, b, sl->ln, sl->n, sl->child, sn,
+				  in->h);
+	return dual(in->c, b, sl->child, lh, sn, in->h, in->level + 1);
+}
+
+/* CASes the main word from in->m to new C-node nc.  Won: the replaced
+ * C-node (bm its bitmap; SHM_NULL for an empty top slot) and L-node (ln of
+ * n keys, or NULL) are retired and the new key is counted.  Lost: in->m
+ * names the winner's C-node. */
+static bool publish(struct insert *in, shm_offt nc, uint32_t bm,
+		    const struct ctrie_lnode *ln, size_t n)
+{
+	struct ctrie_header *H = ctrie_hdr(in->c);
+	uint32_t seen = ctrie_ref_of(in->m);
+
+	/* release: publishes the new nodes' contents; acquire on failure:
+	 * the next round reads the winner's C-node */
+	if (!atomic_compare_exchange_strong_explicit(
+		    in->word, &seen, ctrie_ref_of(nc), memory_order_release,
+		    memory_order_acquire)) {
+		in->m = ctrie_ref_off(seen);
+		return false;
+	}
+	/* Retirement point: the replaced C-node (and L-node) may still be
+	 * read by others; an epoch-based reclamation would free them once
+	 * every reader that could hold them has left.  After a fork its twin
+	 * may count this insert too: then neither counts it (but see
+	 * ctrie_fork.c for the window left). */
+	if (!forked_since(in->forks)) {
+		size_t retired = 0;
+
+		if (in->m != SHM_NULL)
+			retired += shm_arena_block_size(
+				ctrie_cnode_size(ctrie_popcount(bm)));
+		if (ln != NULL)
+			retired += shm_arena_block_size(ctrie_lnode_size(n));
+		count(&H->retired_bytes, retired);
+		ctrie_recent_push(H, in->np.off);
+		count(&H->key_bytes, in->len);
+	}
+	return true;
+}
+
+/* One CAS attempt for an absent key in slot sl of C-node cn (bitmap bm):
+ * builds the key's S-node (once for all attempts), the new leaf and C-node,
+ * and publishes them.  ROUND_DONE when it won, ROUND_BUILD when it lost
+ * (in->m then names the winner's C-node), ROUND_FULL or ROUND_CORRUPT. */
+static enum round attempt(struct insert *in, const struct ctrie_cnode *cn,
+			  uint32_t bm, enum ctrie_slot_kind kind,
+			  const struct ctrie_slot *sl)
+{
+	/* an L-node of the key's hash is replaced by a longer copy */
+	const bool lh_same = kind == CTRIE_SLOT_LEAF && sl->ln != NULL &&
+			     sl->hash == in->h;
+	struct build b = { 0 };
+	shm_offt leaf, nc;
+
+	if (in->np.off == SHM_NULL &&
+	    !snode_new(in->c, in->key, in->len, in->ops, &in->np, in->forks))
+		return ROUND_FULL;
+	leaf = leaf_for(in, &b, kind, sl, in->np.off);
+	if (leaf == 1) {
+		build_retire(in->c, &b, in->forks);
+		return ROUND_CORRUPT;
+	}
+	nc = leaf == SHM_NULL ? SHM_NULL
+			      : cnode_with(in->c, &b, cn, bm, in->level, in->h,
+					   sl->bit, leaf);
+	if (nc == SHM_NULL) {
+		build_retire(in->c, &b, in->forks);
+		return ROUND_FULL;
+	}
+	if (publish(in, nc, bm, lh_same ? sl->ln : NULL, sl->n)) {
+		in->np.off = SHM_NULL; /* published: nothing to give up */
+		return ROUND_DONE;
+	}
+	build_retire(in->c, &b, in->forks);
+	count(&ctrie_hdr(in->c)->lost_races, 1);
+	return ROUND_BUILD;
+}
+
 /* Insert-or-merge at where, the main word and C-node in which a search
- * found the key absent. */
+ * found the key absent: rounds of classify and attempt, each at the main
+ * word the last one left, until the key is in. */
 static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		     uint64_t h, uint64_t ops, const struct ctrie_pos *where)
 {
+	struct insert in = { c, key, len, h, ops, ctrie_forks(), where->word,
+			     where->level, where->main, { SHM_NULL, 0 } };
 	struct ctrie_header *H = ctrie_hdr(c);
-	const unsigned long forks = ctrie_forks();
-	struct snode_place np = { SHM_NULL, 0 };
-	_Atomic uint32_t *word = where->word;
-	shm_offt sn = SHM_NULL, m = where->main;
-	unsigned level = where->level, tries = 0;
-	bool reload = false;
-	int err = CACHE_E_CORRUPT;
+	enum round r = ROUND_CORRUPT;
+	unsigned tries = 0;
 
 	while (tries < CTRIE_MAX_RETRIES) {
 		const struct ctrie_cnode *cn;
-		struct build b = { 0 };
-		shm_offt ch = SHM_NULL, nc, leaf = SHM_NULL, old_ln = SHM_NULL;
-		size_t old_ln_size = 0, n = 0, i, slen;
-		uint32_t bm, bit, seen;
-		uint64_t lh;
-		const struct ctrie_snode *s;
-		const struct ctrie_lnode *ln;
-		const struct ctrie_inode *I;
+		struct ctrie_slot sl;
+		uint32_t bm;
+		enum ctrie_slot_kind kind;
 
-		/* acquire: see ctrie_search.  The search's read is reused on
-		 * the first round, and a failed CAS reloads it. */
-		if (reload)
-			m = ctrie_ref_off(atomic_load_explicit(
-				word, memory_order_acquire));
-		reload = false;
-		if (m == SHM_NULL) {
-			/* only a slot of the top table is ever empty */
-			if (level != CTRIE_TOP_LEVEL)
-				goto corrupt;
-			cn = &empty_cnode;
-			bm = 0;
-		} else {
-			cn = ctrie_cnode_at(c, m, level, h, &bm);
-			if (cn == NULL)
-				goto corrupt;
+		cn = main_cnode(&in, &bm);
+		if (cn == NULL) {
+			r = ROUND_CORRUPT;
+			break;
 		}
-		bit = UINT32_C(1) << ctrie_index(h, level);
-		if ((bm & bit) != 0) {
-			ch = ctrie_ref_off(CTRIE_LOAD(
-				cn->child[ctrie_popcount(bm & (bit - 1))]));
-			switch (ctrie_tag_at(c, ch)) {
-			case TAG_INODE:
-				if (level >= CTRIE_MAX_LEVEL)
-					goto corrupt;
-				I = ctrie_inode_at(c, ch, level + 1, h);
-				if (I == NULL)
-					goto corrupt;
-				word = (_Atomic uint32_t *)&I->main;
-				level++;
-				reload = true;
-				continue;
-			case TAG_SNODE:
-				s = ctrie_snode_at(c, ch, &slen);
-				if (s == NULL)
-					goto corrupt;
-				if (slen == len && memcmp(s->key, key, len) == 0) {
-					ctrie_snode_merge(s, ops);
-					goto found;
-				}
-				break;
-			case TAG_LNODE:
-				ln = ctrie_lnode_at(c, ch, &n, &lh);
-				if (ln == NULL)
-					goto corrupt;
-				if (lh != h)
-					break;
-				for (i = 0; i < n; i++) {
-					shm_offt so = CTRIE_LOAD(ln->snode[i]);
-					s = ctrie_snode_at(c, so, &slen);
-					if (s == NULL)
-						goto corrupt;
-					if (slen == len &&
-					    memcmp(s->key, key, len) == 0) {
-						ctrie_snode_merge(s, ops);
-						goto found;
-					}
-				}
-				if (n >= CTRIE_LNODE_MAX) {
-					err = CACHE_E_FULL;
-					goto fail;
-				}
-				break;
-			default:
-				goto corrupt;
-			}
-		}
-		if (sn == SHM_NULL) {
-			if (!snode_new(c, key, len, ops, &np, forks)) {
-				err = CACHE_E_FULL;
-				goto fail;
-			}
-			sn = np.off;
-		}
-		if ((bm & bit) == 0) {
-			leaf = sn;
-		} else if (!leaf_hash(c, ch, &lh)) {
-			goto corrupt;
-		} else if (lh == h) {
-			/* same full hash: a new or longer L-node */
-			ln = ctrie_lnode_at(c, ch, &n, &lh);
-			leaf = lnode_with(c, &b, ln, n, ch, sn, h);
-			if (ln != NULL) {
-				old_ln = ch;
-				old_ln_size = ctrie_lnode_size(n);
-			}
-		} else {
-			leaf = dual(c, &b, ch, lh, sn, h, level + 1);
-			if (leaf == 1) {
-				build_retire(c, &b, forks);
-				goto corrupt;
-			}
-		}
-		nc = leaf == SHM_NULL ? SHM_NULL
-				      : cnode_with(c, &b, cn, bm, level, h,
-						   bit, leaf);
-		if (nc == SHM_NULL) {
-			build_retire(c, &b, forks);
-			err = CACHE_E_FULL;
-			goto fail;
-		}
-		/* release: publishes the new nodes' contents; acquire on
-		 * failure: the next round reads the winner's C-node */
-		seen = ctrie_ref_of(m);
-		if (atomic_compare_exchange_strong_explicit(
-			    word, &seen, ctrie_ref_of(nc), memory_order_release,
-			    memory_order_acquire)) {
-			/* Retirement point: the replaced C-node (and L-node)
-			 * may still be read by others; an epoch-based
-			 * reclamation would free them once every reader that
-			 * could hold them has left.  After a fork its twin may
-			 * count this insert too: then neither counts it (but
-			 * see ctrie_fork.c for the window left). */
-			if (!forked_since(forks)) {
-				count(&H->retired_bytes,
-				      (m != SHM_NULL
-					       ? ctrie_block_size(ctrie_cnode_size(
-							 ctrie_popcount(bm)))
-					       : 0) +
-				      (old_ln ? ctrie_block_size(old_ln_size)
-					      : 0));
-				entry_push(H, sn);
-				count(&H->key_bytes, len);
-			}
-			return CACHE_OK;
-		}
-		/* lost: seen now names the winner's C-node (acquire) */
-		m = ctrie_ref_off(seen);
-		build_retire(c, &b, forks);
-		count(&H->lost_races, 1);
+		r = classify(&in, cn, bm, &sl);
+		if (r == ROUND_DESCEND)
+			continue;
+		if (r != ROUND_BUILD)
+			break;
+		kind = (bm & sl.bit) == 0 ? CTRIE_SLOT_EMPTY : CTRIE_SLOT_LEAF;
+		r = attempt(&in, cn, bm, kind, &sl);
+		if (r != ROUND_BUILD)
+			break;
 		tries++;
+		r = ROUND_CORRUPT;
 	}
-corrupt:
-	err = ctrie_corrupt(c);
-fail:
-	if (sn != SHM_NULL)
-		snode_give_up(c, &np, forks);
-	if (err == CACHE_E_FULL)
+	if (in.np.off != SHM_NULL) {
+		/* never published: dropped, or built for an insert that
+		 * another process won */
+		snode_give_up(c, &in.np, in.forks);
+		if (r == ROUND_DONE)
+			count(&H->lost_races, 1);
+	}
+	if (r == ROUND_DONE)
+		return CACHE_OK;
+	if (r == ROUND_FULL) {
 		count(&H->skipped_full, 1);
-	return err;
-found:
-	if (sn != SHM_NULL) {
-		/* built for an insert that another process won */
-		snode_give_up(c, &np, forks);
-		count(&H->lost_races, 1);
+		return CACHE_E_FULL;
 	}
-	return CACHE_OK;
+	return ctrie_corrupt(c);
 }
 
 int cache_record(struct cache *c, const void *key, size_t len, uint64_t ops)
@@ -600,7 +629,7 @@ int cache_record(struct cache *c, const void *key, size_t len, uint64_t ops)
 	/* relaxed: see ctrie_corrupt */
 	if (atomic_load_explicit(&c->broken, memory_order_relaxed))
 		return CACHE_E_CORRUPT;
-	if (len > CTRIE_MAX_KEY) {
+	if (len > CACHE_KEY_MAX) {
 		count(&ctrie_hdr(c)->skipped_toolong, 1);
 		return CACHE_E_TOOLONG;
 	}

@@ -59,9 +59,9 @@
  * so once a cache holds some tens of thousands of keys its levels 0-2 are
  * full C-nodes (1 + 32 + 1024 of them) that never change shape again, and
  * its 32768 I-nodes of level 3 are all there.  Built node by node, each of
- * those C-nodes is copied for every key that lands directly in it (about
- * 30 bytes of garbage per key at 200k keys), and a search walks them or
- * memoises them (the path cache of Cache-Tries, format 5).  The table makes
+ * those C-nodes would be copied for every key that lands directly in it
+ * (about 30 bytes of garbage per key at 200k keys), and a search would walk
+ * them or memoise them (the path cache of Cache-Tries).  The table makes
  * them implicit from the start: it is that cache of level 3 made
  * authoritative, with the I-nodes' main words themselves in it, so a search
  * starts with one load at level 3 and an insert there CASes that word.
@@ -145,7 +145,7 @@
 #define CTRIE_TOP_LEVEL 3
 #define CTRIE_TOP_SLOTS (1u << (CTRIE_BITS * CTRIE_TOP_LEVEL))
 /* Keys sharing one full hash: bounded so that an L-node fits a block. */
-#define CTRIE_LNODE_MAX ((size_t)((1u << MAX_ALLOC_POW2) - 16) / sizeof(shm_offt))
+#define CTRIE_LNODE_MAX ((SHM_BLOCK_MAX - 16) / sizeof(shm_offt))
 
 enum ctrie_tag {
 	TAG_INODE = 0xa1,
@@ -182,7 +182,8 @@ struct ctrie_lnode {
 #define CTRIE_SNODE_HDR ((size_t)offsetof(struct ctrie_snode, key))
 /* Every kind of node has at least this many bytes (a C-node's header). */
 #define CTRIE_NODE_MIN sizeof(struct ctrie_cnode)
-#define CTRIE_MAX_KEY ((size_t)(1u << MAX_ALLOC_POW2) - CTRIE_SNODE_HDR)
+_Static_assert(CACHE_KEY_MAX == SHM_BLOCK_MAX - CTRIE_SNODE_HDR,
+	       "CACHE_KEY_MAX is what the largest block holds after an S-node header");
 
 struct ctrie_header {
 	_Atomic uint64_t state;
@@ -204,9 +205,8 @@ struct ctrie_header {
 	_Atomic uint64_t skipped_full;
 	/* Writable attaches that succeeded (every traced process counts one):
 	 * how `shmcache run` tells "the shim did not attach" from "the
-	 * command named no file".  In the padding of this line, so the
-	 * header's size and every other offset are those of files made
-	 * before it was counted (which hold 0 there). */
+	 * command named no file".  In the padding of this line: no other
+	 * field's offset depends on it. */
 	_Atomic uint64_t attaches;
 
 	alignas(64) _Atomic shm_offt recent[CTRIE_RECENT];
@@ -216,7 +216,7 @@ struct ctrie_header {
 
 _Static_assert(sizeof(struct ctrie_header) <= SHM_CLIENT_AREA_SIZE,
 	       "the cache header must fit the allocator's client area");
-_Static_assert(CTRIE_MAX_KEY < (1u << 24), "S-node length field is 24 bits");
+_Static_assert(CACHE_KEY_MAX < (1u << 24), "S-node length field is 24 bits");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
 	       "the 64-bit ops word and count are lock-free (signal-safe)");
 _Static_assert(offsetof(struct ctrie_snode, ops) % 8 == 0 &&
@@ -277,14 +277,12 @@ static inline size_t ctrie_cnode_size(unsigned n)
 /* References count CTRIE_REF_UNIT-byte units: 8 bytes while the region's
  * last unit fits 32 bits (arenas below 32 GiB), else 16 or 32 bytes.  A
  * block starts at a multiple of any of them; S-nodes are carved at it. */
-#define CTRIE_REGION_END                                                     \
-	((uint64_t)SHM_NULL_REGION_SIZE + MAX_ALLOCATABLE_SHM_SIZE)
 #define CTRIE_REF_SHIFT                                                      \
-	((CTRIE_REGION_END - 1) >> 3 <= UINT32_MAX   ? 3                     \
-	 : (CTRIE_REGION_END - 1) >> 4 <= UINT32_MAX ? 4                     \
+	((SHM_REGION_END - 1) >> 3 <= UINT32_MAX   ? 3                     \
+	 : (SHM_REGION_END - 1) >> 4 <= UINT32_MAX ? 4                     \
 						     : 5)
 #define CTRIE_REF_UNIT ((size_t)1 << CTRIE_REF_SHIFT)
-_Static_assert((CTRIE_REGION_END - 1) >> CTRIE_REF_SHIFT <= UINT32_MAX,
+_Static_assert((SHM_REGION_END - 1) >> CTRIE_REF_SHIFT <= UINT32_MAX,
 	       "a C-node child is a 32-bit number of units");
 _Static_assert(MIN_ALLOC_POW2 >= CTRIE_REF_SHIFT,
 	       "every block can be named by a reference");
@@ -303,7 +301,7 @@ static inline shm_offt ctrie_ref_off(uint32_t ref)
 }
 
 /* The chunk S-nodes are carved from: the largest block. */
-#define CTRIE_CHUNK ((size_t)1 << MAX_ALLOC_POW2)
+#define CTRIE_CHUNK SHM_BLOCK_MAX
 /* The chunk named by a next_chunk word (SHM_NULL: none), and the word that
  * names chunk (SHM_NULL: none) after old. */
 static inline shm_offt ctrie_next_chunk(uint64_t w)
@@ -315,7 +313,7 @@ static inline uint64_t ctrie_next_word(uint64_t old, shm_offt chunk)
 {
 	return ((old >> 32) + 1) << 32 | (uint64_t)(chunk >> MAX_ALLOC_POW2);
 }
-_Static_assert((CTRIE_REGION_END - 1) >> MAX_ALLOC_POW2 <= UINT32_MAX,
+_Static_assert((SHM_REGION_END - 1) >> MAX_ALLOC_POW2 <= UINT32_MAX,
 	       "a chunk number fits the low half of next_chunk");
 
 /* The chunk a carve cursor at is in (at its end when it is used up). */
@@ -337,8 +335,8 @@ static inline size_t ctrie_snode_extent(size_t len)
 	return (CTRIE_SNODE_HDR + len + CTRIE_REF_UNIT - 1) &
 	       ~(CTRIE_REF_UNIT - 1);
 }
-_Static_assert((CTRIE_SNODE_HDR + CTRIE_MAX_KEY) % 32 == 0 &&
-		       CTRIE_SNODE_HDR + CTRIE_MAX_KEY <= CTRIE_CHUNK,
+_Static_assert((CTRIE_SNODE_HDR + CACHE_KEY_MAX) % 32 == 0 &&
+		       CTRIE_SNODE_HDR + CACHE_KEY_MAX <= CTRIE_CHUNK,
 	       "the longest key's S-node fits one chunk");
 
 static inline size_t ctrie_lnode_size(size_t n)
@@ -346,21 +344,19 @@ static inline size_t ctrie_lnode_size(size_t n)
 	return sizeof(struct ctrie_lnode) + n * sizeof(shm_offt);
 }
 
-/* Bytes of the allocator's block that holds a node of size n. */
-static inline size_t ctrie_block_size(size_t n)
-{
-	const size_t min = (size_t)1 << MIN_ALLOC_POW2;
-	if (n <= min)
-		return min;
-	return (size_t)2 << (sizeof(unsigned long) * 8 - 1 -
-			     (unsigned)__builtin_clzl((unsigned long)(n - 1)));
-}
-
 /* The main word of the level-3 I-node on hash h's path. */
 static inline _Atomic uint32_t *ctrie_top_word(struct ctrie_header *H,
 					       uint64_t h)
 {
 	return &H->top[h & (CTRIE_TOP_SLOTS - 1)];
+}
+
+/* The reference in slot i of the top table (0: the slot is empty), for a
+ * walk of the whole table. */
+static inline uint32_t ctrie_top_load(struct ctrie_header *H, uint32_t i)
+{
+	/* acquire: see ctrie_search in ctrie_core.c */
+	return atomic_load_explicit(&H->top[i], memory_order_acquire);
 }
 
 static inline struct ctrie_header *ctrie_hdr(const struct cache *c)
@@ -371,27 +367,20 @@ static inline struct ctrie_header *ctrie_hdr(const struct cache *c)
 /* Whether off can start a node: in the allocatable region, 8-byte aligned,
  * and in a block whose pages the allocator has reserved (a damaged link to
  * a never-used block would otherwise make a read allocate a tmpfs page, and
- * raise SIGBUS on a full file system).  The region's ends are multiples of
- * the maximum block. */
+ * raise SIGBUS on a full file system).  The handle is attached (c->hdr
+ * set), so the arena is mapped. */
 static inline bool ctrie_off_ok(const struct cache *c, shm_offt off)
 {
-	/* shm_arena_offset_ok's bounds as one unsigned compare: the handle
-	 * is attached (c->hdr set), so the arena is mapped */
-	return off - (shm_offt)SHM_NULL_REGION_SIZE <
-		       (shm_offt)MAX_ALLOCATABLE_SHM_SIZE &&
-	       (off & 7) == 0 && shm_arena_reserved_ok(&c->arena, off);
+	return shm_arena_in_region(off) && (off & 7) == 0 &&
+	       shm_arena_reserved_ok(&c->arena, off);
 }
 
-_Static_assert(SHM_NULL_REGION_SIZE % (1ul << MAX_ALLOC_POW2) == 0 &&
-	       MAX_ALLOCATABLE_SHM_SIZE % (1ul << MAX_ALLOC_POW2) == 0,
-	       "ctrie_fits bounds a node by the region's ends");
-
-/* Whether a node of len bytes at a valid off stays inside one maximum-size
- * block (no allocation crosses one), hence inside the region. */
+/* Whether a node of len bytes at a valid off stays inside one largest
+ * block (no allocation crosses one), hence inside the region (whose ends
+ * are multiples of it: shm_alloc.h). */
 static inline bool ctrie_fits(shm_offt off, size_t len)
 {
-	const size_t maxb = (size_t)1 << MAX_ALLOC_POW2;
-	return (size_t)(off & (maxb - 1)) + len <= maxb;
+	return (size_t)(off & (SHM_BLOCK_MAX - 1)) + len <= SHM_BLOCK_MAX;
 }
 
 /* Address of a node of len bytes at off, or NULL if off is out of bounds,
@@ -448,7 +437,7 @@ ctrie_cnode_at(const struct cache *c, shm_offt off, unsigned level,
 static inline const struct ctrie_snode *
 ctrie_snode_of(const struct cache *c, shm_offt off, uint32_t hdr, size_t *len)
 {
-	if (CTRIE_TAG(hdr) != TAG_SNODE || CTRIE_LEN(hdr) > CTRIE_MAX_KEY ||
+	if (CTRIE_TAG(hdr) != TAG_SNODE || CTRIE_LEN(hdr) > CACHE_KEY_MAX ||
 	    !ctrie_fits(off, CTRIE_SNODE_HDR + CTRIE_LEN(hdr)))
 		return NULL;
 	*len = CTRIE_LEN(hdr);
@@ -520,6 +509,11 @@ int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
  * CACHE_E_CORRUPT. */
 int ctrie_walk_totals(struct cache *c, uint64_t *live_bytes,
 		      uint64_t *records);
+
+/* Counts a new key and puts its S-node sn in the ring of recent inserts,
+ * at the slot given by the entry count before this one (one shared RMW for
+ * both).  Signal-safe. */
+void ctrie_recent_push(struct ctrie_header *H, shm_offt sn);
 
 /* Registers, once per process, the fork handlers behind ctrie_forks (at
  * attach; not signal-safe). */

@@ -19,22 +19,26 @@ static const struct op_name op_names[] = {
 
 #define N_OPS (sizeof op_names / sizeof op_names[0])
 
-const char *cache_op_name(uint32_t bit)
+/* The table's row of bit, or NULL for a bit that is not defined. */
+static const struct op_name *op_row(uint32_t bit)
 {
 	size_t i;
 	for (i = 0; i < N_OPS; i++)
 		if (op_names[i].bit == bit)
-			return op_names[i].name;
+			return &op_names[i];
 	return NULL;
+}
+
+const char *cache_op_name(uint32_t bit)
+{
+	const struct op_name *o = op_row(bit);
+	return o ? o->name : NULL;
 }
 
 char cache_op_letter(uint32_t bit)
 {
-	size_t i;
-	for (i = 0; i < N_OPS; i++)
-		if (op_names[i].bit == bit)
-			return op_names[i].letter;
-	return 0;
+	const struct op_name *o = op_row(bit);
+	return o ? o->letter : 0;
 }
 
 int cache_ops_parse(const char *list, uint32_t *bits, const char **bad)

@@ -231,9 +231,7 @@ static void check_top(struct vctx *v, struct ctrie_header *H)
 {
 	uint32_t i;
 	for (i = 0; i < CTRIE_TOP_SLOTS; i++) {
-		/* acquire: see ctrie_search in ctrie_core.c */
-		uint32_t ref = atomic_load_explicit(&H->top[i],
-						    memory_order_acquire);
+		uint32_t ref = ctrie_top_load(H, i);
 		if (ref != 0)
 			check_cnode(v, ref, CTRIE_TOP_LEVEL, i);
 	}
@@ -327,7 +325,7 @@ long cache_verify(struct cache *c, cache_report_fn report, void *arg)
 	H = ctrie_hdr(c);
 	if (atomic_load(&H->state) != CTRIE_MAGIC ||
 	    H->version != CTRIE_FORMAT_VERSION || H->header_size != sizeof *H ||
-	    H->max_key != CTRIE_MAX_KEY || H->level_bits != CTRIE_BITS ||
+	    H->max_key != CACHE_KEY_MAX || H->level_bits != CTRIE_BITS ||
 	    H->top_level != CTRIE_TOP_LEVEL)
 		problem(&v, "cache header: bad magic, version or settings");
 	v.seen = calloc(MAX_ALLOCATABLE_SHM_SIZE / 64 + 1, 1);

@@ -43,7 +43,7 @@ struct walker {
 static bool note(struct cache *c, struct walker *w, size_t size, bool carved)
 {
 	if (w->node != NULL)
-		w->node(carved ? size : ctrie_block_size(size), w->arg);
+		w->node(carved ? size : shm_arena_block_size(size), w->arg);
 	return ++w->nodes <= shm_arena_reserved_bytes(&c->arena) / 8;
 }
 
@@ -155,9 +155,7 @@ static int walk(struct cache *c, struct walker *w)
 	uint32_t i;
 
 	for (i = 0; i < CTRIE_TOP_SLOTS; i++) {
-		/* acquire: see ctrie_search in ctrie_core.c */
-		uint32_t ref = atomic_load_explicit(&H->top[i],
-						    memory_order_acquire);
+		uint32_t ref = ctrie_top_load(H, i);
 		int r = ref != 0 ? walk_slot(c, w, ref, i) : CACHE_OK;
 		if (r != CACHE_OK)
 			return r;

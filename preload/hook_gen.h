@@ -1,6 +1,8 @@
 /*
  * hook_gen.h - turns a row of hooks.def into a wrapper (SHIM_GEN).  Included
- * by shim.h; each family file does `SHIM_HOOKS_<FAMILY>(SHIM_GEN)`.
+ * by shim.h; hooks.c and the families' own files (hooks.def says which) do
+ * `SHIM_HOOKS_<FAMILY>(SHIM_GEN)`.  The names a row's columns may use and
+ * the parameter names these macros read are listed in hooks.def.
  *
  * Every wrapper makes the real call and records the outcome with errno
  * saved and restored.  The one-path and two-path rows make their keys after
@@ -338,9 +340,9 @@
 		if (shim_env_plan(shim_envp, &ep_) != 0) {                   \
 			char *vec_[ep_.vec], pre_[ep_.preload + 1];          \
 			shim_envp = shim_env_build(envsrc, &ep_, vec_, pre_);\
-			r_ = fn_ callargs;                                   \
+			r_ = shim_exec_call(fn_, &k_, SHIM_UNPACK callargs);                                   \
 		} else {                                                     \
-			r_ = fn_ callargs;                                   \
+			r_ = shim_exec_call(fn_, &k_, SHIM_UNPACK callargs);                                   \
 		}                                                            \
 		if (k_.len != 0) {                                           \
 			int e_ = errno;                                      \
@@ -373,9 +375,9 @@
 		if (shim_env_plan(shim_envp, &ep_) != 0) {                   \
 			char *vec_[ep_.vec], pre_[ep_.preload + 1];          \
 			shim_envp = shim_env_build(envsrc, &ep_, vec_, pre_);\
-			r_ = fn_ callargs;                                   \
+			r_ = shim_spawn_call(fn_, &k_, SHIM_UNPACK callargs);                                   \
 		} else {                                                     \
-			r_ = fn_ callargs;                                   \
+			r_ = shim_spawn_call(fn_, &k_, SHIM_UNPACK callargs);                                   \
 		}                                                            \
 		if (k_.len != 0) {                                           \
 			int e_ = errno;                                      \

@@ -120,7 +120,7 @@ static void ps_exec(shim_fn_execve ex, const char *path, char *const argv[],
 		return;
 	}
 	ps_note(path, CACHE_OP_EXEC | d);
-	ex(path, argv, envp);
+	shim_exec_call(ex, NULL, path, argv, envp);
 	e = errno;
 	ps_note(path, cache_call_value(CACHE_OP_EXEC, true, e));
 	errno = e;

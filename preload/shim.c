@@ -16,6 +16,9 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
+#ifdef __linux__
+#include <sys/auxv.h> /* getauxval(AT_EXECFN) */
+#endif
 
 #define SHIM_DEFINE_REAL(shape, ret, name, params, ...) \
 	SHIM_HIDDEN _Atomic shim_fn_##name shim_real_##name;
@@ -75,9 +78,7 @@ void *shim_resolve(const char *name)
 }
 
 #ifndef __APPLE__
-#define SHIM_ROW_NAME(shape, ret, name, params, ...) #name,
 static const char *const shim_real_names[] = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
-#undef SHIM_ROW_NAME
 #define SHIM_ROWS (sizeof shim_real_names / sizeof shim_real_names[0])
 #endif
 
@@ -215,21 +216,30 @@ static size_t shim_key_room(const struct shim_key *k, const char *p)
 	return before > 0 ? before - 1 : 0;
 }
 
-void shim_key_at_copied(struct shim_key *k, int dirfd, const char *path)
+/* Empties k; then, when `make` holds and path is not NULL, copies path
+ * into k->buf (shim_key_copy_in) and returns the copy.  NULL when there is
+ * no key to make: k->len is CACHE_KEY_TOOLONG for a string that cannot be
+ * read or has no NUL within the buffer, else 0 (an empty path names
+ * nothing). */
+static const char *shim_key_copy_start(struct shim_key *k, const char *path,
+				       int make)
 {
 	const char *p;
 
 	k->len = 0;
 	k->key = k->buf;
-	if (!shim_active() || path == NULL)
-		return;
+	if (!make || path == NULL)
+		return NULL;
 	p = shim_key_copy_in(k, path);
-	if (p == NULL || p[0] == '\0') {
-		if (p != NULL)
-			k->len = 0; /* empty: names nothing */
-		return;
-	}
-	shim_key_make(k, dirfd, p, shim_key_room(k, p));
+	return p != NULL && p[0] != '\0' ? p : NULL;
+}
+
+void shim_key_at_copied(struct shim_key *k, int dirfd, const char *path)
+{
+	const char *p = shim_key_copy_start(k, path, shim_active());
+
+	if (p != NULL)
+		shim_key_make(k, dirfd, p, shim_key_room(k, p));
 }
 
 void shim_key_cwd(struct shim_key *k, const char *path)
@@ -239,19 +249,11 @@ void shim_key_cwd(struct shim_key *k, const char *path)
 
 void shim_key_search(struct shim_key *k, const char *file)
 {
-	const char *p;
+	const char *p = shim_key_copy_start(k, file, shim_active());
 	size_t n;
 
-	k->len = 0;
-	k->key = k->buf;
-	if (!shim_active() || file == NULL)
+	if (p == NULL)
 		return;
-	p = shim_key_copy_in(k, file);
-	if (p == NULL || p[0] == '\0') {
-		if (p != NULL)
-			k->len = 0;
-		return;
-	}
 	if (strchr(p, '/') != NULL) {
 		shim_key_make(k, AT_FDCWD, p, shim_key_room(k, p));
 		return;
@@ -300,19 +302,11 @@ void shim_key_target(struct shim_key *k, const struct shim_key *link,
 void shim_key_target_copied(struct shim_key *k, const struct shim_key *link,
 			    const char *target)
 {
-	const char *p;
+	const char *p = shim_key_copy_start(
+		k, target, link->len != 0 && link->len != CACHE_KEY_TOOLONG);
 
-	k->len = 0;
-	k->key = k->buf;
-	if (link->len == 0 || link->len == CACHE_KEY_TOOLONG || target == NULL)
-		return;
-	p = shim_key_copy_in(k, target);
-	if (p == NULL || p[0] == '\0') {
-		if (p != NULL)
-			k->len = 0;
-		return;
-	}
-	shim_key_target_make(k, link, p, shim_key_room(k, p));
+	if (p != NULL)
+		shim_key_target_make(k, link, p, shim_key_room(k, p));
 }
 
 /* ---- recording -------------------------------------------------------------- */
@@ -493,6 +487,14 @@ static int shim_startup(void)
 	env_file = getenv("SHMCACHE_FILE");
 	if (env_file == NULL || env_file[0] == '\0')
 		return SHIM_OFF;
+	if (shim_supervised()) {
+		/* shmcache-supervise's filter sees every call of this process
+		 * and records it: recording here too would count each twice */
+		if (shim_debug)
+			shim_say("under shmcache-supervise: its filter records "
+				 "this process", "", NULL);
+		return SHIM_OFF;
+	}
 	/* Relative names are made absolute (not folded: the kernel resolves
 	 * symlinks before "..") so that every process names one file. */
 	if (env_file[0] != '/') {
@@ -535,8 +537,26 @@ static int shim_startup(void)
 				 NULL);
 		self[0] = '\0';
 	}
+	shim_supervise_init();
 	pthread_atfork(NULL, NULL, shim_cwd_after_fork);
 	return SHIM_ATTACHED;
+}
+
+/* A successful exec does not return to the process that made it, so the
+ * program it started records it: the name execve was given (AT_EXECFN,
+ * relative to the cwd, which exec keeps) was executed and exists.  A key
+ * of its own, not on the stack: only the start-up's winner writes it. */
+static void shim_record_own_exec(void)
+{
+#ifdef AT_EXECFN
+	static struct shim_key self_exec;
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+
+	if (fn == NULL || fn[0] == '\0')
+		return;
+	shim_key_at(&self_exec, AT_FDCWD, fn);
+	shim_record(&self_exec, CACHE_OP_EXEC, 0, 0, 1);
+#endif
 }
 
 int shim_start(void)
@@ -552,6 +572,8 @@ int shim_start(void)
 	s = shim_startup();
 	/* release: the handle above is complete before any hook sees it. */
 	atomic_store_explicit(&shim_state, s, memory_order_release);
+	if (s == SHIM_ATTACHED)
+		shim_record_own_exec();
 	errno = e;
 	return s;
 }

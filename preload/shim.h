@@ -102,13 +102,13 @@ static inline int shim_active(void)
 
 /* ---- keys ------------------------------------------------------------- */
 
-/* Room for one key: a little more than the cache's longest key, which is
- * less than the largest block.  A longer normalised path is passed to
+/* Room for one key: a little more than the cache's longest key
+ * (CACHE_KEY_MAX).  A longer normalised path is passed to
  * cache_record with this whole length, so that the cache counts it as
  * skipped.  Kept small: hooks run on signal stacks too (SIGSTKSZ is 8 KiB,
  * and the exec hooks hold a key and an environment buffer). */
-#if MAX_ALLOC_POW2 < 12
-#define SHIM_KEY_CAP ((1u << MAX_ALLOC_POW2) + 8u)
+#if CACHE_KEY_MAX + 32u < 4096u
+#define SHIM_KEY_CAP (CACHE_KEY_MAX + 32u)
 #else
 #define SHIM_KEY_CAP 4096u
 #endif
@@ -161,7 +161,7 @@ SHIM_HIDDEN void shim_key_target_copied(struct shim_key *k,
  * the hint never read more than SHIM_KEY_CAP + 1 bytes).  Anything else
  * (EFAULT, EINVAL for bad flags, ENOSYS, an error a seccomp filter makes up)
  * may come before the path was looked at. */
-#if MAX_ALLOC_POW2 < 12 && SHIM_KEY_CAP < PATH_MAX
+#if SHIM_KEY_CAP < PATH_MAX
 #define SHIM_TOOLONG_WAS_READ 1
 #else
 #define SHIM_TOOLONG_WAS_READ 0
@@ -487,6 +487,8 @@ SHIM_HIDDEN void shim_resolve_all(void);
 SHIM_HOOKS_ALL(SHIM_DECLARE_REAL)
 
 #include "sandbox.h"
+#include "shim_supervise.h"
+
 #include "hook_gen.h"
 
 #endif /* SHMCACHE_SHIM_H */

@@ -5,37 +5,31 @@
 #
 #   scripts/fuzz.sh [SECONDS] [JOBS]
 #
-# Builds with clang into build-fuzz/ (a small arena, so an image is ~1.4 MB),
-# writes the generated seed corpus, then fuzzes; a crash is kept in
-# build-fuzz/crashes/ and fuzzing goes on until the time is up.  Ends with
-# one line: executions, crashes.  Exits 1 if any input crashed.
+# Builds with clang into build-fuzz/ through meson (-Dfuzzer=true: the
+# target fuzz/fuzz_cache, with the reliability suite's small arena, so an
+# image is ~1.4 MB), writes the generated seed corpus, then fuzzes; a crash
+# is kept in build-fuzz/crashes/ and fuzzing goes on until the time is up.
+# Ends with one line: executions, crashes.  Exits 1 if any input crashed.
 # A crash found here belongs, once fixed, in tests/reliability/fuzz-regressions/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 jobs=${2:-1}
 out=build-fuzz
+if [ ! -f "$out/build.ninja" ]; then
+  CC=clang meson setup "$out" -Dfuzzer=true -Dpreload=false -Dtests=disabled \
+    -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1 \
+    -Ddebug=true -Dc_args=-fno-sanitize-recover=undefined >/dev/null
+fi
+ninja -C "$out" fuzz/fuzz_cache tests/reliability/fuzz_replay >/dev/null
 mkdir -p "$out/seeds" "$out/corpus" "$out/crashes" "$out/logs"
-
-# The library sources, as their meson.build lists them.
-srcs() { sed -n "s/^ *'\([A-Za-z0-9_]*\.c\)',\{0,1\}$/\1/p" "$1/meson.build" | sed "s|^|$1/|"; }
-mapfile -t lib < <(srcs allocator; srcs ctrie_cache)
-settings=(-DMIN_ALLOC_POW2=5 -DMAX_ALLOC_POW2=10
-          "-DMAX_ALLOCATABLE_SHM_SIZE=(256UL*1024UL)" '-DSHM_PATH_ENV_NAME="SHM_FILE"')
-cflags=(-std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -Wall -Wextra -Werror
-        -fno-omit-frame-pointer -Iallocator -Ictrie_cache "${settings[@]}")
-
-clang "${cflags[@]}" -fsanitize=fuzzer,address,undefined \
-  -fno-sanitize-recover=undefined "${lib[@]}" fuzz/fuzz_cache.c \
-  -o "$out/fuzz_cache"
-clang "${cflags[@]}" -fsanitize=address,undefined \
-  -fno-sanitize-recover=undefined "${lib[@]}" fuzz/fuzz_cache.c \
-  fuzz/fuzz_seeds.c fuzz/fuzz_main.c -o "$out/fuzz_replay"
+fuzz_cache=$out/fuzz/fuzz_cache
+fuzz_replay=$out/tests/reliability/fuzz_replay
 
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-"$out/fuzz_replay" --write-seeds "$out/seeds" >/dev/null
-"$out/fuzz_replay" --seeds tests/reliability/fuzz-regressions >/dev/null
+"$fuzz_replay" --write-seeds "$out/seeds" >/dev/null
+"$fuzz_replay" --seeds tests/reliability/fuzz-regressions >/dev/null
 
 execs=0 crashes=0
 end=$((SECONDS + seconds))
@@ -47,7 +41,7 @@ while [ $SECONDS -lt "$end" ]; do
   set +e
   par=()
   [ "$jobs" -gt 1 ] && par=(-jobs="$jobs" -workers="$jobs")
-  "$out/fuzz_cache" -max_total_time="$left" -max_len=262144 -timeout=20 \
+  "$fuzz_cache" -max_total_time="$left" -max_len=262144 -timeout=20 \
     -rss_limit_mb=4096 -print_final_stats=1 "${par[@]}" \
     -artifact_prefix="$out/crashes/" "$out/corpus" "$out/seeds" \
     >"$log" 2>&1

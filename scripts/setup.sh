@@ -6,11 +6,13 @@ set -euo pipefail
 
 # Build: meson/ninja/gcc/pkg-config, xxhash (header-only use).
 # Tests: Criterion, the -m32 toolchain, clang (second compiler, fuzzer),
-# and the real programs the end-to-end tests run.
+# and the real programs the end-to-end tests run (busybox-static and a Go
+# toolchain for the supervisor's static and Go programs, strace the oracle).
 SHMCACHE_PACKAGES=(
   meson ninja-build pkg-config gcc libc6-dev libxxhash-dev
   libcriterion-dev gcc-multilib clang libclang-rt-14-dev
-  make python3 tar findutils coreutils file
+  make python3 tar findutils coreutils file strace
+  busybox-static golang-go
 )
 
 missing=()

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian 12 machine (installs what is missing), then builds
-# and runs every test of shmcache in five configurations:
-#   build/       gcc, --werror, every suite
-#   build-release/ gcc -O3 release build: the end-to-end suites (hooks'
-#                frames, inlining and stack use are the optimiser's)
-#   build-m32/   gcc -m32, --werror, the allocator and cache (plain-C tests;
-#                compiled only where the host cannot run 32-bit binaries)
-#   build-asan/  gcc with AddressSanitizer + UndefinedBehaviorSanitizer
-#   build-tsan/  clang with ThreadSanitizer: the multi-threaded allocator and
-#                cache tests that need no Criterion (Criterion's runner does
-#                not start under TSan)
-# and one clang build (compile only, --werror) to keep both compilers clean.
+# Sets up a fresh Debian 12 machine (installs what is missing), then, in
+# this order:
+#   normal   build/          gcc, --werror, every suite
+#   release  build-release/  gcc -O3 release build: the end-to-end suites
+#                            (hooks' frames, inlining and stack use are the
+#                            optimiser's)
+#   m32      build-m32/      gcc -m32, --werror, the allocator and cache
+#                            (plain-C tests; compiled only, tests skipped,
+#                            where the host cannot run 32-bit binaries)
+#   asan     build-asan/     gcc with AddressSanitizer + UBSan, every suite
+#   tsan     build-tsan/     clang with ThreadSanitizer: the multi-threaded
+#                            allocator and cache tests that need no Criterion
+#                            (Criterion's runner does not start under TSan)
+#   clang    build-clang/    clang, --werror, compile only (counts as one)
+#   macos    (build/)        scripts/check-macos: the __APPLE__ code, syntax
+#                            only, against stubs (counts as one)
 # Ends with one line "N passed, N failed[, N skipped]"; exits non-zero on any
-# failure.  Set SHMCACHE_TEST_ONLY=normal|release|m32|asan|tsan|clang to run one.
+# failure.  Set SHMCACHE_TEST_ONLY to one of the names above to run one.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -84,7 +88,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 run_config normal "" -- --- 
 run_config release release -- --buildtype=release -Doptimization=3 --- \
-  --suite preload --suite reliability --suite cli
+  --suite preload --suite reliability --suite cli --suite supervisor
 # Whether this host executes 32-bit x86 binaries: some kernels are built
 # without IA-32 emulation.  Where it does not, the -m32 build is still
 # compiled (through a cross file), and its tests are counted as skipped.
@@ -117,6 +121,16 @@ if [ -z "$only" ] || [ "$only" = clang ]; then
   else
     tail -n 60 build-clang/build.log 2>/dev/null
     echo "=== clang: build failed"; failed=$((failed + 1))
+  fi
+fi
+
+if [ -z "$only" ] || [ "$only" = macos ]; then
+  echo "=== macOS code, syntax only (scripts/check-macos)"
+  [ -f build/build.ninja ] || configure build -- || true
+  if bash scripts/check-macos build; then
+    passed=$((passed + 1))
+  else
+    echo "=== macos: check failed"; failed=$((failed + 1))
   fi
 fi
 

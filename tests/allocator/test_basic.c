@@ -1,7 +1,7 @@
 /*
- * test_basic.c - the contract: rounding, calloc, free and reuse, bad
- * frees, the null page, fork, file names, optional_addr, and each bug of
- * the seed allocator (issue 2).
+ * test_basic.c - the process-wide API: rounding, calloc, free and reuse,
+ * bad frees (each refused and counted), the null page, fork, file names,
+ * optional_addr.
  */
 #define _DEFAULT_SOURCE
 #include <criterion/criterion.h>
@@ -130,7 +130,7 @@ Test(basic, bad_frees_counted_and_harmless)
 	shm_free(SHM_NULL_REGION_SIZE + (shm_offt)MAX_ALLOCATABLE_SHM_SIZE);
 	shm_free(SHM_OFFT_MAX);          /* out of range */
 	shm_free(SHM_NULL);              /* no-op, not counted */
-	ptr_free(NULL);                  /* no-op (the seed crashed) */
+	ptr_free(NULL);                  /* no-op, not counted */
 	int local;
 	ptr_free(&local);                /* not in the arena */
 	cr_assert_eq(bad_frees() - bad0, 7);

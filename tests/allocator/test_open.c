@@ -130,7 +130,7 @@ Test(open, refuses_truncated_and_small_files)
 	cr_assert_eq(open_rw(path), SHM_OK);
 	cr_assert_eq(truncate(path, (off_t)get_mapping_size_needed_by_shm() / 2), 0);
 	cr_assert_eq(open_rw(path), SHM_E_SIZE);
-	/* the seed mapped a smaller existing file and crashed on it */
+	/* a file smaller than a header is refused, never mapped */
 	unlink(path);
 	int fd = open(path, O_CREAT | O_WRONLY, 0600);
 	cr_assert_eq(write(fd, "junk", 4), 4);

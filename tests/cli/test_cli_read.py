@@ -55,6 +55,12 @@ class Usage(Base):
                               f.read())
         self.assertEqual([(n, l) for l, n in rows], OPS)
 
+    def test_ls_help_has_the_letter_legend(self):
+        out = sh(["ls", "--help"]).stdout.decode()
+        legend = out[out.index("\nLetters"):].splitlines()[2:]
+        pairs = re.findall(r"(\S) (\S+)", " ".join(legend))
+        self.assertEqual([(n, l) for l, n in pairs], OPS)
+
 
 class Errors(Base):
     """Every file error: message naming the file and the reason, exit 2,
@@ -181,6 +187,27 @@ class Errors(Base):
         for args in self.all_readers(p):
             r = sh(args)
             self.assertIn(r.returncode, (0, 1, 2), (args, r.stderr))
+
+    def test_verify_names_the_cache_on_every_line(self):
+        p = self.good_cache()
+        self.flip(p, find_bytes(p, b"/a/b") + 3, ord("X"))
+        r = sh(["verify", p])
+        lines = r.stdout.decode().splitlines()
+        self.assertEqual(r.returncode, 1, lines)
+        self.assertGreater(len(lines), 1)
+        for line in lines:
+            self.assertTrue(line.startswith(p + ": "), line)
+
+    def test_run_names_the_cache_it_cannot_create(self):
+        c = self.path("no", "such", "dir", "c.cache")
+        for fresh in ([], ["--fresh"]):
+            r = sh(["run", "-o", c] + fresh + ["--", "true"])
+            self.assertEqual(r.returncode, RUN_ERROR, r.stderr)
+            self.assertEqual(r.stderr.decode(),
+                             "shmcache: %s: cannot create the cache: the "
+                             "cache file could not be opened: cannot open "
+                             "or create the file: No such file or "
+                             "directory\n" % c)
 
     def test_garbage_never_crashes(self):
         p = self.good_cache()
@@ -322,6 +349,16 @@ class Contents(Base):
         objs = [json.loads(l) for l in r.stdout.splitlines()]
         self.assertEqual(objs[0]["count"], 1)
         self.assertEqual(objs[1], {"path": "/no", "absent": True})
+
+    def test_get_aligns_counts_as_ls(self):
+        c = self.path("counts.cache")
+        mkcache(c, [(["read", "exists"], b"/a")] * 12 +
+                [(["stat", "missing"], b"/b")])
+        r = sh(["get", c, "/a", "/b"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, sh(["ls", c]).stdout)
+        self.assertEqual(r.stdout.decode().splitlines()[1],
+                         letters_for(["stat", "missing"]) + "  1 /b")
 
     def test_stats(self):
         r = sh(["stats", "--json", self.cache])

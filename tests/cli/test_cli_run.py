@@ -136,7 +136,8 @@ class Run(TracedBase):
 
     def test_command_and_path_search_recorded(self):
         # CMD's own exec is recorded as the shim records execvp's: each
-        # PATH candidate with its outcome, the one that ran with exec.
+        # PATH candidate with its outcome, the one that ran with exec, and
+        # as succeeded (exists) by the program it started.
         c = self.path("c")
         empty = self.path("empty")
         os.mkdir(empty)
@@ -148,7 +149,7 @@ class Run(TracedBase):
         lines = r.stdout.decode().splitlines()
         self.assertEqual([" ".join(l.split()[:2]) for l in lines],
                          [letters_for(["exec", "missing"], ["exec"])] * 2 +
-                         [letters_for(["exec"])], r.stdout)
+                         [letters_for(["exec", "exists"])], r.stdout)
         self.assertEqual(sh(["get", c, "/bin/sh"]).returncode, 1)
 
     def test_audit_loader(self):
@@ -216,17 +217,25 @@ class Run(TracedBase):
         if b.returncode != 0:
             self.skipTest("cannot link statically: %s" % b.stderr[-200:])
         c = self.path("c")
-        r = self.run_cmd([exe], c)
+        off = ["--no-supervise"]
+        r = self.run_cmd([exe], c, extra=off)
         self.assertEqual(r.returncode, 4)
         self.assertEqual(r.stderr.count(b"statically linked"), 1, r.stderr)
         self.assertEqual(sh(["get", c, "/etc/hostname"]).returncode, 1)
-        r = self.run_cmd(["true"], c)
+        r = self.run_cmd(["true"], c, extra=off)
         self.assertNotIn(b"statically", r.stderr)
         script = self.path("script.sh")
         open(script, "w").write("#!%s\n" % exe)
         os.chmod(script, 0o755)
-        r = self.run_cmd([script], c)
+        r = self.run_cmd([script], c, extra=off)
         self.assertEqual(r.stderr.count(b"statically linked"), 1, r.stderr)
+        # under the seccomp supervisor (the default): traced, no warning
+        for cmd in ([exe], [script]):
+            s = self.path("s%d" % len(cmd[0]))
+            r = self.run_cmd(cmd, s)
+            self.assertEqual(r.returncode, 4)
+            self.assertNotIn(b"statically", r.stderr)
+            self.assertEqual(sh(["get", s, "/etc/hostname"]).returncode, 0)
 
 
 class Traced(TracedBase):

@@ -36,56 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hooks.def"
-#include "row_params.h"
-
-extern char **environ;
-
-/* One row: its name, return type, parameters (as written), and the names
- * of its path parameters and environment (NULL: none). */
-struct row {
-	const char *name, *ret, *params, *path1, *path2, *envp;
-};
-
-#define ROW(shape, ret, name, params, ...) \
-	ROW_##shape(#name, #ret, #params, __VA_ARGS__)
-#define ROW_P1(n, r, p, args, res, fd, path, ops) { n, r, p, #path, NULL, NULL },
-#define ROW_P1OUT ROW_P1
-#define ROW_CWD ROW_P1
-#define ROW_OPEN ROW_P1
-#define ROW_OPENDIR ROW_P1
-#define ROW_OPENV(n, r, p, last, args, res, fd, path, ops) \
-	{ n, r, p, #path, NULL, NULL },
-#define ROW_P2(n, r, p, args, res, fd1, path1, ops1, fd2, path2, ops2) \
-	{ n, r, p, #path1, #path2, NULL },
-#define ROW_SYMLINK(n, r, p, args, res, target, fd, linkpath) \
-	{ n, r, p, #target, #linkpath, NULL },
-#define ROW_EXEC(n, r, p, args, key, path, envsrc, callee, callargs) \
-	{ n, r, p, #path, NULL, #envsrc },
-#define ROW_SPAWN(n, r, p, args, key, path, envsrc, callargs) \
-	{ n, r, p, #path, NULL, #envsrc },
-/* execl*: the first parameter; execle's environment follows the NULL. */
-#define ROW_EXECL(n, r, p, last, impl, envtail) \
-	{ n, r, p, "", NULL, (envtail) ? "envp" : "environ" },
-/* realpath and kin: resolved in the shim, reading the name as libc's
- * own realpath reads it. */
-#define ROW_RESOLVE(n, r, p, args, path, resolved, own) \
-	{ n, r, p, #path, NULL, NULL },
-/* execvp, execvpe: the name searched for (their environment: the
- * exec rows). */
-#define ROW_SEARCH(n, r, p, args, callargs) { n, r, p, "file", NULL, NULL },
-#define ROW_TEMP(n, r, p, args, res, path, ops) { n, r, p, #path, NULL, NULL },
-#define ROW_LOAD(n, r, p, args, file) { n, r, p, #file, NULL, NULL },
-/* No path parameter: system's and popen's command is the shell's. */
-#define ROW_SHELL(...)
-#define ROW_TMPFILE(...)
-#define ROW_DUP(...)
-#define ROW_DUPV(...)
-#define ROW_FDGONE(...)
-#define ROW_FDGONE_VOID(...)
-#define ROW_READDIR(...)
-
-static const struct row rows[] = { SHIM_HOOKS_ALL(ROW) };
+#include "hook_rows.h"
 
 typedef long (*fn6)(long, long, long, long, long, long);
 
@@ -103,35 +54,9 @@ static long value_of(const struct param *pr, const char *path1,
 		return (long)(uintptr_t)good;
 	if (strcmp(nm, "mode") == 0 && strstr(d, "char"))
 		return (long)(uintptr_t)"r";
-	if (strcmp(nm, "arg") == 0)
-		return (long)(uintptr_t)"x";
-	if (strcmp(nm, "argv") == 0) {
-		static char *const argv[] = { "x", NULL };
-		return (long)(uintptr_t)argv;
-	}
-	if (strcmp(nm, "envp") == 0)
-		return (long)(uintptr_t)environ;
-	if (strcmp(nm, "stream") == 0)
-		return (long)(uintptr_t)fopen("/dev/null", "r");
-	if (strstr(d, "*") != NULL)
-		return strcmp(nm, "acts") == 0 || strcmp(nm, "attr") == 0 ||
-				       strcmp(nm, "times") == 0 ||
-				       strcmp(nm, "tv") == 0 ||
-				       strcmp(nm, "ts") == 0
-			       ? 0
-			       : (long)(uintptr_t)scratch;
-	if (strcmp(nm, "dirfd") == 0 || strcmp(nm, "fromfd") == 0 ||
-	    strcmp(nm, "tofd") == 0 || strcmp(nm, "fd") == 0)
-		return AT_FDCWD;
-	if (strcmp(nm, "ver") == 0)
-		return 1; /* _STAT_VER of x86-64 */
 	if (strcmp(nm, "len") == 0 && strstr(d, "size_t"))
 		return 64;
-	if (strcmp(nm, "uid") == 0 || strcmp(nm, "gid") == 0)
-		return -1; /* unchanged */
-	if (strcmp(nm, "mode") == 0)
-		return 0600;
-	return 0;
+	return param_value(pr, scratch);
 }
 
 static void *find(const char *name)

@@ -16,8 +16,7 @@
 #include "hooks.def"
 #include "resolve.h"
 
-#define ROW_NAME(shape, ret, name, ...) #name,
-static const char *const names[] = { SHIM_HOOKS_ALL(ROW_NAME) };
+static const char *const names[] = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
 #define NROWS (sizeof names / sizeof names[0])
 
 __attribute__((constructor)) static void resolvecheck(void)

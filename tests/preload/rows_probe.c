@@ -7,8 +7,8 @@
  * probe runs in (for mkstemp and kin: the name the template became).
  * test_rows.c runs it under the shim and checks each row's keys and bits.
  *
- * The rows are expanded from hooks.def as in efault_probe.c, and the
- * arguments other than the paths are chosen from each parameter's
+ * The rows come from hooks.def through hook_rows.h, as in efault_probe.c,
+ * and the arguments other than the paths are chosen from each parameter's
  * declaration.  What a call needs beforehand (a file, a directory, a
  * symbolic link, nothing) is made with raw system calls, which the shim
  * does not see: the only records under rows/<name>/ are the call's own.
@@ -28,58 +28,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hooks.def"
-#include "row_params.h"
-
-extern char **environ;
+#include "hook_rows.h"
 
 /* What the call needs at rows/<name>/t before it runs. */
 enum need { N_FILE, N_NONE, N_DIR, N_LINK, N_PROGRAM, N_OBJECT };
-
-/* One row: its name, shape, return type, parameters (as written), and the
- * names of its path parameters: path1 gets rows/<name>/t, path2
- * rows/<name>/u (a symbolic link's target: "x", relative to the link);
- * path1 "" is the first parameter. */
-struct row {
-	const char *name, *shape, *ret, *params, *path1, *path2;
-};
-
-#define ROW(shape, ret, name, params, ...) \
-	ROW_##shape(#name, #shape, #ret, #params, __VA_ARGS__)
-#define ROW_P1(n, s, r, p, args, res, fd, path, ops) \
-	{ n, s, r, p, #path, NULL },
-#define ROW_P1OUT ROW_P1
-#define ROW_CWD ROW_P1
-#define ROW_OPEN ROW_P1
-#define ROW_OPENDIR ROW_P1
-#define ROW_OPENV(n, s, r, p, last, args, res, fd, path, ops) \
-	{ n, s, r, p, #path, NULL },
-#define ROW_P2(n, s, r, p, args, res, fd1, path1, ops1, fd2, path2, ops2) \
-	{ n, s, r, p, #path1, #path2 },
-#define ROW_SYMLINK(n, s, r, p, args, res, target, fd, linkpath) \
-	{ n, s, r, p, #linkpath, #target },
-#define ROW_EXEC(n, s, r, p, args, key, path, envsrc, callee, callargs) \
-	{ n, s, r, p, #path, NULL },
-#define ROW_SPAWN(n, s, r, p, args, key, path, envsrc, callargs) \
-	{ n, s, r, p, #path, NULL },
-#define ROW_EXECL(n, s, r, p, last, impl, envtail) \
-	{ n, s, r, p, "", NULL }, /* the first parameter */
-#define ROW_RESOLVE(n, s, r, p, args, path, resolved, own) \
-	{ n, s, r, p, #path, NULL },
-#define ROW_SEARCH(n, s, r, p, args, callargs) { n, s, r, p, "file", NULL },
-#define ROW_TEMP(n, s, r, p, args, res, path, ops) \
-	{ n, s, r, p, #path, NULL },
-#define ROW_LOAD(n, s, r, p, args, file) { n, s, r, p, #file, NULL },
-/* No path of the row's own (test_rows.c says why, row by row). */
-#define ROW_SHELL(...)
-#define ROW_TMPFILE(...)
-#define ROW_DUP(...)
-#define ROW_DUPV(...)
-#define ROW_FDGONE(...)
-#define ROW_FDGONE_VOID(...)
-#define ROW_READDIR(...)
-
-static const struct row rows[] = { SHIM_HOOKS_ALL(ROW) };
 
 typedef long (*fn6)(long, long, long, long, long, long);
 
@@ -96,35 +48,9 @@ static long value_of(const struct param *pr)
 		return (long)(uintptr_t)"r+"; /* read and write */
 	if (strcmp(nm, "name") == 0)
 		return (long)(uintptr_t)"user.shmcache";
-	if (strcmp(nm, "arg") == 0)
-		return (long)(uintptr_t)"x";
-	if (strcmp(nm, "argv") == 0) {
-		static char *const argv[] = { "x", NULL };
-		return (long)(uintptr_t)argv;
-	}
-	if (strcmp(nm, "envp") == 0)
-		return (long)(uintptr_t)environ;
-	if (strcmp(nm, "stream") == 0)
-		return (long)(uintptr_t)fopen("/dev/null", "r");
-	if (strstr(d, "*") != NULL)
-		return strcmp(nm, "acts") == 0 || strcmp(nm, "attr") == 0 ||
-				       strcmp(nm, "times") == 0 ||
-				       strcmp(nm, "tv") == 0 ||
-				       strcmp(nm, "ts") == 0
-			       ? 0
-			       : (long)(uintptr_t)scratch;
-	if (strcmp(nm, "dirfd") == 0 || strcmp(nm, "fromfd") == 0 ||
-	    strcmp(nm, "tofd") == 0)
-		return AT_FDCWD;
-	if (strcmp(nm, "ver") == 0)
-		return 1; /* _STAT_VER of x86-64 */
 	if (strcmp(nm, "len") == 0 && strstr(d, "size_t"))
 		return (long)sizeof scratch;
-	if (strcmp(nm, "uid") == 0 || strcmp(nm, "gid") == 0)
-		return -1; /* unchanged */
-	if (strcmp(nm, "mode") == 0)
-		return 0600;
-	return 0;
+	return param_value(pr, scratch);
 }
 
 /* A row's flags: ones that its ops expression (if any) turns into bits

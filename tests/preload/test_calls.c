@@ -264,7 +264,7 @@ Test(calls, fork_and_vfork)
 	cr_expect(strstr(o.out, "hello\n") != NULL, "%s", o.out);
 	e2e_expect(&t, e2e_path(&t, "child.txt"), E2E_FAILED(CACHE_OP_STAT) | MISSING);
 	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_READ | E);
-	e2e_expect(&t, "/bin/cat", CACHE_OP_EXEC);
+	e2e_expect(&t, "/bin/cat", CACHE_OP_EXEC | E);
 	/* The parent still records after its vfork child exec'd. */
 	e2e_expect(&t, e2e_path(&t, "after.txt"), E2E_FAILED(CACHE_OP_STAT) | MISSING);
 }
@@ -322,7 +322,7 @@ Test(calls, execlp_search_and_denied)
 	/* The PATH search is the shim's: each candidate, not the name. */
 	e2e_expect(&t, "/nonexistent-shmcache/cat",
 		   CACHE_OP_EXEC | E2E_FAILED(CACHE_OP_EXEC) | MISSING);
-	e2e_expect(&t, "/bin/cat", CACHE_OP_EXEC);
+	e2e_expect(&t, "/bin/cat", CACHE_OP_EXEC | E);
 	e2e_absent(&t, "cat");
 	e2e_expect(&t, e2e_path(&t, "in.txt"), CACHE_OP_READ | E);
 	PROBE("exec-env:./noexec.sh:x");
@@ -443,7 +443,7 @@ Test(calls, relative_cache_file_in_own_environment)
 	cr_expect_eq(o.code, 0, "%s", o.err);
 	snprintf(want, sizeof want, "chdir 0 0\n%s/../c.cache\n", t.work);
 	cr_expect_str_eq(o.out, want);
-	e2e_expect(&t, "/usr/bin/printenv", CACHE_OP_EXEC);
+	e2e_expect(&t, "/usr/bin/printenv", CACHE_OP_EXEC | E);
 }
 
 /* Another cache file the program names itself is left as it is, when only

@@ -10,8 +10,7 @@
 #include "e2e.h"
 #include "hooks.def"
 
-#define ROW_NAME(shape, ret, name, ...) #name,
-static const char *const hooked[] = { SHIM_HOOKS_ALL(ROW_NAME) };
+static const char *const hooked[] = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
 #define NHOOKED (sizeof hooked / sizeof hooked[0])
 
 Test(exports, only_the_hooks)

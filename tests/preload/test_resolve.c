@@ -11,8 +11,7 @@
 #include "e2e.h"
 #include "hooks.def"
 
-#define ROW_NAME(shape, ret, name, ...) #name,
-static const char *const rows[] = { SHIM_HOOKS_ALL(ROW_NAME) };
+static const char *const rows[] = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
 #define NROWS (sizeof rows / sizeof rows[0])
 
 static const char *const resolvecheck_lib = SHMCACHE_TEST_RESOLVECHECK;

@@ -10,7 +10,7 @@ the records they could not store are counted as dropped.  The cache still
 verifies clean, and room that appears later (blocks freed; blocks emptied by
 a process killed before its summary update) is found: a new record is
 stored again.  Functional only: the cost of a full cache is measured by
-scripts/bench-fullcache.
+bench/bench-fullcache.
 """
 import argparse
 import os

@@ -126,7 +126,7 @@ static int cmd_fill(const char *path)
 	if (attach(&c, path, CACHE_ATTACH_CREATE) || spares_file(path, "w", &f))
 		return 1;
 	for (int i = 0; i < SPARES; i++) {
-		shm_offt o = shm_arena_malloc(&c.arena, SHM_MAX_BLOCK);
+		shm_offt o = shm_arena_malloc(&c.arena, SHM_BLOCK_MAX);
 		if (o == SHM_NULL) {
 			printf("no spare block in a new cache\n");
 			return 1;
@@ -240,7 +240,7 @@ static int cmd_room(const char *path)
 		failed = 1;
 	}
 	for (int i = 0; i < 2; i++) {
-		memset(SHM_ARENA_ADDR(&c.arena, spare[i]), 0, SHM_MAX_BLOCK);
+		memset(SHM_ARENA_ADDR(&c.arena, spare[i]), 0, SHM_BLOCK_MAX);
 		shm_arena_free(&c.arena, spare[i]);
 	}
 	if (cache_record_hinted(&c, key, len, CACHE_OP_READ, &hint) !=

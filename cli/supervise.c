@@ -1,0 +1,160 @@
+/*
+ * supervise.c - run's side of the seccomp supervisor (supervisor/): finding
+ * shmcache-supervise, checking once that the kernel lets a filter notify
+ * (so that a failure is said once, here, rather than by every program),
+ * and starting CMD under it when CMD bypasses libc.
+ */
+#define _GNU_SOURCE 1 /* realpath, syscall */
+/* Linux only: seccomp */
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "../supervisor/elfkind.h"
+
+#ifndef SHMCACHE_LIBEXECDIR
+#define SHMCACHE_LIBEXECDIR "/usr/local/libexec"
+#endif
+#define SUP_NAME "shmcache-supervise"
+
+static char *sup_helper;           /* set up: the helper's path */
+static const char *sup_patterns;   /* --supervise patterns, or NULL */
+
+static bool executable_file(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+}
+
+/* $SHMCACHE_SUPERVISOR, else beside this program (the build tree, an
+ * installed layout), else the configured libexecdir. */
+static char *find_helper(void)
+{
+	const char *given = getenv("SHMCACHE_SUPERVISOR");
+	if (given != NULL && given[0] != '\0')
+		return executable_file(given) ? realpath(given, NULL) : NULL;
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		static const char *const rel[] = {
+			"/../supervisor/" SUP_NAME,
+			"/../libexec/" SUP_NAME,
+			"/../libexec/shmcache/" SUP_NAME,
+		};
+		for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+			char cand[PATH_MAX + 64];
+			snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
+			if (executable_file(cand))
+				return realpath(cand, NULL);
+		}
+	}
+	if (executable_file(SHMCACHE_LIBEXECDIR "/" SUP_NAME))
+		return realpath(SHMCACHE_LIBEXECDIR "/" SUP_NAME, NULL);
+	return NULL;
+}
+
+/* 0 when a child can install a filter with a listener, else the error. */
+static int probe_user_notif(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return errno;
+	if (pid == 0) {
+		struct sock_filter allow =
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+		struct sock_fprog prog = { 1, &allow };
+		long fd;
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			_exit(errno & 0xff);
+		fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			     SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+		/* EBUSY: a supervisor above serves us already */
+		_exit(fd >= 0 || errno == EBUSY ? 0 : errno & 0xff);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return errno;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : EINVAL;
+}
+
+static bool supervise_off(bool loud, bool debug, const char *why,
+			  const char *detail)
+{
+	unsetenv("SHMCACHE_SUPERVISOR");
+	unsetenv("SHMCACHE_SUPERVISE_PATTERNS");
+	if (why != NULL && (loud || debug))
+		cli_warn("%s%s%s: programs that bypass libc (static, Go) "
+			 "run untraced",
+			 why, detail ? ": " : "", detail ? detail : "");
+	return false;
+}
+
+bool run_supervise_setup(bool off, const char *patterns, bool loud,
+			 bool debug)
+{
+	if (off)
+		return supervise_off(loud, debug, NULL, NULL);
+	char *helper = find_helper();
+	if (helper == NULL)
+		return supervise_off(loud, debug, "cannot find " SUP_NAME
+				     " (name it with SHMCACHE_SUPERVISOR)",
+				     NULL);
+	int e = probe_user_notif();
+	if (e != 0) {
+		free(helper);
+		return supervise_off(loud, debug,
+				     "no seccomp user notification here",
+				     strerror(e));
+	}
+	if (setenv("SHMCACHE_SUPERVISOR", helper, 1) != 0 ||
+	    (patterns != NULL &&
+	     setenv("SHMCACHE_SUPERVISE_PATTERNS", patterns, 1) != 0)) {
+		free(helper);
+		return supervise_off(loud, debug, "cannot set the environment",
+				     strerror(errno));
+	}
+	if (patterns == NULL)
+		unsetenv("SHMCACHE_SUPERVISE_PATTERNS");
+	sup_helper = helper;
+	sup_patterns = patterns;
+	return true;
+}
+
+char **run_supervise_argv(const char *path, char **argv)
+{
+	if (sup_helper == NULL)
+		return NULL;
+	/* the key the shim matches patterns against */
+	char *key = sup_patterns != NULL ? path_normalize(path) : NULL;
+	bool hit = key != NULL &&
+		   elf_patterns_match(sup_patterns, key, strlen(key));
+	free(key);
+	if (!hit && !file_bypasses_libc(path))
+		return NULL;
+	size_t n = 0;
+	while (argv[n] != NULL)
+		n++;
+	char **v = malloc((n + 4) * sizeof *v);
+	if (v == NULL)
+		return NULL;
+	v[0] = sup_helper;
+	v[1] = "--";
+	v[2] = (char *)path;
+	memcpy(v + 3, argv, (n + 1) * sizeof *v);
+	return v;
+}

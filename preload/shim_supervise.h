@@ -1,0 +1,57 @@
+/*
+ * shim_supervise.h - exec of a program that bypasses libc (static, Go, or
+ * named by a pattern): started under shmcache-supervise instead (see
+ * supervisor/supervise.h), whose seccomp filter records what the shim
+ * cannot see.  Included by shim.h after the real-function types.
+ *
+ * Decided in the exec hooks, from what this process found at start-up:
+ *   SHMCACHE_SUPERVISOR  the helper's absolute path (set by `shmcache run`;
+ *                        unset: nothing is ever supervised)
+ *   SHMCACHE_SUPERVISE_PATTERNS  ':'-separated globs (* and ?) of programs
+ *                        to supervise whatever they are made of: a pattern
+ *                        with a '/' matches the program's key (its absolute
+ *                        path, folded), else its last component
+ *   SHMCACHE_SUPERVISED  set by the helper in what it runs: this process is
+ *                        under a filter already (its children are too),
+ *                        so none is started again
+ * The one extra file operation is elf_kind_path's (supervisor/elfkind.h):
+ * an open O_RDONLY | O_NONBLOCK | O_CLOEXEC of the program about to run,
+ * a few preads of its headers, and a close; made only when the helper is
+ * known and no pattern matched.
+ */
+#ifndef SHMCACHE_SHIM_SUPERVISE_H
+#define SHMCACHE_SHIM_SUPERVISE_H
+
+/* Whether SHMCACHE_SUPERVISED is set: a supervisor records every call of
+ * this process, and the shim stands down (records nothing, starts no
+ * supervisor).  Start-up only (getenv). */
+SHIM_HIDDEN int shim_supervised(void);
+
+/* Reads the variables above.  Start-up only (getenv). */
+SHIM_HIDDEN void shim_supervise_init(void);
+
+/* fn(path, argv, envp), or, when path names a program to supervise,
+ * fn(helper, {helper, "--", path, argv...}, envp); if the helper cannot be
+ * executed, fn(path, argv, envp) after all, so that a failure is the
+ * program's own.  k is the key recorded for path (its length 0 or
+ * CACHE_KEY_TOOLONG: path was not readable, nothing is supervised), or
+ * NULL when path is the shim's own readable string (the PATH search).
+ * Async-signal-safe, usable in a vfork child; argv is read without
+ * faulting (a bad vector is the kernel's to refuse). */
+SHIM_HIDDEN int shim_exec_call(shim_fn_execve fn, const struct shim_key *k,
+			       const char *path, char *const argv[],
+			       char *const envp[]);
+
+/* The same for posix_spawn and posix_spawnp (a name without a slash is
+ * searched in libc's child: not supervised). */
+SHIM_HIDDEN int shim_spawn_call(shim_fn_posix_spawn fn,
+				const struct shim_key *k, pid_t *pid,
+				const char *path,
+				const posix_spawn_file_actions_t *acts,
+				const posix_spawnattr_t *attr,
+				char *const argv[], char *const envp[]);
+
+/* Removes the parentheses of an argument list (the rows' callargs). */
+#define SHIM_UNPACK(...) __VA_ARGS__
+
+#endif /* SHMCACHE_SHIM_SUPERVISE_H */

@@ -1,0 +1,140 @@
+/*
+ * supervise.c - the exec hooks' choice of running a program under
+ * shmcache-supervise (shim_supervise.h).
+ */
+#include "shim.h"
+
+#include <string.h>
+
+#include "../supervisor/elfkind.h"
+
+#ifndef __APPLE__
+
+#define SUP_MAX_ARGS 8192 /* more: run untraced (the vector is a VLA) */
+
+static char sup_helper[PATH_MAX];
+static char sup_patterns[1024];
+static int sup_on;
+
+int shim_supervised(void)
+{
+	const char *m = getenv("SHMCACHE_SUPERVISED");
+
+	return m != NULL && m[0] != '\0';
+}
+
+void shim_supervise_init(void)
+{
+	const char *h = getenv("SHMCACHE_SUPERVISOR");
+	const char *p = getenv("SHMCACHE_SUPERVISE_PATTERNS");
+
+	if (shim_supervised() || h == NULL || h[0] != '/' ||
+	    strlen(h) >= sizeof sup_helper)
+		return;
+	memcpy(sup_helper, h, strlen(h) + 1);
+	if (p != NULL && strlen(p) < sizeof sup_patterns)
+		memcpy(sup_patterns, p, strlen(p) + 1);
+	sup_on = 1;
+}
+
+static int sup_wanted(const struct shim_key *k, const char *path)
+{
+	if (!sup_on)
+		return 0;
+	if (k != NULL && (k->len == 0 || k->len == CACHE_KEY_TOOLONG))
+		return 0;
+	if (sup_patterns[0] != '\0' &&
+	    elf_patterns_match(sup_patterns, k != NULL ? k->key : path,
+			       k != NULL ? k->len : strlen(path)))
+		return 1;
+	return elf_kind_bypasses_libc(elf_kind_path(path));
+}
+
+/* argv's length, read without faulting; -1 when it cannot be read or is
+ * too long for the helper's vector. */
+static long sup_argc(char *const argv[])
+{
+	long n = 0;
+
+	if (argv == NULL)
+		return -1;
+	for (;; n++) {
+		char *a;
+
+		if (n >= SUP_MAX_ARGS ||
+		    shim_read_self(&a, argv + n, sizeof a) != (long)sizeof a)
+			return -1;
+		if (a == NULL)
+			return n;
+	}
+}
+
+/* {helper, "--", path, argv..., NULL} into v (argc + 4 slots). */
+static void sup_vector(char **v, const char *path, char *const argv[],
+		       long argc)
+{
+	v[0] = sup_helper;
+	v[1] = (char *)"--";
+	v[2] = (char *)path;
+	memcpy(v + 3, argv, (size_t)(argc + 1) * sizeof *argv);
+}
+
+int shim_exec_call(shim_fn_execve fn, const struct shim_key *k,
+		   const char *path, char *const argv[], char *const envp[])
+{
+	long argc;
+
+	if (!sup_wanted(k, path) || (argc = sup_argc(argv)) < 1)
+		return fn(path, argv, envp);
+	{
+		char *v[argc + 4];
+
+		sup_vector(v, path, argv, argc);
+		fn(sup_helper, v, envp);
+	}
+	return fn(path, argv, envp);
+}
+
+int shim_spawn_call(shim_fn_posix_spawn fn, const struct shim_key *k,
+		    pid_t *pid, const char *path,
+		    const posix_spawn_file_actions_t *acts,
+		    const posix_spawnattr_t *attr, char *const argv[],
+		    char *const envp[])
+{
+	long argc;
+
+	if (k == NULL || k->len == 0 || k->len == CACHE_KEY_TOOLONG ||
+	    strchr(path, '/') == NULL || !sup_wanted(k, path) ||
+	    (argc = sup_argc(argv)) < 1)
+		return fn(pid, path, acts, attr, argv, envp);
+	{
+		char *v[argc + 4];
+		int r;
+
+		sup_vector(v, path, argv, argc);
+		r = fn(pid, sup_helper, acts, attr, v, envp);
+		if (r == 0)
+			return 0;
+	}
+	return fn(pid, path, acts, attr, argv, envp);
+}
+
+#else /* __APPLE__: no seccomp */
+
+int shim_supervised(void)
+{
+	return 0;
+}
+
+void shim_supervise_init(void)
+{
+}
+
+int shim_exec_call(shim_fn_execve fn, const struct shim_key *k,
+		   const char *path, char *const argv[], char *const envp[])
+{
+	(void)k;
+	return fn(path, argv, envp);
+}
+
+#endif

@@ -1,0 +1,219 @@
+/*
+ * elfkind.c - the ELF header, program headers and notes of a program
+ * about to be executed (elfkind.h).  Raw system calls only: compiled into
+ * the preload shim, whose own open/close wrappers must not see our reads.
+ */
+#define _DEFAULT_SOURCE 1 /* syscall() */
+
+#include "elfkind.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define EK_PT_INTERP 3u
+#define EK_PT_NOTE 4u
+#define EK_MAX_PHNUM 512u     /* more is not a program we know       */
+#define EK_PH_BATCH 6u        /* program headers read per pread       */
+#define EK_MAX_NOTES 4u       /* PT_NOTE segments looked into         */
+#define EK_NOTE_READ 256u     /* bytes of each PT_NOTE read           */
+#define EK_GO_BUILDID 4u      /* the Go linker's note type            */
+
+struct ek_file {
+	int fd;
+	int is64, big;
+};
+
+static uint64_t ek_get(const unsigned char *p, unsigned n, int big)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)p[big ? n - 1 - i : i] << (8 * i);
+	return v;
+}
+
+/* Reads up to n bytes at off; returns the count, or -1. */
+static long ek_read(int fd, void *buf, size_t n, uint64_t off)
+{
+	if (off > (uint64_t)INT64_MAX - n)
+		return -1;
+	return syscall(SYS_pread64, fd, buf, n, (off_t)off);
+}
+
+/* Whether the notes in buf (n bytes) hold a Go build-id note. */
+static int ek_notes_go(const unsigned char *buf, size_t n, int big)
+{
+	size_t at = 0;
+
+	while (n - at >= 12) {
+		uint64_t namesz = ek_get(buf + at, 4, big);
+		uint64_t descsz = ek_get(buf + at + 4, 4, big);
+		uint64_t type = ek_get(buf + at + 8, 4, big);
+
+		/* the Go linker names it "Go\0\0" (namesz 4) */
+		if ((namesz == 3 || namesz == 4) && type == EK_GO_BUILDID &&
+		    n - at >= 15 && memcmp(buf + at + 12, "Go", 3) == 0)
+			return 1;
+		/* name and descriptor are each padded to 4 bytes */
+		namesz = (namesz + 3) & ~(uint64_t)3;
+		descsz = (descsz + 3) & ~(uint64_t)3;
+		if (namesz > n || descsz > n || 12 + namesz + descsz > n - at)
+			return 0;
+		at += 12 + (size_t)namesz + (size_t)descsz;
+	}
+	return 0;
+}
+
+/* The notes named by the PT_NOTE headers found (offsets, sizes). */
+static int ek_any_go(const struct ek_file *f, const uint64_t *off,
+		     const uint64_t *len, unsigned count)
+{
+	unsigned char buf[EK_NOTE_READ];
+
+	for (unsigned i = 0; i < count; i++) {
+		size_t want = len[i] < sizeof buf ? (size_t)len[i] : sizeof buf;
+		long r = ek_read(f->fd, buf, want, off[i]);
+
+		if (r > 0 && ek_notes_go(buf, (size_t)r, f->big))
+			return 1;
+	}
+	return 0;
+}
+
+/* Walks the program headers: PT_INTERP seen, PT_NOTE segments kept. */
+static int ek_scan_phdrs(const struct ek_file *f, uint64_t phoff,
+			 size_t phentsize, size_t phnum, int *interp,
+			 uint64_t *noff, uint64_t *nlen, unsigned *nnotes)
+{
+	unsigned char ph[EK_PH_BATCH * 56];
+	size_t need = f->is64 ? 56 : 32;
+
+	for (size_t i = 0; i < phnum;) {
+		size_t batch = phnum - i < EK_PH_BATCH ? phnum - i : EK_PH_BATCH;
+		size_t bytes = batch * phentsize;
+
+		if (phentsize > 56) { /* larger entries: one at a time */
+			batch = 1;
+			bytes = need;
+		}
+		if (ek_read(f->fd, ph, bytes, phoff + (uint64_t)i * phentsize) !=
+		    (long)bytes)
+			return -1;
+		for (size_t j = 0; j < batch; j++) {
+			const unsigned char *p = ph + j * (batch > 1 ? phentsize : 0);
+			uint64_t type = ek_get(p, 4, f->big);
+
+			if (type == EK_PT_INTERP)
+				*interp = 1;
+			if (type == EK_PT_NOTE && *nnotes < EK_MAX_NOTES) {
+				noff[*nnotes] = f->is64 ? ek_get(p + 8, 8, f->big)
+							: ek_get(p + 4, 4, f->big);
+				nlen[*nnotes] = f->is64 ? ek_get(p + 32, 8, f->big)
+							: ek_get(p + 16, 4, f->big);
+				++*nnotes;
+			}
+		}
+		i += batch;
+	}
+	return 0;
+}
+
+enum elf_kind elf_kind_fd(int fd)
+{
+	unsigned char h[64];
+	struct ek_file f = { .fd = fd };
+	uint64_t phoff, noff[EK_MAX_NOTES], nlen[EK_MAX_NOTES];
+	size_t phentsize, phnum;
+	unsigned nnotes = 0;
+	int interp = 0;
+
+	if (ek_read(fd, h, sizeof h, 0) < 52 || memcmp(h, "\177ELF", 4) != 0)
+		return ELF_KIND_OTHER;
+	if ((h[4] != 1 && h[4] != 2) || (h[5] != 1 && h[5] != 2))
+		return ELF_KIND_OTHER;
+	f.is64 = h[4] == 2;
+	f.big = h[5] == 2;
+	phoff = f.is64 ? ek_get(h + 32, 8, f.big) : ek_get(h + 28, 4, f.big);
+	phentsize = (size_t)ek_get(h + (f.is64 ? 54 : 42), 2, f.big);
+	phnum = (size_t)ek_get(h + (f.is64 ? 56 : 44), 2, f.big);
+	if (phnum == 0)
+		return ELF_KIND_STATIC;
+	if (phnum > EK_MAX_PHNUM || phentsize < (f.is64 ? 56u : 32u))
+		return ELF_KIND_OTHER;
+	if (ek_scan_phdrs(&f, phoff, phentsize, phnum, &interp, noff, nlen,
+			  &nnotes) != 0)
+		return ELF_KIND_OTHER;
+	if (ek_any_go(&f, noff, nlen, nnotes))
+		return ELF_KIND_GO;
+	return interp ? ELF_KIND_DYNAMIC : ELF_KIND_STATIC;
+}
+
+enum elf_kind elf_kind_path(const char *path)
+{
+	int e = errno;
+	enum elf_kind k = ELF_KIND_OTHER;
+	struct stat st;
+	long fd = syscall(SYS_openat, AT_FDCWD, path,
+			  O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (fstat((int)fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 0111) != 0)
+			k = elf_kind_fd((int)fd);
+		syscall(SYS_close, fd);
+	}
+	errno = e;
+	return k;
+}
+
+/* Whether glob (glen bytes) matches s (slen bytes). */
+static int ek_glob(const char *g, size_t glen, const char *s, size_t slen)
+{
+	size_t gi = 0, si = 0, star = (size_t)-1, mark = 0;
+
+	while (si < slen) {
+		if (gi < glen && (g[gi] == '?' || g[gi] == s[si])) {
+			gi++;
+			si++;
+		} else if (gi < glen && g[gi] == '*') {
+			star = gi++;
+			mark = si;
+		} else if (star != (size_t)-1) {
+			gi = star + 1;
+			si = ++mark;
+		} else {
+			return 0;
+		}
+	}
+	while (gi < glen && g[gi] == '*')
+		gi++;
+	return gi == glen;
+}
+
+int elf_patterns_match(const char *patterns, const char *name, size_t len)
+{
+	const char *base = name + len;
+
+	while (base > name && base[-1] != '/')
+		base--;
+	for (const char *p = patterns; *p != '\0';) {
+		const char *end = p;
+		size_t n;
+
+		while (*end != '\0' && *end != ':')
+			end++;
+		n = (size_t)(end - p);
+		if (n > 0 && (memchr(p, '/', n) != NULL
+				      ? ek_glob(p, n, name, len)
+				      : ek_glob(p, n, base,
+						len - (size_t)(base - name))))
+			return 1;
+		p = *end != '\0' ? end + 1 : end;
+	}
+	return 0;
+}

@@ -1,0 +1,54 @@
+/*
+ * elfkind.h - does a program about to be executed bypass libc?  A program
+ * that the dynamic loader does not start (an ELF file without PT_INTERP:
+ * static or static-pie) never loads an LD_PRELOAD shim, and a Go program
+ * makes its system calls itself even when it is dynamically linked; the
+ * shim's exec hooks and `shmcache run` start both under the seccomp
+ * supervisor (shmcache-supervise) instead.
+ *
+ * Shared by preload/ and cli/, which compile this file into themselves
+ * (neither imports the other).  The file is untrusted input: every read is
+ * bounded and checked, and any surprise gives ELF_KIND_OTHER ("not known to
+ * bypass libc": the program runs as it would without us).
+ */
+#ifndef SHMCACHE_ELFKIND_H
+#define SHMCACHE_ELFKIND_H
+
+#include <stddef.h>
+
+enum elf_kind {
+	ELF_KIND_OTHER = 0, /* not ELF, unreadable, or malformed            */
+	ELF_KIND_DYNAMIC,   /* ELF with PT_INTERP, no Go build-id note       */
+	ELF_KIND_STATIC,    /* ELF without PT_INTERP                         */
+	ELF_KIND_GO,        /* ELF with a Go build-id note ("Go", type 4)    */
+};
+
+/* The kind of the ELF file open for reading at fd (read with pread, at
+ * offsets, never past what its headers name; at most a few hundred bytes
+ * in a handful of reads).  A Go program is ELF_KIND_GO whether or not it
+ * has PT_INTERP.  Async-signal-safe; errno may change; about 400 bytes of
+ * stack. */
+enum elf_kind elf_kind_fd(int fd);
+
+/* The kind of the file at path, as execve would find it, for a program
+ * about to be executed: the one file operation made is an open of path
+ * O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC (raw system calls: no libc
+ * wrapper an LD_PRELOAD shim interposes is called), reads, and its close.
+ * ELF_KIND_OTHER unless path names a regular file with an execute bit.
+ * Async-signal-safe, errno preserved. */
+enum elf_kind elf_kind_path(const char *path);
+
+/* Whether the kind runs without libc's dynamic entry points (static, Go). */
+static inline int elf_kind_bypasses_libc(enum elf_kind k)
+{
+	return k == ELF_KIND_STATIC || k == ELF_KIND_GO;
+}
+
+/* Whether a ':'-separated list of globs ('*' any run of bytes, '?' one
+ * byte, nothing else special) names the program at name (len bytes: its
+ * absolute path): a glob with a '/' is matched against the whole name,
+ * else against its last component.  The shim and `shmcache run` decide
+ * with it (`run --supervise PATTERN`).  Async-signal-safe, no system call. */
+int elf_patterns_match(const char *patterns, const char *name, size_t len);
+
+#endif /* SHMCACHE_ELFKIND_H */

@@ -1,0 +1,597 @@
+/*
+ * sup_serve.c - the notification loop: each trapped call's paths are read
+ * from the traced process, made into keys as the shim makes them, recorded
+ * with the shim's operation bits and outcome, and the call is let through
+ * (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
+ *
+ * Reading the target: the path strings (and openat2's struct open_how) are
+ * read with process_vm_readv, a page at a time up to PATH_MAX bytes, then
+ * SECCOMP_IOCTL_NOTIF_ID_VALID confirms that the call is still waiting, so
+ * that what was read is that call's and not a recycled pid's.  A string
+ * that cannot be read (the kernel fails the call with EFAULT) or has no NUL
+ * in PATH_MAX bytes (ENAMETOOLONG) is not recorded, as with the shim.
+ *
+ * Keys: a relative path is joined to what /proc/TID/cwd or /proc/TID/fd/N
+ * names (readlink), with cache_key_join, the shim's normaliser.  A path
+ * under /proc/self or /proc/thread-self keeps its name in the key and is
+ * looked up under /proc/TID.  A
+ * descriptor that names no directory path (a pipe, a deleted directory)
+ * gives no key.
+ *
+ * Outcomes.  The call is continued, so its result is never seen here; it is
+ * foreseen, before the call runs, by the lookups the kernel makes for it:
+ * fstatat / faccessat / readlinkat from the supervisor on the path as the
+ * process named it, through /proc/TID/cwd/PATH or /proc/TID/fd/N/PATH for a
+ * relative one (the same directory, even renamed or deleted), following the
+ * last symbolic link when the call does.  Exact, for the calling process
+ * being blocked in that very call: stat, lstat, access and readlink (the
+ * same call made here), and the lookups of every other call (ENOENT,
+ * ENOTDIR, ELOOP, EEXIST for the creating calls, ENOTDIR and EISDIR by the
+ * file type, EACCES by faccessat with the supervisor's credentials, which
+ * are the program's unless it changed them).  Not foreseen: failures that
+ * no lookup shows (ENOSPC, EROFS, EMFILE, ENOTEMPTY, ETXTBSY, ENOEXEC,
+ * EINTR), and a change another process makes between the notification and
+ * the call: those record the foreseen outcome.
+ *
+ * Every record is made before the call is answered: when the program
+ * exits, its records are in the cache.
+ */
+#define _GNU_SOURCE 1
+
+#include "supervise.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Linux 6.6: the traced task hands its CPU to the supervisor on each
+ * notification, and back, rather than waking it elsewhere (older kernels
+ * refuse the flag: the loop works the same, slower). */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+#define SUP_LOOK_CAP (PATH_MAX + 64) /* "/proc/TID/fd/N/" + the path */
+#define SUP_KEY_CAP (2 * PATH_MAX)
+
+/* One path of a trapped call. */
+struct sup_path {
+	char raw[PATH_MAX];      /* as the process named it              */
+	char look[SUP_LOOK_CAP]; /* what the supervisor looks up          */
+	char key[SUP_KEY_CAP];
+	size_t keylen;           /* 0: nothing to record                  */
+};
+
+struct sup_req {
+	const struct seccomp_notif *n;
+	const struct sup_call *c;
+	int flags, mode;
+	struct sup_path p1, p2;
+};
+
+/* ---- reading the traced process ---------------------------------------- */
+
+static int sup_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec l = { buf, len }, r = { (void *)(uintptr_t)addr, len };
+
+	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -1;
+}
+
+/* The NUL-terminated string at addr, a page at a time: 0, or -1 when it
+ * cannot be read or has no NUL in cap bytes. */
+static int sup_read_str(pid_t pid, uint64_t addr, char *buf, size_t cap)
+{
+	size_t got = 0;
+	const size_t page = 4096;
+
+	if (addr == 0)
+		return -1;
+	while (got < cap) {
+		size_t chunk = page - (size_t)((addr + got) % page);
+
+		if (chunk > cap - got)
+			chunk = cap - got;
+		if (sup_read_mem(pid, addr + got, buf + got, chunk) != 0)
+			return -1;
+		if (memchr(buf + got, '\0', chunk) != NULL)
+			return 0;
+		got += chunk;
+	}
+	return -1;
+}
+
+/* ---- keys ----------------------------------------------------------------- */
+
+/* The /proc name of the directory a relative path starts from. */
+static void sup_dir_name(char *out, size_t cap, pid_t pid, int fd)
+{
+	if (fd == AT_FDCWD)
+		snprintf(out, cap, "/proc/%d/cwd", (int)pid);
+	else
+		snprintf(out, cap, "/proc/%d/fd/%d", (int)pid, fd);
+}
+
+/* The length of a "/proc/self" or "/proc/thread-self" prefix of path
+ * (a whole component), or 0: looked up here, it would name the
+ * supervisor. */
+static size_t sup_proc_self(const char *path)
+{
+	static const char *const names[] = { "/proc/self",
+					     "/proc/thread-self" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		size_t n = strlen(names[i]);
+
+		if (strncmp(path, names[i], n) == 0 &&
+		    (path[n] == '/' || path[n] == '\0'))
+			return n;
+	}
+	return 0;
+}
+
+/* Fills p->look and p->key for p->raw named relative to fd. */
+static void sup_make_key(struct sup_path *p, pid_t pid, int fd)
+{
+	char dir[64];
+	ssize_t n = 0;
+	size_t self;
+
+	p->keylen = 0;
+	if (p->raw[0] == '/' && (self = sup_proc_self(p->raw)) != 0) {
+		snprintf(p->look, sizeof p->look, "/proc/%d%s", (int)pid,
+			 p->raw + self);
+	} else if (p->raw[0] == '/') {
+		snprintf(p->look, sizeof p->look, "%s", p->raw);
+	} else {
+		sup_dir_name(dir, sizeof dir, pid, fd);
+		if (snprintf(p->look, sizeof p->look, "%s/%s", dir, p->raw) >=
+		    (int)sizeof p->look)
+			p->look[0] = '\0';
+		n = readlink(dir, p->key, sizeof p->key - 1);
+		if (n <= 0 || p->key[0] != '/')
+			return; /* not a directory path: no key */
+		if (n == 1)
+			n = 0; /* the root: cache_key_join's empty base */
+	}
+	p->keylen = cache_key_join(p->key, sizeof p->key, (size_t)n, p->raw);
+	if (p->keylen == CACHE_KEY_TOOLONG)
+		p->keylen = 0;
+}
+
+/* symlink's target, as the shim keys it: relative to the link's
+ * directory (lexically), unless absolute. */
+static void sup_make_target_key(struct sup_path *t, const struct sup_path *l)
+{
+	size_t dir = l->keylen;
+
+	t->keylen = 0;
+	if (l->keylen == 0 || t->raw[0] == '\0')
+		return;
+	if (t->raw[0] != '/') {
+		while (dir > 0 && l->key[dir - 1] != '/')
+			dir--;
+		if (dir > 1)
+			dir--; /* drop the slash, except the root's */
+		memcpy(t->key, l->key, dir);
+	} else {
+		dir = 0;
+	}
+	t->keylen = cache_key_join(t->key, sizeof t->key, dir, t->raw);
+	if (t->keylen == CACHE_KEY_TOOLONG)
+		t->keylen = 0;
+}
+
+/* ---- operation bits: the shim's ------------------------------------------ */
+
+/* The bits of open flags, as the shim's shim_open_ops gives them. */
+static uint32_t sup_open_ops(int flags)
+{
+	uint32_t ops;
+
+	if (flags & O_PATH)
+		return CACHE_OP_STAT;
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		return CACHE_OP_WRITE | CACHE_OP_CREATE | CACHE_OP_OPENDIR;
+	switch (flags & O_ACCMODE) {
+	case O_WRONLY:
+		ops = CACHE_OP_WRITE;
+		break;
+	case O_RDWR:
+		ops = CACHE_OP_READ | CACHE_OP_WRITE;
+		break;
+	default:
+		ops = (flags & O_DIRECTORY) ? CACHE_OP_OPENDIR : CACHE_OP_READ;
+		break;
+	}
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		ops |= CACHE_OP_CREATE;
+	if ((flags & O_TRUNC) && (ops & CACHE_OP_WRITE))
+		ops |= CACHE_OP_TRUNCATE;
+	return ops;
+}
+
+static uint32_t sup_ops(const struct sup_req *q)
+{
+	switch ((enum sup_kind)q->c->kind) {
+	case SUP_OPEN:
+	case SUP_OPENAT2:
+		return sup_open_ops(q->flags);
+	case SUP_STAT: return CACHE_OP_STAT;
+	case SUP_ACCESS: return CACHE_OP_ACCESS;
+	case SUP_READLINK: return CACHE_OP_READLINK;
+	case SUP_EXEC: return CACHE_OP_EXEC;
+	case SUP_MKDIR: return CACHE_OP_MKDIR;
+	case SUP_RMDIR: return CACHE_OP_RMDIR;
+	case SUP_UNLINK:
+		return (q->flags & AT_REMOVEDIR) ? CACHE_OP_RMDIR
+						 : CACHE_OP_UNLINK;
+	case SUP_RENAME: return CACHE_OP_RENAME_FROM;
+	case SUP_LINK: return CACHE_OP_LINK;
+	case SUP_SYMLINK: return CACHE_OP_SYMLINK | CACHE_OP_CREATE;
+	case SUP_CHDIR:
+	case SUP_FCHDIR: return CACHE_OP_CHDIR;
+	case SUP_TRUNCATE: return CACHE_OP_WRITE | CACHE_OP_TRUNCATE;
+	case SUP_CHATTR: return CACHE_OP_CHATTR;
+	case SUP_MKNOD: return CACHE_OP_MKNOD | CACHE_OP_CREATE;
+	}
+	return 0;
+}
+
+/* ---- outcomes: the kernel's lookups, made here ------------------------- */
+
+static int sup_look(const char *path, bool follow, struct stat *st)
+{
+	return fstatat(AT_FDCWD, path, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0
+		       ? 0 : errno;
+}
+
+static int sup_may(const char *path, int mode)
+{
+	return faccessat(AT_FDCWD, path, mode, AT_EACCESS) == 0 ? 0 : errno;
+}
+
+/* A name about to be made: its directory exists, is searchable and
+ * writable.  Taken lexically from what is looked up. */
+static int sup_parent_ok(const char *look)
+{
+	char dir[SUP_LOOK_CAP];
+	size_t n = strlen(look);
+	struct stat st;
+	int e;
+
+	while (n > 1 && look[n - 1] == '/')
+		n--;
+	while (n > 0 && look[n - 1] != '/')
+		n--;
+	if (n == 0)
+		return 0;
+	memcpy(dir, look, n);
+	dir[n] = '\0';
+	if ((e = sup_look(dir, true, &st)) != 0)
+		return e;
+	if (!S_ISDIR(st.st_mode))
+		return ENOTDIR;
+	return sup_may(dir, W_OK | X_OK);
+}
+
+/* The outcome of a name about to be made (mkdir, mknod, symlink, the
+ * new name of link): EEXIST when it is there. */
+static int sup_make_name(const char *look)
+{
+	struct stat st;
+	int e = sup_look(look, false, &st);
+
+	if (e == 0)
+		return EEXIST;
+	return e == ENOENT ? sup_parent_ok(look) : e;
+}
+
+static bool sup_follows(const struct sup_req *q)
+{
+	switch ((enum sup_follow)q->c->follow) {
+	case SUP_FOLLOW: return true;
+	case SUP_NOFOLLOW: return false;
+	case SUP_FOLLOW_UNLESS: return !(q->flags & AT_SYMLINK_NOFOLLOW);
+	case SUP_FOLLOW_IF: return (q->flags & AT_SYMLINK_FOLLOW) != 0;
+	}
+	return true;
+}
+
+/* open of an existing file st: the checks made after the lookup. */
+static int sup_open_existing(const char *look, int flags,
+			     const struct stat *st)
+{
+	int acc = flags & O_ACCMODE, mode = 0;
+
+	if ((flags & O_DIRECTORY) && !S_ISDIR(st->st_mode))
+		return ENOTDIR;
+	if (flags & O_PATH)
+		return 0;
+	if ((flags & O_NOFOLLOW) && S_ISLNK(st->st_mode))
+		return ELOOP;
+	if (S_ISDIR(st->st_mode) && (acc != O_RDONLY || (flags & O_CREAT)))
+		return EISDIR;
+	if (acc == O_RDONLY || acc == O_RDWR)
+		mode |= R_OK;
+	if (acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC))
+		mode |= W_OK;
+	return mode != 0 ? sup_may(look, mode) : 0;
+}
+
+static int sup_foresee_open(const char *look, int flags)
+{
+	struct stat st;
+	bool excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+	int e = sup_look(look, !(flags & O_NOFOLLOW) && !excl, &st);
+
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		if (e != 0)
+			return e;
+		return S_ISDIR(st.st_mode) ? sup_may(look, W_OK | X_OK)
+					   : ENOTDIR;
+	}
+	if (e == 0)
+		return excl ? EEXIST : sup_open_existing(look, flags, &st);
+	if (e == ENOENT && (flags & O_CREAT))
+		return sup_parent_ok(look);
+	return e;
+}
+
+static int sup_foresee_exec(const char *look)
+{
+	struct stat st;
+	int e = sup_look(look, true, &st);
+
+	if (e != 0)
+		return e;
+	if (!S_ISREG(st.st_mode))
+		return EACCES;
+	return sup_may(look, X_OK);
+}
+
+static int sup_foresee_chdir(const char *look)
+{
+	struct stat st;
+	int e = sup_look(look, true, &st);
+
+	if (e != 0)
+		return e;
+	return S_ISDIR(st.st_mode) ? sup_may(look, X_OK) : ENOTDIR;
+}
+
+static int sup_foresee_remove(const char *look, bool dir)
+{
+	struct stat st;
+	int e = sup_look(look, false, &st);
+
+	if (e != 0)
+		return e;
+	if (dir)
+		return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	return S_ISDIR(st.st_mode) ? EISDIR : 0;
+}
+
+static int sup_foresee_access(const struct sup_req *q)
+{
+	int fl = 0;
+
+	if (q->c->flags >= 0)
+		fl = q->flags & (AT_EACCESS | AT_SYMLINK_NOFOLLOW);
+	return faccessat(AT_FDCWD, q->p1.look, q->mode, fl) == 0 ? 0 : errno;
+}
+
+/* The error the call is foreseen to fail with, or 0. */
+static int sup_foresee(const struct sup_req *q)
+{
+	const char *look = q->p1.look;
+	struct stat st;
+	char one;
+	int e;
+
+	if (look[0] == '\0')
+		return ENAMETOOLONG;
+	switch ((enum sup_kind)q->c->kind) {
+	case SUP_OPEN:
+	case SUP_OPENAT2:
+		return sup_foresee_open(look, q->flags);
+	case SUP_STAT:
+	case SUP_CHATTR:
+		return sup_look(look, sup_follows(q), &st);
+	case SUP_ACCESS:
+		return sup_foresee_access(q);
+	case SUP_READLINK:
+		return readlink(look, &one, 1) >= 0 ? 0 : errno;
+	case SUP_EXEC:
+		return sup_foresee_exec(look);
+	case SUP_CHDIR:
+	case SUP_FCHDIR:
+		return sup_foresee_chdir(look);
+	case SUP_TRUNCATE:
+		e = sup_look(look, true, &st);
+		if (e == 0 && S_ISDIR(st.st_mode))
+			return EISDIR;
+		return e != 0 ? e : sup_may(look, W_OK);
+	case SUP_MKDIR:
+	case SUP_MKNOD:
+	case SUP_SYMLINK:
+		return sup_make_name(look);
+	case SUP_RMDIR:
+		return sup_foresee_remove(look, true);
+	case SUP_UNLINK:
+		return sup_foresee_remove(look, (q->flags & AT_REMOVEDIR) != 0);
+	case SUP_RENAME:
+		e = sup_look(look, false, &st);
+		return e != 0 ? e : sup_parent_ok(q->p2.look);
+	case SUP_LINK:
+		e = sup_look(look, sup_follows(q), &st);
+		return e != 0 ? e : sup_make_name(q->p2.look);
+	}
+	return 0;
+}
+
+/* ---- one notification -------------------------------------------------- */
+
+static void sup_record(struct cache *c, struct cache_hint *h,
+		       const struct sup_path *p, uint64_t value)
+{
+	if (c != NULL && p->keylen != 0)
+		cache_record_hinted(c, p->key, p->keylen, value, h);
+}
+
+static void sup_record_all(struct cache *c, struct cache_hint *h,
+			   const struct sup_req *q, int err)
+{
+	uint32_t ops = sup_ops(q);
+	bool failed = err != 0;
+
+	switch ((enum sup_kind)q->c->kind) {
+	case SUP_EXEC:
+		/* the shim's exec: EXEC before the call, again with the
+		 * outcome when it fails */
+		sup_record(c, h, &q->p1, CACHE_OP_EXEC);
+		if (failed)
+			sup_record(c, h, &q->p1,
+				   cache_call_value(CACHE_OP_EXEC, true, err));
+		return;
+	case SUP_SYMLINK:
+		sup_record(c, h, &q->p1, cache_call_value(ops, failed, err));
+		sup_record(c, h, &q->p2,
+			   failed ? (uint64_t)CACHE_OP_SYMLINK
+					    << CACHE_OP_FAILED_SHIFT
+				  : CACHE_OP_SYMLINK);
+		return;
+	case SUP_RENAME:
+		sup_record(c, h, &q->p1, cache_call_value(ops, failed, err));
+		sup_record(c, h, &q->p2,
+			   cache_call_value(CACHE_OP_RENAME_TO, failed, err));
+		return;
+	case SUP_LINK:
+		sup_record(c, h, &q->p1, cache_call_value(ops, failed, err));
+		sup_record(c, h, &q->p2,
+			   cache_call_value(CACHE_OP_LINK | CACHE_OP_CREATE,
+					    failed, err));
+		return;
+	default:
+		sup_record(c, h, &q->p1, cache_call_value(ops, failed, err));
+		return;
+	}
+}
+
+static int sup_arg_fd(const struct seccomp_notif *n, int idx)
+{
+	return idx < 0 ? AT_FDCWD : (int)n->data.args[idx];
+}
+
+/* Reads the call's strings and arguments.  -1: nothing to record. */
+static int sup_read_call(struct sup_req *q)
+{
+	const struct seccomp_notif *n = q->n;
+	const struct sup_call *c = q->c;
+	pid_t pid = (pid_t)n->pid;
+
+	q->flags = c->flags >= 0 ? (int)n->data.args[c->flags] : c->fixed_flags;
+	q->mode = c->mode >= 0 ? (int)n->data.args[c->mode] : F_OK;
+	if (c->kind == SUP_OPENAT2) {
+		struct open_how how;
+
+		if (sup_read_mem(pid, n->data.args[2], &how, sizeof how.flags))
+			return -1;
+		q->flags = (int)how.flags;
+	}
+	if (c->kind == SUP_FCHDIR) {
+		q->p1.raw[0] = '.';
+		q->p1.raw[1] = '\0';
+	} else if (sup_read_str(pid, n->data.args[c->path1], q->p1.raw,
+				sizeof q->p1.raw) != 0) {
+		return -1;
+	}
+	if (c->path2 >= 0 && sup_read_str(pid, n->data.args[c->path2],
+					  q->p2.raw, sizeof q->p2.raw) != 0)
+		return -1;
+	return 0;
+}
+
+/* The program's own start: its first execve, recorded by whoever
+ * started it (the shim's exec hook, or `shmcache run`). */
+static bool sup_is_own_start(const struct sup_req *q, pid_t *prog)
+{
+	if (*prog == 0 || (pid_t)q->n->pid != *prog || q->c->kind != SUP_EXEC)
+		return false;
+	*prog = 0;
+	return true;
+}
+
+static void sup_handle(int fd, struct cache *c, struct cache_hint *h,
+		       const struct seccomp_notif *n, pid_t *prog,
+		       struct sup_req *q)
+{
+	pid_t pid = (pid_t)n->pid;
+	int err;
+
+	q->n = n;
+	q->c = sup_call_find(n->data.nr);
+	q->p1.keylen = q->p2.keylen = 0;
+	q->p2.look[0] = '\0';
+	if (q->c == NULL || sup_read_call(q) != 0 ||
+	    ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) != 0 ||
+	    sup_is_own_start(q, prog))
+		return;
+	sup_make_key(&q->p1, pid, sup_arg_fd(n, q->c->fd1));
+	if (q->c->kind == SUP_SYMLINK)
+		sup_make_target_key(&q->p2, &q->p1);
+	else if (q->c->path2 >= 0)
+		sup_make_key(&q->p2, pid, sup_arg_fd(n, q->c->fd2));
+	if (q->p1.keylen == 0)
+		return;
+	err = sup_foresee(q);
+	sup_record_all(c, h, q, err);
+}
+
+int sup_serve(int fd, struct cache *c, pid_t prog)
+{
+	static struct sup_req q; /* large: kept off the stack */
+	static struct cache_hint hint; /* zero: unused yet */
+
+	(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+		    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	for (;;) {
+		struct seccomp_notif n;
+		struct seccomp_notif_resp r;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (!(p.revents & POLLIN)) {
+			/* POLLHUP: no process uses the filter any more */
+			return (p.revents & (POLLHUP | POLLERR)) ? 0 : -1;
+		}
+		memset(&n, 0, sizeof n);
+		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &n) != 0) {
+			if (errno == EINTR || errno == ENOENT)
+				continue; /* the caller went away */
+			return -1;
+		}
+		sup_handle(fd, c, &hint, &n, &prog, &q);
+		memset(&r, 0, sizeof r);
+		r.id = n.id;
+		r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		/* ENOENT: the call was interrupted meanwhile (it restarts) */
+		(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &r);
+	}
+}

@@ -1,0 +1,94 @@
+/*
+ * supervise.h - shmcache-supervise, the seccomp supervisor: the programs
+ * that bypass libc (static, Go; see elfkind.h) are started under it, and it
+ * records the paths their system calls name into the cache the shim fills,
+ * with the shim's keys (cache_key_join) and operation bits.
+ *
+ *   shmcache-supervise -- PATH ARGV0 [ARGS...]
+ *
+ * The process keeps its pid and becomes PATH: it forks the supervisor (a
+ * grandchild, so that the program never sees it as a child), installs a
+ * seccomp filter that returns SECCOMP_RET_USER_NOTIF for the path-taking
+ * system calls (sup_calls below) and allows every other call, hands the
+ * listener to the supervisor over a socketpair (SCM_RIGHTS) and executes
+ * PATH with ARGV0 ARGS and the environment it was given, plus
+ * SHMCACHE_SUPERVISED=1 (the shim then starts no second supervisor).
+ * Children inherit the filter: one supervisor serves the whole tree.
+ *
+ * Files: supervise.c (start-up), sup_filter.c (the BPF program),
+ * sup_serve.c (the notification loop, keys, outcomes, records).
+ */
+#ifndef SHMCACHE_SUPERVISE_H
+#define SHMCACHE_SUPERVISE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ctrie_cache.h"
+
+/* What a trapped call does to its path(s): selects the ops and how its
+ * outcome is foreseen (sup_serve.c). */
+enum sup_kind {
+	SUP_OPEN,     /* flags in arg `flags` (creat: fixed)            */
+	SUP_OPENAT2,  /* struct open_how at arg `flags`                 */
+	SUP_STAT,     /* stat family, statfs                            */
+	SUP_ACCESS,   /* mode in arg `mode`                             */
+	SUP_READLINK,
+	SUP_EXEC,
+	SUP_MKDIR,
+	SUP_RMDIR,
+	SUP_UNLINK,   /* unlinkat: AT_REMOVEDIR in `flags` makes it rmdir */
+	SUP_RENAME,
+	SUP_LINK,
+	SUP_SYMLINK,  /* path2 is the target, path1 the new link        */
+	SUP_CHDIR,
+	SUP_FCHDIR,   /* fd1 names the directory                        */
+	SUP_TRUNCATE,
+	SUP_CHATTR,   /* chmod, chown, utimes and kin                   */
+	SUP_MKNOD,
+};
+
+/* Whether the last component's symbolic link is followed. */
+enum sup_follow {
+	SUP_FOLLOW,         /* always                                    */
+	SUP_NOFOLLOW,       /* never (lstat, lchown, unlink, rename...)  */
+	SUP_FOLLOW_UNLESS,  /* unless AT_SYMLINK_NOFOLLOW in `flags`     */
+	SUP_FOLLOW_IF,      /* only with AT_SYMLINK_FOLLOW in `flags`    */
+};
+
+/* One trapped system call.  Argument indexes: -1 when absent (fd: the
+ * current directory).  path1/fd1 is the first path, path2/fd2 the second
+ * (rename, link: the new name; symlink: the target, fd2 unused). */
+struct sup_call {
+	int nr;
+	const char *name;
+	uint8_t kind, follow;
+	int8_t fd1, path1, fd2, path2, flags, mode;
+	/* flags a variant without a flags argument has (creat) */
+	int fixed_flags;
+};
+
+/* The trapped calls of this architecture, and how many.  Calls whose
+ * number this system's headers lack are left out. */
+extern const struct sup_call sup_calls[];
+extern const unsigned sup_ncalls;
+/* The row for system call nr, or NULL. */
+const struct sup_call *sup_call_find(int nr);
+
+/* Installs the filter in the calling thread (and its future children):
+ * without no_new_privs first (a process with CAP_SYS_ADMIN keeps the
+ * set-user-ID bits of what it runs), else with it.  Returns the listener
+ * descriptor, or -1 with errno (EBUSY: a supervisor already serves this
+ * process; ENOSYS/EINVAL: no seccomp user notification here). */
+int sup_filter_install(void);
+
+/* Serves the listener until no process uses the filter any more: each
+ * notification is recorded into c (when c is not NULL) and answered with
+ * SECCOMP_USER_NOTIF_FLAG_CONTINUE.  The first execve of prog (the
+ * program's own start, recorded by whoever started it) is not recorded.
+ * Returns 0, or -1 when the listener fails (the kernel then fails the
+ * pending calls with ENOSYS: never a hang). */
+int sup_serve(int listener, struct cache *c, pid_t prog);
+
+#endif /* SHMCACHE_SUPERVISE_H */

@@ -1,0 +1,151 @@
+/*
+ * sup_prog.c - the workloads of the supervisor tests, built twice: linked
+ * dynamically (traced by the shim) and statically (traced by
+ * shmcache-supervise).  Both must leave the same keys and bits.
+ *
+ *   sup_prog calls DIR      one call of each trapped family, in DIR (empty)
+ *   sup_prog fan DIR N T    N forked children and T threads, each a stat
+ *   sup_prog kill DIR       kills the supervisor named by
+ *                           SHMCACHE_SUPERVISED, waits for its end, then
+ *                           opens DIR/after: prints the errno (ENOSYS: the
+ *                           listener is gone), exits 0
+ */
+#define _GNU_SOURCE 1
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void calls(void)
+{
+	struct stat st;
+	char buf[64];
+	int fd, dfd;
+	DIR *d;
+
+	mkdir("d", 0755);
+	mkdir("d", 0755); /* EEXIST */
+	fd = open("d/f", O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (write(fd, "x", 1) != 1)
+		exit(2);
+	close(fd);
+	close(open("d/f", O_RDONLY));
+	open("d/missing", O_RDONLY);
+	open("nodir/x", O_WRONLY | O_CREAT, 0644);
+	stat("d/f", &st);
+	lstat("d", &st);
+	stat("nothere", &st);
+	access("d/f", R_OK);
+	access("nothere", F_OK);
+	symlink("f", "d/l");
+	readlink("d/l", buf, sizeof buf);
+	readlink("d/f", buf, sizeof buf); /* EINVAL */
+	link("d/f", "d/h");
+	rename("d/h", "d/h2");
+	rename("nothere", "x");
+	truncate("d/f", 0);
+	chmod("d/f", 0600);
+	utimensat(AT_FDCWD, "d/f", NULL, 0);
+	dfd = open("d", O_RDONLY | O_DIRECTORY);
+	fstatat(dfd, "f", &st, 0);
+	close(openat(dfd, "f", O_RDONLY));
+	unlinkat(dfd, "h2", 0);
+	close(dfd);
+	if (chdir("d") != 0)
+		exit(2);
+	stat("f", &st);
+	stat("../d", &st);
+	if (chdir("..") != 0)
+		exit(2);
+	mkdir("e", 0755);
+	rmdir("e");
+	rmdir("nothere");
+	unlink("d/l");
+	mknod("d/fifo", S_IFIFO | 0600, 0);
+	d = opendir("d");
+	if (d != NULL)
+		closedir(d);
+	execl("./no-such-program", "no-such-program", (char *)NULL);
+}
+
+static void *thread_stat(void *arg)
+{
+	char name[64];
+	struct stat st;
+
+	snprintf(name, sizeof name, "thread-%ld", (long)(intptr_t)arg);
+	stat(name, &st);
+	return NULL;
+}
+
+static int fan(int n, int t)
+{
+	pthread_t th[64];
+	char name[64];
+	struct stat st;
+
+	for (int i = 0; i < n; i++) {
+		pid_t p = fork();
+		if (p < 0)
+			return 2;
+		if (p == 0) {
+			snprintf(name, sizeof name, "child-%d", i);
+			stat(name, &st);
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		wait(NULL);
+	if (t > 64)
+		t = 64;
+	for (int i = 0; i < t; i++)
+		pthread_create(&th[i], NULL, thread_stat, (void *)(intptr_t)i);
+	for (int i = 0; i < t; i++)
+		pthread_join(th[i], NULL);
+	return 0;
+}
+
+static int kill_supervisor(void)
+{
+	const char *m = getenv("SHMCACHE_SUPERVISED");
+	int pid = m ? atoi(m) : 0, pfd, fd;
+	struct pollfd p;
+
+	if (pid <= 1)
+		return 3;
+	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0 || kill(pid, SIGKILL) != 0)
+		return 4;
+	p.fd = pfd;
+	p.events = POLLIN;
+	if (poll(&p, 1, -1) != 1) /* readable: the supervisor has ended */
+		return 5;
+	fd = open("after", O_WRONLY | O_CREAT, 0644);
+	printf("%s\n", fd >= 0 ? "opened" : strerror(errno));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3 || chdir(argv[2]) != 0)
+		return 2;
+	if (strcmp(argv[1], "calls") == 0) {
+		calls();
+		return 0;
+	}
+	if (strcmp(argv[1], "fan") == 0 && argc == 5)
+		return fan(atoi(argv[3]), atoi(argv[4]));
+	if (strcmp(argv[1], "kill") == 0)
+		return kill_supervisor();
+	return 2;
+}

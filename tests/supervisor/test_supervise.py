@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""End-to-end tests of shmcache-supervise: static programs traced through
+the seccomp supervisor, their keys and bits compared exactly with what the
+shim records for the same program linked dynamically.
+
+Run as `test_supervise.py CLASS...` (meson registers one test per class);
+exit status 77 when every test was skipped.  Environment: that of
+tests/cli/clitest.py, plus SHMCACHE_TEST_SUPERVISOR (the helper) and
+SHMCACHE_TEST_PROG_DYN / _STATIC (sup_prog.c linked both ways).
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True
+from clitest import TracedBase, main, sh  # noqa: E402
+
+SUPERVISOR = os.environ.get("SHMCACHE_TEST_SUPERVISOR", "")
+PROG_DYN = os.environ.get("SHMCACHE_TEST_PROG_DYN", "")
+PROG_STATIC = os.environ.get("SHMCACHE_TEST_PROG_STATIC", "")
+BUSYBOX = shutil.which("busybox") or ""
+
+
+def is_static(path):
+    out = subprocess.run(["file", "-L", path], stdout=subprocess.PIPE)
+    return b"statically linked" in out.stdout or b"static-pie" in out.stdout
+
+
+class SupBase(TracedBase):
+    def setUp(self):
+        super().setUp()
+        self.env["SHMCACHE_SUPERVISOR"] = SUPERVISOR
+        self.env.pop("SHMCACHE_SUPERVISED", None)
+        self.work = self.path("w")
+        os.mkdir(self.work)
+
+    def fresh_work(self):
+        shutil.rmtree(self.work)
+        os.mkdir(self.work)
+
+    def run_ok(self, args, cache, extra=(), **kw):
+        r = self.run_cmd(args, cache, extra=extra, **kw)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r
+
+    def listing(self, cache, under=None):
+        """{key: (succeeded-letters failed-letters, count)} for the keys
+        under `under` (default: the work directory), the key included."""
+        under = under or self.work
+        r = sh(["ls", cache])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = {}
+        for line in r.stdout.decode("utf-8", "surrogateescape").splitlines():
+            m = re.match(r"^(\S+ \S+) +(\d+) (.*)$", line)
+            self.assertIsNotNone(m, line)
+            letters, count, key = m.groups()
+            if key == under or key.startswith(under + "/"):
+                out[key[len(under):] or "/"] = (letters, int(count))
+        return out
+
+    def need_busybox(self):
+        if not BUSYBOX or not is_static(BUSYBOX):
+            self.skipTest("busybox-static is not installed")
+
+
+def L(ok="", failed=""):
+    """The ls letters of ops that succeeded (and outcomes) / failed."""
+    order = "rwctsaxldmMufThSoCnL"
+    return "".join(c if c in ok else "-" for c in order + "E!P?") + " " + \
+        "".join(c if c in failed else "-" for c in order)
+
+
+class Same(SupBase):
+    """sup_prog linked dynamically (shim) and statically (supervisor)."""
+
+    def both(self, args):
+        got = []
+        for prog, name in ((PROG_DYN, "dyn"), (PROG_STATIC, "static")):
+            self.fresh_work()
+            c = self.path("c-" + name)
+            r = self.run_ok([prog] + args, c)
+            self.assertNotIn(b"untraced", r.stderr)
+            self.assertNotIn(b"statically linked", r.stderr)
+            got.append(self.listing(c))
+        return got
+
+    def test_calls(self):
+        dyn, static = self.both(["calls", self.work])
+        self.assertEqual(static, dyn)
+        # a few exact entries, so that an empty match cannot pass
+        self.assertEqual(dyn["/d"][0][:12], "----s---dm--")
+        self.assertEqual(dyn["/d/f"][0].split()[0][:4], "rwct")
+        self.assertEqual(dyn["/nothere"], (L("!", "sMfa"), 4))
+        self.assertIn("/no-such-program", dyn)
+        self.assertIn("/d/fifo", dyn)
+
+    def test_fan(self):
+        dyn, static = self.both(["fan", self.work, "1000", "8"])
+        self.assertEqual(static, dyn)
+        for i in range(1000):
+            self.assertEqual(static["/child-%d" % i], (L("!", "s"), 1))
+        for i in range(8):
+            self.assertEqual(static["/thread-%d" % i], (L("!", "s"), 1))
+
+
+class Busybox(SupBase):
+    """busybox-static's applets, with exact keys and bits."""
+
+    def setUp(self):
+        super().setUp()
+        self.need_busybox()
+        for d in ("src", "src/sub"):
+            os.mkdir(os.path.join(self.work, d))
+        for f, data in (("src/a", "a\n"), ("src/sub/b", "b\n")):
+            with open(os.path.join(self.work, f), "w") as fh:
+                fh.write(data)
+
+    def test_find_matches_gnu_find(self):
+        c = self.path("c")
+        self.run_ok([BUSYBOX, "find", "src"], c, cwd=self.work)
+        got = self.listing(c, self.work + "/src")
+        self.assertEqual(got, {"/": (L("sdE"), 2), "/sub": (L("sdE"), 2),
+                               "/a": (L("sE"), 1), "/sub/b": (L("sE"), 1)})
+        # GNU find (the shim) reads the directories alone (d_type tells
+        # it the files): the same keys there, each opened as a directory
+        g = self.path("g")
+        self.run_ok(["find", "src"], g, cwd=self.work)
+        gnu = self.listing(g, self.work + "/src")
+        self.assertEqual(sorted(gnu), ["/", "/sub"])
+        for k, (letters, _) in gnu.items():
+            self.assertEqual(letters[8], "d", k)
+            self.assertEqual(got[k][0][8], "d", k)
+
+    def test_cp_r(self):
+        c = self.path("c")
+        self.run_ok([BUSYBOX, "cp", "-r", "src", "dst"], c, cwd=self.work)
+        got = self.listing(c, self.work + "/dst")
+        self.assertEqual(sorted(got), ["/", "/a", "/sub", "/sub/b"])
+        for f in ("/a", "/sub/b"):
+            self.assertIn("w", got[f][0].split()[0][:4], got)
+        self.assertIn("m", got["/sub"][0], got)
+        src = self.listing(c, self.work + "/src")
+        self.assertEqual(src["/a"][0].split()[0][0], "r")
+
+    def test_tar(self):
+        c = self.path("c")
+        self.run_ok([BUSYBOX, "tar", "cf", "t.tar", "src"], c, cwd=self.work)
+        got = self.listing(c)
+        self.assertEqual(got["/t.tar"][0].split()[0][:4], "-w-t")
+        self.assertEqual(got["/src/a"][0].split()[0][0], "r")
+        self.assertEqual(got["/src/sub/b"][0].split()[0][0], "r")
+
+    def test_sh_script(self):
+        script = os.path.join(self.work, "s.sh")
+        with open(script, "w") as fh:
+            fh.write("mkdir x\necho hi > x/f\nread l < x/f\n"
+                     "rm x/f\nrmdir x\n[ -e nothere ] || true\n")
+        c = self.path("c")
+        self.run_ok([BUSYBOX, "sh", "s.sh"], c, cwd=self.work)
+        got = self.listing(c)
+        self.assertEqual(got["/s.sh"][0].split()[0][0], "r")
+        self.assertIn("m", got["/x"][0].split()[0])
+        self.assertIn("M", got["/x"][0].split()[0])
+        self.assertIn("u", got["/x/f"][0].split()[0])
+        self.assertEqual(got["/nothere"][0].split()[0][20:24], "-!--")
+
+
+class Trees(SupBase):
+    """Static and dynamic programs starting one another: each call once."""
+
+    def setUp(self):
+        super().setUp()
+        self.need_busybox()
+        with open(os.path.join(self.work, "a"), "w") as fh:
+            fh.write("a\n")
+
+    def check_read_once(self, args):
+        c = self.path("c")
+        r = self.run_ok(args, c, cwd=self.work)
+        self.assertEqual(r.stdout, b"a\n")
+        self.assertEqual(self.listing(c)["/a"], (L("rE"), 1))
+
+    def test_static_shell_starts_dynamic(self):
+        self.check_read_once([BUSYBOX, "sh", "-c", "/bin/cat a"])
+
+    def test_dynamic_starts_static(self):
+        self.check_read_once(["/bin/sh", "-c", BUSYBOX + " cat a"])
+
+    def test_env_i(self):
+        self.check_read_once(["env", "-i", BUSYBOX, "cat", "a"])
+
+    def test_static_dynamic_static(self):
+        self.check_read_once([BUSYBOX, "sh", "-c",
+                              "/bin/sh -c '%s cat a'" % BUSYBOX])
+
+    def test_pattern_supervises_dynamic_once(self):
+        """--supervise: a dynamic program under the filter; the shim
+        stands down, so the listing is the shim's alone, counts too."""
+        dyn = self.path("dyn")
+        self.run_ok([PROG_DYN, "calls", self.work], dyn)
+        want = self.listing(dyn)
+        self.fresh_work()
+        sup = self.path("sup")
+        self.run_ok([PROG_DYN, "calls", self.work], sup,
+                    extra=["--supervise", os.path.basename(PROG_DYN)])
+        self.assertEqual(self.listing(sup), want)
+
+
+GO_PROGRAM = """package main
+
+%s
+import (
+	"os"
+	"os/exec"
+)
+
+func main() {
+	if err := os.Chdir(os.Args[1]); err != nil {
+		os.Exit(2)
+	}
+	os.Mkdir("d", 0755)
+	os.WriteFile("d/f", []byte("x\\n"), 0644)
+	os.ReadFile("d/f")
+	os.Stat("nothere")
+	os.Lstat("d/f")
+	os.Symlink("f", "d/l")
+	os.Readlink("d/l")
+	os.Rename("d/f", "d/g")
+	out, _ := exec.Command("/bin/cat", "d/g").Output()
+	os.Stdout.Write(out)
+	os.Remove("d/l")
+}
+"""
+
+
+class Go(SupBase):
+    """A Go program built here: its runtime makes raw system calls, static
+    (CGO_ENABLED=0) or dynamically linked (cgo), and starts a dynamic
+    program (whose shim stands down: each call recorded once)."""
+
+    def build(self, cgo):
+        go = shutil.which("go")
+        if not go:
+            self.skipTest("golang-go is not installed")
+        src = self.path("go", "main.go")
+        os.makedirs(os.path.dirname(src))
+        with open(src, "w") as fh:
+            fh.write(GO_PROGRAM % ('import "C"' if cgo else ""))
+        exe = self.path("go", "prog")
+        env = dict(os.environ, GOCACHE=self.path("go", "cache"),
+                   GOPATH=self.path("go", "path"), HOME=self.path("go"),
+                   CGO_ENABLED="1" if cgo else "0", GOFLAGS="")
+        b = subprocess.run([go, "build", "-o", exe, "main.go"], env=env,
+                           cwd=os.path.dirname(src), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=600)
+        if b.returncode != 0:
+            self.skipTest("go build failed: %s" % b.stdout[-300:])
+        return exe
+
+    def check(self, exe):
+        c = self.path("c")
+        r = self.run_ok([exe, self.work], c)
+        self.assertEqual(r.stdout, b"x\n")
+        self.assertEqual(self.listing(c), {
+            "/": (L("CE"), 1),
+            "/d": (L("mE"), 1),
+            "/d/f": (L("rwtsfSE"), 5),
+            "/d/g": (L("rTE!", "s"), 3),
+            "/d/l": (L("cluSE"), 3),
+            "/nothere": (L("!", "s"), 1),
+        })
+
+    def test_static(self):
+        exe = self.build(False)
+        self.assertTrue(is_static(exe))
+        self.check(exe)
+
+    def test_cgo_dynamic(self):
+        exe = self.build(True)
+        self.assertFalse(is_static(exe))
+        self.check(exe)
+
+
+class Reliability(SupBase):
+    def test_supervisor_killed(self):
+        """The supervisor dies: the program's calls fail (ENOSYS), nothing
+        hangs, the program ends normally."""
+        c = self.path("c")
+        r = self.run_ok([PROG_STATIC, "kill", self.work], c)
+        self.assertEqual(r.stdout, b"Function not implemented\n")
+        self.assertEqual(sh(["verify", c]).returncode, 0)
+
+    def test_program_killed(self):
+        c = self.path("c")
+        self.need_busybox()
+        r = self.run_cmd([BUSYBOX, "sh", "-c", "cat /etc/hostname "
+                          ">/dev/null; kill -9 $$"], c)
+        self.assertEqual(r.returncode, 128 + 9)
+        self.assertEqual(sh(["verify", c]).returncode, 0)
+        self.assertIn("/hostname", self.listing(c, "/etc"))
+
+
+class FailOpen(SupBase):
+    def test_no_helper(self):
+        self.env["SHMCACHE_SUPERVISOR"] = "/nonexistent/shmcache-supervise"
+        c = self.path("c")
+        r = self.run_ok([PROG_STATIC, "calls", self.work], c)
+        self.assertEqual(r.stderr.count(b"cannot find shmcache-supervise"),
+                         1, r.stderr)
+        self.assertEqual(self.listing(c), {})
+
+    def test_no_supervise(self):
+        c = self.path("c")
+        r = self.run_ok([PROG_STATIC, "calls", self.work], c,
+                        extra=["--no-supervise"])
+        self.assertEqual(r.stderr.count(b"statically linked"), 1, r.stderr)
+        self.assertEqual(self.listing(c), {})
+
+
+if __name__ == "__main__":
+    sys.exit(main(globals(), sys.argv[1:]))
