@@ -4,9 +4,9 @@
  * server could not decide (allowed, CACHE_DECIDED_UNKNOWN), and the
  * sandbox's counters.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -123,28 +123,13 @@ bool violations_count(const char *path, uint64_t *denied, uint64_t *unknown)
 
 int cmd_violations(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct entry_list l = { 0 };
 	uint64_t counters[CACHE_PC_COUNT];
 	bool json = false, policy, any = false;
-	int c;
+	int rc = cli_simple_opts(argc, argv, violations_help, &json);
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 'h':
-			fputs(violations_help, stdout);
-			return EXIT_OK;
-		default:
-			return cli_usage_error(argv[0], "bad usage");
-		}
-	}
-	if (optind != argc - 1)
-		return cli_usage_error(argv[0], "one CACHE to read");
+	if (rc != -1)
+		return rc;
 	if (!load(argv[optind], &l, &policy, counters)) {
 		entry_list_free(&l);
 		return EXIT_USAGE;
