@@ -206,4 +206,26 @@ bool run_supervise_setup(bool off, const char *patterns, bool loud,
  * libc or a pattern names it); then argv for execve (malloc'd), else NULL. */
 char **run_supervise_argv(const char *path, char **argv);
 
+/* ---- the sandbox policy of run (policy.c) and its report ------------- */
+
+/* enum cache_verdict of "allow", "deny", "ask"; -1 for another word. */
+int policy_verdict(const char *word);
+/* Each adds to p what its option or directive says, or prints an error
+ * naming where (an option, or FILE:LINE) and returns false. */
+bool policy_rule(struct cache_policy *p, int verdict, const char *prefix,
+		 const char *where);
+bool policy_server(struct cache_policy *p, const char *sock,
+		   const char *where);
+bool policy_default(struct cache_policy *p, const char *word,
+		    const char *where);
+/* Adds the directives of a policy file (format: policy.c). */
+bool policy_file(struct cache_policy *p, const char *path);
+/* The whole policy's checks (an `ask` needs a server). */
+bool policy_check(const struct cache_policy *p);
+/* The violations of the cache at path (cmd_violations.c): the paths
+ * denied, and those the server could not decide; *denied and *unknown get
+ * their numbers.  Returns false if the cache could not be read. */
+bool violations_count(const char *path, uint64_t *denied, uint64_t *unknown);
+int cmd_violations(int argc, char **argv);
+
 #endif /* SHMCACHE_CLI_H */

@@ -70,6 +70,16 @@ static const char *const run_help =
 	"                     (entries, records/s, processes; default when\n"
 	"                     stderr is a terminal)\n"
 	"      --no-progress  no status line\n"
+	"\nSandbox (a check against accidental dependencies, not a security\n"
+	"boundary): a denied path looks absent (ENOENT) and is recorded.\n"
+	"      --allow PREFIX, --deny PREFIX, --ask PREFIX\n"
+	"                     a rule; the first whose prefix (whole components)\n"
+	"                     leads to the path wins\n"
+	"      --policy FILE  the rules and settings of FILE (see shmcache(1))\n"
+	"      --default allow|deny|ask  for paths no rule names (allow)\n"
+	"      --ask-server SOCKET  the decision server of `ask` paths\n"
+	"      --strict       exit 1 if CMD succeeded but a path was denied\n"
+	"      --no-decision-cache  decide every call again (benchmarks)\n"
 	"  -h, --help         this help\n";
 
 struct run_opts {
@@ -77,6 +87,8 @@ struct run_opts {
 	char *supervise; /* --supervise patterns, ':'-joined (malloc'd) */
 	bool keep, fresh, debug, audit, no_supervise;
 	enum run_progress_mode progress;
+	bool strict, no_decision_cache;
+	struct cache_policy *policy; /* NULL: no sandbox */
 };
 
 static volatile sig_atomic_t child_pid;      /* CMD while it runs, else 0 */
@@ -495,6 +507,105 @@ static bool set_preload(const char *lib)
 	return ok;
 }
 
+/* The sandbox options, beyond getopt's letters. */
+enum {
+	RUN_OPT_ALLOW = 0x100,
+	RUN_OPT_DENY,
+	RUN_OPT_ASK,
+	RUN_OPT_POLICY,
+	RUN_OPT_DEFAULT,
+	RUN_OPT_SERVER,
+	RUN_OPT_STRICT,
+	RUN_OPT_NOCACHE,
+};
+
+/* One sandbox option: the policy is made on the first rule or setting. */
+static bool sandbox_opt(struct run_opts *o, int c, const char *arg)
+{
+	if (c == RUN_OPT_STRICT || c == RUN_OPT_NOCACHE) {
+		*(c == RUN_OPT_STRICT ? &o->strict : &o->no_decision_cache) =
+			true;
+		return true;
+	}
+	if (o->policy == NULL) {
+		o->policy = calloc(1, sizeof *o->policy);
+		if (o->policy == NULL) {
+			cli_error("out of memory");
+			return false;
+		}
+		o->policy->dflt = CACHE_VERDICT_ALLOW;
+	}
+	switch (c) {
+	case RUN_OPT_ALLOW:
+		return policy_rule(o->policy, CACHE_VERDICT_ALLOW, arg, "--allow");
+	case RUN_OPT_DENY:
+		return policy_rule(o->policy, CACHE_VERDICT_DENY, arg, "--deny");
+	case RUN_OPT_ASK:
+		return policy_rule(o->policy, CACHE_VERDICT_ASK, arg, "--ask");
+	case RUN_OPT_POLICY:
+		return policy_file(o->policy, arg);
+	case RUN_OPT_DEFAULT:
+		return policy_default(o->policy, arg, "--default");
+	default:
+		return policy_server(o->policy, arg, "--ask-server");
+	}
+}
+
+/* Writes the policy into the cache before CMD starts. */
+static bool store_policy(const struct run_opts *o, const char *cache)
+{
+	struct cache c;
+	int r = cache_attach(&c, cache, 0);
+
+	if (r != CACHE_OK) {
+		cli_error("%s: cannot store the policy: %s", cache,
+			  r == CACHE_E_ARENA ? shm_strerror(c.arena_err)
+					     : cache_strerror(r));
+		return false;
+	}
+	r = cache_policy_store(&c, o->policy);
+	cache_detach(&c);
+	if (r == CACHE_E_VERSION)
+		cli_error("%s: holds a policy already (a cache keeps the "
+			  "policy of its first run: use --fresh)", cache);
+	else if (r != CACHE_OK)
+		cli_error("%s: cannot store the policy: %s", cache,
+			  cache_strerror(r));
+	return r == CACHE_OK;
+}
+
+/* After CMD: the sandbox's figures on stderr; with --strict, a denied
+ * path turns CMD's success into 1. */
+static int sandbox_report(const struct run_opts *o, const char *cache,
+			  int rc)
+{
+	struct cache c;
+	uint64_t n[CACHE_PC_COUNT], denied = 0, unknown = 0;
+
+	if (cache_attach(&c, cache, CACHE_ATTACH_RDONLY) != CACHE_OK)
+		return rc;
+	cache_policy_counters(&c, n);
+	cache_detach(&c);
+	if (!violations_count(cache, &denied, &unknown))
+		return rc == 0 ? EXIT_RUN_ERROR : rc;
+	cli_note("sandbox: %llu path%s denied (%llu call%s not made), %llu "
+		 "undecided and allowed, %llu server round trip%s (%llu "
+		 "double)%s",
+		 (unsigned long long)denied, denied == 1 ? "" : "s",
+		 (unsigned long long)n[CACHE_PC_DENIED_CALLS],
+		 n[CACHE_PC_DENIED_CALLS] == 1 ? "" : "s",
+		 (unsigned long long)unknown,
+		 (unsigned long long)n[CACHE_PC_ASKS],
+		 n[CACHE_PC_ASKS] == 1 ? "" : "s",
+		 (unsigned long long)n[CACHE_PC_DOUBLE_ASKS],
+		 denied + unknown > 0 && o->output != NULL
+			 ? ": shmcache violations CACHE lists them"
+			 : "");
+	if (o->strict && denied > 0 && rc == 0)
+		return EXIT_NEGATIVE;
+	return rc;
+}
+
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
@@ -505,6 +616,14 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "lib", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "audit-loader", no_argument, NULL, 'A' },
+		{ "allow", required_argument, NULL, RUN_OPT_ALLOW },
+		{ "deny", required_argument, NULL, RUN_OPT_DENY },
+		{ "ask", required_argument, NULL, RUN_OPT_ASK },
+		{ "policy", required_argument, NULL, RUN_OPT_POLICY },
+		{ "default", required_argument, NULL, RUN_OPT_DEFAULT },
+		{ "ask-server", required_argument, NULL, RUN_OPT_SERVER },
+		{ "strict", no_argument, NULL, RUN_OPT_STRICT },
+		{ "no-decision-cache", no_argument, NULL, RUN_OPT_NOCACHE },
 		{ "progress", no_argument, NULL, 'P' },
 		{ "no-progress", no_argument, NULL, 'N' },
 		{ "supervise", required_argument, NULL, 'S' },
@@ -540,6 +659,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			fputs(run_help, stdout);
 			return EXIT_OK;
 		default:
+			if (c >= RUN_OPT_ALLOW && c <= RUN_OPT_NOCACHE) {
+				if (!sandbox_opt(o, c, optarg))
+					return EXIT_USAGE;
+				break;
+			}
 			return cli_usage_error(argv[0], "bad usage");
 		}
 	}
@@ -550,6 +674,14 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	if (o->keep && o->output != NULL)
 		return cli_usage_error(argv[0], "--keep is for a temporary "
 				       "cache; -o keeps its cache anyway");
+	if ((o->strict || o->no_decision_cache) && o->policy == NULL)
+		return cli_usage_error(argv[0], "%s needs a policy",
+				       o->strict ? "--strict"
+						 : "--no-decision-cache");
+	if (o->no_decision_cache)
+		o->policy->flags |= CACHE_POLICY_NO_DECISION_CACHE;
+	if (o->policy != NULL && !policy_check(o->policy))
+		return EXIT_USAGE;
 	return -1;
 }
 
@@ -851,6 +983,8 @@ static int run_and_report(const struct run_opts *o, char **cmd,
 	if (pending_signal != 0)
 		return EXIT_RUN_ERROR;
 	int rc = exit_code(status);
+	if (o->policy != NULL)
+		rc = sandbox_report(o, cache, rc);
 
 	/* The listing: to --report, or to stderr for a temporary cache. */
 	FILE *out = report != NULL ? report : o->output == NULL ? stderr : NULL;
@@ -863,8 +997,11 @@ int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = { 0 };
 	int rc = parse_run_opts(argc, argv, &o);
-	if (rc >= 0)
+	if (rc >= 0) {
+		free(o.policy);
+		free(o.supervise);
 		return rc;
+	}
 	char **cmd = argv + optind;
 
 	/* From here on a signal either reaches CMD or ends run after its
@@ -878,7 +1015,8 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	lib = find_lib(o.lib);
 	cache = lib ? prepare_cache(&o, &facts.unwritable) : NULL;
-	if (cache == NULL || !set_preload(lib) ||
+	if (cache == NULL || (o.policy != NULL && !store_policy(&o, cache)) ||
+	    !set_preload(lib) ||
 	    (o.audit && !set_audit(lib)) ||
 	    setenv("SHMCACHE_FILE", cache, 1) != 0 ||
 	    (o.debug && setenv("SHMCACHE_DEBUG", "1", 1) != 0))
@@ -898,6 +1036,7 @@ out:
 	}
 	free(cache);
 	free(lib);
+	free(o.policy);
 	free(o.supervise);
 	die_by_pending_signal();
 	restore_signals();

@@ -25,6 +25,7 @@ static const struct {
 	{ "stats", cmd_stats, "figures of the cache and its allocator" },
 	{ "verify", cmd_verify, "check the whole structure (exit 1 if damaged)" },
 	{ "watch", cmd_watch, "live view of a cache being filled" },
+	{ "violations", cmd_violations, "paths a sandboxed run was denied" },
 	{ "fsatrace", cmd_fsatrace, "run a command, write fsatrace's output" },
 	{ "depfile", cmd_depfile, "the inputs as a Make/Ninja depfile" },
 	{ "diff", cmd_diff, "what differs between two caches (exit 1 if any)" },

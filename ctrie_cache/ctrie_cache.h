@@ -60,13 +60,24 @@ extern "C" {
 	X(EXISTS,     24, 'E', "exists")  /* a call succeeded on it  */ \
 	X(MISSING,    25, '!', "missing") /* ENOENT or ENOTDIR       */ \
 	X(DENIED,     26, 'P', "denied")  /* EACCES or EPERM         */ \
-	X(FAILED,     27, '?', "failed")  /* any other error         */
+	X(FAILED,     27, '?', "failed")  /* any other error         */ \
+	X(VIOLATION,  30, 'V', "violation") /* sandbox: denied, not made */
 
 enum cache_op_bit {
 #define CACHE_OP_ENUM(name, bit, letter, str) CACHE_OP_##name = 1u << (bit),
 	CACHE_OPS(CACHE_OP_ENUM)
 #undef CACHE_OP_ENUM
 };
+
+/* The sandbox's decision about a path (cache_policy.c), in outcome bits
+ * that are no operation and that ls does not print: set by the record of
+ * the first call that decided it, read by every later one.  UNKNOWN: the
+ * decision server could not answer, so the path is allowed (DECIDED_ALLOW
+ * is set with it) and reported. */
+#define CACHE_DECIDED_ALLOW (1u << 28)
+#define CACHE_DECIDED_DENY (1u << 29)
+#define CACHE_DECIDED_UNKNOWN (1u << 31)
+#define CACHE_DECIDED (CACHE_DECIDED_ALLOW | CACHE_DECIDED_DENY)
 
 /* All operation (not outcome) bits, and all outcome bits. */
 #define CACHE_OPS_ACTIONS 0x00ffffffu
@@ -346,6 +357,102 @@ struct cache_stats {
 /* Fills st; live_bytes and records need a walk (with_walk true), else 0.
  * Returns CACHE_OK or CACHE_E_CORRUPT. Never writes the file. */
 int cache_stats(struct cache *c, struct cache_stats *st, bool with_walk);
+
+/* ---- the sandbox policy (cache_policy.c) --------------------------------
+ * A policy is a list of rules, each a verdict for a path prefix, and a
+ * default.  It is written once into the cache file by `shmcache run` before
+ * any traced process starts, and every process copies it at start-up
+ * (cache_policy_load): the file is untrusted, so the copy is checked and
+ * private, never read again from the mapping. */
+
+enum cache_verdict {
+	CACHE_VERDICT_NONE = 0,  /* no policy                              */
+	CACHE_VERDICT_ALLOW = 1,
+	CACHE_VERDICT_DENY = 2,
+	CACHE_VERDICT_ASK = 3,   /* the decision server says               */
+	CACHE_VERDICT_UNKNOWN = 4, /* asked, no usable answer: allowed     */
+};
+
+#define CACHE_POLICY_MAX_RULES 256
+#define CACHE_POLICY_MAX_BYTES 16384 /* all prefixes together         */
+#define CACHE_POLICY_SERVER_MAX 112  /* sun_path (108 on Linux) in words */
+/* Flags: decisions are not read back from the cache (every call decides
+ * again, every `ask` asks the server): the baseline of bench-sandbox. */
+#define CACHE_POLICY_NO_DECISION_CACHE 1u
+
+struct cache_policy_rule {
+	uint16_t verdict; /* enum cache_verdict: ALLOW, DENY or ASK */
+	uint16_t len;     /* prefix bytes, a key (cache_key_join)   */
+	uint32_t off;     /* where they start in bytes[]            */
+};
+
+/* A policy in process memory: built by the CLI, copied by the shim. */
+struct cache_policy {
+	uint32_t nrules;
+	uint32_t dflt;        /* enum cache_verdict for paths no rule names */
+	uint32_t flags;       /* CACHE_POLICY_*                             */
+	uint32_t timeout_ms;  /* for one server exchange                    */
+	uint32_t used;        /* bytes of bytes[] in use                    */
+	/* aligned: cache_policy_load copies whole words */
+	_Alignas(8) char server[CACHE_POLICY_SERVER_MAX]; /* socket; "" none */
+	_Alignas(8) struct cache_policy_rule rule[CACHE_POLICY_MAX_RULES];
+	_Alignas(8) char bytes[CACHE_POLICY_MAX_BYTES];
+};
+
+/* Adds a rule for prefix (an absolute path, folded with cache_key_join).
+ * Returns 0, or -1 when it is not absolute, too long or the policy full
+ * (*why says which).  Not signal-safe; the CLI's. */
+int cache_policy_add(struct cache_policy *p, enum cache_verdict v,
+		     const char *prefix, const char **why);
+
+/* The verdict of the rules for key[0..len) (a key): "/" and every
+ * directory leading to the prefix of an ALLOW or ASK rule are ALLOW (they
+ * must stay visible); else the first rule whose prefix is key or a whole
+ * leading component path of it; else the default.  Signal-safe, pure. */
+enum cache_verdict cache_policy_decide(const struct cache_policy *p,
+				       const void *key, size_t len);
+
+/* Writes p into c's file (writable handle).  Refused with CACHE_E_RDONLY,
+ * and with CACHE_E_VERSION when the file holds another policy (a policy is
+ * fixed for the life of a cache; the same one again is CACHE_OK).  Not
+ * signal-safe, not thread-safe. */
+int cache_policy_store(struct cache *c, const struct cache_policy *p);
+
+/* Copies c's policy into p and checks it (every length and offset).
+ * Returns 1 when there is one, 0 when there is none (one load, nothing
+ * copied), CACHE_E_CORRUPT when it is malformed.  Not signal-safe only in
+ * that it copies some 20 KiB: it calls nothing. */
+int cache_policy_load(struct cache *c, struct cache_policy *p);
+
+/* Figures of the sandbox, kept beside the policy in the file. */
+enum cache_policy_counter {
+	CACHE_PC_ASKS = 0,        /* server round trips                     */
+	CACHE_PC_DOUBLE_ASKS = 1, /* asks about a path another process had
+				     decided meanwhile (a race)             */
+	CACHE_PC_UNKNOWN = 2,     /* answers that were not allow/deny        */
+	CACHE_PC_SERVER_ERRORS = 3, /* no answer: refused, died, timed out  */
+	CACHE_PC_DENIED_CALLS = 4, /* calls not made                        */
+	CACHE_PC_UNCACHED = 5,    /* decisions that could not be stored
+				     (a full cache)                         */
+	CACHE_PC_COUNT = 6,
+};
+/* Adds 1 to a counter and returns its value before (0 on a handle without
+ * a policy).  Signal-safe. */
+uint64_t cache_policy_count(struct cache *c, enum cache_policy_counter which);
+/* The decision server's recent answers, shared by the processes of a job
+ * so that a path asked about by one is not asked again by another that
+ * meets it before the first has recorded the decision in the path's entry
+ * (parallel compilers read the same headers in step).  A slot holds a
+ * key's fingerprint (low two bits clear) and, in those bits, 0 while its
+ * asker waits for the server or the answer (enum cache_verdict).  Returns
+ * the slot for fingerprint fp in c's file, or NULL without a policy (or
+ * read-only).  Signal-safe; the slot is untrusted shared memory (atomics
+ * only). */
+#define CACHE_POLICY_ANSWERS 1024
+_Atomic uint64_t *cache_policy_answer_slot(struct cache *c, uint64_t fp);
+/* Reads the counters into out[CACHE_PC_COUNT] (zeros without a policy).
+ * Returns 1 when the file holds a policy, else 0.  Signal-safe. */
+int cache_policy_counters(struct cache *c, uint64_t *out);
 
 #ifdef __cplusplus
 }

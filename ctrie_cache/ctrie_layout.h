@@ -52,6 +52,8 @@
  *                            C-node child, see below) of the level-3 C-node
  *                            of that prefix, or 0 while the prefix has no
  *                            key (an empty C-node)
+ *   256 KiB policy block     the sandbox policy and its counters, zero when
+ *                            there is none: documented in cache_policy.c
  *
  * THE TOP TABLE stands for levels 0-3 of the trie.  Keys are never removed,
  * so once a cache holds some tens of thousands of keys its levels 0-2 are
@@ -134,7 +136,7 @@
 
 #define CTRIE_MAGIC UINT64_C(0x31454952544353ff)  /* "\xffSCTRIE1" */
 #define CTRIE_FORMATTING UINT64_C(0x464d540000000000) /* | pid */
-#define CTRIE_FORMAT_VERSION 7u /* the layout described above */
+#define CTRIE_FORMAT_VERSION 8u /* the layout described above */
 
 #define CTRIE_BITS 5
 #define CTRIE_FANOUT (1u << CTRIE_BITS)

@@ -52,7 +52,9 @@
 	(__builtin_constant_p(path) ? shim_key_at(k, fd, path)               \
 				    : shim_key_at_copied(k, fd, path))
 
-/* The common body of the one-path shapes.  The key is made after the real
+/* The common body of the one-path shapes.  In sandbox mode (sandbox.h)
+ * the key is always made before the call, which is made only if the key is
+ * allowed, and the record carries the decision.  The key is made after the real
  * call (before: 0), when the lines it reads are loaded once for the key and
  * the record together, or before it (before: 1) where the call changes what
  * a relative path means (chdir) or may overwrite the string (readlink).
@@ -66,19 +68,26 @@
 		struct shim_key k_;                                          \
 		shim_fn_##name fn_ = shim_get_##name();                      \
 		ret r_;                                                      \
-		int e_, f_;                                                  \
+		int e_, f_, sb_, b_;                                         \
+		uint64_t d_ = 0;                                             \
 		if (fn_ == NULL)                                             \
 			return SHIM_ENOSYS_##res;                            \
-		if (before)                                                  \
+		sb_ = shim_sandboxed();                                      \
+		b_ = (before) || sb_;                                        \
+		if (b_)                                                      \
 			SHIM_KEY_BEFORE(&k_, fd, path);                      \
+		if (sb_ && (d_ = shim_sandbox_gate(&k_, ops)) == SHIM_SB_DENY)\
+			return SHIM_DENIED_##res;                            \
 		r_ = fn_ args;                                               \
 		always;                                                      \
 		e_ = errno;                                                  \
 		f_ = SHIM_FAILED_##res(r_);                                  \
-		if (before) {                                                \
+		if (b_) {                                                    \
 			if (k_.len == 0)                                     \
 				return r_;                                   \
-			shim_record(&k_, ops, f_, SHIM_ERR_##res(r_, e_), 1);\
+			shim_record(&k_, cache_call_value(ops, f_ != 0,      \
+					 SHIM_ERR_##res(r_, e_)) | d_, 0, 0, \
+				    0);                                      \
 		} else if (!shim_path_was_read(f_, SHIM_ERR_##res(r_, e_))) {\
 			if (!shim_note_copied(&k_, fd, path, ops, f_,        \
 					      SHIM_ERR_##res(r_, e_))) {     \
@@ -225,22 +234,36 @@
 		struct shim_key k1_, k2_;                                    \
 		shim_fn_##name fn_ = shim_get_##name();                      \
 		ret r_;                                                      \
-		int e_;                                                      \
+		int e_, sb_;                                                 \
+		uint64_t d1_ = 0, d2_ = 0;                                   \
 		if (fn_ == NULL)                                             \
 			return SHIM_ENOSYS_##res;                            \
+		sb_ = shim_sandboxed();                                      \
+		if (sb_) {                                                   \
+			shim_key_at_copied(&k1_, fd1, path1);                \
+			shim_key_at_copied(&k2_, fd2, path2);                \
+			if ((d1_ = shim_sandbox_gate(&k1_, ops1)) ==         \
+				    SHIM_SB_DENY ||                          \
+			    (d2_ = shim_sandbox_gate(&k2_, ops2)) ==         \
+				    SHIM_SB_DENY)                            \
+				return SHIM_DENIED_##res;                    \
+		}                                                            \
 		r_ = fn_ args;                                               \
 		e_ = errno;                                                  \
-		if (!SHIM_FAILED_##res(r_)) {                                \
+		if (sb_) {                                                   \
+		} else if (!SHIM_FAILED_##res(r_)) {                         \
 			shim_key_at(&k1_, fd1, path1);                       \
 			shim_key_at(&k2_, fd2, path2);                       \
 		} else {                                                     \
 			shim_key_at_copied(&k1_, fd1, path1);                \
 			shim_key_at_copied(&k2_, fd2, path2);                \
 		}                                                            \
-		shim_record(&k1_, ops1, SHIM_FAILED_##res(r_),               \
-			    SHIM_ERR_##res(r_, e_), 1);                      \
-		shim_record(&k2_, ops2, SHIM_FAILED_##res(r_),               \
-			    SHIM_ERR_##res(r_, e_), 1);                      \
+		shim_record(&k1_, cache_call_value(ops1,                     \
+			    SHIM_FAILED_##res(r_), SHIM_ERR_##res(r_, e_)) | \
+			    d1_, 0, 0, 0);                                   \
+		shim_record(&k2_, cache_call_value(ops2,                     \
+			    SHIM_FAILED_##res(r_), SHIM_ERR_##res(r_, e_)) | \
+			    d2_, 0, 0, 0);                                   \
 		errno = e_;                                                  \
 		return r_;                                                   \
 	}                                                                    \
@@ -254,12 +277,23 @@
 		struct shim_key kl_, kt_;                                    \
 		shim_fn_##name fn_ = shim_get_##name();                      \
 		ret r_;                                                      \
-		int e_;                                                      \
+		int e_, sb_;                                                 \
+		uint64_t d_ = 0;                                             \
 		if (fn_ == NULL)                                             \
 			return SHIM_ENOSYS_##res;                            \
+		sb_ = shim_sandboxed();                                      \
+		if (sb_) {                                                   \
+			shim_key_at_copied(&kl_, fd, linkpath);              \
+			if ((d_ = shim_sandbox_gate(&kl_, CACHE_OP_SYMLINK | \
+						    CACHE_OP_CREATE)) ==     \
+			    SHIM_SB_DENY)                                    \
+				return SHIM_DENIED_##res;                    \
+		}                                                            \
 		r_ = fn_ args;                                               \
 		e_ = errno;                                                  \
-		if (!SHIM_FAILED_##res(r_)) {                                \
+		if (sb_) {                                                   \
+			shim_key_target_copied(&kt_, &kl_, target);          \
+		} else if (!SHIM_FAILED_##res(r_)) {                         \
 			shim_key_at(&kl_, fd, linkpath);                     \
 			shim_key_target(&kt_, &kl_, target);                 \
 		} else {                                                     \
@@ -267,9 +301,10 @@
 			shim_key_target_copied(&kt_, &kl_, target);          \
 		}                                                            \
 		if (kl_.len != 0) {                                          \
-			shim_record(&kl_, CACHE_OP_SYMLINK | CACHE_OP_CREATE,\
+			shim_record(&kl_, cache_call_value(                  \
+				    CACHE_OP_SYMLINK | CACHE_OP_CREATE,      \
 				    SHIM_FAILED_##res(r_),                   \
-				    SHIM_ERR_##res(r_, e_), 1);              \
+				    SHIM_ERR_##res(r_, e_)) | d_, 0, 0, 0);  \
 			shim_record(&kt_, SHIM_FAILED_##res(r_) ?            \
 				    (uint64_t)CACHE_OP_SYMLINK               \
 					    << CACHE_OP_FAILED_SHIFT :       \
@@ -293,10 +328,15 @@
 		char *const *shim_envp = envsrc;                             \
 		shim_fn_##callee fn_ = shim_get_##callee();                  \
 		ret r_;                                                      \
+		uint64_t d_ = 0;                                             \
 		if (fn_ == NULL)                                             \
 			return SHIM_ENOSYS_RI;                               \
 		keyfn(&k_, path);                                            \
-		shim_record(&k_, CACHE_OP_EXEC, 0, 0, 0);                    \
+		if (shim_sandboxed() &&                                      \
+		    (d_ = shim_sandbox_gate(&k_, CACHE_OP_EXEC)) ==          \
+			    SHIM_SB_DENY)                                    \
+			return SHIM_DENIED_RI;                               \
+		shim_record(&k_, CACHE_OP_EXEC | d_, 0, 0, 0);               \
 		if (shim_env_plan(shim_envp, &ep_) != 0) {                   \
 			char *vec_[ep_.vec], pre_[ep_.preload + 1];          \
 			shim_envp = shim_env_build(envsrc, &ep_, vec_, pre_);\
@@ -329,6 +369,9 @@
 		if (fn_ == NULL)                                             \
 			return SHIM_ENOSYS_RN;                               \
 		keyfn(&k_, path);                                            \
+		if (shim_sandboxed() &&                                      \
+		    shim_sandbox_gate(&k_, CACHE_OP_EXEC) == SHIM_SB_DENY)   \
+			return SHIM_DENIED_RN;                               \
 		if (shim_env_plan(shim_envp, &ep_) != 0) {                   \
 			char *vec_[ep_.vec], pre_[ep_.preload + 1];          \
 			shim_envp = shim_env_build(envsrc, &ep_, vec_, pre_);\
@@ -368,11 +411,14 @@
 	SHIM_INTERPOSE(name)
 
 /* realpath and its kin: shim_realpath (realpath.c) when `own` holds and
- * the shim records, else libc's function. */
+ * the shim records, else libc's function.  In sandbox mode a denied name
+ * is not resolved (ENOENT). */
 #define SHIM_GEN_RESOLVE(ret, name, params, args, path, resolved, own)     \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
 	{                                                                    \
 		shim_fn_##name fn_;                                          \
+		if (shim_sandboxed() && shim_sandbox_denies(path))           \
+			return SHIM_DENIED_RP;                               \
 		if ((own) && shim_active())                                  \
 			return shim_realpath(path, resolved);                \
 		fn_ = shim_get_##name();                                     \
@@ -466,6 +512,24 @@
 		if (r_ != NULL)                                              \
 			shim_tmpfile_note();                                 \
 		errno = e_;                                                  \
+		return r_;                                                   \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
+/* readdir: in sandbox mode the entries the policy denies are skipped
+ * (sandbox.c); errno is as the last real call left it. */
+#define SHIM_GEN_READDIR(ret, name, params, args)                           \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		ret r_;                                                      \
+		if (fn_ == NULL)                                             \
+			return SHIM_ENOSYS_RP;                               \
+		if (!shim_sandboxed())                                       \
+			return fn_ args;                                     \
+		while ((r_ = fn_ args) != NULL &&                            \
+		       shim_sandbox_hides(dir, r_->d_name))                  \
+			;                                                    \
 		return r_;                                                   \
 	}                                                                    \
 	SHIM_INTERPOSE(name)

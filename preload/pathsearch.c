@@ -112,8 +112,14 @@ static void ps_exec(shim_fn_execve ex, const char *path, char *const argv[],
 		    char *const envp[])
 {
 	int e;
+	uint64_t d = 0;
 
-	ps_note(path, CACHE_OP_EXEC);
+	if (shim_sandboxed() &&
+	    (d = shim_sandbox_gate_path(path, CACHE_OP_EXEC)) == SHIM_SB_DENY) {
+		errno = ENOENT; /* the candidate is absent: the search goes on */
+		return;
+	}
+	ps_note(path, CACHE_OP_EXEC | d);
 	shim_exec_call(ex, NULL, path, argv, envp);
 	e = errno;
 	ps_note(path, cache_call_value(CACHE_OP_EXEC, true, e));

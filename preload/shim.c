@@ -526,6 +526,7 @@ static int shim_startup(void)
 		return SHIM_OFF;
 	}
 	shim_max_key = cache_max_key();
+	shim_sandbox_start();
 	if (shim_debug && shim_cache.arena.mapped_blocks < SHM_ARENA_BLOCKS)
 		shim_say("address-space limit: mapping the first part of ",
 			 file.buf, NULL);

@@ -486,6 +486,7 @@ SHIM_HIDDEN void shim_resolve_all(void);
 #endif
 SHIM_HOOKS_ALL(SHIM_DECLARE_REAL)
 
+#include "sandbox.h"
 #include "shim_supervise.h"
 
 #include "hook_gen.h"

@@ -27,7 +27,7 @@ MKCACHE = os.environ.get("SHMCACHE_MKCACHE", "")
 SANITIZE = os.environ.get("SHMCACHE_SANITIZE", "none")
 CC = os.environ.get("SHMCACHE_CC", "cc")
 
-COMMANDS = ["run", "ls", "inputs", "outputs", "tree", "get", "stats",
+COMMANDS = ["run", "ls", "inputs", "outputs", "tree", "get", "stats", "violations",
             "verify", "watch"]
 USAGE, RUN_ERROR, NOEXEC, NOTFOUND = 2, 125, 126, 127
 
@@ -56,10 +56,11 @@ OPS = [("read", "r"), ("write", "w"), ("create", "c"), ("truncate", "t"),
        ("opendir", "d"), ("mkdir", "m"), ("rmdir", "M"), ("unlink", "u"),
        ("rename-from", "f"), ("rename-to", "T"), ("link", "h"),
        ("symlink", "S"), ("chattr", "o"), ("chdir", "C"), ("mknod", "n"), ("load", "L"),
-       ("exists", "E"), ("missing", "!"), ("denied", "P"), ("failed", "?")]
+       ("exists", "E"), ("missing", "!"), ("denied", "P"), ("failed", "?"),
+       ("violation", "V")]
 
 
-OUTCOMES = ("exists", "missing", "denied", "failed")
+OUTCOMES = ("exists", "missing", "denied", "failed", "violation")
 
 
 def letters_for(ops, failed=()):

@@ -69,6 +69,8 @@ struct row {
 #define ROW_DUPV(...)
 #define ROW_FDGONE(...)
 #define ROW_FDGONE_VOID(...)
+/* readdir, readdir64: a DIR *, no path. */
+#define ROW_READDIR(...)
 
 static const struct row rows[] = { SHIM_HOOKS_ALL(ROW) };
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 sys.dont_write_bytecode = True
-from clitest import TracedBase, main, sh  # noqa: E402
+from clitest import OPS, TracedBase, letters_for, main, sh  # noqa: E402
 
 SUPERVISOR = os.environ.get("SHMCACHE_TEST_SUPERVISOR", "")
 PROG_DYN = os.environ.get("SHMCACHE_TEST_PROG_DYN", "")
@@ -67,9 +67,8 @@ class SupBase(TracedBase):
 
 def L(ok="", failed=""):
     """The ls letters of ops that succeeded (and outcomes) / failed."""
-    order = "rwctsaxldmMufThSoCnL"
-    return "".join(c if c in ok else "-" for c in order + "E!P?") + " " + \
-        "".join(c if c in failed else "-" for c in order)
+    return letters_for([n for n, c in OPS if c in ok],
+                       [n for n, c in OPS if c in failed])
 
 
 class Same(SupBase):

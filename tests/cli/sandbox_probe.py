@@ -1,0 +1,131 @@
+"""sandbox_probe.py - run under `shmcache run` by test_cli_sandbox.py: makes
+the calls named on its command line through libc (Python's os module) and
+prints one JSON list of results, each "ok", a value, or the errno's name.
+
+    sandbox_probe.py OP:PATH[:PATH2] ...
+
+fork:OP:PATH makes the call in a forked child; threads:N:PATH stats PATH
+from N threads at once (the results must agree); exec:PATH execs PATH (the
+last operation: on success it does not return).
+"""
+import ctypes
+import errno
+import json
+import os
+import sys
+import threading
+
+
+def call(op, a, b=None):
+    if op == "read":
+        fd = os.open(a, os.O_RDONLY)
+        data = os.read(fd, 100)
+        os.close(fd)
+        return data.decode()
+    if op == "create":
+        fd = os.open(a, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.close(fd)
+        return "ok"
+    if op == "stat":
+        os.stat(a)
+        return "ok"
+    if op == "lstat":
+        os.lstat(a)
+        return "ok"
+    if op == "access":
+        return "ok" if os.access(a, os.R_OK) else "no"
+    if op == "readlink":
+        return os.readlink(a)
+    if op == "listdir":
+        return sorted(os.listdir(a))
+    if op == "mkdir":
+        os.mkdir(a)
+        return "ok"
+    if op == "rmdir":
+        os.rmdir(a)
+        return "ok"
+    if op == "unlink":
+        os.unlink(a)
+        return "ok"
+    if op == "rename":
+        os.rename(a, b)
+        return "ok"
+    if op == "link":
+        os.link(a, b)
+        return "ok"
+    if op == "symlink":
+        os.symlink(a, b)
+        return "ok"
+    if op == "chmod":
+        os.chmod(a, 0o600)
+        return "ok"
+    if op == "utime":
+        os.utime(a)
+        return "ok"
+    if op == "truncate":
+        os.truncate(a, 0)
+        return "ok"
+    if op == "chdir":
+        old = os.getcwd()
+        os.chdir(a)
+        os.chdir(old)
+        return "ok"
+    if op == "realpath":  # libc's (os.path.realpath is Python's own)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.realpath.restype = ctypes.c_char_p
+        libc.realpath.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+        r = libc.realpath(a.encode(), None)
+        if r is None:
+            raise OSError(ctypes.get_errno(), "realpath")
+        return r.decode()
+    if op == "exec":
+        sys.stdout.flush()
+        os.execv(a, [a])
+    raise ValueError(op)
+
+
+def one(op, a, b=None):
+    try:
+        return call(op, a, b)
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+
+def main():
+    out = []
+    for arg in sys.argv[1:]:
+        parts = arg.split(":")
+        if parts[0] == "fork":
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.write(w, json.dumps(one(*parts[1:])).encode())
+                os._exit(0)
+            os.close(w)
+            data = os.read(r, 65536)
+            os.waitpid(pid, 0)
+            out.append(json.loads(data))
+            continue
+        if parts[0] == "threads":
+            n = int(parts[1])
+            res = [None] * n
+            start = threading.Barrier(n)
+
+            def worker(i):
+                start.wait()
+                res[i] = one("stat", parts[2])
+            ts = [threading.Thread(target=worker, args=(i,))
+                  for i in range(n)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            out.append(sorted(set(res)))
+            continue
+        if parts[0] == "exec":
+            print(json.dumps(out), flush=True)
+        out.append(one(*parts))
+    print(json.dumps(out))
+
+
+main()

@@ -1,0 +1,391 @@
+"""Sandbox mode end to end: `shmcache run` with a policy, real programs and
+the reference decision server (scripts/sandbox-server)."""
+import os
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True
+from clitest import *  # noqa: E402,F401,F403
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROBE = os.path.join(HERE, "sandbox_probe.py")
+SERVER = os.path.join(HERE, "..", "..", "scripts", "sandbox-server")
+
+
+class SandboxBase(Base):
+    def setUp(self):
+        super().setUp()
+        reason = tracing_skip_reason()
+        if reason:
+            self.skipTest(reason)
+        t = self.tmp
+        for d in ["ok/dir", "no/dir", "ask/dir"]:
+            os.makedirs(os.path.join(t, d))
+        for f, text in [("ok/file", "ok"), ("ok/file2", "ok2"),
+                        ("no/file", "secret"), ("ask/yes", "yes"),
+                        ("ask/nope", "nope")]:
+            with open(os.path.join(t, f), "w") as fh:
+                fh.write(text)
+        os.symlink(self.path("ok/file"), self.path("no/link"))
+        prog = self.path("no/prog")
+        with open(prog, "w") as fh:
+            fh.write("#!/bin/sh\necho ran\n")
+        os.chmod(prog, 0o755)
+        self.cache = self.path("c")
+
+    def run_sb(self, policy, cmd, fresh=True, **kw):
+        return sh(["run", "-o", self.cache] + (["--fresh"] if fresh else [])
+                  + policy + ["--"] + cmd, **kw)
+
+    def probe(self, policy, ops):
+        r = self.run_sb(policy, [sys.executable, PROBE] + ops)
+        self.assertIn(r.returncode, (0, 1), r.stderr)
+        return json.loads(r.stdout.decode().splitlines()[-1]), r
+
+    def violations(self):
+        r = sh(["violations", "--json", self.cache])
+        self.assertIn(r.returncode, (0, 1), r.stderr)
+        return json.loads(r.stdout), r.returncode
+
+    def start_server(self, mode="normal", allow=("ask/yes",)):
+        sock = self.path("sock")
+        lst = self.path("allow.list")
+        with open(lst, "w") as fh:
+            fh.write("".join(self.path(a) + "\n" for a in allow))
+        self.log = self.path("server.log")
+        p = subprocess.Popen([sys.executable, SERVER, sock, "--allow-list",
+                              lst, "--log", self.log, "--mode", mode],
+                             stdout=subprocess.PIPE)
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        self.assertEqual(p.stdout.readline(), b"ready\n")
+        return sock
+
+    def asked(self):
+        with open(self.log, "rb") as fh:
+            lines = fh.read().decode().splitlines()
+        return {p: lines.count(p) for p in lines}
+
+
+class Families(SandboxBase):
+    """Every family against a denied path: ENOENT, the call not made, the
+    violation recorded; the same calls on an allowed path succeed."""
+
+    def test_denied(self):
+        p = self.path
+        ops = ["read:" + p("no/file"), "create:" + p("no/new"),
+               "stat:" + p("no/file"), "lstat:" + p("no/link"),
+               "access:" + p("no/file"), "readlink:" + p("no/link"),
+               "listdir:" + p("no/dir"), "mkdir:" + p("no/newdir"),
+               "rmdir:" + p("no/dir"), "unlink:" + p("no/file"),
+               "rename:%s:%s" % (p("no/file"), p("ok/moved")),
+               "rename:%s:%s" % (p("ok/file2"), p("no/moved")),
+               "link:%s:%s" % (p("no/file"), p("ok/hard")),
+               "symlink:%s:%s" % (p("ok/file"), p("no/sl")),
+               "chmod:" + p("no/file"), "utime:" + p("no/file"),
+               "truncate:" + p("no/file"), "chdir:" + p("no/dir"),
+               "realpath:" + p("no/file"), "exec:" + p("no/prog")]
+        mode = os.stat(p("no/file")).st_mode
+        res, r = self.probe(["--deny", p("no")], ops)
+        self.assertEqual(res, ["ENOENT"] * 4 + ["no"] + ["ENOENT"] * 15)
+        # Not one of the calls was made.
+        self.assertEqual(open(p("no/file")).read(), "secret")
+        self.assertEqual(os.stat(p("no/file")).st_mode, mode)
+        for absent in ["no/new", "no/newdir", "ok/moved", "no/moved",
+                       "ok/hard", "no/sl"]:
+            self.assertFalse(os.path.lexists(p(absent)), absent)
+        self.assertTrue(os.path.isdir(p("no/dir")))
+        self.assertTrue(os.path.exists(p("ok/file2")))
+        self.assertNotIn(b"ran", r.stdout)
+        v, code = self.violations()
+        self.assertEqual(code, 1)
+        self.assertTrue(v["policy"])
+        self.assertEqual(sorted(json_path(e) for e in v["denied"]),
+                         sorted(p(x).encode() for x in
+                                ["no/file", "no/new", "no/link", "no/dir",
+                                 "no/newdir", "no/moved", "no/sl",
+                                 "no/prog"]))
+        self.assertEqual(v["unknown"], [])
+        self.assertEqual(v["denied_calls"], 20)
+        for e in v["denied"]:
+            self.assertIn("violation", e["ops"])
+            self.assertIn("missing", e["ops"])
+
+    def test_allowed(self):
+        p = self.path
+        ops = ["read:" + p("ok/file"), "create:" + p("ok/new"),
+               "stat:" + p("ok/file"), "readlink:" + p("no/link"),
+               "listdir:" + p("ok/dir"), "mkdir:" + p("ok/newdir"),
+               "rename:%s:%s" % (p("ok/file2"), p("ok/moved")),
+               "chdir:" + p("ok/dir"), "realpath:" + p("no/link")]
+        res, r = self.probe(["--deny", p("no/dir"), "--deny", p("no/file")],
+                            ops)
+        self.assertEqual(res, ["ok", "ok", "ok", p("ok/file"), [], "ok",
+                               "ok", "ok", p("ok/file")])
+        self.assertTrue(os.path.exists(p("ok/moved")))
+        v, code = self.violations()
+        self.assertEqual((code, v["denied"]), (0, []))
+
+    def test_strict(self):
+        p = self.path
+        cmd = ["sh", "-c", "cat %s; true" % p("no/file")]
+        r = self.run_sb(["--deny", p("no")], cmd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"1 path denied", r.stderr)
+        r = self.run_sb(["--strict", "--deny", p("no")], cmd)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        r = self.run_sb(["--strict", "--deny", p("no")],
+                        ["cat", p("ok/file")])
+        self.assertEqual((r.returncode, r.stdout), (0, b"ok"))
+
+
+class Listing(SandboxBase):
+    """readdir skips denied entries: ls, find, Python's listdir."""
+
+    def test_ls_find(self):
+        p = self.path
+        pol = ["--deny", p("no"), "--deny", p("ok/file2")]
+        r = self.run_sb(pol, ["ls", self.tmp])
+        self.assertEqual(r.stdout.decode().split(), ["ask", "c", "ok"])
+        r = self.run_sb(pol, ["find", self.tmp])
+        found = sorted(r.stdout.decode().split())
+        self.assertNotIn(p("no"), found)
+        self.assertNotIn(p("ok/file2"), found)
+        self.assertIn(p("ok/file"), found)
+        self.assertFalse(any(f.startswith(p("no")) for f in found))
+        res, _ = self.probe(pol, ["listdir:" + p("ok")])
+        self.assertEqual(res, [["dir", "file"]])
+
+    def test_root_and_leading_dirs_stay_visible(self):
+        p = self.path
+        res, _ = self.probe(["--default", "deny", "--allow", "/usr",
+                             "--allow", "/lib", "--allow", "/lib64",
+                             "--allow", "/etc", "--allow", "/proc",
+                             "--allow", "/dev", "--allow", sys.prefix,
+                             "--allow", os.path.realpath(sys.prefix),
+                             "--allow", HERE, "--allow", p("ok/file"),
+                             "--allow", "/tmp/nonexistent-x"],
+                            ["stat:/", "stat:" + self.tmp,
+                             "listdir:" + p("ok"), "read:" + p("ok/file"),
+                             "read:" + p("ok/file2")])
+        self.assertEqual(res, ["ok", "ok", ["file"], "ok", "ENOENT"])
+
+
+class Symlinks(SandboxBase):
+    """A link inside an allowed tree that points into a denied one grants
+    nothing: the path it names is denied, whatever the operation."""
+
+    def test_escape(self):
+        p = self.path
+        os.symlink(p("no/file"), p("ok/abs"))
+        os.symlink("../no/file", p("ok/rel"))
+        os.symlink("../no", p("ok/dirlink"))
+        os.symlink("file", p("ok/good"))
+        os.symlink("rel", p("ok/chain"))
+        res, _ = self.probe(["--deny", p("no")],
+                            ["read:" + p("ok/abs"), "read:" + p("ok/rel"),
+                             "stat:" + p("ok/dirlink/file"),
+                             "read:" + p("ok/dirlink/file"),
+                             "read:" + p("ok/chain"),
+                             "readlink:" + p("ok/abs"),
+                             "read:" + p("ok/good"),
+                             "listdir:" + p("ok")])
+        self.assertEqual(res, ["ENOENT", "ENOENT", "ENOENT", "ENOENT",
+                               "ENOENT", "ENOENT", "ok",
+                               ["dir", "file", "file2", "good"]])
+        v, code = self.violations()
+        self.assertEqual(code, 1)
+        self.assertEqual(sorted(json_path(e) for e in v["denied"]),
+                         sorted(p(x).encode() for x in
+                                ["ok/abs", "ok/rel", "ok/dirlink/file",
+                                 "ok/chain"]))
+
+
+class Server(SandboxBase):
+    """The decision server: asked at most once per path for the whole job,
+    and a server that fails never blocks the build."""
+
+    def test_asked_once_per_path(self):
+        p = self.path
+        sock = self.start_server()
+        loop = ("for i in 1 2 3 4 5 6 7 8; do cat %s; cat %s; "
+                "ls %s >/dev/null; done; true" %
+                (p("ask/yes"), p("ask/nope"), p("ask")))
+        r = self.run_sb(["--ask", p("ask"), "--ask-server", sock],
+                        ["sh", "-c", loop])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"yes" * 8)
+        asked = self.asked()
+        self.assertEqual(asked, {p("ask"): 1, p("ask/yes"): 1,
+                                 p("ask/nope"): 1, p("ask/dir"): 1})
+        v, code = self.violations()
+        self.assertEqual(v["server_round_trips"], 4)
+        self.assertEqual(v["double_asks"], 0)
+        self.assertEqual([json_path(e) for e in v["denied"]],
+                         [p("ask/nope").encode()])
+
+    def test_parallel_processes(self):
+        p = self.path
+        sock = self.start_server(allow=["ask/"])
+        for i in range(40):
+            with open(p("ask/f%d" % i), "w") as fh:
+                fh.write("x")
+        cmd = ("ls %s | grep '^f' | sed 's|^|%s/|' | "
+               "xargs -P 4 -n 1 cat >/dev/null; ls %s | xargs -P 4 -n 1 "
+               "sh -c 'cat %s/f1'" % (p("ask"), p("ask"), p("ask"),
+                                     p("ask")))
+        r = self.run_sb(["--ask", p("ask"), "--ask-server", sock],
+                        ["sh", "-c", cmd])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        asked = self.asked()
+        v, _ = self.violations()
+        self.assertEqual(sum(asked.values()), v["server_round_trips"])
+        self.assertEqual(v["server_round_trips"],
+                         len(asked) + v["double_asks"])
+        self.assertEqual(v["denied"], [])
+
+    def test_threads_and_fork(self):
+        p = self.path
+        sock = self.start_server()
+        res, _ = self.probe(["--ask", p("ask"), "--ask-server", sock,
+                             "--deny", p("no")],
+                            ["threads:8:" + p("ask/nope"),
+                             "threads:8:" + p("no/file"),
+                             "fork:stat:" + p("ask/yes"),
+                             "fork:read:" + p("ask/nope"),
+                             "fork:read:" + p("ask/dir/x"),
+                             "read:" + p("ask/yes")])
+        self.assertEqual(res, [["ENOENT"], ["ENOENT"], "ok", "ENOENT",
+                               "ENOENT", "yes"])
+        asked = self.asked()
+        v, _ = self.violations()
+        self.assertEqual(set(asked), {p("ask/nope"), p("ask/yes"),
+                                      p("ask/dir/x")})
+        self.assertEqual(sum(asked.values()), 3 + v["double_asks"])
+
+    def test_signal_handler_and_vfork(self):
+        p = self.path
+        sock = self.start_server()
+        exe = p("sandbox_signal")
+        cc = subprocess.run([CC, "-O1", "-o", exe,
+                             os.path.join(HERE, "sandbox_signal.c")],
+                            stderr=subprocess.PIPE)
+        self.assertEqual(cc.returncode, 0, cc.stderr)
+        r = self.run_sb(["--ask", p("ask"), "--ask-server", sock,
+                         "--deny", p("no")],
+                        [exe, p("no/file"), p("ask/yes")])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"handler: ENOENT ok\nvfork: ENOENT\n")
+        self.assertEqual(self.asked(), {p("ask/yes"): 1})
+
+    def failing(self, mode, policy=()):
+        p = self.path
+        sock = self.start_server(mode=mode)
+        cmd = ("cat %s; cat %s; cat %s; cat %s; true" %
+               (p("ask/yes"), p("ask/nope"), p("ask/yes"), p("ask/nope")))
+        r = self.run_sb(["--ask", p("ask"), "--ask-server", sock] +
+                        list(policy), ["sh", "-c", cmd])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r
+
+    def test_garbage(self):
+        r = self.failing("garbage")
+        self.assertEqual(r.stdout, b"yesnopeyesnope")
+        self.assertEqual(r.stderr.count(b"decision server"), 1, r.stderr)
+        v, code = self.violations()
+        self.assertEqual(code, 0)
+        self.assertEqual(sorted(json_path(e) for e in v["unknown"]),
+                         [self.path("ask/nope").encode(),
+                          self.path("ask/yes").encode()])
+        self.assertEqual(v["server_errors"], 2)
+
+    def test_death(self):
+        r = self.failing("die:1")
+        # the first answer (ask/yes: allow) came; then the server is gone
+        self.assertEqual(r.stdout, b"yesnopeyesnope")
+        self.assertEqual(r.stderr.count(b"decision server"), 1, r.stderr)
+        v, _ = self.violations()
+        self.assertEqual([json_path(e) for e in v["unknown"]],
+                         [self.path("ask/nope").encode()])
+
+    def test_unknown_answer(self):
+        r = self.failing("unknown")
+        self.assertEqual(r.stdout, b"yesnopeyesnope")
+        self.assertNotIn(b"decision server", r.stderr)
+        v, _ = self.violations()
+        self.assertEqual(len(v["unknown"]), 2)
+        self.assertEqual(v["server_round_trips"], 2)
+
+    def test_silent_times_out(self):
+        pol = self.path("pol")
+        with open(pol, "w") as fh:
+            fh.write("timeout 200\n")
+        r = self.failing("silent", ["--policy", pol])
+        self.assertEqual(r.stdout, b"yesnopeyesnope")
+        self.assertEqual(r.stderr.count(b"no answer in time"), 1, r.stderr)
+
+    def test_no_server_listening(self):
+        p = self.path
+        r = self.run_sb(["--ask", p("ask"), "--ask-server", p("nosock")],
+                        ["cat", p("ask/yes")])
+        self.assertEqual((r.returncode, r.stdout), (0, b"yes"), r.stderr)
+        self.assertEqual(r.stderr.count(b"cannot connect"), 1, r.stderr)
+
+
+class PolicyFile(SandboxBase):
+    """The policy file's format and its errors, with line numbers."""
+
+    def write(self, text):
+        pol = self.path("pol")
+        with open(pol, "w") as fh:
+            fh.write(text)
+        return pol
+
+    def test_errors(self):
+        cases = [
+            ("# c\n\nallow /a\nfrobnicate /b\n", ":4: unknown directive"),
+            ("deny relative/x\n", ":1: 'relative/x': a prefix is an "
+                                  "absolute path"),
+            ("default maybe\n", ":1: 'maybe': the default is"),
+            ("allow\n", ":1: 'allow' needs an argument"),
+            ("timeout -5\n", ":1: '-5': a timeout"),
+            ("ask /x\n", "names no decision server"),
+            ("server " + "x" * 200 + "\n", ":1: "),
+        ]
+        for text, msg in cases:
+            pol = self.write(text)
+            r = self.run_sb(["--policy", pol], ["true"])
+            self.assertEqual(r.returncode, USAGE, text)
+            self.assertIn(msg, r.stderr.decode(), text)
+        r = self.run_sb(["--policy", self.path("absent")], ["true"])
+        self.assertEqual(r.returncode, USAGE)
+        self.assertUsageError(sh(["run", "--strict", "--", "true"]),
+                              ["--strict needs a policy"])
+        self.assertUsageError(sh(["run", "--default", "x", "--", "true"]),
+                              ["--default"])
+
+    def test_file_rules_first_match(self):
+        p = self.path
+        pol = self.write("# the rules\nallow %s\ndeny %s  \n" %
+                         (p("no/file"), p("no")))
+        res, _ = self.probe(["--policy", pol],
+                            ["read:" + p("no/file"), "stat:" + p("no/dir"),
+                             "stat:" + p("no")])
+        self.assertEqual(res, ["secret", "ENOENT", "ok"])
+
+    def test_policy_is_fixed_for_a_cache(self):
+        p = self.path
+        r = self.run_sb(["--deny", p("no")], ["true"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.run_sb(["--deny", p("no")], ["cat", p("no/file")],
+                        fresh=False)
+        self.assertEqual((r.returncode, r.stdout), (1, b""), r.stderr)
+        r = self.run_sb(["--deny", p("ok")], ["true"], fresh=False)
+        self.assertEqual(r.returncode, RUN_ERROR)
+        self.assertIn(b"holds a policy already", r.stderr)
+        r = self.run_sb(["--deny", p("ok")], ["cat", p("no/file")])
+        self.assertEqual((r.returncode, r.stdout), (0, b"secret"))
+
+
+if __name__ == "__main__":
+    sys.exit(main(globals(), sys.argv[1:]))
