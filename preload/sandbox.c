@@ -52,17 +52,9 @@ static struct cache_policy sb_policy;
 
 static void sb_say(const char *a, const char *b, const char *c)
 {
-	char line[512];
-	size_t n = 0;
 	const char *parts[] = { "shmcache: sandbox: ", a, b, c };
 
-	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-		for (const char *p = parts[i]; p != NULL && *p != '\0' &&
-					       n < sizeof line - 1; p++)
-			line[n++] = *p;
-	line[n++] = '\n';
-	if (write(2, line, n) < 0)
-		return; /* nothing better to do with a failed diagnostic */
+	shim_say_line(parts, sizeof parts / sizeof parts[0]);
 }
 
 /* The first server failure of the job is said, once for all processes. */

@@ -37,19 +37,25 @@ static int shim_debug;      /* SHMCACHE_DEBUG set: one line per failure */
 /* ---- debug output: write(2) only, never stdio ------------------------- */
 
 /* "shmcache: <a><b>[: <c>]" and a newline, in one write. */
-static void shim_say(const char *a, const char *b, const char *c)
+void shim_say_line(const char *const *parts, size_t count)
 {
 	char line[512];
 	size_t n = 0;
-	const char *parts[] = { "shmcache: ", a, b, c != NULL && *c ? ": " : "", c };
 
-	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+	for (size_t i = 0; i < count; i++)
 		for (const char *p = parts[i]; p != NULL && *p != '\0' &&
 					       n < sizeof line - 1; p++)
 			line[n++] = *p;
 	line[n++] = '\n';
 	if (write(2, line, n) < 0)
 		return; /* nothing better to do with a failed diagnostic */
+}
+
+static void shim_say(const char *a, const char *b, const char *c)
+{
+	const char *parts[] = { "shmcache: ", a, b, c != NULL && *c ? ": " : "", c };
+
+	shim_say_line(parts, sizeof parts / sizeof parts[0]);
 }
 
 /* Under an address-space limit the cache is mapped in part: a record that

@@ -185,6 +185,10 @@ static inline int shim_path_was_read(int failed, int err)
 	}
 }
 
+/* Writes the parts (NULL or empty ones skipped) and a newline to stderr
+ * in one write, cut at 511 bytes.  Async-signal-safe. */
+SHIM_HIDDEN void shim_say_line(const char *const *parts, size_t count);
+
 /* Records k with the word of one call (cache_call_value): ops as succeeded with
  * EXISTS, or as failed with the class of err.  outcome false: ops is
  * recorded as it is (succeeded operations and outcome bits).  Signal-safe;
