@@ -133,6 +133,24 @@ class Fsatrace(TracedBase):
         self.assertEqual(r.returncode, NOTFOUND)
         self.assertEqual(self.leftovers(), [], "the private cache is gone")
 
+    def test_no_progress_line_on_a_terminal(self):
+        """fsatrace draws nothing on stderr: not run's progress line, nor
+        its clearing, when stderr is a terminal."""
+        import pty
+        import select
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        self.addCleanup(os.close, slave)
+        r = subprocess.run(
+            [BIN, "fsatrace", "r", "-", "--", "sh", "-c",
+             "cat a; echo end >&2"], stdout=subprocess.PIPE, stderr=slave,
+            env=self.env, cwd=self.d, timeout=60)
+        self.assertEqual(r.returncode, 0)
+        got = b""
+        while select.select([master], [], [], 0)[0]:
+            got += os.read(master, 4096)
+        self.assertEqual(got.replace(b"\r\n", b"\n"), b"end\n")
+
     def test_flags_v_and_e(self):
         r = self.trace("ve", ["sh", "-c", "exit 4", "x y"])
         self.assertEqual(r.returncode, 4)
