@@ -133,10 +133,27 @@ static bool pseudo_fs(const struct entry *e)
 }
 
 /* A path Make and Ninja can both read back: no newline, no colon (Make
- * takes one for a rule's). */
+ * takes one for a rule's), no backslash before a '#' (Make takes 2N+1
+ * backslashes and a '#' for N and a '#', Ninja for 2N: no one spelling
+ * reads back the same in both). */
 static bool writable_path(const char *p)
 {
+	const char *hash = p;
+	while ((hash = strchr(hash, '#')) != NULL) {
+		if (hash > p && hash[-1] == '\\')
+			return false;
+		hash++;
+	}
 	return strpbrk(p, "\n:") == NULL;
+}
+
+/* A target the depfile can name: a writable path, and without '%' but in
+ * the Make-only form (--missing), where '\%' keeps it from being a
+ * pattern; Ninja reads '\%' as two characters, and a target that does
+ * not match the build's output makes it rebuild every time. */
+static bool writable_target(const char *p, enum missing_form form)
+{
+	return writable_path(p) && (form == MISSING_MAKE || !strchr(p, '%'));
 }
 
 static bool is_regular(const char *p)
@@ -215,17 +232,17 @@ static bool default_targets(const struct entry_list *l, struct strs *t)
 	return ok;
 }
 
-/* Make's escaping, which Ninja's depfile reader shares: a space or tab
- * after a backslash, a space, a tab and '#' take a backslash; '$' is
- * doubled.  In the target of a rule of Make's alone (rule true), '%'
- * takes a backslash too, else the rule is a pattern rule. */
+/* Make's escaping, which Ninja's depfile reader shares: a backslash
+ * before a space or a tab, a space, a tab and '#' take a backslash; '$'
+ * is doubled (writable_path leaves out a backslash before '#').  In the
+ * target of a rule of Make's alone (rule true), '%' takes a backslash
+ * too, else the rule is a pattern rule. */
 static void put_escaped_as(FILE *f, const char *p, bool rule)
 {
 	for (const char *s = p; *s != '\0'; s++) {
 		if (*s == '\\') {
 			size_t n = strspn(s, "\\");
-			bool before_blank = s[n] == ' ' || s[n] == '\t' ||
-					    s[n] == '#';
+			bool before_blank = s[n] == ' ' || s[n] == '\t';
 			for (size_t i = 0; i < n * (before_blank ? 2 : 1); i++)
 				fputc('\\', f);
 			s += n - 1;
@@ -261,7 +278,7 @@ static void write_depfile(FILE *f, const struct strs *targets,
 	for (size_t i = 0; i < targets->n; i++) {
 		if (i > 0)
 			fputc(' ', f);
-		put_escaped(f, targets->v[i]);
+		put_escaped_as(f, targets->v[i], form == MISSING_MAKE);
 	}
 	fputc(':', f);
 	put_list(f, inputs);
@@ -354,8 +371,27 @@ static int parse_opts(int argc, char **argv, struct depfile_opts *o)
 	return -1;
 }
 
-/* The targets to write (as given, or the default) and their keys, to
- * leave them out of the inputs. */
+/* Leaves out of t the targets the depfile cannot name, with a warning
+ * that names each. */
+static void drop_unwritable_targets(struct strs *t, enum missing_form form)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		if (writable_target(t->v[i], form)) {
+			t->v[kept++] = t->v[i];
+			continue;
+		}
+		cli_warn("target '%s' is left out: a depfile cannot name it%s",
+			 t->v[i], strchr(t->v[i], '%') != NULL &&
+			 writable_path(t->v[i]) ? " but with --missing (Make "
+			 "only)" : "");
+		free(t->v[i]);
+	}
+	t->n = kept;
+}
+
+/* The targets to write (as given, or the default, less those the depfile
+ * cannot name) and the keys of all, to leave them out of the inputs. */
 static bool make_targets(const struct depfile_opts *o,
 			 const struct entry_list *l, struct strs *targets,
 			 struct strs *keys)
@@ -372,6 +408,7 @@ static bool make_targets(const struct depfile_opts *o,
 		if (!ok)
 			return false;
 	}
+	drop_unwritable_targets(targets, o->missing);
 	return true;
 }
 
@@ -424,8 +461,9 @@ int cmd_depfile(int argc, char **argv)
 		goto out;
 	}
 	if (left_out > 0)
-		cli_warn("%zu paths holding a newline or a colon are left out: "
-			 "a depfile cannot hold them", left_out);
+		cli_warn("%zu paths holding a newline, a colon or a backslash "
+			 "before '#' are left out: a depfile cannot hold them",
+			 left_out);
 	rc = emit(&o, &targets, &inputs, &missing);
 out:
 	strs_free(&targets);

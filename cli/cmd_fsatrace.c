@@ -251,14 +251,15 @@ static bool write_trace(const char *cache, const char *output,
 	return ok && f != NULL;
 }
 
-/* Runs CMD through `run -o CACHE -- CMD`: run's signal forwarding, exec
- * records and warnings, with a cache nobody else names.  A signal that
- * comes while CMD is not running (before it starts, after it ends) ends
- * this process inside run, which removes only a temporary cache of its
- * own: the private directory is then left behind. */
+/* Runs CMD through `run -o CACHE --no-progress -- CMD`: run's signal
+ * forwarding, exec records and warnings, with a cache nobody else names,
+ * and no status line (fsatrace draws none).  A signal that comes while
+ * CMD is not running (before it starts, after it ends) ends this process
+ * inside run, which removes only a temporary cache of its own: the
+ * private directory is then left behind. */
 static int run_private(char **cmd, int ncmd, const char *cache)
 {
-	char **av = calloc((size_t)ncmd + 5, sizeof *av);
+	char **av = calloc((size_t)ncmd + 6, sizeof *av);
 	if (av == NULL) {
 		cli_error("out of memory");
 		return EXIT_RUN_ERROR;
@@ -266,9 +267,10 @@ static int run_private(char **cmd, int ncmd, const char *cache)
 	av[0] = (char *)"shmcache fsatrace";
 	av[1] = (char *)"-o";
 	av[2] = (char *)cache;
-	av[3] = (char *)"--";
-	memcpy(av + 4, cmd, (size_t)ncmd * sizeof *av);
-	int rc = cmd_run(ncmd + 4, av);
+	av[3] = (char *)"--no-progress";
+	av[4] = (char *)"--";
+	memcpy(av + 5, cmd, (size_t)ncmd * sizeof *av);
+	int rc = cmd_run(ncmd + 5, av);
 	free(av);
 	return rc;
 }
@@ -296,6 +298,9 @@ int cmd_fsatrace(int argc, char **argv)
 	if (!make_private_dir(&dir, &cache))
 		return EXIT_RUN_ERROR;
 	int rc = run_private(cmd, ncmd, cache);
+	/* No cache: run failed before CMD ran (said why, status 125), and
+	 * OUTPUT is left as it is, as fsatrace leaves it when it cannot
+	 * allocate its shared memory. */
 	struct stat st;
 	if (lstat(cache, &st) == 0) {
 		if (!write_trace(cache, output, flags) && rc == EXIT_OK)

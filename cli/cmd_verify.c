@@ -75,6 +75,11 @@ int cmd_verify(int argc, char **argv)
 	struct problems seen = { path, 0 };
 	long problems = cache_verify(&cache, report_problem, &seen);
 	cache_detach(&cache);
+	if (problems < 0) {
+		cli_error("%s: cannot verify: %s", path,
+			  cache_strerror((int)problems));
+		return EXIT_USAGE;
+	}
 	if (problems == 0) {
 		cli_print_name(stdout, path, ": clean\n");
 		return EXIT_OK;

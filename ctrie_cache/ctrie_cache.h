@@ -166,6 +166,7 @@ enum cache_error {
 	CACHE_E_STOP = -8,    /* an iteration callback asked to stop          */
 	CACHE_E_UNMAPPED = -9,/* past this process's mapping of the file (an
 			       * address-space limit): a miss, not damage     */
+	CACHE_E_NOMEM = -10,  /* cache_verify: no memory for its working state */
 };
 
 /* A static string for an enum cache_error (for CACHE_E_ARENA, pass the
@@ -326,8 +327,10 @@ size_t cache_recent(struct cache *c, struct cache_entry *out, size_t max);
  * and aligned, node kinds, bitmap/popcount agreement, hash prefixes matching
  * each node's level, no cycles or shared nodes, S-node lengths and hashes,
  * entry count).  Each problem found is passed to report (if not NULL) as one
- * line of text.  Returns the number of problems (0: clean).  Never writes the
- * file; safe on any file however corrupt; bounded time. */
+ * line of text.  Returns the number of problems (0: clean), or CACHE_E_NOMEM
+ * when it cannot allocate its working memory (an error, not a problem of
+ * the file: nothing is reported).  Never writes the file; safe on any
+ * file however corrupt; bounded time. */
 typedef void (*cache_report_fn)(const char *problem, void *arg);
 long cache_verify(struct cache *c, cache_report_fn report, void *arg);
 

@@ -98,6 +98,8 @@ const char *cache_strerror(int err)
 		return "the cache is attached read-only";
 	case CACHE_E_STOP:
 		return "stopped by the caller";
+	case CACHE_E_NOMEM:
+		return "out of memory";
 	case CACHE_E_UNMAPPED:
 		return "past the part of the file this process could map (address-space limit)";
 	default:

@@ -333,8 +333,7 @@ long cache_verify(struct cache *c, cache_report_fn report, void *arg)
 	if (v.seen == NULL || sn == NULL) {
 		free(v.seen);
 		free(sn);
-		problem(&v, "out of memory for the visited bitmap");
-		return v.problems;
+		return CACHE_E_NOMEM;
 	}
 	/* The counters are read before the walk too.  They are bumped after
 	 * the CAS that inserts, so they count keys present at the start of

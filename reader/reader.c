@@ -82,6 +82,10 @@ static int cache_error(int r)
 	case CACHE_E_NOTCACHE: return SHMCACHE_E_NOTCACHE;
 	case CACHE_E_VERSION: return SHMCACHE_E_VERSION;
 	case CACHE_E_STOP: return SHMCACHE_E_STOP;
+	/* Past this process's mapping (an address-space limit): the file
+	 * is sound, the process ran out of room for it. */
+	case CACHE_E_UNMAPPED: return SHMCACHE_E_NOMEM;
+	case CACHE_E_NOMEM: return SHMCACHE_E_NOMEM;
 	default: return SHMCACHE_E_CORRUPT;
 	}
 }
@@ -196,6 +200,9 @@ API int shmcache_lookup(shmcache *c, const char *path,
 	struct cache_entry ce;
 	int r = n < 0 ? (int)n : cache_lookup(&c->cache, key, (size_t)n, &ce);
 	free(key);
+	/* The cache's contract: a key past the mapping is a miss. */
+	if (n >= 0 && r == CACHE_E_UNMAPPED)
+		return 0;
 	if (n >= 0 && r < 0)
 		return cache_error(r);
 	if (r == 1 && e != NULL)
@@ -218,7 +225,8 @@ API long shmcache_verify(shmcache *c, shmcache_problem_fn report, void *arg)
 {
 	if (c == NULL)
 		return SHMCACHE_E_INVAL;
-	return cache_verify(&c->cache, report, arg);
+	long r = cache_verify(&c->cache, report, arg);
+	return r < 0 ? cache_error((int)r) : r;
 }
 
 API uint32_t shmcache_op_bit(const char *name)

@@ -75,15 +75,19 @@ struct shmcache_entry {
 /* Calls fn for every entry present when the walk starts (entries added
  * meanwhile may or may not be seen; none is seen twice), in no particular
  * order.  fn returning non-zero stops the walk with SHMCACHE_E_STOP.
- * Returns SHMCACHE_OK, SHMCACHE_E_STOP, SHMCACHE_E_NOMEM or
- * SHMCACHE_E_CORRUPT (the entries before the damage were delivered). */
+ * Returns SHMCACHE_OK, SHMCACHE_E_STOP, SHMCACHE_E_NOMEM (also when part
+ * of the file lies past what this process could map: an address-space
+ * limit) or SHMCACHE_E_CORRUPT (the entries before the damage were
+ * delivered). */
 typedef int (*shmcache_visit_fn)(const struct shmcache_entry *e, void *arg);
 int shmcache_foreach(shmcache *c, shmcache_visit_fn fn, void *arg);
 
 /* Looks path up, made into a key as the shim makes it: a relative path is
  * joined to the current directory, then folded lexically.  Returns 1 and
  * fills e->ops and e->count (if e is not NULL; e->path is set to NULL and
- * e->len to 0: the caller holds the path) when present, 0 when absent, or
+ * e->len to 0: the caller holds the path) when present, 0 when absent (as
+ * also when its entry lies past what this process could map: the file is
+ * sound, the entry out of reach), or
  * a negative code (SHMCACHE_E_INVAL for "", SHMCACHE_E_SYSTEM when the
  * current directory cannot be read, SHMCACHE_E_NOMEM for a path longer
  * than any key, SHMCACHE_E_CORRUPT). */
@@ -94,7 +98,8 @@ int64_t shmcache_count(shmcache *c);
 
 /* Checks every invariant of the structure, without writing.  Each problem
  * is passed to report (if not NULL) as one line of text.  Returns the
- * number of problems (0: clean). */
+ * number of problems (0: clean), or SHMCACHE_E_NOMEM when it cannot
+ * allocate its working memory (nothing is reported then). */
 typedef void (*shmcache_problem_fn)(const char *problem, void *arg);
 long shmcache_verify(shmcache *c, shmcache_problem_fn report, void *arg);
 

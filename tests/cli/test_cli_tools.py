@@ -133,6 +133,24 @@ class Fsatrace(TracedBase):
         self.assertEqual(r.returncode, NOTFOUND)
         self.assertEqual(self.leftovers(), [], "the private cache is gone")
 
+    def test_no_progress_line_on_a_terminal(self):
+        """fsatrace draws nothing on stderr: not run's progress line, nor
+        its clearing, when stderr is a terminal."""
+        import pty
+        import select
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        self.addCleanup(os.close, slave)
+        r = subprocess.run(
+            [BIN, "fsatrace", "r", "-", "--", "sh", "-c",
+             "cat a; echo end >&2"], stdout=subprocess.PIPE, stderr=slave,
+            env=self.env, cwd=self.d, timeout=60)
+        self.assertEqual(r.returncode, 0)
+        got = b""
+        while select.select([master], [], [], 0)[0]:
+            got += os.read(master, 4096)
+        self.assertEqual(got.replace(b"\r\n", b"\n"), b"end\n")
+
     def test_flags_v_and_e(self):
         r = self.trace("ve", ["sh", "-c", "exit 4", "x y"])
         self.assertEqual(r.returncode, 4)
@@ -295,6 +313,87 @@ class Depfile(DepfileBase):
         bump(gone)
         self.assertTrue(make())
         self.assertFalse(make())
+
+    def make_rebuilds(self, d):
+        """Runs make in d: whether it rebuilt (printed BUILD)."""
+        r = subprocess.run(["make"], cwd=d, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return b"BUILD" in r.stdout
+
+    def test_percent_target(self):
+        """A target holding '%': '\\%' with --missing (Make only), as
+        real make reads it (an ordinary rule, not a pattern); left out
+        with a warning otherwise, where Ninja would read '\\%' as two
+        characters."""
+        if shutil.which("make") is None:
+            self.skipTest("make is not installed")
+        d = self.path("p")
+        os.mkdir(d)
+        write(os.path.join(d, "in.h"), "x")
+        r = self.run_cmd(["cat", "in.h"], self.cache, cwd=d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = sh(["depfile", "--missing", "-t", "out%1.o", "-o", "dep",
+                self.cache], cwd=d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(open(os.path.join(d, "dep")).read().startswith(
+            "out\\%1.o: \\\n"))
+        write(os.path.join(d, "Makefile"),
+              "all: out%1.o\nout\\%1.o:\n\t@echo BUILD; touch 'out%1.o'\n"
+              "-include dep\n")
+        self.assertTrue(self.make_rebuilds(d))
+        self.assertFalse(self.make_rebuilds(d))
+        out = os.stat(os.path.join(d, "out%1.o")).st_mtime_ns
+        os.utime(os.path.join(d, "in.h"), ns=(out + 1, out + 1))
+        self.assertTrue(self.make_rebuilds(d))
+        r = sh(["depfile", "-t", "out%1.o", "-t", "other", self.cache],
+               cwd=d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.startswith(b"other: \\\n"), r.stdout)
+        self.assertIn(b"out%1.o' is left out", r.stderr)
+        r = sh(["depfile", "-t", "out%1.o", self.cache], cwd=d)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"out%1.o' is left out", r.stderr)
+
+    def test_backslash_before_hash_left_out(self):
+        """Make reads 2N+1 backslashes and '#' as N and '#', Ninja as 2N:
+        a name with a backslash before '#' is left out with a warning,
+        and both real tools read the rest."""
+        tools = [t for t in ("make", "ninja") if shutil.which(t)]
+        if not tools:
+            self.skipTest("neither make nor ninja is installed")
+        d = self.path("h")
+        os.mkdir(d)
+        for n in ("in.h", "a\\#b", "a\\\\#b"):
+            write(os.path.join(d, n), "x")
+        r = self.run_cmd(["cat", "in.h", "a\\#b", "a\\\\#b"], self.cache,
+                         cwd=d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = sh(["depfile", "-t", "out", "-o", "out.d", self.cache], cwd=d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"2 paths", r.stderr)
+        text = open(os.path.join(d, "out.d")).read()
+        self.assertIn(" %s" % os.path.join(d, "in.h"), text)
+        self.assertNotIn("#", text)
+        if "make" in tools:
+            write(os.path.join(d, "Makefile"),
+                  "out:\n\t@echo BUILD; touch out\n-include out.d\n")
+            self.assertTrue(self.make_rebuilds(d))
+            self.assertFalse(self.make_rebuilds(d))
+        if "ninja" in tools:
+            write(os.path.join(d, "build.ninja"),
+                  "rule t\n  command = touch $out\n  depfile = $out.d\n"
+                  "  deps = gcc\nbuild out: t\n")
+            if os.path.exists(os.path.join(d, "out")):
+                os.unlink(os.path.join(d, "out"))
+            r = subprocess.run(["ninja"], cwd=d, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stdout)
+            r = subprocess.run(["ninja", "-t", "deps"], cwd=d,
+                               stdout=subprocess.PIPE, timeout=60)
+            deps = [l.strip() for l in r.stdout.decode().splitlines()[1:]]
+            self.assertIn(os.path.join(d, "in.h"), deps)
+            self.assertFalse([l for l in deps if "#" in l], deps)
 
     def test_no_default_target(self):
         r = self.run_cmd(["cat", self.pp("src/main.c")], self.cache)

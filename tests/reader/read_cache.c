@@ -9,11 +9,16 @@
  * and the outcomes, FAILED: those of the operations that failed, each a
  * comma-separated list, "-" when empty); "lookup PATH<TAB>OPS<TAB>FAILED
  * <TAB>COUNT" or "absent PATH" for every PATH; "verify N".  A cache that
- * cannot be opened: "open: CODE MESSAGE" and exit 2.
+ * cannot be opened: "open: CODE MESSAGE" and exit 2.  With READ_CACHE_TIGHT
+ * set, verify runs with the address space capped at what the process
+ * already uses, so that it cannot allocate anything new.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <shmcache_reader.h>
 
@@ -53,6 +58,24 @@ static void print_problem(const char *problem, void *arg)
 	printf("problem %s\n", problem);
 }
 
+/* Caps the address space at its current size (from /proc/self/statm). */
+static void cap_address_space(void)
+{
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f == NULL || fscanf(f, "%lu", &pages) != 1) {
+		perror("/proc/self/statm");
+		exit(2);
+	}
+	fclose(f);
+	rlim_t size = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
+	struct rlimit rl = { size, size };
+	if (setrlimit(RLIMIT_AS, &rl) != 0) {
+		perror("setrlimit");
+		exit(2);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -83,6 +106,9 @@ int main(int argc, char **argv)
 			printf("lookup: %d %s\n", r, shmcache_strerror(r));
 		}
 	}
+	fflush(stdout);
+	if (getenv("READ_CACHE_TIGHT") != NULL)
+		cap_address_space();
 	printf("verify %ld\n", shmcache_verify(c, print_problem, NULL));
 	shmcache_close(c);
 	return 0;

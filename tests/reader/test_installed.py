@@ -64,8 +64,8 @@ class Installed(unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
-    def read(self, *args, cwd=None):
-        env = dict(ENV, LD_LIBRARY_PATH=self.libdir)
+    def read(self, *args, cwd=None, env=None):
+        env = dict(env or ENV, LD_LIBRARY_PATH=self.libdir)
         return subprocess.run([self.client] + list(args), env=env, cwd=cwd,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=60)
@@ -134,7 +134,20 @@ class Installed(unittest.TestCase):
             self.assertIn("absent never-named", lines)
             self.assertEqual(lines[-1], "verify 0")
 
-    def test_open_says_why(self):
+    def test_verify_out_of_memory_is_an_error(self):
+        """verify that cannot allocate its working memory returns
+        SHMCACHE_E_NOMEM, not a problem of the file."""
+        with tempfile.TemporaryDirectory(dir=self.tmp.name) as w:
+            cache = os.path.join(w, "c.cache")
+            self.shmcache("run", "-o", cache, "--", "true", cwd=w)
+            env = dict(ENV, READ_CACHE_TIGHT="1")
+            r = self.read(cache, env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines = r.stdout.decode().splitlines()
+            self.assertEqual(lines[-1], "verify -7", lines)
+            self.assertFalse([l for l in lines if l.startswith("problem")])
+
+
         with tempfile.TemporaryDirectory(dir=self.tmp.name) as w:
             r = self.read(os.path.join(w, "none"))
             self.assertEqual((r.returncode, r.stdout.decode()), (2,
