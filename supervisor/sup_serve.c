@@ -591,7 +591,13 @@ int sup_serve(int fd, struct cache *c, pid_t prog)
 		memset(&r, 0, sizeof r);
 		r.id = n.id;
 		r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-		/* ENOENT: the call was interrupted meanwhile (it restarts) */
-		(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &r);
+		/* ENOENT: the call was interrupted meanwhile (it restarts).
+		 * Any other error (EINVAL: a kernel before 5.5 refuses
+		 * CONTINUE) leaves the call waiting for an answer that never
+		 * comes: the caller closes the listener, and the kernel fails
+		 * the pending calls with ENOSYS. */
+		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &r) != 0 &&
+		    errno != ENOENT)
+			return -1;
 	}
 }

@@ -87,8 +87,10 @@ int sup_filter_install(void);
  * notification is recorded into c (when c is not NULL) and answered with
  * SECCOMP_USER_NOTIF_FLAG_CONTINUE.  The first execve of prog (the
  * program's own start, recorded by whoever started it) is not recorded.
- * Returns 0, or -1 when the listener fails (the kernel then fails the
- * pending calls with ENOSYS: never a hang). */
+ * Returns 0, or -1 with errno when the listener fails or refuses an
+ * answer (a kernel before 5.5 has no CONTINUE): the caller then closes the
+ * listener, and the kernel fails the pending calls with ENOSYS (never a
+ * hang). */
 int sup_serve(int listener, struct cache *c, pid_t prog);
 
 #endif /* SHMCACHE_SUPERVISE_H */
