@@ -94,6 +94,10 @@ class Same(SupBase):
         self.assertEqual(dyn["/nothere"], (L("!", "sMfa"), 4))
         self.assertIn("/no-such-program", dyn)
         self.assertIn("/d/fifo", dyn)
+        self.assertEqual(dyn["/xa-none"], (L("!", "s"), 4))
+        self.assertIn("/xa-none-set", dyn)
+        self.assertIn("/gone", dyn)
+        self.assertEqual([k for k in dyn if "in-deleted" in k], [])
 
     def test_fan(self):
         dyn, static = self.both(["fan", self.work, "1000", "8"])
