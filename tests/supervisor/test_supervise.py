@@ -361,6 +361,20 @@ class FailOpen(SupBase):
         self.assertEqual(r.stderr.count(b"another seccomp supervisor"), 1,
                          r.stderr)
 
+    def test_foreign_abi_warns(self):
+        """An i386 program on another machine: untraced, and said."""
+        if platform.machine() not in ("x86_64", "aarch64", "riscv64"):
+            self.skipTest("a 64-bit host is needed")
+        fake = os.path.join(self.work, "prog32")
+        # an ELF32 i386 executable's header (e_type 2, e_machine 3)
+        with open(fake, "wb") as fh:
+            fh.write(b"\x7fELF\x01\x01\x01" + bytes(9) +
+                     struct.pack("<HHI", 2, 3, 1) + bytes(32))
+        os.chmod(fake, 0o755)
+        r = self.run_cmd([fake], self.path("c"))
+        self.assertEqual(r.stderr.count(b"is built for another ABI"), 1,
+                         r.stderr)
+
     def test_sigchld_ignored(self):
         """SIGCHLD inherited ignored: the supervisor starts all the same,
         and the program inherits SIGCHLD ignored."""
