@@ -7,12 +7,16 @@
 #define _GNU_SOURCE 1 /* realpath, syscall */
 /* Linux only: seccomp */
 
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -67,23 +71,62 @@ static char *find_helper(void)
 	return NULL;
 }
 
-/* 0 when a child can install a filter with a listener, else the error. */
+/* In the probe's child, which the filter traces: a grandchild makes the
+ * trapped call, the child answers it with CONTINUE.  The exit status is 0,
+ * or the error of the answer (EINVAL: a kernel before 5.5). */
+static int probe_continue(int listener)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return errno;
+	if (pid == 0)
+		_exit(syscall(SYS_getppid) > 0 ? 0 : 1);
+	struct seccomp_notif n;
+	struct seccomp_notif_resp r;
+	int e = 0;
+	memset(&n, 0, sizeof n);
+	while (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &n) != 0)
+		if (errno != EINTR)
+			return errno;
+	memset(&r, 0, sizeof r);
+	r.id = n.id;
+	r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &r) != 0)
+		e = errno;
+	/* an unanswered call fails with ENOSYS once the listener closes */
+	close(listener);
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return errno;
+	if (e == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		e = ENOSYS;
+	return e;
+}
+
+/* 0 when a child can install a filter with a listener and answer a trapped
+ * call with CONTINUE (Linux 5.5), else the error: EBUSY when a filter with
+ * a listener (ours or another's) serves this process already. */
 static int probe_user_notif(void)
 {
 	pid_t pid = fork();
 	if (pid < 0)
 		return errno;
 	if (pid == 0) {
-		struct sock_filter allow =
-			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-		struct sock_fprog prog = { 1, &allow };
+		struct sock_filter trap[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+				 offsetof(struct seccomp_data, nr)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog prog = { sizeof trap / sizeof trap[0], trap };
 		long fd;
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 			_exit(errno & 0xff);
 		fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
 			     SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
-		/* EBUSY: a supervisor above serves us already */
-		_exit(fd >= 0 || errno == EBUSY ? 0 : errno & 0xff);
+		_exit(fd < 0 ? errno & 0xff : probe_continue((int)fd) & 0xff);
 	}
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
@@ -115,6 +158,16 @@ bool run_supervise_setup(bool off, const char *patterns, bool loud,
 				     " (name it with SHMCACHE_SUPERVISOR)",
 				     NULL);
 	int e = probe_user_notif();
+	/* EBUSY with the marker set: our supervisor above serves CMD; without
+	 * it, another's listener (a container runtime's) forbids ours */
+	if (e == EBUSY && getenv("SHMCACHE_SUPERVISED") != NULL)
+		e = 0;
+	if (e == EBUSY) {
+		free(helper);
+		return supervise_off(loud, debug,
+				     "another seccomp supervisor serves this "
+				     "process", strerror(e));
+	}
 	if (e != 0) {
 		free(helper);
 		return supervise_off(loud, debug,
@@ -135,8 +188,47 @@ bool run_supervise_setup(bool off, const char *patterns, bool loud,
 	return true;
 }
 
+#if defined(__x86_64__)
+#define SUP_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define SUP_MACHINE EM_AARCH64
+#elif defined(__i386__)
+#define SUP_MACHINE EM_386
+#elif defined(__riscv)
+#define SUP_MACHINE EM_RISCV
+#endif
+
+/* Whether file is an ELF program of another class or machine than this
+ * one (i386 on x86-64): the shim (another class) does not load into it and
+ * the filter lets another ABI's calls through. */
+static bool file_foreign_elf(const char *file)
+{
+	unsigned char h[EI_NIDENT + 4];
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = pread(fd, h, sizeof h, 0);
+	close(fd);
+	if (n != (ssize_t)sizeof h || memcmp(h, ELFMAG, SELFMAG) != 0)
+		return false;
+	if (h[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32))
+		return true;
+#ifdef SUP_MACHINE
+	unsigned mach = h[EI_DATA] == ELFDATA2MSB
+				? (unsigned)h[EI_NIDENT + 2] << 8 | h[EI_NIDENT + 3]
+				: (unsigned)h[EI_NIDENT + 3] << 8 | h[EI_NIDENT + 2];
+	return mach != SUP_MACHINE;
+#else
+	return false;
+#endif
+}
+
 char **run_supervise_argv(const char *path, char **argv)
 {
+	if (file_foreign_elf(path))
+		cli_warn("%s is built for another ABI: neither the shim nor the "
+			 "supervisor sees its own file accesses, which are not "
+			 "recorded (programs it starts still are)", path);
 	if (sup_helper == NULL)
 		return NULL;
 	/* the key the shim matches patterns against */

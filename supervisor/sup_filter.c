@@ -68,6 +68,15 @@ const struct sup_call sup_calls[] = {
 #ifdef SYS_statfs
 	SUP_ROW(statfs, STAT, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
 #endif
+	/* the shim's bits: the getters a stat, the setters an attribute */
+	SUP_ROW(getxattr, STAT, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
+	SUP_ROW(lgetxattr, STAT, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
+	SUP_ROW(listxattr, STAT, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
+	SUP_ROW(llistxattr, STAT, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
+	SUP_ROW(setxattr, CHATTR, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
+	SUP_ROW(lsetxattr, CHATTR, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
+	SUP_ROW(removexattr, CHATTR, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
+	SUP_ROW(lremovexattr, CHATTR, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
 #ifdef SYS_access
 	SUP_ROW(access, ACCESS, FOLLOW, -1, 0, -1, -1, -1, 1, 0)
 #endif

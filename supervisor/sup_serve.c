@@ -4,25 +4,29 @@
  * with the shim's operation bits and outcome, and the call is let through
  * (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
  *
- * Reading the target: the path strings (and openat2's struct open_how) are
- * read with process_vm_readv, a page at a time up to PATH_MAX bytes, then
- * SECCOMP_IOCTL_NOTIF_ID_VALID confirms that the call is still waiting, so
- * that what was read is that call's and not a recycled pid's.  A string
- * that cannot be read (the kernel fails the call with EFAULT) or has no NUL
- * in PATH_MAX bytes (ENAMETOOLONG) is not recorded, as with the shim.
+ * Reading the target: /proc/TID is opened first (a directory descriptor,
+ * which names that task whatever happens to the pid later); then the path
+ * strings (and openat2's struct open_how) are read with process_vm_readv, a
+ * page at a time up to PATH_MAX bytes; then SECCOMP_IOCTL_NOTIF_ID_VALID
+ * confirms that the call is still waiting, so that what was read is that
+ * call's and the descriptor that task's, not a recycled pid's.  Everything
+ * else about the task is read through the descriptor.  A string that
+ * cannot be read (the kernel fails the call with EFAULT) or has no NUL in
+ * PATH_MAX bytes (ENAMETOOLONG) is not recorded, as with the shim; a key
+ * longer than the buffer is counted as skipped, as with the shim.
  *
- * Keys: a relative path is joined to what /proc/TID/cwd or /proc/TID/fd/N
- * names (readlink), with cache_key_join, the shim's normaliser.  A path
+ * Keys: a relative path is joined to what cwd or fd/N under /proc/TID
+ * names (readlinkat), with cache_key_join, the shim's normaliser.  A path
  * under /proc/self or /proc/thread-self keeps its name in the key and is
- * looked up under /proc/TID.  A
- * descriptor that names no directory path (a pipe, a deleted directory)
- * gives no key.
+ * looked up under /proc/TID.  A descriptor that names no directory path
+ * (a pipe, a deleted directory: " (deleted)" and no links) gives no key.
  *
  * Outcomes.  The call is continued, so its result is never seen here; it is
  * foreseen, before the call runs, by the lookups the kernel makes for it:
  * fstatat / faccessat / readlinkat from the supervisor on the path as the
- * process named it, through /proc/TID/cwd/PATH or /proc/TID/fd/N/PATH for a
- * relative one (the same directory, even renamed or deleted), following the
+ * process named it, relative to a descriptor of cwd or fd/N opened under
+ * /proc/TID for a relative one (the same directory, even renamed or
+ * deleted; no length limit beyond the call's own), following the
  * last symbolic link when the call does.  Exact, for the calling process
  * being blocked in that very call: stat, lstat, access and readlink (the
  * same call made here), and the lookups of every other call (ENOENT,
@@ -63,20 +67,23 @@
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
 
-#define SUP_LOOK_CAP (PATH_MAX + 64) /* "/proc/TID/fd/N/" + the path */
 #define SUP_KEY_CAP (2 * PATH_MAX)
 
 /* One path of a trapped call. */
 struct sup_path {
-	char raw[PATH_MAX];      /* as the process named it              */
-	char look[SUP_LOOK_CAP]; /* what the supervisor looks up          */
+	char raw[PATH_MAX];      /* as the process named it               */
+	const char *look;        /* what the supervisor looks up, from dir */
+	int dir;                 /* AT_FDCWD, the process's /proc dir, or a
+				  * descriptor of its own (closed after)  */
 	char key[SUP_KEY_CAP];
-	size_t keylen;           /* 0: nothing to record                  */
+	size_t keylen;           /* 0: nothing to record; CACHE_KEY_TOOLONG:
+				  * counted as skipped                     */
 };
 
 struct sup_req {
 	const struct seccomp_notif *n;
 	const struct sup_call *c;
+	int proc;                /* /proc/TID, opened before anything is read */
 	int flags, mode;
 	struct sup_path p1, p2;
 };
@@ -86,8 +93,20 @@ struct sup_req {
 static int sup_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec l = { buf, len }, r = { (void *)(uintptr_t)addr, len };
+	static bool warned;
 
-	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -1;
+	if (process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len)
+		return 0;
+	if (errno == EPERM && !warned) {
+		/* Yama's ptrace_scope (2, 3; or 1 without the helper's
+		 * PR_SET_PTRACER) forbids the read: nothing is recorded */
+		warned = true;
+		fprintf(stderr, "shmcache-supervise: cannot read the traced "
+				"program's memory (%s): its paths are not "
+				"recorded (see /proc/sys/kernel/yama/"
+				"ptrace_scope)\n", strerror(errno));
+	}
+	return -1;
 }
 
 /* The NUL-terminated string at addr, a page at a time: 0, or -1 when it
@@ -115,13 +134,25 @@ static int sup_read_str(pid_t pid, uint64_t addr, char *buf, size_t cap)
 
 /* ---- keys ----------------------------------------------------------------- */
 
-/* The /proc name of the directory a relative path starts from. */
-static void sup_dir_name(char *out, size_t cap, pid_t pid, int fd)
+/* The /proc/TID entry of the directory a relative path starts from. */
+static void sup_dir_name(char *out, size_t cap, int fd)
 {
 	if (fd == AT_FDCWD)
-		snprintf(out, cap, "/proc/%d/cwd", (int)pid);
+		snprintf(out, cap, "cwd");
 	else
-		snprintf(out, cap, "/proc/%d/fd/%d", (int)pid, fd);
+		snprintf(out, cap, "fd/%d", fd);
+}
+
+/* Whether the directory link of n bytes in key names a deleted directory
+ * (its readlink ends in " (deleted)" and dir has no links): no key. */
+static bool sup_deleted(const char *key, size_t n, int dir)
+{
+	static const char tag[] = " (deleted)";
+	struct stat st;
+
+	return n >= sizeof tag - 1 &&
+	       memcmp(key + n - (sizeof tag - 1), tag, sizeof tag - 1) == 0 &&
+	       fstat(dir, &st) == 0 && st.st_nlink == 0;
 }
 
 /* The length of a "/proc/self" or "/proc/thread-self" prefix of path
@@ -142,33 +173,34 @@ static size_t sup_proc_self(const char *path)
 	return 0;
 }
 
-/* Fills p->look and p->key for p->raw named relative to fd. */
-static void sup_make_key(struct sup_path *p, pid_t pid, int fd)
+/* Fills p->look, p->dir and p->key for p->raw named relative to fd, the
+ * directory through proc (/proc/TID): its descriptor and its name. */
+static void sup_make_key(struct sup_path *p, int proc, int fd)
 {
-	char dir[64];
+	char name[32];
 	ssize_t n = 0;
 	size_t self;
 
 	p->keylen = 0;
+	p->look = p->raw;
+	p->dir = AT_FDCWD;
 	if (p->raw[0] == '/' && (self = sup_proc_self(p->raw)) != 0) {
-		snprintf(p->look, sizeof p->look, "/proc/%d%s", (int)pid,
-			 p->raw + self);
-	} else if (p->raw[0] == '/') {
-		snprintf(p->look, sizeof p->look, "%s", p->raw);
-	} else {
-		sup_dir_name(dir, sizeof dir, pid, fd);
-		if (snprintf(p->look, sizeof p->look, "%s/%s", dir, p->raw) >=
-		    (int)sizeof p->look)
-			p->look[0] = '\0';
-		n = readlink(dir, p->key, sizeof p->key - 1);
-		if (n <= 0 || p->key[0] != '/')
+		p->dir = proc;
+		p->look = p->raw[self] == '/' && p->raw[self + 1] != '\0'
+				  ? p->raw + self + 1 : ".";
+	} else if (p->raw[0] != '/') {
+		sup_dir_name(name, sizeof name, fd);
+		p->dir = openat(proc, name, O_PATH | O_CLOEXEC);
+		if (p->dir < 0)
+			return; /* no such descriptor: no key */
+		n = readlinkat(proc, name, p->key, sizeof p->key - 1);
+		if (n <= 0 || p->key[0] != '/' ||
+		    sup_deleted(p->key, (size_t)n, p->dir))
 			return; /* not a directory path: no key */
 		if (n == 1)
 			n = 0; /* the root: cache_key_join's empty base */
 	}
 	p->keylen = cache_key_join(p->key, sizeof p->key, (size_t)n, p->raw);
-	if (p->keylen == CACHE_KEY_TOOLONG)
-		p->keylen = 0;
 }
 
 /* symlink's target, as the shim keys it: relative to the link's
@@ -180,6 +212,10 @@ static void sup_make_target_key(struct sup_path *t, const struct sup_path *l)
 	t->keylen = 0;
 	if (l->keylen == 0 || t->raw[0] == '\0')
 		return;
+	if (l->keylen == CACHE_KEY_TOOLONG) {
+		t->keylen = CACHE_KEY_TOOLONG;
+		return;
+	}
 	if (t->raw[0] != '/') {
 		while (dir > 0 && l->key[dir - 1] != '/')
 			dir--;
@@ -190,8 +226,6 @@ static void sup_make_target_key(struct sup_path *t, const struct sup_path *l)
 		dir = 0;
 	}
 	t->keylen = cache_key_join(t->key, sizeof t->key, dir, t->raw);
-	if (t->keylen == CACHE_KEY_TOOLONG)
-		t->keylen = 0;
 }
 
 /* ---- operation bits: the shim's ------------------------------------------ */
@@ -252,51 +286,54 @@ static uint32_t sup_ops(const struct sup_req *q)
 
 /* ---- outcomes: the kernel's lookups, made here ------------------------- */
 
-static int sup_look(const char *path, bool follow, struct stat *st)
+static int sup_look(int dir, const char *path, bool follow, struct stat *st)
 {
-	return fstatat(AT_FDCWD, path, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0
+	return fstatat(dir, path, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0
 		       ? 0 : errno;
 }
 
-static int sup_may(const char *path, int mode)
+static int sup_may(int dir, const char *path, int mode)
 {
-	return faccessat(AT_FDCWD, path, mode, AT_EACCESS) == 0 ? 0 : errno;
+	return faccessat(dir, path, mode, AT_EACCESS) == 0 ? 0 : errno;
 }
 
 /* A name about to be made: its directory exists, is searchable and
  * writable.  Taken lexically from what is looked up. */
-static int sup_parent_ok(const char *look)
+static int sup_parent_ok(int dir, const char *look)
 {
-	char dir[SUP_LOOK_CAP];
+	char parent[PATH_MAX];
 	size_t n = strlen(look);
 	struct stat st;
 	int e;
 
+	if (n == 0)
+		return 0;
 	while (n > 1 && look[n - 1] == '/')
 		n--;
 	while (n > 0 && look[n - 1] != '/')
 		n--;
 	if (n == 0)
-		return 0;
-	memcpy(dir, look, n);
-	dir[n] = '\0';
-	if ((e = sup_look(dir, true, &st)) != 0)
+		parent[n++] = '.';
+	else
+		memcpy(parent, look, n);
+	parent[n] = '\0';
+	if ((e = sup_look(dir, parent, true, &st)) != 0)
 		return e;
 	if (!S_ISDIR(st.st_mode))
 		return ENOTDIR;
-	return sup_may(dir, W_OK | X_OK);
+	return sup_may(dir, parent, W_OK | X_OK);
 }
 
 /* The outcome of a name about to be made (mkdir, mknod, symlink, the
  * new name of link): EEXIST when it is there. */
-static int sup_make_name(const char *look)
+static int sup_make_name(int dir, const char *look)
 {
 	struct stat st;
-	int e = sup_look(look, false, &st);
+	int e = sup_look(dir, look, false, &st);
 
 	if (e == 0)
 		return EEXIST;
-	return e == ENOENT ? sup_parent_ok(look) : e;
+	return e == ENOENT ? sup_parent_ok(dir, look) : e;
 }
 
 static bool sup_follows(const struct sup_req *q)
@@ -311,7 +348,7 @@ static bool sup_follows(const struct sup_req *q)
 }
 
 /* open of an existing file st: the checks made after the lookup. */
-static int sup_open_existing(const char *look, int flags,
+static int sup_open_existing(int dir, const char *look, int flags,
 			     const struct stat *st)
 {
 	int acc = flags & O_ACCMODE, mode = 0;
@@ -328,58 +365,58 @@ static int sup_open_existing(const char *look, int flags,
 		mode |= R_OK;
 	if (acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC))
 		mode |= W_OK;
-	return mode != 0 ? sup_may(look, mode) : 0;
+	return mode != 0 ? sup_may(dir, look, mode) : 0;
 }
 
-static int sup_foresee_open(const char *look, int flags)
+static int sup_foresee_open(int dir, const char *look, int flags)
 {
 	struct stat st;
 	bool excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
-	int e = sup_look(look, !(flags & O_NOFOLLOW) && !excl, &st);
+	int e = sup_look(dir, look, !(flags & O_NOFOLLOW) && !excl, &st);
 
 	if ((flags & O_TMPFILE) == O_TMPFILE) {
 		if (e != 0)
 			return e;
-		return S_ISDIR(st.st_mode) ? sup_may(look, W_OK | X_OK)
+		return S_ISDIR(st.st_mode) ? sup_may(dir, look, W_OK | X_OK)
 					   : ENOTDIR;
 	}
 	if (e == 0)
-		return excl ? EEXIST : sup_open_existing(look, flags, &st);
+		return excl ? EEXIST : sup_open_existing(dir, look, flags, &st);
 	if (e == ENOENT && (flags & O_CREAT))
-		return sup_parent_ok(look);
+		return sup_parent_ok(dir, look);
 	return e;
 }
 
-static int sup_foresee_exec(const char *look)
+static int sup_foresee_exec(int dir, const char *look)
 {
 	struct stat st;
-	int e = sup_look(look, true, &st);
+	int e = sup_look(dir, look, true, &st);
 
 	if (e != 0)
 		return e;
 	if (!S_ISREG(st.st_mode))
 		return EACCES;
-	return sup_may(look, X_OK);
+	return sup_may(dir, look, X_OK);
 }
 
-static int sup_foresee_chdir(const char *look)
+static int sup_foresee_chdir(int dir, const char *look)
 {
 	struct stat st;
-	int e = sup_look(look, true, &st);
+	int e = sup_look(dir, look, true, &st);
 
 	if (e != 0)
 		return e;
-	return S_ISDIR(st.st_mode) ? sup_may(look, X_OK) : ENOTDIR;
+	return S_ISDIR(st.st_mode) ? sup_may(dir, look, X_OK) : ENOTDIR;
 }
 
-static int sup_foresee_remove(const char *look, bool dir)
+static int sup_foresee_remove(int dir, const char *look, bool want_dir)
 {
 	struct stat st;
-	int e = sup_look(look, false, &st);
+	int e = sup_look(dir, look, false, &st);
 
 	if (e != 0)
 		return e;
-	if (dir)
+	if (want_dir)
 		return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 	return S_ISDIR(st.st_mode) ? EISDIR : 0;
 }
@@ -390,54 +427,54 @@ static int sup_foresee_access(const struct sup_req *q)
 
 	if (q->c->flags >= 0)
 		fl = q->flags & (AT_EACCESS | AT_SYMLINK_NOFOLLOW);
-	return faccessat(AT_FDCWD, q->p1.look, q->mode, fl) == 0 ? 0 : errno;
+	return faccessat(q->p1.dir, q->p1.look, q->mode, fl) == 0 ? 0 : errno;
 }
 
 /* The error the call is foreseen to fail with, or 0. */
 static int sup_foresee(const struct sup_req *q)
 {
 	const char *look = q->p1.look;
+	int dir = q->p1.dir;
 	struct stat st;
 	char one;
 	int e;
 
-	if (look[0] == '\0')
-		return ENAMETOOLONG;
 	switch ((enum sup_kind)q->c->kind) {
 	case SUP_OPEN:
 	case SUP_OPENAT2:
-		return sup_foresee_open(look, q->flags);
+		return sup_foresee_open(dir, look, q->flags);
 	case SUP_STAT:
 	case SUP_CHATTR:
-		return sup_look(look, sup_follows(q), &st);
+		return sup_look(dir, look, sup_follows(q), &st);
 	case SUP_ACCESS:
 		return sup_foresee_access(q);
 	case SUP_READLINK:
-		return readlink(look, &one, 1) >= 0 ? 0 : errno;
+		return readlinkat(dir, look, &one, 1) >= 0 ? 0 : errno;
 	case SUP_EXEC:
-		return sup_foresee_exec(look);
+		return sup_foresee_exec(dir, look);
 	case SUP_CHDIR:
 	case SUP_FCHDIR:
-		return sup_foresee_chdir(look);
+		return sup_foresee_chdir(dir, look);
 	case SUP_TRUNCATE:
-		e = sup_look(look, true, &st);
+		e = sup_look(dir, look, true, &st);
 		if (e == 0 && S_ISDIR(st.st_mode))
 			return EISDIR;
-		return e != 0 ? e : sup_may(look, W_OK);
+		return e != 0 ? e : sup_may(dir, look, W_OK);
 	case SUP_MKDIR:
 	case SUP_MKNOD:
 	case SUP_SYMLINK:
-		return sup_make_name(look);
+		return sup_make_name(dir, look);
 	case SUP_RMDIR:
-		return sup_foresee_remove(look, true);
+		return sup_foresee_remove(dir, look, true);
 	case SUP_UNLINK:
-		return sup_foresee_remove(look, (q->flags & AT_REMOVEDIR) != 0);
+		return sup_foresee_remove(dir, look,
+					  (q->flags & AT_REMOVEDIR) != 0);
 	case SUP_RENAME:
-		e = sup_look(look, false, &st);
-		return e != 0 ? e : sup_parent_ok(q->p2.look);
+		e = sup_look(dir, look, false, &st);
+		return e != 0 ? e : sup_parent_ok(q->p2.dir, q->p2.look);
 	case SUP_LINK:
-		e = sup_look(look, sup_follows(q), &st);
-		return e != 0 ? e : sup_make_name(q->p2.look);
+		e = sup_look(dir, look, sup_follows(q), &st);
+		return e != 0 ? e : sup_make_name(q->p2.dir, q->p2.look);
 	}
 	return 0;
 }
@@ -447,8 +484,18 @@ static int sup_foresee(const struct sup_req *q)
 static void sup_record(struct cache *c, struct cache_hint *h,
 		       const struct sup_path *p, uint64_t value)
 {
-	if (c != NULL && p->keylen != 0)
-		cache_record_hinted(c, p->key, p->keylen, value, h);
+	size_t len = p->keylen;
+
+	if (c == NULL || len == 0)
+		return;
+	if (len == CACHE_KEY_TOOLONG) {
+		/* the whole buffer, longer than any key: counted as skipped,
+		 * as the shim counts it */
+		if (sizeof p->key <= cache_max_key())
+			return;
+		len = sizeof p->key;
+	}
+	cache_record_hinted(c, p->key, len, value, h);
 }
 
 static void sup_record_all(struct cache *c, struct cache_hint *h,
@@ -534,30 +581,58 @@ static bool sup_is_own_start(const struct sup_req *q, pid_t *prog)
 	return true;
 }
 
+static void sup_close_dir(int dir, int proc)
+{
+	if (dir >= 0 && dir != proc)
+		close(dir);
+}
+
+/* The keys and the outcome, once the call is known to be waiting: every
+ * look-up goes through q->proc, which names the task that made it. */
+static void sup_handle_valid(struct cache *c, struct cache_hint *h,
+			     struct sup_req *q)
+{
+	const struct seccomp_notif *n = q->n;
+	int err;
+
+	sup_make_key(&q->p1, q->proc, sup_arg_fd(n, q->c->fd1));
+	if (q->c->kind == SUP_SYMLINK)
+		sup_make_target_key(&q->p2, &q->p1);
+	else if (q->c->path2 >= 0)
+		sup_make_key(&q->p2, q->proc, sup_arg_fd(n, q->c->fd2));
+	if (q->p1.keylen != 0) {
+		err = sup_foresee(q);
+		sup_record_all(c, h, q, err);
+	}
+	sup_close_dir(q->p1.dir, q->proc);
+	sup_close_dir(q->p2.dir, q->proc);
+}
+
 static void sup_handle(int fd, struct cache *c, struct cache_hint *h,
 		       const struct seccomp_notif *n, pid_t *prog,
 		       struct sup_req *q)
 {
-	pid_t pid = (pid_t)n->pid;
-	int err;
+	char name[32];
 
 	q->n = n;
 	q->c = sup_call_find(n->data.nr);
 	q->p1.keylen = q->p2.keylen = 0;
-	q->p2.look[0] = '\0';
-	if (q->c == NULL || sup_read_call(q) != 0 ||
-	    ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) != 0 ||
-	    sup_is_own_start(q, prog))
+	q->p1.dir = q->p2.dir = -1;
+	q->p1.look = q->p2.look = "";
+	if (q->c == NULL)
 		return;
-	sup_make_key(&q->p1, pid, sup_arg_fd(n, q->c->fd1));
-	if (q->c->kind == SUP_SYMLINK)
-		sup_make_target_key(&q->p2, &q->p1);
-	else if (q->c->path2 >= 0)
-		sup_make_key(&q->p2, pid, sup_arg_fd(n, q->c->fd2));
-	if (q->p1.keylen == 0)
+	/* /proc/TID first: once NOTIF_ID_VALID confirms that TID is the
+	 * caller, this descriptor names that task even if the pid is
+	 * reused later */
+	snprintf(name, sizeof name, "/proc/%d", (int)n->pid);
+	q->proc = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (q->proc < 0)
 		return;
-	err = sup_foresee(q);
-	sup_record_all(c, h, q, err);
+	if (sup_read_call(q) == 0 &&
+	    ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) == 0 &&
+	    !sup_is_own_start(q, prog))
+		sup_handle_valid(c, h, q);
+	close(q->proc);
 }
 
 int sup_serve(int fd, struct cache *c, pid_t prog)
@@ -591,7 +666,13 @@ int sup_serve(int fd, struct cache *c, pid_t prog)
 		memset(&r, 0, sizeof r);
 		r.id = n.id;
 		r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-		/* ENOENT: the call was interrupted meanwhile (it restarts) */
-		(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &r);
+		/* ENOENT: the call was interrupted meanwhile (it restarts).
+		 * Any other error (EINVAL: a kernel before 5.5 refuses
+		 * CONTINUE) leaves the call waiting for an answer that never
+		 * comes: the caller closes the listener, and the kernel fails
+		 * the pending calls with ENOSYS. */
+		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &r) != 0 &&
+		    errno != ENOENT)
+			return -1;
 	}
 }

@@ -3,10 +3,13 @@
  * of the supervisor, the filter, the hand-over of its listener, the exec.
  *
  * Fail open: when the filter cannot be installed (no seccomp user
- * notification: kernel < 5.0 or a sandbox that forbids it) the program is
- * executed untraced and this says so on stderr; EBUSY means a supervisor
- * already serves this process (the environment lost SHMCACHE_SUPERVISED on
- * the way): that one records the program, and nothing is said.  When the
+ * notification: kernel < 5.5 or a sandbox that forbids it) the program is
+ * executed untraced and this says so on stderr.  EBUSY means a filter
+ * with a listener serves this process already: when SHMCACHE_SUPERVISED
+ * names a live shmcache-supervise, that one records the program and
+ * nothing is said; else it is another's (a container runtime's), the
+ * program runs untraced, unmarked (the shim in its dynamic children keeps
+ * recording), and this says so.  When the
  * cache cannot be attached the supervisor still answers every call (and
  * says why once): a traced process never waits for a supervisor that is
  * not serving.  If the supervisor dies, the kernel fails the calls trapped
@@ -21,7 +24,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,6 +39,28 @@ static void sup_warn(const char *what, const char *detail)
 {
 	fprintf(stderr, "shmcache-supervise: %s%s%s\n", what,
 		detail ? ": " : "", detail ? detail : "");
+}
+
+/* Closes every descriptor but keep and stderr: close_range (Linux 5.9),
+ * else one close a descriptor up to the limit. */
+static void sup_close_all_but(int keep)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+
+	for (int i = 0; i < 2; i++)
+		if (i != keep)
+			close(i);
+	if (keep < 3 ? syscall(SYS_close_range, 3u, ~0u, 0u) == 0
+		     : (keep == 3 || syscall(SYS_close_range, 3u,
+					     (unsigned)keep - 1u, 0u) == 0) &&
+			       syscall(SYS_close_range, (unsigned)keep + 1u,
+				       ~0u, 0u) == 0)
+		return;
+	if (max < 0 || max > 1 << 20)
+		max = 1 << 20;
+	for (int i = 3; i < max; i++)
+		if (i != keep)
+			close(i);
 }
 
 /* The supervisor's end: waits for the listener, then serves it. */
@@ -55,11 +83,7 @@ static int sup_child_serve(int sock, pid_t prog)
 	close(sock);
 	/* Only the listener and stderr stay open: a pipe the program
 	 * writes to must see its end when the program's own copies close. */
-	for (int i = 0; i < 2; i++)
-		if (i != fd)
-			close(i);
-	syscall(SYS_close_range, 3u, (unsigned)fd - 1u, 0u);
-	syscall(SYS_close_range, (unsigned)fd + 1u, ~0u, 0u);
+	sup_close_all_but(fd);
 	if (file == NULL || file[0] == '\0')
 		sup_warn("SHMCACHE_FILE is not set: nothing is recorded", NULL);
 	else if ((r = cache_attach(&cache, file, 0)) != CACHE_OK)
@@ -69,8 +93,14 @@ static int sup_child_serve(int sock, pid_t prog)
 	else
 		c = &cache;
 	r = sup_serve(fd, c, prog);
-	if (r != 0)
-		sup_warn("the seccomp listener failed", strerror(errno));
+	if (r != 0) {
+		int e = errno;
+
+		/* closed first: a call left unanswered fails with ENOSYS */
+		close(fd);
+		sup_warn("the seccomp listener failed, the program's path "
+			 "calls fail with ENOSYS from here on", strerror(e));
+	}
 	return r == 0 ? 0 : 1;
 }
 
@@ -126,21 +156,51 @@ static int sup_send_fd(int sock, int fd)
 	return sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
+/* Whether SHMCACHE_SUPERVISED names a live shmcache-supervise (the same
+ * executable as this one): a supervisor of ours above. */
+static bool sup_marked_above(void)
+{
+	const char *m = getenv(SUP_MARK);
+	char link[64], them[PATH_MAX], me[PATH_MAX];
+	ssize_t a, b;
+	char *end;
+	long pid;
+
+	if (m == NULL || m[0] == '\0')
+		return false;
+	errno = 0;
+	pid = strtol(m, &end, 10);
+	if (errno != 0 || *end != '\0' || pid <= 1)
+		return false;
+	snprintf(link, sizeof link, "/proc/%ld/exe", pid);
+	a = readlink(link, them, sizeof them);
+	b = readlink("/proc/self/exe", me, sizeof me);
+	return a > 0 && a == b && memcmp(them, me, (size_t)a) == 0;
+}
+
 /* Installs the filter and hands its listener over.  Returns 0 when the
  * program will be traced by it, 1 when a supervisor above traces it
  * already (EBUSY), -1 when it runs untraced. */
 static int sup_start(void)
 {
-	int sock[2], fd, e;
+	int sock[2], fd, e, r;
 	pid_t sup;
 	char mark[32];
+	void (*old_chld)(int);
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) != 0) {
 		sup_warn("cannot make a socket pair", strerror(errno));
 		return -1;
 	}
-	if (sup_fork_supervisor(sock, getpid(), &sup) != 0) {
-		sup_warn("cannot start the supervisor", strerror(errno));
+	/* SIGCHLD inherited as SIG_IGN reaps the middle child unseen
+	 * (waitpid: ECHILD); what the program inherits is restored */
+	old_chld = signal(SIGCHLD, SIG_DFL);
+	r = sup_fork_supervisor(sock, getpid(), &sup);
+	e = errno;
+	if (old_chld != SIG_ERR)
+		signal(SIGCHLD, old_chld);
+	if (r != 0) {
+		sup_warn("cannot start the supervisor", strerror(e));
 		close(sock[0]);
 		return -1;
 	}
@@ -148,8 +208,15 @@ static int sup_start(void)
 	e = errno;
 	if (fd < 0) {
 		close(sock[0]); /* the supervisor sees no listener and ends */
-		if (e == EBUSY)
+		if (e == EBUSY && sup_marked_above())
 			return 1;
+		if (e == EBUSY) {
+			sup_warn("another seccomp supervisor (not shmcache's) "
+				 "serves this process, the program runs "
+				 "untraced", strerror(e));
+			unsetenv(SUP_MARK);
+			return -1;
+		}
 		sup_warn("no seccomp user notification here, the program "
 			 "runs untraced", strerror(e));
 		return -1;
@@ -162,6 +229,9 @@ static int sup_start(void)
 	}
 	close(fd);
 	close(sock[0]);
+	/* Yama's ptrace_scope 1 lets only an ancestor read the program's
+	 * memory (process_vm_readv); the supervisor is none */
+	(void)prctl(PR_SET_PTRACER, (unsigned long)sup, 0, 0, 0);
 	/* the marker names the supervisor (for diagnostics and tests) */
 	snprintf(mark, sizeof mark, "%d", (int)sup);
 	setenv(SUP_MARK, mark, 1);
@@ -176,8 +246,7 @@ int main(int argc, char **argv)
 		      "programs that bypass libc)\n", stderr);
 		return 125;
 	}
-	if (sup_start() == 1 && getenv(SUP_MARK) == NULL)
-		setenv(SUP_MARK, "1", 1);
+	(void)sup_start();
 	execv(argv[2], argv + 3);
 	int e = errno;
 	fprintf(stderr, "shmcache-supervise: %s: %s\n", argv[2], strerror(e));

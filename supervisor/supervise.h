@@ -12,7 +12,9 @@
  * system calls (sup_calls below) and allows every other call, hands the
  * listener to the supervisor over a socketpair (SCM_RIGHTS) and executes
  * PATH with ARGV0 ARGS and the environment it was given, plus
- * SHMCACHE_SUPERVISED=1 (the shim then starts no second supervisor).
+ * SHMCACHE_SUPERVISED=PID, the supervisor's (the shim then starts no
+ * second supervisor; a later helper that meets EBUSY checks that PID is a
+ * shmcache-supervise).
  * Children inherit the filter: one supervisor serves the whole tree.
  *
  * Files: supervise.c (start-up), sup_filter.c (the BPF program),
@@ -79,16 +81,19 @@ const struct sup_call *sup_call_find(int nr);
 /* Installs the filter in the calling thread (and its future children):
  * without no_new_privs first (a process with CAP_SYS_ADMIN keeps the
  * set-user-ID bits of what it runs), else with it.  Returns the listener
- * descriptor, or -1 with errno (EBUSY: a supervisor already serves this
- * process; ENOSYS/EINVAL: no seccomp user notification here). */
+ * descriptor, or -1 with errno (EBUSY: a filter with a listener, ours or
+ * another's, already serves this process; ENOSYS/EINVAL: no seccomp user
+ * notification here). */
 int sup_filter_install(void);
 
 /* Serves the listener until no process uses the filter any more: each
  * notification is recorded into c (when c is not NULL) and answered with
  * SECCOMP_USER_NOTIF_FLAG_CONTINUE.  The first execve of prog (the
  * program's own start, recorded by whoever started it) is not recorded.
- * Returns 0, or -1 when the listener fails (the kernel then fails the
- * pending calls with ENOSYS: never a hang). */
+ * Returns 0, or -1 with errno when the listener fails or refuses an
+ * answer (a kernel before 5.5 has no CONTINUE): the caller then closes the
+ * listener, and the kernel fails the pending calls with ENOSYS (never a
+ * hang). */
 int sup_serve(int listener, struct cache *c, pid_t prog);
 
 #endif /* SHMCACHE_SUPERVISE_H */

@@ -24,7 +24,42 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+
+/* The xattr family on a name that is not there: ENOENT for the shim and
+ * the supervisor alike (an existing file's outcome depends on the file
+ * system's xattr support, which no lookup foresees). */
+static void xattr_calls(void)
+{
+	char buf[64];
+
+	getxattr("xa-none", "user.k", buf, sizeof buf);
+	lgetxattr("xa-none", "user.k", buf, sizeof buf);
+	listxattr("xa-none", buf, sizeof buf);
+	llistxattr("xa-none", buf, sizeof buf);
+	setxattr("xa-none-set", "user.k", "v", 1, 0);
+	lsetxattr("xa-none-set", "user.k", "v", 1, 0);
+	removexattr("xa-none-set", "user.k");
+	lremovexattr("xa-none-set", "user.k");
+}
+
+/* A relative name in a deleted current directory: no key (it names no
+ * path), for the shim and the supervisor alike. */
+static void deleted_cwd(void)
+{
+	struct stat st;
+	int top = open(".", O_RDONLY | O_DIRECTORY);
+
+	mkdir("gone", 0755);
+	if (top < 0 || chdir("gone") != 0 ||
+	    unlinkat(top, "gone", AT_REMOVEDIR) != 0)
+		exit(2);
+	stat("in-deleted", &st);
+	if (fchdir(top) != 0)
+		exit(2);
+	close(top);
+}
 
 static void calls(void)
 {
@@ -75,6 +110,8 @@ static void calls(void)
 	d = opendir("d");
 	if (d != NULL)
 		closedir(d);
+	xattr_calls();
+	deleted_cwd();
 	execl("./no-such-program", "no-such-program", (char *)NULL);
 }
 

@@ -8,9 +8,13 @@ exit status 77 when every test was skipped.  Environment: that of
 tests/cli/clitest.py, plus SHMCACHE_TEST_SUPERVISOR (the helper) and
 SHMCACHE_TEST_PROG_DYN / _STATIC (sup_prog.c linked both ways).
 """
+import ctypes
 import os
+import platform
 import re
 import shutil
+import signal
+import struct
 import subprocess
 import sys
 
@@ -94,6 +98,10 @@ class Same(SupBase):
         self.assertEqual(dyn["/nothere"], (L("!", "sMfa"), 4))
         self.assertIn("/no-such-program", dyn)
         self.assertIn("/d/fifo", dyn)
+        self.assertEqual(dyn["/xa-none"], (L("!", "s"), 4))
+        self.assertIn("/xa-none-set", dyn)
+        self.assertIn("/gone", dyn)
+        self.assertEqual([k for k in dyn if "in-deleted" in k], [])
 
     def test_fan(self):
         dyn, static = self.both(["fan", self.work, "1000", "8"])
@@ -301,7 +309,85 @@ class Reliability(SupBase):
         self.assertIn("/hostname", self.listing(c, "/etc"))
 
 
+FOREIGN_FD = 200
+
+
+def foreign_listener():
+    """In a child before exec: installs a filter with a listener that
+    traps nothing, as a container runtime's would (no_new_privs first),
+    and keeps the listener open (a closed one no longer counts)."""
+    nr = {"x86_64": 317, "aarch64": 277, "riscv64": 277}[platform.machine()]
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        os._exit(120)
+    allow = ctypes.create_string_buffer(
+        struct.pack("=HBBI", 0x06, 0, 0, 0x7FFF0000))  # ret ALLOW
+    prog = ctypes.create_string_buffer(
+        struct.pack("@HP", 1, ctypes.addressof(allow)))
+    # SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER
+    fd = libc.syscall(nr, 1, 8, prog)
+    if fd < 0:
+        os._exit(121)
+    # the runtime's agent holds the listener: it stays open past exec
+    # (close_fds=False keeps it from subprocess's closing)
+    os.dup2(fd, FOREIGN_FD)
+
+
+def ignore_sigchld():
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+
+
 class FailOpen(SupBase):
+    def helper(self, args, preexec_fn):
+        env = dict(self.env)
+        env.pop("SHMCACHE_SUPERVISED", None)
+        return subprocess.run([SUPERVISOR, "--"] + args, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              preexec_fn=preexec_fn, close_fds=False)
+
+    def test_foreign_listener_helper(self):
+        """Another's listener (EBUSY, no marker): said, and the program
+        runs unmarked, so that the shim in it keeps recording."""
+        r = self.helper(["/usr/bin/env", "env"], foreign_listener)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr.count(b"another seccomp supervisor"), 1,
+                         r.stderr)
+        self.assertNotIn(b"SHMCACHE_SUPERVISED", r.stdout)
+
+    def test_foreign_listener_run(self):
+        c = self.path("c")
+        r = self.run_ok([PROG_STATIC, "calls", self.work], c,
+                        preexec_fn=foreign_listener, close_fds=False)
+        self.assertEqual(r.stderr.count(b"another seccomp supervisor"), 1,
+                         r.stderr)
+
+    def test_foreign_abi_warns(self):
+        """An i386 program on another machine: untraced, and said."""
+        if platform.machine() not in ("x86_64", "aarch64", "riscv64"):
+            self.skipTest("a 64-bit host is needed")
+        fake = os.path.join(self.work, "prog32")
+        # an ELF32 i386 executable's header (e_type 2, e_machine 3)
+        with open(fake, "wb") as fh:
+            fh.write(b"\x7fELF\x01\x01\x01" + bytes(9) +
+                     struct.pack("<HHI", 2, 3, 1) + bytes(32))
+        os.chmod(fake, 0o755)
+        r = self.run_cmd([fake], self.path("c"))
+        self.assertEqual(r.stderr.count(b"is built for another ABI"), 1,
+                         r.stderr)
+
+    def test_sigchld_ignored(self):
+        """SIGCHLD inherited ignored: the supervisor starts all the same,
+        and the program inherits SIGCHLD ignored."""
+        r = self.helper(["/bin/cat", "cat", "/proc/self/status"],
+                        ignore_sigchld)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn(b"cannot start the supervisor", r.stderr)
+        m = re.search(rb"^SigIgn:\s*([0-9a-f]+)$", r.stdout, re.M)
+        self.assertIsNotNone(m, r.stdout)
+        self.assertTrue(int(m.group(1), 16) & (1 << (signal.SIGCHLD - 1)))
+        r = self.helper(["/usr/bin/env", "env"], ignore_sigchld)
+        self.assertRegex(r.stdout, rb"(?m)^SHMCACHE_SUPERVISED=[0-9]+$")
+
     def test_no_helper(self):
         self.env["SHMCACHE_SUPERVISOR"] = "/nonexistent/shmcache-supervise"
         c = self.path("c")
