@@ -5,12 +5,18 @@
 #include "shim.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../supervisor/elfkind.h"
 
 #ifndef __APPLE__
 
-#define SUP_MAX_ARGS 8192 /* more: run untraced (the vector is a VLA) */
+#define SUP_MAX_ARGS 8192 /* more: run untraced (the kernel's own limit
+			     on the vector is about this order)        */
+/* The helper's vector lives on the hook's stack up to this many arguments
+ * (68 pointers: 544 bytes), else in pages mapped for the one exec: exec
+ * hooks run on small signal stacks and in vfork children. */
+#define SUP_STACK_ARGS 64
 
 static char sup_helper[PATH_MAX];
 static char sup_patterns[1024];
@@ -79,19 +85,51 @@ static void sup_vector(char **v, const char *path, char *const argv[],
 	memcpy(v + 3, argv, (size_t)(argc + 1) * sizeof *argv);
 }
 
+/* Room for the helper's vector of argc arguments: stack (argc within
+ * SUP_STACK_ARGS), or fresh anonymous pages (mmap is a system call,
+ * async-signal-safe); NULL when they cannot be had.  errno preserved. */
+static char **sup_room(char **stack, long argc, size_t *mapped)
+{
+	int e = errno;
+	void *m;
+
+	*mapped = 0;
+	if (argc <= SUP_STACK_ARGS)
+		return stack;
+	m = mmap(NULL, (size_t)(argc + 4) * sizeof(char *),
+		 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		errno = e;
+		return NULL;
+	}
+	*mapped = (size_t)(argc + 4) * sizeof(char *);
+	return m;
+}
+
+/* Gives back sup_room's pages after a failed exec or a spawn.  A vfork
+ * child whose exec succeeds leaves them in the parent (the two share one
+ * address space until then): argc * 8 bytes, rounded up to a page, for
+ * each such exec of a supervised program with more than SUP_STACK_ARGS
+ * arguments. */
+static void sup_unroom(char **v, size_t mapped)
+{
+	if (mapped != 0)
+		munmap(v, mapped);
+}
+
 int shim_exec_call(shim_fn_execve fn, const struct shim_key *k,
 		   const char *path, char *const argv[], char *const envp[])
 {
+	char *stack[SUP_STACK_ARGS + 4], **v;
+	size_t mapped;
 	long argc;
 
-	if (!sup_wanted(k, path) || (argc = sup_argc(argv)) < 1)
+	if (!sup_wanted(k, path) || (argc = sup_argc(argv)) < 1 ||
+	    (v = sup_room(stack, argc, &mapped)) == NULL)
 		return fn(path, argv, envp);
-	{
-		char *v[argc + 4];
-
-		sup_vector(v, path, argv, argc);
-		fn(sup_helper, v, envp);
-	}
+	sup_vector(v, path, argv, argc);
+	fn(sup_helper, v, envp);
+	sup_unroom(v, mapped);
 	return fn(path, argv, envp);
 }
 
@@ -101,21 +139,21 @@ int shim_spawn_call(shim_fn_posix_spawn fn, const struct shim_key *k,
 		    const posix_spawnattr_t *attr, char *const argv[],
 		    char *const envp[])
 {
+	char *stack[SUP_STACK_ARGS + 4], **v;
+	size_t mapped;
 	long argc;
+	int r;
 
 	if (k == NULL || k->len == 0 || k->len == CACHE_KEY_TOOLONG ||
 	    strchr(path, '/') == NULL || !sup_wanted(k, path) ||
-	    (argc = sup_argc(argv)) < 1)
+	    (argc = sup_argc(argv)) < 1 ||
+	    (v = sup_room(stack, argc, &mapped)) == NULL)
 		return fn(pid, path, acts, attr, argv, envp);
-	{
-		char *v[argc + 4];
-		int r;
-
-		sup_vector(v, path, argv, argc);
-		r = fn(pid, sup_helper, acts, attr, v, envp);
-		if (r == 0)
-			return 0;
-	}
+	sup_vector(v, path, argv, argc);
+	r = fn(pid, sup_helper, acts, attr, v, envp);
+	sup_unroom(v, mapped);
+	if (r == 0)
+		return 0;
 	return fn(pid, path, acts, attr, argv, envp);
 }
 
@@ -135,6 +173,16 @@ int shim_exec_call(shim_fn_execve fn, const struct shim_key *k,
 {
 	(void)k;
 	return fn(path, argv, envp);
+}
+
+int shim_spawn_call(shim_fn_posix_spawn fn, const struct shim_key *k,
+		    pid_t *pid, const char *path,
+		    const posix_spawn_file_actions_t *acts,
+		    const posix_spawnattr_t *attr, char *const argv[],
+		    char *const envp[])
+{
+	(void)k;
+	return fn(pid, path, acts, attr, argv, envp);
 }
 
 #endif
