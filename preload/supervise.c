@@ -21,6 +21,7 @@
 static char sup_helper[PATH_MAX];
 static char sup_patterns[1024];
 static int sup_on;
+static int sup_debug; /* SHMCACHE_DEBUG set: an unsupervised run is said */
 
 int shim_supervised(void)
 {
@@ -33,6 +34,9 @@ void shim_supervise_init(void)
 {
 	const char *h = getenv("SHMCACHE_SUPERVISOR");
 	const char *p = getenv("SHMCACHE_SUPERVISE_PATTERNS");
+	const char *d = getenv("SHMCACHE_DEBUG");
+
+	sup_debug = d != NULL && d[0] != '\0';
 
 	if (shim_supervised() || h == NULL || h[0] != '/' ||
 	    strlen(h) >= sizeof sup_helper)
@@ -54,6 +58,20 @@ static int sup_wanted(const struct shim_key *k, const char *path)
 			       k != NULL ? k->len : strlen(path)))
 		return 1;
 	return elf_kind_bypasses_libc(elf_kind_path(path));
+}
+
+/* Under SHMCACHE_DEBUG: path, which bypasses libc, runs untraced.
+ * errno preserved. */
+static void sup_say_untraced(const char *path, const char *why)
+{
+	const char *parts[] = { "shmcache: ", path,
+				": runs unsupervised (untraced): ", why };
+
+	int e = errno;
+
+	if (sup_debug)
+		shim_say_line(parts, sizeof parts / sizeof parts[0]);
+	errno = e;
 }
 
 /* argv's length, read without faulting; -1 when it cannot be read or is
@@ -124,9 +142,14 @@ int shim_exec_call(shim_fn_execve fn, const struct shim_key *k,
 	size_t mapped;
 	long argc;
 
-	if (!sup_wanted(k, path) || (argc = sup_argc(argv)) < 1 ||
-	    (v = sup_room(stack, argc, &mapped)) == NULL)
+	if (!sup_wanted(k, path))
 		return fn(path, argv, envp);
+	if ((argc = sup_argc(argv)) < 1 ||
+	    (v = sup_room(stack, argc, &mapped)) == NULL) {
+		sup_say_untraced(path, argc < 1 ? "argv unreadable, empty or "
+					"too long" : "no memory for its argv");
+		return fn(path, argv, envp);
+	}
 	sup_vector(v, path, argv, argc);
 	fn(sup_helper, v, envp);
 	sup_unroom(v, mapped);
@@ -145,10 +168,14 @@ int shim_spawn_call(shim_fn_posix_spawn fn, const struct shim_key *k,
 	int r;
 
 	if (k == NULL || k->len == 0 || k->len == CACHE_KEY_TOOLONG ||
-	    strchr(path, '/') == NULL || !sup_wanted(k, path) ||
-	    (argc = sup_argc(argv)) < 1 ||
-	    (v = sup_room(stack, argc, &mapped)) == NULL)
+	    strchr(path, '/') == NULL || !sup_wanted(k, path))
 		return fn(pid, path, acts, attr, argv, envp);
+	if ((argc = sup_argc(argv)) < 1 ||
+	    (v = sup_room(stack, argc, &mapped)) == NULL) {
+		sup_say_untraced(path, argc < 1 ? "argv unreadable, empty or "
+					"too long" : "no memory for its argv");
+		return fn(pid, path, acts, attr, argv, envp);
+	}
 	sup_vector(v, path, argv, argc);
 	r = fn(pid, sup_helper, acts, attr, v, envp);
 	sup_unroom(v, mapped);
