@@ -11,10 +11,10 @@
 
 #ifndef __APPLE__
 
-#define SUP_MAX_ARGS 8192 /* more: run untraced (the kernel's own limit
-			     on the vector is about this order)        */
+#define SUP_MAX_ARGS 8192 /* more: run untraced (argv is read a pointer
+			     at a time; this bounds the hook's work)   */
 /* The helper's vector lives on the hook's stack up to this many arguments
- * (68 pointers: 544 bytes), else in pages mapped for the one exec: exec
+ * (68 pointers: 544 bytes on LP64), else in pages mapped for the one exec: exec
  * hooks run on small signal stacks and in vfork children. */
 #define SUP_STACK_ARGS 64
 
