@@ -48,10 +48,31 @@ static char *resolve(const char *cmd)
 	}
 }
 
+/* Opens file for a look at its headers: only a regular file that this
+ * process may execute (as execve would: the exec error is then the
+ * program's own, not the helper's), without blocking on a FIFO or device;
+ * -1 otherwise. */
+static int open_program(const char *file)
+{
+	struct stat st;
+	int fd;
+
+	if (access(file, X_OK) != 0)
+		return -1;
+	fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Follows "#!" interpreters up to depth levels. */
 static bool file_is_static(const char *file, int depth)
 {
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	int fd = open_program(file);
 	if (fd < 0)
 		return false;
 	enum elf_kind kind = elf_kind_fd(fd);

@@ -204,9 +204,15 @@ bool run_supervise_setup(bool off, const char *patterns, bool loud,
 static bool file_foreign_elf(const char *file)
 {
 	unsigned char h[EI_NIDENT + 4];
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	/* O_NONBLOCK: a FIFO named as the program must not block run */
+	int fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return false;
+	}
 	ssize_t n = pread(fd, h, sizeof h, 0);
 	close(fd);
 	if (n != (ssize_t)sizeof h || memcmp(h, ELFMAG, SELFMAG) != 0)

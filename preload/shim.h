@@ -106,7 +106,9 @@ static inline int shim_active(void)
  * (CACHE_KEY_MAX).  A longer normalised path is passed to
  * cache_record with this whole length, so that the cache counts it as
  * skipped.  Kept small: hooks run on signal stacks too (SIGSTKSZ is 8 KiB,
- * and the exec hooks hold a key and an environment buffer). */
+ * and the exec hooks hold a key, an environment buffer and the supervisor's
+ * argument vector: on the stack up to 64 arguments, 544 bytes, else in
+ * pages mapped for the one exec; preload/supervise.c). */
 #if CACHE_KEY_MAX + 32u < 4096u
 #define SHIM_KEY_CAP (CACHE_KEY_MAX + 32u)
 #else

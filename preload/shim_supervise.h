@@ -14,10 +14,10 @@
  *   SHMCACHE_SUPERVISED  set by the helper in what it runs: this process is
  *                        under a filter already (its children are too),
  *                        so none is started again
- * The one extra file operation is elf_kind_path's (supervisor/elfkind.h):
- * an open O_RDONLY | O_NONBLOCK | O_CLOEXEC of the program about to run,
- * a few preads of its headers, and a close; made only when the helper is
- * known and no pattern matched.
+ * The extra file operations are elf_kind_path's (supervisor/elfkind.h):
+ * a faccessat(X_OK) of the program about to run, an open O_RDONLY |
+ * O_NONBLOCK | O_CLOEXEC of it, a few preads of its headers, and a close;
+ * made only when the helper is known and no pattern matched.
  */
 #ifndef SHMCACHE_SHIM_SUPERVISE_H
 #define SHMCACHE_SHIM_SUPERVISE_H
@@ -37,7 +37,10 @@ SHIM_HIDDEN void shim_supervise_init(void);
  * CACHE_KEY_TOOLONG: path was not readable, nothing is supervised), or
  * NULL when path is the shim's own readable string (the PATH search).
  * Async-signal-safe, usable in a vfork child; argv is read without
- * faulting (a bad vector is the kernel's to refuse). */
+ * faulting (a bad vector is the kernel's to refuse).  The helper's vector
+ * is on the stack up to 64 arguments, else in anonymous pages mapped for
+ * the call and unmapped when it returns (when they cannot be mapped, or
+ * argv holds 8192 or more, path runs unsupervised). */
 SHIM_HIDDEN int shim_exec_call(shim_fn_execve fn, const struct shim_key *k,
 			       const char *path, char *const argv[],
 			       char *const envp[]);

@@ -5,16 +5,23 @@
 #include "shim.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../supervisor/elfkind.h"
 
 #ifndef __APPLE__
 
-#define SUP_MAX_ARGS 8192 /* more: run untraced (the vector is a VLA) */
+#define SUP_MAX_ARGS 8192 /* more: run untraced (argv is read a pointer
+			     at a time; this bounds the hook's work)   */
+/* The helper's vector lives on the hook's stack up to this many arguments
+ * (68 pointers: 544 bytes on LP64), else in pages mapped for the one exec: exec
+ * hooks run on small signal stacks and in vfork children. */
+#define SUP_STACK_ARGS 64
 
 static char sup_helper[PATH_MAX];
 static char sup_patterns[1024];
 static int sup_on;
+static int sup_debug; /* SHMCACHE_DEBUG set: an unsupervised run is said */
 
 int shim_supervised(void)
 {
@@ -27,6 +34,9 @@ void shim_supervise_init(void)
 {
 	const char *h = getenv("SHMCACHE_SUPERVISOR");
 	const char *p = getenv("SHMCACHE_SUPERVISE_PATTERNS");
+	const char *d = getenv("SHMCACHE_DEBUG");
+
+	sup_debug = d != NULL && d[0] != '\0';
 
 	if (shim_supervised() || h == NULL || h[0] != '/' ||
 	    strlen(h) >= sizeof sup_helper)
@@ -48,6 +58,20 @@ static int sup_wanted(const struct shim_key *k, const char *path)
 			       k != NULL ? k->len : strlen(path)))
 		return 1;
 	return elf_kind_bypasses_libc(elf_kind_path(path));
+}
+
+/* Under SHMCACHE_DEBUG: path, which bypasses libc, runs untraced.
+ * errno preserved. */
+static void sup_say_untraced(const char *path, const char *why)
+{
+	const char *parts[] = { "shmcache: ", path,
+				": runs unsupervised (untraced): ", why };
+
+	int e = errno;
+
+	if (sup_debug)
+		shim_say_line(parts, sizeof parts / sizeof parts[0]);
+	errno = e;
 }
 
 /* argv's length, read without faulting; -1 when it cannot be read or is
@@ -79,19 +103,56 @@ static void sup_vector(char **v, const char *path, char *const argv[],
 	memcpy(v + 3, argv, (size_t)(argc + 1) * sizeof *argv);
 }
 
+/* Room for the helper's vector of argc arguments: stack (argc within
+ * SUP_STACK_ARGS), or fresh anonymous pages (mmap is a system call,
+ * async-signal-safe); NULL when they cannot be had.  errno preserved. */
+static char **sup_room(char **stack, long argc, size_t *mapped)
+{
+	int e = errno;
+	void *m;
+
+	*mapped = 0;
+	if (argc <= SUP_STACK_ARGS)
+		return stack;
+	m = mmap(NULL, (size_t)(argc + 4) * sizeof(char *),
+		 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		errno = e;
+		return NULL;
+	}
+	*mapped = (size_t)(argc + 4) * sizeof(char *);
+	return m;
+}
+
+/* Gives back sup_room's pages after a failed exec or a spawn.  A vfork
+ * child whose exec succeeds leaves them in the parent (the two share one
+ * address space until then): argc * 8 bytes, rounded up to a page, for
+ * each such exec of a supervised program with more than SUP_STACK_ARGS
+ * arguments. */
+static void sup_unroom(char **v, size_t mapped)
+{
+	if (mapped != 0)
+		munmap(v, mapped);
+}
+
 int shim_exec_call(shim_fn_execve fn, const struct shim_key *k,
 		   const char *path, char *const argv[], char *const envp[])
 {
+	char *stack[SUP_STACK_ARGS + 4], **v;
+	size_t mapped;
 	long argc;
 
-	if (!sup_wanted(k, path) || (argc = sup_argc(argv)) < 1)
+	if (!sup_wanted(k, path))
 		return fn(path, argv, envp);
-	{
-		char *v[argc + 4];
-
-		sup_vector(v, path, argv, argc);
-		fn(sup_helper, v, envp);
+	if ((argc = sup_argc(argv)) < 1 ||
+	    (v = sup_room(stack, argc, &mapped)) == NULL) {
+		sup_say_untraced(path, argc < 1 ? "argv unreadable, empty or "
+					"too long" : "no memory for its argv");
+		return fn(path, argv, envp);
 	}
+	sup_vector(v, path, argv, argc);
+	fn(sup_helper, v, envp);
+	sup_unroom(v, mapped);
 	return fn(path, argv, envp);
 }
 
@@ -101,21 +162,25 @@ int shim_spawn_call(shim_fn_posix_spawn fn, const struct shim_key *k,
 		    const posix_spawnattr_t *attr, char *const argv[],
 		    char *const envp[])
 {
+	char *stack[SUP_STACK_ARGS + 4], **v;
+	size_t mapped;
 	long argc;
+	int r;
 
 	if (k == NULL || k->len == 0 || k->len == CACHE_KEY_TOOLONG ||
-	    strchr(path, '/') == NULL || !sup_wanted(k, path) ||
-	    (argc = sup_argc(argv)) < 1)
+	    strchr(path, '/') == NULL || !sup_wanted(k, path))
 		return fn(pid, path, acts, attr, argv, envp);
-	{
-		char *v[argc + 4];
-		int r;
-
-		sup_vector(v, path, argv, argc);
-		r = fn(pid, sup_helper, acts, attr, v, envp);
-		if (r == 0)
-			return 0;
+	if ((argc = sup_argc(argv)) < 1 ||
+	    (v = sup_room(stack, argc, &mapped)) == NULL) {
+		sup_say_untraced(path, argc < 1 ? "argv unreadable, empty or "
+					"too long" : "no memory for its argv");
+		return fn(pid, path, acts, attr, argv, envp);
 	}
+	sup_vector(v, path, argv, argc);
+	r = fn(pid, sup_helper, acts, attr, v, envp);
+	sup_unroom(v, mapped);
+	if (r == 0)
+		return 0;
 	return fn(pid, path, acts, attr, argv, envp);
 }
 
@@ -135,6 +200,16 @@ int shim_exec_call(shim_fn_execve fn, const struct shim_key *k,
 {
 	(void)k;
 	return fn(path, argv, envp);
+}
+
+int shim_spawn_call(shim_fn_posix_spawn fn, const struct shim_key *k,
+		    pid_t *pid, const char *path,
+		    const posix_spawn_file_actions_t *acts,
+		    const posix_spawnattr_t *attr, char *const argv[],
+		    char *const envp[])
+{
+	(void)k;
+	return fn(pid, path, acts, attr, argv, envp);
 }
 
 #endif

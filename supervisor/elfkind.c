@@ -23,6 +23,35 @@
 #define EK_NOTE_READ 256u     /* bytes of each PT_NOTE read           */
 #define EK_GO_BUILDID 4u      /* the Go linker's note type            */
 
+/* The ELF class, data encoding and e_machine this host's kernel executes
+ * natively.  A file of another is not supervised: the kernel's own error
+ * (ENOEXEC) or its compat path is the program's, not the helper's 126. */
+#if defined(__x86_64__) && defined(__ILP32__)
+#define EK_HOST_MACHINE 62 /* x32: ELFCLASS32, EM_X86_64 */
+#elif defined(__x86_64__)
+#define EK_HOST_MACHINE 62 /* EM_X86_64 */
+#elif defined(__i386__)
+#define EK_HOST_MACHINE 3 /* EM_386 */
+#elif defined(__aarch64__)
+#define EK_HOST_MACHINE 183 /* EM_AARCH64 */
+#elif defined(__arm__)
+#define EK_HOST_MACHINE 40 /* EM_ARM */
+#elif defined(__riscv)
+#define EK_HOST_MACHINE 243 /* EM_RISCV */
+#elif defined(__powerpc64__)
+#define EK_HOST_MACHINE 21 /* EM_PPC64 */
+#elif defined(__s390x__)
+#define EK_HOST_MACHINE 22 /* EM_S390 */
+#elif defined(__loongarch64)
+#define EK_HOST_MACHINE 258 /* EM_LOONGARCH */
+#endif
+#define EK_HOST_CLASS (sizeof(void *) == 8 ? 2 : 1)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define EK_HOST_DATA 2
+#else
+#define EK_HOST_DATA 1
+#endif
+
 struct ek_file {
 	int fd;
 	int is64, big;
@@ -37,12 +66,30 @@ static uint64_t ek_get(const unsigned char *p, unsigned n, int big)
 	return v;
 }
 
-/* Reads up to n bytes at off; returns the count, or -1. */
+/* Reads up to n bytes at off; returns the count, or -1.  Linux: the raw
+ * system call (the shim's reads must not be seen by its own wrappers);
+ * elsewhere pread, which no shim hooks (it takes no path). */
 static long ek_read(int fd, void *buf, size_t n, uint64_t off)
 {
 	if (off > (uint64_t)INT64_MAX - n)
 		return -1;
+#ifdef SYS_pread64
 	return syscall(SYS_pread64, fd, buf, n, (off_t)off);
+#else
+	return (long)pread(fd, buf, n, (off_t)off);
+#endif
+}
+
+/* Whether the header names a program this host runs natively. */
+static int ek_native(const unsigned char *h, int big)
+{
+	if (h[4] != EK_HOST_CLASS || h[5] != EK_HOST_DATA)
+		return 0;
+#ifdef EK_HOST_MACHINE
+	return ek_get(h + 18, 2, big) == EK_HOST_MACHINE;
+#else
+	return 1;
+#endif
 }
 
 /* Whether the notes in buf (n bytes) hold a Go build-id note. */
@@ -134,7 +181,8 @@ enum elf_kind elf_kind_fd(int fd)
 
 	if (ek_read(fd, h, sizeof h, 0) < 52 || memcmp(h, "\177ELF", 4) != 0)
 		return ELF_KIND_OTHER;
-	if ((h[4] != 1 && h[4] != 2) || (h[5] != 1 && h[5] != 2))
+	if ((h[4] != 1 && h[4] != 2) || (h[5] != 1 && h[5] != 2) ||
+	    !ek_native(h, h[5] == 2))
 		return ELF_KIND_OTHER;
 	f.is64 = h[4] == 2;
 	f.big = h[5] == 2;
@@ -153,14 +201,29 @@ enum elf_kind elf_kind_fd(int fd)
 	return interp ? ELF_KIND_DYNAMIC : ELF_KIND_STATIC;
 }
 
+#ifdef __APPLE__
+enum elf_kind elf_kind_path(const char *path)
+{
+	(void)path; /* no supervisor on macOS: nothing is looked at */
+	return ELF_KIND_OTHER;
+}
+#else
 enum elf_kind elf_kind_path(const char *path)
 {
 	int e = errno;
 	enum elf_kind k = ELF_KIND_OTHER;
 	struct stat st;
-	long fd = syscall(SYS_openat, AT_FDCWD, path,
-			  O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	long fd;
 
+	/* execute permission as execve checks it, noexec mounts included:
+	 * without it the program's own execve fails (EACCES), not the
+	 * helper's exec of it */
+	if (syscall(SYS_faccessat, AT_FDCWD, path, X_OK) != 0) {
+		errno = e;
+		return k;
+	}
+	fd = syscall(SYS_openat, AT_FDCWD, path,
+		     O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (fstat((int)fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    (st.st_mode & 0111) != 0)
@@ -170,6 +233,7 @@ enum elf_kind elf_kind_path(const char *path)
 	errno = e;
 	return k;
 }
+#endif
 
 /* Whether glob (glen bytes) matches s (slen bytes). */
 static int ek_glob(const char *g, size_t glen, const char *s, size_t slen)

@@ -17,7 +17,8 @@
 #include <stddef.h>
 
 enum elf_kind {
-	ELF_KIND_OTHER = 0, /* not ELF, unreadable, or malformed            */
+	ELF_KIND_OTHER = 0, /* not ELF, unreadable, malformed, or not of the
+			       host's class, byte order and e_machine      */
 	ELF_KIND_DYNAMIC,   /* ELF with PT_INTERP, no Go build-id note       */
 	ELF_KIND_STATIC,    /* ELF without PT_INTERP                         */
 	ELF_KIND_GO,        /* ELF with a Go build-id note ("Go", type 4)    */
@@ -26,15 +27,25 @@ enum elf_kind {
 /* The kind of the ELF file open for reading at fd (read with pread, at
  * offsets, never past what its headers name; at most a few hundred bytes
  * in a handful of reads).  A Go program is ELF_KIND_GO whether or not it
- * has PT_INTERP.  Async-signal-safe; errno may change; about 400 bytes of
+ * has PT_INTERP.  A file whose class, byte order or e_machine is not the
+ * host's own is ELF_KIND_OTHER: the kernel refuses it (ENOEXEC) or runs it
+ * through a compat path the supervisor does not filter, so it is executed
+ * as it is.  Async-signal-safe; errno may change; about 400 bytes of
  * stack. */
 enum elf_kind elf_kind_fd(int fd);
 
 /* The kind of the file at path, as execve would find it, for a program
- * about to be executed: the one file operation made is an open of path
- * O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC (raw system calls: no libc
- * wrapper an LD_PRELOAD shim interposes is called), reads, and its close.
- * ELF_KIND_OTHER unless path names a regular file with an execute bit.
+ * about to be executed: the file operations made are a faccessat(X_OK) of
+ * path, an open of it O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC (raw
+ * system calls: no libc wrapper an LD_PRELOAD shim interposes is called),
+ * reads, and its close.  ELF_KIND_OTHER unless path names a regular file
+ * that this process may execute (faccessat: execute bit, and not on a
+ * noexec mount), so that an exec the kernel refuses for those reasons is
+ * refused with the program's own error.  What remains: an exec that fails
+ * for a reason found later (ETXTBSY: the file open for writing; ELOOP, or
+ * a permission that differs between the real and the effective ids, as
+ * faccessat checks the real ones) fails in the helper instead, which
+ * exits 126.  macOS (no supervisor): ELF_KIND_OTHER, nothing looked at.
  * Async-signal-safe, errno preserved. */
 enum elf_kind elf_kind_path(const char *path);
 

@@ -562,6 +562,19 @@ class Diagnostics(TracedBase):
             self.assertTrue(any(l.endswith("/libc.so.6") for l in lines),
                             err)
 
+    def test_fifo_command_does_not_block(self):
+        # A FIFO with an execute bit as CMD: run looks at its headers
+        # without opening it for a read that waits for a writer, and the
+        # exec fails as it would without run (EACCES: not a regular file).
+        fifo = self.path("fifo")
+        os.mkfifo(fifo, 0o755)
+        try:
+            r = self.run_cmd([fifo], self.path("c"), timeout=60)
+        except subprocess.TimeoutExpired:
+            self.fail("run blocked on a FIFO as CMD")
+        self.assertEqual(r.returncode, NOEXEC, r.stderr)
+        self.assertIn(b"Permission denied", r.stderr)
+
     def test_command_not_run(self):
         r = self.run_cmd(["/no/such/program"], self.path("c"))
         self.assertEqual(r.returncode, NOTFOUND)

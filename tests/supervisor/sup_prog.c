@@ -9,6 +9,11 @@
  *                           SHMCACHE_SUPERVISED, waits for its end, then
  *                           opens DIR/after: prints the errno (ENOSYS: the
  *                           listener is gone), exits 0
+ *   sup_prog count ...      prints its argument count
+ *   sup_prog altexec PROG N from a signal handler on an 8 KiB alternate
+ *                           stack, execve(PROG, {PROG, "count", N more})
+ *   sup_prog exec PROG      execve(PROG, {PROG}); prints the errno if it
+ *                           returns
  */
 #define _GNU_SOURCE 1
 
@@ -172,8 +177,54 @@ static int kill_supervisor(void)
 	return 0;
 }
 
+#define ALT_MAX_ARGS 4096
+
+static char *alt_argv[ALT_MAX_ARGS + 3];
+
+static void alt_handler(int sig)
+{
+	extern char **environ;
+
+	(void)sig;
+	execve(alt_argv[0], alt_argv, environ);
+	_exit(127);
+}
+
+/* The exec from a handler on a small alternate stack: the shim's exec
+ * hook and its supervisor vector must fit there. */
+static int altexec(const char *prog, int n)
+{
+	static char stack[8192];
+	stack_t ss = { .ss_sp = stack, .ss_size = sizeof stack };
+	struct sigaction sa = { .sa_handler = alt_handler,
+				.sa_flags = SA_ONSTACK };
+
+	if (n < 0 || n > ALT_MAX_ARGS || sigaltstack(&ss, NULL) != 0 ||
+	    sigaction(SIGUSR1, &sa, NULL) != 0)
+		return 3;
+	alt_argv[0] = (char *)prog;
+	alt_argv[1] = (char *)"count";
+	for (int i = 0; i < n; i++)
+		alt_argv[2 + i] = (char *)"arg";
+	raise(SIGUSR1);
+	return 4;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "count") == 0) {
+		printf("%d\n", argc);
+		return 0;
+	}
+	if (argc == 4 && strcmp(argv[1], "altexec") == 0)
+		return altexec(argv[2], atoi(argv[3]));
+	if (argc == 3 && strcmp(argv[1], "exec") == 0) {
+		char *v[] = { argv[2], NULL };
+
+		execv(argv[2], v);
+		printf("%d\n", errno);
+		return 0;
+	}
 	if (argc < 3 || chdir(argv[2]) != 0)
 		return 2;
 	if (strcmp(argv[1], "calls") == 0) {

@@ -72,6 +72,17 @@ static void craft(const char *path, int go, int interp, int phnum_override,
 	}
 }
 
+/* Overwrites one byte of the file at path. */
+static void patch(const char *path, off_t at, unsigned char v)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0 || pwrite(fd, &v, 1, at) != 1 || close(fd) != 0) {
+		perror(path);
+		failures++;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	char p[4096];
@@ -90,6 +101,18 @@ int main(int argc, char **argv)
 	expect("GNU note, PT_INTERP", elf_kind_path(p), ELF_KIND_DYNAMIC);
 	craft(p, 0, 0, 0, 0);
 	expect("GNU note, no PT_INTERP", elf_kind_path(p), ELF_KIND_STATIC);
+	craft(p, 0, 0, 0, 0);
+	patch(p, 18, 183); /* EM_AARCH64 on x86-64, else taken as x86-64 */
+	patch(p, 19, 0);
+#ifdef __x86_64__
+	expect("foreign e_machine", elf_kind_path(p), ELF_KIND_OTHER);
+#endif
+	craft(p, 0, 0, 0, 0);
+	patch(p, 4, sizeof(void *) == 8 ? 1 : 2);
+	expect("foreign class", elf_kind_path(p), ELF_KIND_OTHER);
+	craft(p, 0, 0, 0, 0);
+	patch(p, 5, 2);
+	expect("foreign byte order", elf_kind_path(p), ELF_KIND_OTHER);
 	craft(p, 1, 1, 0, 100);
 	expect("program headers cut off", elf_kind_path(p), ELF_KIND_OTHER);
 	craft(p, 0, 0, 60000, 0);

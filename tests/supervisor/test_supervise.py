@@ -9,6 +9,7 @@ tests/cli/clitest.py, plus SHMCACHE_TEST_SUPERVISOR (the helper) and
 SHMCACHE_TEST_PROG_DYN / _STATIC (sup_prog.c linked both ways).
 """
 import ctypes
+import errno
 import os
 import platform
 import re
@@ -335,6 +336,53 @@ def foreign_listener():
 
 def ignore_sigchld():
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+
+
+class Exec(SupBase):
+    """The exec hook's side: what the program sees is what it sees bare."""
+
+    def test_many_args_from_a_small_signal_stack(self):
+        """A static program exec'd with 2000 arguments from a handler on an
+        8 KiB alternate stack: supervised, every argument passed."""
+        c = self.path("c")
+        r = self.run_ok([PROG_DYN, "altexec", PROG_STATIC, "2000"], c)
+        self.assertEqual(r.stdout, b"2002\n")
+        r = self.run_ok([PROG_DYN, "altexec", PROG_STATIC, "10"], c)
+        self.assertEqual(r.stdout, b"12\n")
+
+    def foreign(self):
+        """sup_prog_static with another e_machine (or class)."""
+        exe = self.path("foreign")
+        data = bytearray(open(PROG_STATIC, "rb").read())
+        machine = int.from_bytes(data[18:20], "little")
+        data[18:20] = (183 if machine != 183 else 62).to_bytes(2, "little")
+        open(exe, "wb").write(data)
+        os.chmod(exe, 0o755)
+        return exe
+
+    def bare_errno(self, exe):
+        r = subprocess.run([PROG_DYN, "exec", exe], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_foreign_machine_same_errno(self):
+        exe = self.foreign()
+        bare = self.bare_errno(exe)
+        self.assertEqual(bare, b"%d\n" % errno.ENOEXEC)
+        r = self.run_ok([PROG_DYN, "exec", exe], self.path("c"))
+        self.assertEqual(r.stdout, bare)
+
+    def test_no_execute_permission_same_errno(self):
+        if os.geteuid() == 0:
+            self.skipTest("root may execute anything with an x bit")
+        exe = self.path("noexec")
+        shutil.copy(PROG_STATIC, exe)
+        os.chmod(exe, 0o644)
+        bare = self.bare_errno(exe)
+        self.assertEqual(bare, b"%d\n" % errno.EACCES)
+        r = self.run_ok([PROG_DYN, "exec", exe], self.path("c"))
+        self.assertEqual(r.stdout, bare)
 
 
 class FailOpen(SupBase):
