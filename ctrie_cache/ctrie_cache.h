@@ -327,9 +327,11 @@ size_t cache_recent(struct cache *c, struct cache_entry *out, size_t max);
  * and aligned, node kinds, bitmap/popcount agreement, hash prefixes matching
  * each node's level, no cycles or shared nodes, S-node lengths and hashes,
  * entry count).  Each problem found is passed to report (if not NULL) as one
- * line of text.  Returns the number of problems (0: clean), or CACHE_E_NOMEM
- * when it cannot allocate its working memory (an error, not a problem of
- * the file: nothing is reported).  Never writes the file; safe on any
+ * line of text.  Returns the number of problems (0: clean), or an error
+ * that is not a problem of the file (nothing is reported then):
+ * CACHE_E_NOMEM when it cannot allocate its working memory, CACHE_E_UNMAPPED
+ * when the file holds blocks in use past this process's prefix mapping
+ * (an address-space limit: it cannot be checked whole here).  Never writes the file; safe on any
  * file however corrupt; bounded time. */
 typedef void (*cache_report_fn)(const char *problem, void *arg);
 long cache_verify(struct cache *c, cache_report_fn report, void *arg);

@@ -328,6 +328,10 @@ long cache_verify(struct cache *c, cache_report_fn report, void *arg)
 	    H->max_key != CACHE_KEY_MAX || H->level_bits != CTRIE_BITS ||
 	    H->top_level != CTRIE_TOP_LEVEL)
 		problem(&v, "cache header: bad magic, version or settings");
+	/* Blocks in use past a prefix mapping cannot be checked here: an
+	 * offset there would read as damage that is not in the file. */
+	if (shm_arena_beyond_mapping(&c->arena))
+		return CACHE_E_UNMAPPED;
 	v.seen = calloc(MAX_ALLOCATABLE_SHM_SIZE / 64 + 1, 1);
 	sn = malloc(sizeof *sn);
 	if (v.seen == NULL || sn == NULL) {

@@ -99,7 +99,8 @@ int64_t shmcache_count(shmcache *c);
 /* Checks every invariant of the structure, without writing.  Each problem
  * is passed to report (if not NULL) as one line of text.  Returns the
  * number of problems (0: clean), or SHMCACHE_E_NOMEM when it cannot
- * allocate its working memory (nothing is reported then). */
+ * allocate its working memory or map the whole file (an address-space
+ * limit); nothing is reported then. */
 typedef void (*shmcache_problem_fn)(const char *problem, void *arg);
 long shmcache_verify(shmcache *c, shmcache_problem_fn report, void *arg);
 

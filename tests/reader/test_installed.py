@@ -147,7 +147,7 @@ class Installed(unittest.TestCase):
             self.assertEqual(lines[-1], "verify -7", lines)
             self.assertFalse([l for l in lines if l.startswith("problem")])
 
-
+    def test_open_says_why(self):
         with tempfile.TemporaryDirectory(dir=self.tmp.name) as w:
             r = self.read(os.path.join(w, "none"))
             self.assertEqual((r.returncode, r.stdout.decode()), (2,
