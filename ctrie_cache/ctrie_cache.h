@@ -23,6 +23,7 @@
 #define CTRIE_CACHE_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -142,6 +143,42 @@ static inline uint64_t cache_call_value(uint32_t actions, bool failed,
 					int err)
 {
 	return cache_ops_call(actions, failed, cache_outcome(failed, err));
+}
+
+/* The operations an open with these flags does, for every tracer of the
+ * cache (the shim, the supervisor).  create only with O_EXCL: a plain
+ * O_CREAT may have opened an existing file, and a wrong create is worse
+ * than a missing one.  O_PATH and O_TMPFILE are told apart where the
+ * includer's headers define them (both tracers build with _GNU_SOURCE).
+ * Async-signal-safe. */
+static inline uint32_t cache_open_ops(int flags)
+{
+	uint32_t ops;
+
+#ifdef O_PATH
+	if (flags & O_PATH)
+		return CACHE_OP_STAT; /* a handle, no data read */
+#endif
+#ifdef O_TMPFILE
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		return CACHE_OP_WRITE | CACHE_OP_CREATE | CACHE_OP_OPENDIR;
+#endif
+	switch (flags & O_ACCMODE) {
+	case O_WRONLY:
+		ops = CACHE_OP_WRITE;
+		break;
+	case O_RDWR:
+		ops = CACHE_OP_READ | CACHE_OP_WRITE;
+		break;
+	default:
+		ops = (flags & O_DIRECTORY) ? CACHE_OP_OPENDIR : CACHE_OP_READ;
+		break;
+	}
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		ops |= CACHE_OP_CREATE;
+	if ((flags & O_TRUNC) && (ops & CACHE_OP_WRITE))
+		ops |= CACHE_OP_TRUNCATE;
+	return ops;
 }
 
 /* Name and letter of one bit (e.g. CACHE_OP_READ -> "read", 'r'); NULL / 0

@@ -254,39 +254,6 @@ static inline int shim_note_hinted(struct shim_key *k, const char *path,
 /* Operation bits of open flags / fopen modes / unlinkat flags. */
 SHIM_HIDDEN uint32_t shim_fopen_ops(const char *mode);
 SHIM_HIDDEN uint32_t shim_unlinkat_ops(int flags);
-/* Inline: it runs on every open, next to the call. */
-static inline uint32_t shim_open_ops(int flags)
-{
-	uint32_t ops = 0;
-
-#ifdef O_PATH
-	if (flags & O_PATH)
-		return CACHE_OP_STAT; /* a handle, no data read */
-#endif
-#ifdef O_TMPFILE
-	if ((flags & O_TMPFILE) == O_TMPFILE)
-		return CACHE_OP_WRITE | CACHE_OP_CREATE | CACHE_OP_OPENDIR;
-#endif
-	switch (flags & O_ACCMODE) {
-	case O_WRONLY:
-		ops = CACHE_OP_WRITE;
-		break;
-	case O_RDWR:
-		ops = CACHE_OP_READ | CACHE_OP_WRITE;
-		break;
-	default:
-		ops = (flags & O_DIRECTORY) ? CACHE_OP_OPENDIR : CACHE_OP_READ;
-		break;
-	}
-	/* create: the call made the file.  Only O_EXCL says so from the
-	 * result alone; a plain O_CREAT may have opened an existing file,
-	 * and a wrong create is worse than a missing one. */
-	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
-		ops |= CACHE_OP_CREATE;
-	if ((flags & O_TRUNC) && (ops & CACHE_OP_WRITE))
-		ops |= CACHE_OP_TRUNCATE;
-	return ops;
-}
 
 /* Whether open's variadic mode argument is present. */
 static inline int shim_open_has_mode(int flags)

@@ -27,7 +27,7 @@ void shim_tmpfile_note(void)
 {
 	if (shim_active())
 		shim_record_bytes(TMP_DIR, sizeof TMP_DIR - 1,
-				  shim_open_ops(O_RDWR | O_EXCL | O_TMPFILE) |
+				  cache_open_ops(O_RDWR | O_EXCL | O_TMPFILE) |
 					  CACHE_OP_EXISTS);
 }
 

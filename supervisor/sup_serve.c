@@ -230,39 +230,12 @@ static void sup_make_target_key(struct sup_path *t, const struct sup_path *l)
 
 /* ---- operation bits: the shim's ------------------------------------------ */
 
-/* The bits of open flags, as the shim's shim_open_ops gives them. */
-static uint32_t sup_open_ops(int flags)
-{
-	uint32_t ops;
-
-	if (flags & O_PATH)
-		return CACHE_OP_STAT;
-	if ((flags & O_TMPFILE) == O_TMPFILE)
-		return CACHE_OP_WRITE | CACHE_OP_CREATE | CACHE_OP_OPENDIR;
-	switch (flags & O_ACCMODE) {
-	case O_WRONLY:
-		ops = CACHE_OP_WRITE;
-		break;
-	case O_RDWR:
-		ops = CACHE_OP_READ | CACHE_OP_WRITE;
-		break;
-	default:
-		ops = (flags & O_DIRECTORY) ? CACHE_OP_OPENDIR : CACHE_OP_READ;
-		break;
-	}
-	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
-		ops |= CACHE_OP_CREATE;
-	if ((flags & O_TRUNC) && (ops & CACHE_OP_WRITE))
-		ops |= CACHE_OP_TRUNCATE;
-	return ops;
-}
-
 static uint32_t sup_ops(const struct sup_req *q)
 {
 	switch ((enum sup_kind)q->c->kind) {
 	case SUP_OPEN:
 	case SUP_OPENAT2:
-		return sup_open_ops(q->flags);
+		return cache_open_ops(q->flags);
 	case SUP_STAT: return CACHE_OP_STAT;
 	case SUP_ACCESS: return CACHE_OP_ACCESS;
 	case SUP_READLINK: return CACHE_OP_READLINK;
