@@ -135,22 +135,34 @@ static void sup_unroom(char **v, size_t mapped)
 		munmap(v, mapped);
 }
 
+/* The helper's argument vector for path and argv, in stack (room for
+ * SUP_STACK_ARGS) or in pages sup_room maps (*mapped); NULL, said under
+ * debug, when the program must run untraced.  errno untouched. */
+static char **sup_helper_argv(char **stack, const char *path,
+			      char *const argv[], size_t *mapped)
+{
+	long argc = sup_argc(argv);
+	char **v;
+
+	if (argc < 1 || (v = sup_room(stack, argc, mapped)) == NULL) {
+		sup_say_untraced(path, argc < 1 ? "argv unreadable, empty or "
+					"too long" : "no memory for its argv");
+		return NULL;
+	}
+	sup_vector(v, path, argv, argc);
+	return v;
+}
+
 int shim_exec_call(shim_fn_execve fn, const struct shim_key *k,
 		   const char *path, char *const argv[], char *const envp[])
 {
 	char *stack[SUP_STACK_ARGS + 4], **v;
 	size_t mapped;
-	long argc;
 
 	if (!sup_wanted(k, path))
 		return fn(path, argv, envp);
-	if ((argc = sup_argc(argv)) < 1 ||
-	    (v = sup_room(stack, argc, &mapped)) == NULL) {
-		sup_say_untraced(path, argc < 1 ? "argv unreadable, empty or "
-					"too long" : "no memory for its argv");
+	if ((v = sup_helper_argv(stack, path, argv, &mapped)) == NULL)
 		return fn(path, argv, envp);
-	}
-	sup_vector(v, path, argv, argc);
 	fn(sup_helper, v, envp);
 	sup_unroom(v, mapped);
 	return fn(path, argv, envp);
@@ -164,19 +176,13 @@ int shim_spawn_call(shim_fn_posix_spawn fn, const struct shim_key *k,
 {
 	char *stack[SUP_STACK_ARGS + 4], **v;
 	size_t mapped;
-	long argc;
 	int r;
 
 	if (k == NULL || k->len == 0 || k->len == CACHE_KEY_TOOLONG ||
 	    strchr(path, '/') == NULL || !sup_wanted(k, path))
 		return fn(pid, path, acts, attr, argv, envp);
-	if ((argc = sup_argc(argv)) < 1 ||
-	    (v = sup_room(stack, argc, &mapped)) == NULL) {
-		sup_say_untraced(path, argc < 1 ? "argv unreadable, empty or "
-					"too long" : "no memory for its argv");
+	if ((v = sup_helper_argv(stack, path, argv, &mapped)) == NULL)
 		return fn(pid, path, acts, attr, argv, envp);
-	}
-	sup_vector(v, path, argv, argc);
 	r = fn(pid, sup_helper, acts, attr, v, envp);
 	sup_unroom(v, mapped);
 	if (r == 0)
