@@ -481,7 +481,8 @@
 
 /* mkstemp and kin: the template names the file made (or the last one
  * tried) after the call, which read and wrote it; EINVAL made no file
- * operation. */
+ * operation.  In sandbox mode a template the policy denies makes no file:
+ * ENOENT, as the open would (tmpfile: libc's temporary directory). */
 #define SHIM_GEN_TEMP(ret, name, params, args, res, path, ops)               \
 	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
 	{                                                                    \
@@ -491,6 +492,8 @@
 		int e_;                                                      \
 		if (fn_ == NULL)                                             \
 			return SHIM_ENOSYS_##res;                            \
+		if (shim_sandboxed() && shim_temp_denied(&k_, path, ops))    \
+			return SHIM_DENIED_##res;                            \
 		r_ = fn_ args;                                               \
 		e_ = errno;                                                  \
 		if (!SHIM_FAILED_##res(r_) || e_ != EINVAL)                  \
@@ -509,6 +512,8 @@
 		int e_;                                                      \
 		if (fn_ == NULL)                                             \
 			return SHIM_ENOSYS_RP;                               \
+		if (shim_sandboxed() && shim_tmpdir_denied())                \
+			return SHIM_DENIED_RP;                               \
 		r_ = fn_ args;                                               \
 		e_ = errno;                                                  \
 		if (r_ != NULL)                                              \

@@ -410,6 +410,16 @@ SHIM_HIDDEN void shim_shell_enter(struct shim_shell *s,
 SHIM_HIDDEN void shim_shell_leave(struct shim_shell *s);
 /* After tmpfile succeeded: its directory, as the O_TMPFILE open. */
 SHIM_HIDDEN void shim_tmpfile_note(void);
+/* Sandbox mode, before mkstemp and kin: whether the template (copied
+ * without faulting into k, the hook's key) names a path the policy denies,
+ * as the open of the name made from it would be (the violation recorded
+ * with ops).  A template without "XXXXXX" is left to libc's EINVAL.
+ * Signal-safe, errno untouched. */
+SHIM_HIDDEN int shim_temp_denied(struct shim_key *k, const char *tmpl,
+				 uint32_t ops);
+/* Sandbox mode, before tmpfile: whether libc's temporary directory is
+ * denied (the violation recorded).  Signal-safe, errno untouched. */
+SHIM_HIDDEN int shim_tmpdir_denied(void);
 
 /* ---- real functions ---------------------------------------------------- */
 

@@ -14,6 +14,12 @@
  *     hook records that call, when it succeeded.  Where the file system
  *     refuses O_TMPFILE, glibc creates and unlinks a named file instead:
  *     that name is not seen, "/tmp" is recorded all the same.
+ *
+ * In sandbox mode the template is decided before the call, as the path
+ * that the open (or mkdir) of the name made from it would decide: a
+ * template in a denied directory makes no file and fails with ENOENT.  So
+ * does tmpfile when "/tmp" is denied (glibc's fallback looks in no other
+ * directory).
  */
 #include "shim.h"
 
@@ -29,6 +35,23 @@ void shim_tmpfile_note(void)
 		shim_record_bytes(TMP_DIR, sizeof TMP_DIR - 1,
 				  cache_open_ops(O_RDWR | O_EXCL | O_TMPFILE) |
 					  CACHE_OP_EXISTS);
+}
+
+int shim_temp_denied(struct shim_key *k, const char *tmpl, uint32_t ops)
+{
+	shim_key_at_copied(k, AT_FDCWD, tmpl);
+	/* the six X's are in the key unless the template is invalid */
+	if (k->len == 0 || k->len == CACHE_KEY_TOOLONG ||
+	    memmem(k->key, k->len, "XXXXXX", 6) == NULL)
+		return 0;
+	return shim_sandbox_gate(k, ops) == SHIM_SB_DENY;
+}
+
+int shim_tmpdir_denied(void)
+{
+	return shim_sandbox_gate_path(TMP_DIR, cache_open_ops(O_RDWR | O_EXCL |
+							       O_TMPFILE)) ==
+	       SHIM_SB_DENY;
 }
 
 SHIM_HOOKS_TEMP(SHIM_GEN)

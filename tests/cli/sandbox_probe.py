@@ -4,7 +4,8 @@ prints one JSON list of results, each "ok", a value, or the errno's name.
 
     sandbox_probe.py OP:PATH[:PATH2] ...
 
-fork:OP:PATH makes the call in a forked child; threads:N:PATH stats PATH
+mkstemp:DIR (and mkostemp, mkstemps, mkdtemp) makes a temporary file in
+DIR and gives DIR back; tmpfile:- calls tmpfile.  fork:OP:PATH makes the call in a forked child; threads:N:PATH stats PATH
 from N threads at once (the results must agree); exec:PATH execs PATH (the
 last operation: on success it does not return).
 """
@@ -78,6 +79,36 @@ def call(op, a, b=None):
         if r is None:
             raise OSError(ctypes.get_errno(), "realpath")
         return r.decode()
+    if op in ("mkstemp", "mkostemp", "mkstemps", "mkdtemp"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        suffix = b".c" if op == "mkstemps" else b""
+        buf = ctypes.create_string_buffer(a.encode() + b"/tXXXXXX" + suffix)
+        if op == "mkdtemp":
+            libc.mkdtemp.restype = ctypes.c_void_p
+            r = libc.mkdtemp(buf)
+            ok = r is not None
+        elif op == "mkstemps":
+            r = libc.mkstemps(buf, len(suffix))
+            ok = r >= 0
+        elif op == "mkostemp":
+            r = libc.mkostemp(buf, os.O_CLOEXEC)
+            ok = r >= 0
+        else:
+            r = libc.mkstemp(buf)
+            ok = r >= 0
+        if not ok:
+            raise OSError(ctypes.get_errno(), op)
+        if op != "mkdtemp":
+            os.close(r)
+        return os.path.dirname(buf.value.decode())
+    if op == "tmpfile":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.tmpfile.restype = ctypes.c_void_p
+        f = libc.tmpfile()
+        if f is None:
+            raise OSError(ctypes.get_errno(), op)
+        libc.fclose(ctypes.c_void_p(f))
+        return "ok"
     if op == "exec":
         sys.stdout.flush()
         os.execv(a, [a])

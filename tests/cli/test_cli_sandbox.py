@@ -139,6 +139,33 @@ class Families(SandboxBase):
         self.assertEqual((r.returncode, r.stdout), (0, b"ok"))
 
 
+class TempFiles(SandboxBase):
+    """mkstemp and kin with a template in a denied directory make no file
+    and fail with ENOENT, as the open would; tmpfile with /tmp denied."""
+
+    def test_templates(self):
+        p = self.path
+        calls = ["mkstemp", "mkostemp", "mkstemps", "mkdtemp"]
+        res, _ = self.probe(["--deny", p("no")],
+                            [c + ":" + p("no/dir") for c in calls] +
+                            [c + ":" + p("ok/dir") for c in calls])
+        self.assertEqual(res, ["ENOENT"] * 4 + [p("ok/dir")] * 4)
+        self.assertEqual(os.listdir(p("no/dir")), [])
+        self.assertEqual(len(os.listdir(p("ok/dir"))), 4)
+        v, code = self.violations()
+        self.assertEqual(code, 1)
+        self.assertEqual(v["denied_calls"], 4)
+        self.assertEqual(sorted(json_path(e) for e in v["denied"]),
+                         sorted([p("no/dir/tXXXXXX").encode(),
+                                 p("no/dir/tXXXXXX.c").encode()]))
+
+    def test_tmpfile(self):
+        res, _ = self.probe(["--deny", "/tmp"], ["tmpfile:-"])
+        self.assertEqual(res, ["ENOENT"])
+        res, _ = self.probe(["--deny", self.path("no")], ["tmpfile:-"])
+        self.assertEqual(res, ["ok"])
+
+
 class Listing(SandboxBase):
     """readdir skips denied entries: ls, find, Python's listdir."""
 
