@@ -600,12 +600,28 @@ __attribute__((noinline)) int shim_sandbox_denies(const char *path)
 	return shim_sandbox_gate(&k, CACHE_OP_STAT) == SHIM_SB_DENY;
 }
 
+int shim_sandbox_hides_key(const char *key, size_t len)
+{
+	int e = errno;
+	uint64_t bits, stored;
+
+	stored = sb_stored(key, len);
+	bits = stored & CACHE_DECIDED ? stored : sb_decide(key, len);
+	/* An entry the server decided keeps the answer (with no operation),
+	 * so that opening it later does not ask again; one the rules decide
+	 * is not recorded for being listed. */
+	if (!(stored & CACHE_DECIDED) &&
+	    cache_policy_decide(&sb_policy, key, len) == CACHE_VERDICT_ASK)
+		shim_record_bytes(key, len, bits);
+	errno = e;
+	return (bits & CACHE_DECIDED_DENY) != 0;
+}
+
 int shim_sandbox_hides(DIR *d, const char *name)
 {
 	struct shim_key k;
 	size_t base;
 	int e = errno;
-	uint64_t bits, stored;
 
 	if (name[0] == '.' &&
 	    (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
@@ -621,16 +637,7 @@ int shim_sandbox_hides(DIR *d, const char *name)
 		errno = e;
 		return 0;
 	}
-	stored = sb_stored(k.key, k.len);
-	bits = stored & CACHE_DECIDED ? stored : sb_decide(k.key, k.len);
-	/* An entry the server decided keeps the answer (with no operation),
-	 * so that opening it later does not ask again; one the rules decide
-	 * is not recorded for being listed. */
-	if (!(stored & CACHE_DECIDED) &&
-	    cache_policy_decide(&sb_policy, k.key, k.len) == CACHE_VERDICT_ASK)
-		shim_record_bytes(k.key, k.len, bits);
-	errno = e;
-	return (bits & CACHE_DECIDED_DENY) != 0;
+	return shim_sandbox_hides_key(k.key, k.len);
 }
 
 /* ---- start-up ----------------------------------------------------------- */

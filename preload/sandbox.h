@@ -64,6 +64,11 @@ SHIM_HIDDEN int shim_sandbox_denies(const char *path);
  * path).  "." and ".." are never hidden.  Signal-safe, errno untouched. */
 SHIM_HIDDEN int shim_sandbox_hides(DIR *d, const char *name);
 
+/* Whether the entry whose path is key (len bytes, a key) is hidden from
+ * a listing: shim_sandbox_hides for a path already made (sblist.c).
+ * Signal-safe, errno untouched. */
+SHIM_HIDDEN int shim_sandbox_hides_key(const char *key, size_t len);
+
 /* The result of a call that was not made: it fails as for a path that does
  * not exist. */
 #define SHIM_DENIED_RI (errno = ENOENT, -1)

@@ -40,6 +40,9 @@
 #include <sys/statfs.h> /* the glibc rows: statfs, statvfs, xattrs */
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
+#include <fts.h> /* the SBLIST rows: fts, nftw, glob */
+#include <ftw.h>
+#include <glob.h>
 #endif
 
 #include "ctrie_cache.h"

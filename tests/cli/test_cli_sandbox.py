@@ -1,6 +1,7 @@
 """Sandbox mode end to end: `shmcache run` with a policy, real programs and
 the reference decision server (scripts/sandbox-server)."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -196,6 +197,81 @@ class Listing(SandboxBase):
                              "listdir:" + p("ok"), "read:" + p("ok/file"),
                              "read:" + p("ok/file2")])
         self.assertEqual(res, ["ok", "ok", ["file"], "ok", "ENOENT"])
+
+
+class EntryPoints(SandboxBase):
+    """Every libc entry point that reads a directory skips denied entries:
+    readdir_r, getdents64, scandir, nftw, ftw, fts, glob (sandbox_listing.c)
+    and std::filesystem (sandbox_listing_cxx.cc)."""
+
+    def tree(self):
+        t = self.path("tree")
+        for d in ["sub", "hdir", "sub/zz"]:
+            os.makedirs(os.path.join(t, d))
+        for f in ["a", "b", "c", "hid", "hdir/x", "sub/y", "sub/zz/w"]:
+            open(os.path.join(t, f), "w").close()
+        pol = ["--deny", t + "/hid", "--deny", t + "/hdir",
+               "--deny", t + "/sub/zz"]
+        return t, pol
+
+    def build(self, src, compiler):
+        exe = self.path(os.path.splitext(src)[0])
+        cc = subprocess.run(compiler + ["-O1", "-o", exe,
+                                        os.path.join(HERE, src)],
+                            stderr=subprocess.PIPE)
+        self.assertEqual(cc.returncode, 0, cc.stderr)
+        return exe
+
+    def test_c_entry_points(self):
+        t, pol = self.tree()
+        exe = self.build("sandbox_listing.c", [CC])
+        # absolute, and relative to the current directory
+        for top, cwd in [(t, None), (".", t), ("tree", self.tmp)]:
+            self.check_entry_points(pol, exe, top, cwd)
+        # Bare, every entry point sees everything.
+        r = subprocess.run([exe, t], stdout=subprocess.PIPE)
+        self.assertIn(b"\nscandir: a b c hdir hid sub\n", r.stdout)
+
+    def check_entry_points(self, pol, exe, top, cwd):
+        r = self.run_sb(pol, [exe, top], cwd=cwd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        names = "a b c sub"
+        walk = "<top> a b c sub sub/y"
+        want = {"readdir_r": names, "readdir64_r": names,
+                "getdents64": names, "scandir": names,
+                "scandir-filter": "a c sub", "scandir64": names,
+                "scandirat": names, "scandirat64": names,
+                "nftw": walk, "nftw-depth": walk, "nftw64": walk,
+                "ftw": walk, "ftw64": walk, "nftw-chdir": walk,
+                "fts": walk, "fts-chdir": walk, "fts_children": names,
+                "fts_children-chdir": names, "glob": names,
+                "glob64": names}
+        got = dict(line.split(":", 1) for line in
+                   r.stdout.decode().splitlines())
+        self.assertEqual({k: v.strip() for k, v in got.items()}, want, top)
+
+    def test_denied_top(self):
+        """A denied directory lists as one that does not exist."""
+        t, pol = self.tree()
+        exe = self.build("sandbox_listing.c", [CC])
+        r = self.run_sb(pol, [exe, t + "/hdir"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        bare = subprocess.run([exe, t + "/absent"], stdout=subprocess.PIPE)
+        self.assertEqual(r.stdout.decode(), bare.stdout.decode())
+        self.assertIn("\nfts: <top>!ENOENT\n", r.stdout.decode())
+        self.assertIn("\nscandir: ENOENT\n", r.stdout.decode())
+
+    def test_cxx_filesystem(self):
+        cxx = shutil.which("c++") or shutil.which("g++")
+        if cxx is None:
+            self.skipTest("no C++ compiler")
+        t, pol = self.tree()
+        exe = self.build("sandbox_listing_cxx.cc", [cxx, "-std=c++17"])
+        r = self.run_sb(pol, [exe, t])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode(),
+                         "directory_iterator: a b c sub\n"
+                         "recursive_directory_iterator: a b c sub sub/y\n")
 
 
 class Symlinks(SandboxBase):
