@@ -24,8 +24,11 @@
  * answer within the policy's timeout makes the answer unknown: the path is
  * allowed and reported (`shmcache violations`), and the first process of
  * the job to meet a server failure says so on stderr.  A key holding a
- * newline is not sent (unknown).  The connection is this process's: a
- * forked child (its pid differs) opens its own; a descriptor number the
+ * newline is not sent (unknown).  The connection is this process's and
+ * close-on-exec: a forked child (its pid differs) closes its copy and opens
+ * its own; a vfork child, which runs in its parent's memory, asks on a
+ * connection of its own for each question and never touches the
+ * parent's (sb_owner); a descriptor number the
  * program closed or reused (its identity differs) is not written to; a
  * thread or signal handler that finds the connection in use by another
  * question opens one for its own question and closes it after.
@@ -36,6 +39,7 @@
 #include "shim.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -182,9 +186,28 @@ static enum sb_answer sb_exchange(int fd, const char *key, size_t len)
 	return SB_GARBAGE;
 }
 
+/* The process whose memory holds the kept connection: set at start-up and
+ * in a forked child (pthread_atfork).  Any other process running here is a
+ * vfork child (or the child of a raw clone) in its parent's memory: it
+ * asks on a connection of its own, closed after the question, and writes
+ * nothing of the parent's connection state. */
+static long sb_owner;
+
+static void sb_after_fork(void)
+{
+	sb_owner = shim_self_pid();
+	/* relaxed: the child has one thread; a claim held by another
+	 * thread of the parent at the fork has no holder here */
+	atomic_store_explicit(&sb_claim, 0, memory_order_relaxed);
+}
+
 /* The kept connection, claimed, or -1 (*kept says whether it is). */
 static int sb_take(int *kept)
 {
+	if (shim_self_pid() != sb_owner) {
+		*kept = 0;
+		return sb_connect();
+	}
 	/* acquire: the fields of the connection released by the last
 	 * user are seen; a claim held means another question is in flight
 	 * (a thread, or the question a signal handler interrupted). */
@@ -655,6 +678,8 @@ void shim_sandbox_start(void)
 	sb_restricts = sb_policy.dflt != CACHE_VERDICT_ALLOW;
 	for (uint32_t i = 0; i < sb_policy.nrules; i++)
 		sb_restricts |= sb_policy.rule[i].verdict != CACHE_VERDICT_ALLOW;
+	sb_owner = shim_self_pid();
+	pthread_atfork(NULL, NULL, sb_after_fork);
 	/* release: the copy above is complete before a hook sees the flag */
 	atomic_store_explicit(&shim_sandbox_on, 1, memory_order_release);
 }

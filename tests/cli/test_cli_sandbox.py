@@ -381,6 +381,26 @@ class Server(SandboxBase):
         self.assertEqual(r.stdout, b"handler: ENOENT ok\nvfork: ENOENT\n")
         self.assertEqual(self.asked(), {p("ask/yes"): 1})
 
+    def test_connection_across_vfork_fork_exec(self):
+        """A vfork child asks on a connection of its own and leaves the
+        parent's alone; a forked child closes its copy of the parent's;
+        the connection is close-on-exec."""
+        p = self.path
+        sock = self.start_server(allow=["ask/"])
+        exe = p("sandbox_vfork")
+        cc = subprocess.run([CC, "-O1", "-o", exe,
+                             os.path.join(HERE, "sandbox_vfork.c")],
+                            stderr=subprocess.PIPE)
+        self.assertEqual(cc.returncode, 0, cc.stderr)
+        asks = [p("ask/q%d" % i) for i in range(1, 5)]
+        r = self.run_sb(["--ask", p("ask"), "--ask-server", sock],
+                        [exe] + asks)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout,
+                         b"vfork: +0 +0\nfork: +0\ncloexec: yes\n")
+        self.assertEqual(self.asked(), {a: 1 for a in asks})
+        self.assertNotIn(b"decision server", r.stderr)
+
     def failing(self, mode, policy=()):
         p = self.path
         sock = self.start_server(mode=mode)
