@@ -375,11 +375,11 @@
 		if (shim_env_plan(shim_envp, &ep_) != 0) {                   \
 			char *vec_[ep_.vec], pre_[ep_.preload + 1];          \
 			shim_envp = shim_env_build(envsrc, &ep_, vec_, pre_);\
-			r_ = shim_spawn_call(fn_, &k_,                       \
-					     SHIM_UNPACK callargs);          \
+			r_ = shim_spawn_run(fn_, &k_,                        \
+					    SHIM_UNPACK callargs);           \
 		} else {                                                     \
-			r_ = shim_spawn_call(fn_, &k_,                       \
-					     SHIM_UNPACK callargs);          \
+			r_ = shim_spawn_run(fn_, &k_,                        \
+					    SHIM_UNPACK callargs);           \
 		}                                                            \
 		if (k_.len != 0) {                                           \
 			int e_ = errno;                                      \

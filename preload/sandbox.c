@@ -606,6 +606,15 @@ uint64_t shim_sandbox_gate(const struct shim_key *k, uint32_t ops)
 	return r;
 }
 
+uint64_t shim_sandbox_gate_bytes(const char *key, size_t len, uint32_t ops)
+{
+	int e = errno;
+	uint64_t r = sb_gate_key(key, len, ops);
+
+	errno = e;
+	return r;
+}
+
 __attribute__((noinline)) uint64_t shim_sandbox_gate_path(const char *path,
 							 uint32_t ops)
 {

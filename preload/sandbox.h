@@ -55,6 +55,11 @@ SHIM_HIDDEN uint64_t shim_sandbox_gate(const struct shim_key *k,
  * exec's PATH candidates.  Its key is made in a frame of its own. */
 SHIM_HIDDEN uint64_t shim_sandbox_gate_path(const char *path, uint32_t ops);
 
+/* shim_sandbox_gate for a key the shim made in a buffer of its own (len
+ * bytes, or CACHE_KEY_TOOLONG): posix_spawnp's PATH candidates. */
+SHIM_HIDDEN uint64_t shim_sandbox_gate_bytes(const char *key, size_t len,
+					     uint32_t ops);
+
 /* Whether the policy denies path (a caller's string, copied without
  * faulting; a name that cannot be read is not denied: the call reports
  * it), the violation recorded as by shim_sandbox_gate.  For realpath. */

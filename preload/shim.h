@@ -475,6 +475,16 @@ SHIM_HOOKS_ALL(SHIM_DECLARE_REAL)
 #include "sandbox.h"
 #include "shim_supervise.h"
 
+/* posix_spawn and posix_spawnp: shim_spawn_call, but for posix_spawnp of a
+ * name without a slash in sandbox mode, searched in PATH here with denied
+ * candidates absent (spawnsearch.c).  k is the row's key.  Signal-safe. */
+SHIM_HIDDEN int shim_spawn_run(shim_fn_posix_spawn fn,
+			       const struct shim_key *k, pid_t *pid,
+			       const char *path,
+			       const posix_spawn_file_actions_t *acts,
+			       const posix_spawnattr_t *attr,
+			       char *const argv[], char *const envp[]);
+
 #include "hook_gen.h"
 
 #endif /* SHMCACHE_SHIM_H */

@@ -140,6 +140,46 @@ class Families(SandboxBase):
         self.assertEqual((r.returncode, r.stdout), (0, b"ok"))
 
 
+class SpawnSearch(SandboxBase):
+    """posix_spawnp of a bare name: a denied directory on PATH is absent,
+    as it is for execvp's search."""
+
+    def tool(self, where, status):
+        os.makedirs(self.path(where), exist_ok=True)
+        t = self.path(where + "/tool")
+        with open(t, "w") as fh:
+            fh.write("#!/bin/sh\nexit %d\n" % status)
+        os.chmod(t, 0o755)
+
+    def test_denied_dir_on_path(self):
+        p = self.path
+        self.tool("no", 4)
+        self.tool("ok/bin", 3)
+        self.tool("ok/noexec", 5)
+        os.chmod(p("ok/noexec/tool"), 0o644)
+        env = dict(os.environ, PATH=":".join(
+            [p("no"), p("ok/noexec"), p("ok/bin"), "/usr/bin", "/bin"]))
+        res, _ = self.probe_env(["--deny", p("no")], env,
+                                ["spawnp:tool", "spawnp:prog",
+                                 "spawnp:true"])
+        self.assertEqual(res[:2], [3, "ENOENT"])
+        self.assertEqual(res[2], 0)
+        v, code = self.violations()
+        # every candidate tried in a denied directory, as execvp's search
+        self.assertEqual(sorted(json_path(e) for e in v["denied"]),
+                         [p("no/prog").encode(), p("no/tool").encode(),
+                          p("no/true").encode()])
+        # EACCES when only a file that cannot be run is found
+        env["PATH"] = p("ok/noexec")
+        res, _ = self.probe_env(["--deny", p("no")], env, ["spawnp:tool"])
+        self.assertEqual(res, ["EACCES"])
+
+    def probe_env(self, policy, env, ops):
+        r = self.run_sb(policy, [sys.executable, PROBE] + ops, env=env)
+        self.assertIn(r.returncode, (0, 1), r.stderr)
+        return json.loads(r.stdout.decode().splitlines()[-1]), r
+
+
 class TempFiles(SandboxBase):
     """mkstemp and kin with a template in a denied directory make no file
     and fail with ENOENT, as the open would; tmpfile with /tmp denied."""
