@@ -24,7 +24,8 @@
  * file or directory that is no link, MISSING, DENIED), each directory check
  * as the faccessat hook records one (ACCESS and its outcome).  The path
  * resolved so far is absolute and normalised by construction: it is its own
- * key, recorded in place.
+ * key, recorded in place.  In sandbox mode a denied component ends the
+ * resolution with ENOENT, as one that does not exist (rp_denied).
  *
  * Contract: as libc's realpath, this is not async-signal-safe: a path longer
  * than the 1 KiB buffers on the stack, a long link target, and the result
@@ -167,6 +168,19 @@ static ssize_t rp_readlink(const char *rname, size_t len, struct rp_buf *b,
 	}
 }
 
+/* Sandbox mode: whether the component resolved so far, rname[0..len), is
+ * denied (then errno is ENOENT, as for a component that does not exist,
+ * and the violation is recorded): a name that passes through a denied
+ * directory and leaves it by ".." is not resolved either. */
+static int rp_denied(const char *rname, size_t len)
+{
+	if (rname[0] != '/' || !shim_sandboxed() ||
+	    shim_sandbox_gate_bytes(rname, len, CACHE_OP_STAT) != SHIM_SB_DENY)
+		return 0;
+	errno = ENOENT;
+	return 1;
+}
+
 /* Puts the n-byte target of a link in front of the rest of the name (at
  * *end, perhaps inside the extra buffer already); *end then points at the
  * new name, in the extra buffer.  -1 with ENOMEM. */
@@ -265,6 +279,8 @@ static char *rp_resolve(const char *name, char *resolved, struct rp_bufs *b,
 		dest += len;
 		*dest = '\0';
 
+		if (rp_denied(rname, (size_t)(dest - rname)))
+			goto done;
 		n = rp_readlink(rname, (size_t)(dest - rname), &b->link, rl,
 				&nomem);
 		if (nomem)

@@ -314,6 +314,22 @@ class EntryPoints(SandboxBase):
                          "recursive_directory_iterator: a b c sub sub/y\n")
 
 
+class DotDot(SandboxBase):
+    """realpath through a denied directory left by "..": ENOENT, as if the
+    directory did not exist."""
+
+    def test_realpath_through_denied(self):
+        p = self.path
+        res, _ = self.probe(["--deny", p("no")],
+                            ["realpath:" + p("no/dir/../../ok/file"),
+                             "realpath:" + p("no/../ok/file"),
+                             "realpath:" + p("ok/dir/../file")])
+        self.assertEqual(res, ["ENOENT", "ENOENT", p("ok/file")])
+        v, code = self.violations()
+        self.assertEqual(sorted(json_path(e) for e in v["denied"]),
+                         [p("no").encode()])
+
+
 class Symlinks(SandboxBase):
     """A link inside an allowed tree that points into a denied one grants
     nothing: the path it names is denied, whatever the operation."""
