@@ -541,6 +541,21 @@
 	}                                                                    \
 	SHIM_INTERPOSE(name)
 
+/* SBCALL (args, missing): outside sandbox mode the real call; in it
+ * sbcall_<name>(real, args...), a function of the row's family file
+ * (sblist.c, tmpfile.c); `missing` when libc lacks the function. */
+#define SHIM_GEN_SBCALL(ret, name, params, args, missing)                    \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		shim_fn_##name fn_ = shim_get_##name();                      \
+		if (fn_ == NULL)                                             \
+			return missing;                                      \
+		if (!shim_sandboxed())                                       \
+			return fn_ args;                                     \
+		return sbcall_##name(fn_, SHIM_UNPACK args);                 \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
 /* Number of arguments from arg (itself included) to the NULL that ends
  * them; argv gets them and the NULL; with envtail the pointer after the NULL
  * (execle's envp) is returned, else environ.  Async-signal-safe. */

@@ -98,7 +98,7 @@ static __attribute__((noinline)) int sbl_dir_denied(int dirfd,
 /* ---- readdir_r ---------------------------------------------------------- */
 
 #define SBL_READDIR_R(name, ent)                                              \
-	static __attribute__((noinline)) int sbl_##name(                      \
+	static __attribute__((noinline)) int sbcall_##name(                      \
 		shim_fn_##name fn, DIR *dir, struct ent *entry,               \
 		struct ent **result)                                          \
 	{                                                                     \
@@ -164,7 +164,7 @@ static __attribute__((noinline)) ssize_t sbl_squeeze(int fd, char *buf,
 	return out;
 }
 
-static __attribute__((noinline)) ssize_t sbl_getdents64(shim_fn_getdents64 fn,
+static __attribute__((noinline)) ssize_t sbcall_getdents64(shim_fn_getdents64 fn,
 						       int fd, void *buf,
 						       size_t len)
 {
@@ -223,7 +223,7 @@ typedef int (*sbl_cmp)(const struct dirent **, const struct dirent **);
 typedef int (*sbl_cmp64)(const struct dirent64 **, const struct dirent64 **);
 
 static __attribute__((noinline)) int
-sbl_scandir(shim_fn_scandir fn, const char *dir, struct dirent ***list,
+sbcall_scandir(shim_fn_scandir fn, const char *dir, struct dirent ***list,
 	    int (*filter)(const struct dirent *), sbl_cmp cmp)
 {
 	struct sbl_scan s = { AT_FDCWD, dir, filter, NULL }, *saved;
@@ -239,7 +239,7 @@ sbl_scandir(shim_fn_scandir fn, const char *dir, struct dirent ***list,
 }
 
 static __attribute__((noinline)) int
-sbl_scandirat(shim_fn_scandirat fn, int dirfd, const char *dir,
+sbcall_scandirat(shim_fn_scandirat fn, int dirfd, const char *dir,
 	      struct dirent ***list, int (*filter)(const struct dirent *),
 	      sbl_cmp cmp)
 {
@@ -256,7 +256,7 @@ sbl_scandirat(shim_fn_scandirat fn, int dirfd, const char *dir,
 }
 
 static __attribute__((noinline)) int
-sbl_scandir64(shim_fn_scandir64 fn, const char *dir, struct dirent64 ***list,
+sbcall_scandir64(shim_fn_scandir64 fn, const char *dir, struct dirent64 ***list,
 	      int (*filter)(const struct dirent64 *), sbl_cmp64 cmp)
 {
 	struct sbl_scan s = { AT_FDCWD, dir, NULL, filter }, *saved;
@@ -272,7 +272,7 @@ sbl_scandir64(shim_fn_scandir64 fn, const char *dir, struct dirent64 ***list,
 }
 
 static __attribute__((noinline)) int
-sbl_scandirat64(shim_fn_scandirat64 fn, int dirfd, const char *dir,
+sbcall_scandirat64(shim_fn_scandirat64 fn, int dirfd, const char *dir,
 		struct dirent64 ***list,
 		int (*filter)(const struct dirent64 *), sbl_cmp64 cmp)
 {
@@ -374,7 +374,7 @@ static int sbl_walk_one64(const char *path, const struct stat64 *st,
 		return r_;                                                    \
 	} while (0)
 
-static __attribute__((noinline)) int sbl_nftw(shim_fn_nftw fn,
+static __attribute__((noinline)) int sbcall_nftw(shim_fn_nftw fn,
 					     const char *dir, sbl_nftw_fn cb,
 					     int fds, int flags)
 {
@@ -383,7 +383,7 @@ static __attribute__((noinline)) int sbl_nftw(shim_fn_nftw fn,
 	SBL_WALK(fn(dir, sbl_walk_one, fds, flags), cb, w);
 }
 
-static __attribute__((noinline)) int sbl_nftw64(shim_fn_nftw64 fn,
+static __attribute__((noinline)) int sbcall_nftw64(shim_fn_nftw64 fn,
 					       const char *dir,
 					       sbl_nftw64_fn cb, int fds,
 					       int flags)
@@ -394,7 +394,7 @@ static __attribute__((noinline)) int sbl_nftw64(shim_fn_nftw64 fn,
 }
 
 /* ftw runs as nftw without FTW_PHYS, which is what glibc's ftw is. */
-static __attribute__((noinline)) int sbl_ftw(shim_fn_ftw fn, const char *dir,
+static __attribute__((noinline)) int sbcall_ftw(shim_fn_ftw fn, const char *dir,
 					    sbl_ftw_fn cb, int fds)
 {
 	struct sbl_walk w = { 0, NULL, NULL, cb, NULL };
@@ -406,7 +406,7 @@ static __attribute__((noinline)) int sbl_ftw(shim_fn_ftw fn, const char *dir,
 	SBL_WALK(nf(dir, sbl_walk_one, fds, 0), cb, w);
 }
 
-static __attribute__((noinline)) int sbl_ftw64(shim_fn_ftw64 fn,
+static __attribute__((noinline)) int sbcall_ftw64(shim_fn_ftw64 fn,
 					      const char *dir,
 					      sbl_ftw64_fn cb, int fds)
 {
@@ -428,7 +428,7 @@ static __attribute__((noinline)) int sbl_ftw64(shim_fn_ftw64 fn,
 	 sbl_hides_path(AT_FDCWD, (p)->fts_accpath))
 
 #define SBL_FTS(name, FTS_T, ENT_T)                                           \
-	static __attribute__((noinline)) ENT_T *sbl_##name(shim_fn_##name fn, \
+	static __attribute__((noinline)) ENT_T *sbcall_##name(shim_fn_##name fn, \
 							    FTS_T *sp)        \
 	{                                                                     \
 		int e = errno;                                                \
@@ -476,7 +476,7 @@ static int sbl_hides_child(char *dir, size_t len, const char *name)
 }
 
 #define SBL_FTS_CHILDREN(name, FTS_T, ENT_T)                                  \
-	static __attribute__((noinline)) ENT_T *sbl_##name(                   \
+	static __attribute__((noinline)) ENT_T *sbcall_##name(                   \
 		shim_fn_##name fn, FTS_T *sp, int opts)                       \
 	{                                                                     \
 		ENT_T *head = fn(sp, opts), **at = &head, *p,                 \
@@ -504,7 +504,7 @@ SBL_FTS_CHILDREN(fts64_children, FTS64, FTSENT64)
 /* ---- glob --------------------------------------------------------------- */
 
 #define SBL_GLOB(name, GLOB_T)                                                \
-	static __attribute__((noinline)) int sbl_##name(                      \
+	static __attribute__((noinline)) int sbcall_##name(                      \
 		shim_fn_##name fn, const char *pat, int flags,                \
 		int (*err)(const char *, int), GLOB_T *g)                     \
 	{                                                                     \
@@ -531,21 +531,6 @@ SBL_FTS_CHILDREN(fts64_children, FTS64, FTSENT64)
 
 SBL_GLOB(glob, glob_t)
 SBL_GLOB(glob64, glob64_t)
-
-/* ---- the rows ------------------------------------------------------------
- * SBLIST (args, missing): the real call outside sandbox mode, else
- * sbl_<name>(real, args...); `missing` when libc lacks the function. */
-#define SHIM_GEN_SBLIST(ret, name, params, args, missing)                    \
-	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
-	{                                                                    \
-		shim_fn_##name fn_ = shim_get_##name();                      \
-		if (fn_ == NULL)                                             \
-			return missing;                                      \
-		if (!shim_sandboxed())                                       \
-			return fn_ args;                                     \
-		return sbl_##name(fn_, SHIM_UNPACK args);                    \
-	}                                                                    \
-	SHIM_INTERPOSE(name)
 
 SHIM_HOOKS_SBLIST(SHIM_GEN)
 

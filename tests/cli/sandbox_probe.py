@@ -5,7 +5,8 @@ prints one JSON list of results, each "ok", a value, or the errno's name.
     sandbox_probe.py OP:PATH[:PATH2] ...
 
 mkstemp:DIR (and mkostemp, mkstemps, mkdtemp) makes a temporary file in
-DIR and gives DIR back; tmpfile:- calls tmpfile.  spawnp:NAME runs NAME with posix_spawnp and gives
+DIR and gives DIR back; tmpfile:- calls tmpfile;
+tempnam:DIR (- for none) and tmpnam:- give the directory of the name made.  spawnp:NAME runs NAME with posix_spawnp and gives
 its exit status.  fork:OP:PATH makes the call in a forked child; threads:N:PATH stats PATH
 from N threads at once (the results must agree); exec:PATH execs PATH (the
 last operation: on success it does not return).
@@ -110,6 +111,16 @@ def call(op, a, b=None):
             raise OSError(ctypes.get_errno(), op)
         libc.fclose(ctypes.c_void_p(f))
         return "ok"
+    if op in ("tempnam", "tmpnam"):  # the directory of the name made
+        libc = ctypes.CDLL(None, use_errno=True)
+        getattr(libc, op).restype = ctypes.c_char_p
+        if op == "tempnam":
+            r = libc.tempnam(None if a == "-" else a.encode(), b"pf")
+        else:
+            r = libc.tmpnam(None)
+        if r is None:
+            raise OSError(ctypes.get_errno(), op)
+        return os.path.dirname(r.decode())
     if op == "spawnp":  # libc's posix_spawnp: its exit status
         pid = os.posix_spawnp(a, [a], dict(os.environ))
         return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])

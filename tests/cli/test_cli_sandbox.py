@@ -182,7 +182,8 @@ class SpawnSearch(SandboxBase):
 
 class TempFiles(SandboxBase):
     """mkstemp and kin with a template in a denied directory make no file
-    and fail with ENOENT, as the open would; tmpfile with /tmp denied."""
+    and fail with ENOENT, as the open would; tmpfile with /tmp denied;
+    tempnam and tmpnam look past a denied directory."""
 
     def test_templates(self):
         p = self.path
@@ -199,6 +200,31 @@ class TempFiles(SandboxBase):
         self.assertEqual(sorted(json_path(e) for e in v["denied"]),
                          sorted([p("no/dir/tXXXXXX").encode(),
                                  p("no/dir/tXXXXXX.c").encode()]))
+
+    def test_tempnam(self):
+        """A denied directory is absent to tempnam's search: TMPDIR, then
+        its argument, then /tmp."""
+        p = self.path
+        env = dict(os.environ, TMPDIR=p("no/dir"))
+        res, _ = self.probe_env(["--deny", p("no")], env,
+                                ["tempnam:" + p("ok/dir"),
+                                 "tempnam:" + p("no/dir"), "tempnam:-",
+                                 "tmpnam:-"])
+        self.assertEqual(res, [p("ok/dir"), "/tmp", "/tmp", "/tmp"])
+        # nowhere left (the test's directory lies under /tmp too)
+        res, _ = self.probe_env(["--deny", p("no"), "--deny", "/tmp"], env,
+                                ["tempnam:" + p("no/dir"), "tmpnam:-"])
+        self.assertEqual(res, ["ENOENT", "ENOENT"])
+        # allowed, TMPDIR wins as in libc
+        env["TMPDIR"] = p("ok")
+        res, _ = self.probe_env(["--deny", p("no")], env,
+                                ["tempnam:" + p("ok/dir")])
+        self.assertEqual(res, [p("ok")])
+
+    def probe_env(self, policy, env, ops):
+        r = self.run_sb(policy, [sys.executable, PROBE] + ops, env=env)
+        self.assertIn(r.returncode, (0, 1), r.stderr)
+        return json.loads(r.stdout.decode().splitlines()[-1]), r
 
     def test_tmpfile(self):
         res, _ = self.probe(["--deny", "/tmp"], ["tmpfile:-"])

@@ -71,9 +71,9 @@ struct row {
 #define ROW_FDGONE_VOID(...)
 /* readdir, readdir64: a DIR *, no path. */
 #define ROW_READDIR(...)
-/* readdir_r and the listings sblist.c filters: the real call outside
- * sandbox mode, nothing recorded. */
-#define ROW_SBLIST(...)
+/* readdir_r and the listings sblist.c filters, tempnam and tmpnam: the
+ * real call outside sandbox mode, nothing recorded. */
+#define ROW_SBCALL(...)
 
 static const struct row rows[] = { SHIM_HOOKS_ALL(ROW) };
 

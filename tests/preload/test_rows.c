@@ -199,6 +199,12 @@ static const struct expect table[] = {
 	  "no name of the caller's: libc's temporary directory" },
 	{ "tmpfile64", NULL, 0, NULL, 0, 0,
 	  "no name of the caller's: libc's temporary directory" },
+	{ "tempnam", NULL, 0, NULL, 0, 0,
+	  "a name only, no file: records nothing (tmpfile.c)" },
+	{ "tmpnam", NULL, 0, NULL, 0, 0,
+	  "a name only, no file: records nothing (tmpfile.c)" },
+	{ "tmpnam_r", NULL, 0, NULL, 0, 0,
+	  "a name only, no file: records nothing (tmpfile.c)" },
 	/* LOADER: t is a link to the test's shared object */
 	{ "dlopen", "t", LD, NULL, 0, 0, NULL },
 	{ "dlmopen", "t", LD, NULL, 0, 0, NULL },
