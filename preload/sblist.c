@@ -442,6 +442,9 @@ static __attribute__((noinline)) int sbcall_ftw64(shim_fn_ftw64 fn,
 				/* a top that does not exist */               \
 				p->fts_info = FTS_NS;                         \
 				p->fts_errno = ENOENT;                        \
+				if (p->fts_statp != NULL)                     \
+					memset(p->fts_statp, 0,               \
+					       sizeof *p->fts_statp);         \
 				break;                                        \
 			}                                                     \
 			if (p->fts_info == FTS_D)                             \

@@ -12,7 +12,8 @@
  *
  *   - a denied candidate is absent (its violation recorded, as execvp's
  *     search records it) and the search goes on;
- *   - an allowed one is probed with the real access(X_OK): a failure
+ *   - an allowed one is probed with the real faccessat(X_OK, AT_EACCESS),
+ *     as the exec checks the effective ids: a failure
  *     (ENOENT, EACCES, ...) goes on to the next, as the exec would;
  *   - else the real posix_spawn runs it; an error after which glibc's
  *     search goes on (EACCES, ENOENT, ESTALE, ENOTDIR, ENODEV, ETIMEDOUT)
@@ -119,7 +120,7 @@ static int sp_try(struct sp_bufs *B, pid_t *pid,
 		  const posix_spawnattr_t *attr, char *const argv[],
 		  char *const envp[], int *eacces)
 {
-	shim_fn_access ac = shim_get_access();
+	shim_fn_faccessat ac = shim_get_faccessat();
 	shim_fn_posix_spawn sp = shim_get_posix_spawn();
 	size_t klen = sp_key(B);
 	uint64_t d = 0;
@@ -131,7 +132,7 @@ static int sp_try(struct sp_bufs *B, pid_t *pid,
 	    (d = shim_sandbox_gate_bytes(B->key, klen, CACHE_OP_EXEC)) ==
 		    SHIM_SB_DENY)
 		return -1;
-	if (ac(B->cand, X_OK) != 0) {
+	if (ac(AT_FDCWD, B->cand, X_OK, AT_EACCESS) != 0) {
 		*eacces |= errno == EACCES;
 		return -1;
 	}
