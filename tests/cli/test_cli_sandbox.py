@@ -294,9 +294,13 @@ class EntryPoints(SandboxBase):
         # absolute, and relative to the current directory
         for top, cwd in [(t, None), (".", t), ("tree", self.tmp)]:
             self.check_entry_points(pol, exe, top, cwd)
-        # Bare, every entry point sees everything.
+        # Bare, every entry point sees everything; so it does under the
+        # shim without a policy.
         r = subprocess.run([exe, t], stdout=subprocess.PIPE)
         self.assertIn(b"\nscandir: a b c hdir hid sub\n", r.stdout)
+        traced = self.run_sb([], [exe, t])
+        self.assertEqual((traced.returncode, traced.stdout),
+                         (0, r.stdout), traced.stderr)
 
     def check_entry_points(self, pol, exe, top, cwd):
         r = self.run_sb(pol, [exe, top], cwd=cwd)
