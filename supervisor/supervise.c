@@ -92,6 +92,7 @@ static int sup_child_serve(int sock, pid_t prog)
 				       : cache_strerror(r));
 	else
 		c = &cache;
+	(void)sup_sandbox_start(c);
 	r = sup_serve(fd, c, prog);
 	if (r != 0) {
 		int e = errno;

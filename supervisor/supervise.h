@@ -18,7 +18,8 @@
  * Children inherit the filter: one supervisor serves the whole tree.
  *
  * Files: supervise.c (start-up), sup_filter.c (the BPF program),
- * sup_serve.c (the notification loop, keys, outcomes, records).
+ * sup_serve.c (the notification loop, keys, outcomes, records),
+ * sup_sandbox.c (sandbox mode: the policy applied to trapped calls).
  */
 #ifndef SHMCACHE_SUPERVISE_H
 #define SHMCACHE_SUPERVISE_H
@@ -88,12 +89,27 @@ int sup_filter_install(void);
 
 /* Serves the listener until no process uses the filter any more: each
  * notification is recorded into c (when c is not NULL) and answered with
- * SECCOMP_USER_NOTIF_FLAG_CONTINUE.  The first execve of prog (the
+ * SECCOMP_USER_NOTIF_FLAG_CONTINUE (in sandbox mode, a call naming a
+ * denied path with ENOENT: sup_sandbox_gate).  The first execve of prog (the
  * program's own start, recorded by whoever started it) is not recorded.
  * Returns 0, or -1 with errno when the listener fails or refuses an
  * answer (a kernel before 5.5 has no CONTINUE): the caller then closes the
  * listener, and the kernel fails the pending calls with ENOSYS (never a
  * hang). */
 int sup_serve(int listener, struct cache *c, pid_t prog);
+
+/* Sandbox mode (sup_sandbox.c): loads c's policy, if any.  Returns whether
+ * there is one to enforce (a damaged one is said and not enforced). */
+bool sup_sandbox_start(struct cache *c);
+
+/* What sup_sandbox_gate returns for a denied key. */
+#define SUP_SB_DENY UINT64_MAX
+
+/* Decides key[0..len) for a call with the operations ops, as the shim's
+ * gate: the decision bits its record carries (0: no policy, or nothing to
+ * decide), or SUP_SB_DENY when the call must not be made (it fails with
+ * ENOENT; the violation is recorded here). */
+uint64_t sup_sandbox_gate(struct cache *c, struct cache_hint *h,
+			  const char *key, size_t len, uint32_t ops);
 
 #endif /* SHMCACHE_SUPERVISE_H */

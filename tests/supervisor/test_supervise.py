@@ -10,6 +10,7 @@ SHMCACHE_TEST_PROG_DYN / _STATIC (sup_prog.c linked both ways).
 """
 import ctypes
 import errno
+import json
 import os
 import platform
 import re
@@ -20,7 +21,8 @@ import subprocess
 import sys
 
 sys.dont_write_bytecode = True
-from clitest import OPS, TracedBase, letters_for, main, sh  # noqa: E402
+from clitest import (OPS, TracedBase, json_path, letters_for, main,  # noqa: E402
+                     sh)
 
 SUPERVISOR = os.environ.get("SHMCACHE_TEST_SUPERVISOR", "")
 PROG_DYN = os.environ.get("SHMCACHE_TEST_PROG_DYN", "")
@@ -450,6 +452,135 @@ class FailOpen(SupBase):
                         extra=["--no-supervise"])
         self.assertEqual(r.stderr.count(b"statically linked"), 1, r.stderr)
         self.assertEqual(self.listing(c), {})
+
+
+SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                      "scripts", "sandbox-server")
+
+
+class Sandbox(SupBase):
+    """Sandbox mode: a static program is confined as a dynamic one is, with
+    the decisions the shim stores (one server question per path per job,
+    whoever meets the path)."""
+
+    def setUp(self):
+        super().setUp()
+        self.need_busybox()
+        w = self.work
+        for d in ("ok/dir", "no/dir", "ask"):
+            os.makedirs(os.path.join(w, d))
+        for f, text in (("ok/file", "ok"), ("ok/file2", "ok2"),
+                        ("no/file", "secret"), ("ask/yes", "yes"),
+                        ("ask/nope", "nope")):
+            with open(os.path.join(w, f), "w") as fh:
+                fh.write(text)
+        prog = os.path.join(w, "no", "prog")
+        with open(prog, "w") as fh:
+            fh.write("#!/bin/sh\necho ran\n")
+        os.chmod(prog, 0o755)
+        self.cache = self.path("c")
+
+    def p(self, rel):
+        return os.path.join(self.work, rel)
+
+    def violations(self):
+        r = sh(["violations", "--json", self.cache])
+        self.assertIn(r.returncode, (0, 1), r.stderr)
+        return json.loads(r.stdout)
+
+    def sb(self, policy, script, shell=None):
+        argv = [shell] if shell else [BUSYBOX, "sh"]
+        return self.run_cmd(argv + ["-c", script],
+                            self.cache, extra=["--fresh"] + policy,
+                            cwd=self.work)
+
+    def test_denied_families(self):
+        """Each family on a denied path fails with ENOENT and is not made;
+        busybox's applets run in the static shell's process and in its
+        static children."""
+        p = self.p
+        cmds = ["cat no/file", "stat no/file", "ls no/dir", "mkdir no/new",
+                "rmdir no/dir", "rm no/file", "mv no/file ok/moved",
+                "mv ok/file2 no/moved", "ln no/file ok/hard",
+                "ln -s file no/sl", "chmod 600 no/file", "touch no/file",
+                "cd no/dir", "readlink no/file", "no/prog",
+                "test -e no/file"]
+        script = "".join("%s 2>/dev/null; echo $?\n" % c for c in cmds)
+        script += "cat ok/file\n"
+        mode = os.stat(p("no/file")).st_mode
+        r = self.sb(["--deny", p("no")], script)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        codes = r.stdout.decode().split("\n")
+        self.assertEqual(codes[-1], "ok")
+        # every command failed (the shell's own: cd 2, exec 127)
+        self.assertEqual([c != "0" for c in codes[:-1]],
+                         [True] * len(cmds), codes)
+        self.assertEqual(codes[cmds.index("no/prog")], "127")
+        self.assertEqual(open(p("no/file")).read(), "secret")
+        self.assertEqual(os.stat(p("no/file")).st_mode, mode)
+        for absent in ("no/new", "ok/moved", "no/moved", "ok/hard",
+                       "no/sl"):
+            self.assertFalse(os.path.lexists(p(absent)), absent)
+        self.assertTrue(os.path.isdir(p("no/dir")))
+        self.assertTrue(os.path.exists(p("ok/file2")))
+        self.assertNotIn(b"ran", r.stdout)
+        v = self.violations()
+        denied = {json_path(e): e["ops"] for e in v["denied"]}
+        failed = {json_path(e): e["failed"] for e in v["denied"]}
+        self.assertEqual(sorted(denied), sorted(
+            p(x).encode() for x in ("no/file", "no/dir", "no/new",
+                                    "no/moved", "no/sl", "no/prog")))
+        for ops in denied.values():
+            self.assertIn("violation", ops)
+            self.assertIn("missing", ops)
+        self.assertEqual(failed[p("no/prog").encode()], ["exec"])
+        self.assertEqual(failed[p("no/new").encode()], ["mkdir"])
+        # the allowed file's record carries its decision: not denied
+        self.assertEqual(v["unknown"], [])
+
+    def test_decisions_shared_with_the_shim(self):
+        """A dynamic cat (the shim) and busybox cat (the supervisor) in one
+        job: the server is asked once per path, and the static one obeys
+        the answer the shim stored."""
+        p = self.p
+        sock = self.path("sock")
+        lst = self.path("allow.list")
+        with open(lst, "w") as fh:
+            fh.write(p("ask/yes") + "\n")
+        log = self.path("server.log")
+        srv = subprocess.Popen([sys.executable, SERVER, sock, "--allow-list",
+                                lst, "--log", log], stdout=subprocess.PIPE)
+        self.addCleanup(srv.wait)
+        self.addCleanup(srv.kill)
+        self.assertEqual(srv.stdout.readline(), b"ready\n")
+        script = ("for i in 1 2 3; do /bin/cat ask/yes; %s cat ask/yes; "
+                  "%s cat ask/nope; /bin/cat ask/nope; done; true"
+                  % (BUSYBOX, BUSYBOX))
+        r = self.sb(["--ask", p("ask"), "--ask-server", sock], script,
+                    shell="/bin/sh")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"yesyes" * 3)
+        with open(log) as fh:
+            lines = fh.read().splitlines()
+        self.assertEqual(sorted(lines), sorted([p("ask/yes"),
+                                                p("ask/nope")]))
+        v = self.violations()
+        self.assertEqual([json_path(e) for e in v["denied"]],
+                         [p("ask/nope").encode()])
+        self.assertEqual(v["server_round_trips"], 2)
+
+    def test_static_first(self):
+        """The static program meets the path first: it asks, stores the
+        decision, and the dynamic one reads it."""
+        p = self.p
+        script = ("%s cat no/file; /bin/cat no/file; %s cat ok/file; "
+                  "/bin/cat ok/file" % (BUSYBOX, BUSYBOX))
+        r = self.sb(["--deny", p("no")], script, shell="/bin/sh")
+        self.assertEqual(r.stdout, b"okok")
+        self.assertEqual(r.stderr.count(b"No such file or directory"), 2,
+                         r.stderr)
+        v = self.violations()
+        self.assertEqual(v["denied_calls"], 2)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+/*
+ * sup_sandbox.c - sandbox mode in the supervisor: the policy of the cache
+ * file applied to the calls of the programs it traces, with the shim's
+ * decisions (cache_sandbox_decide: the decision stored in the path's entry,
+ * else the rules, else the decision server, asked at most once per path per
+ * job), so that a static program sees what a dynamic one sees.
+ *
+ * A call whose path (either path of rename and link; symlink's new name) is
+ * denied is not made: the supervisor answers it with ENOENT and records a
+ * violation, as the shim does.  An allowed call carries the decision bits
+ * into its records.  Directory listings (getdents64) are not filtered: a
+ * static program sees the names of denied entries, and any use of them
+ * fails with ENOENT.
+ */
+#define _GNU_SOURCE 1
+
+#include "supervise.h"
+
+#include <stdio.h>
+
+static struct cache_sandbox sup_sb; /* large: static */
+static bool sup_sb_on;
+
+bool sup_sandbox_start(struct cache *c)
+{
+	int r;
+
+	if (c == NULL)
+		return false;
+	r = cache_sandbox_init(&sup_sb, c);
+	if (r != 1 && r != 0)
+		fprintf(stderr, "shmcache: sandbox: the cache's policy is "
+				"damaged: not enforced\n");
+	sup_sb_on = r == 1;
+	return sup_sb_on;
+}
+
+/* The decision bits of key (0: nothing to decide). */
+static uint64_t sup_sb_decide(const char *key, size_t len)
+{
+	const char *failure = NULL;
+	uint64_t bits;
+
+	if (len == 0 || len == CACHE_KEY_TOOLONG || key[0] != '/')
+		return 0;
+	bits = cache_sandbox_decide(&sup_sb, key, len, &failure);
+	if (failure != NULL)
+		fprintf(stderr, "shmcache: sandbox: decision server %s%s\n",
+			sup_sb.policy.server[0] ? sup_sb.policy.server
+						: "(none)",
+			failure);
+	return bits;
+}
+
+uint64_t sup_sandbox_gate(struct cache *c, struct cache_hint *h,
+			  const char *key, size_t len, uint32_t ops)
+{
+	uint64_t bits;
+
+	if (!sup_sb_on)
+		return 0;
+	bits = sup_sb_decide(key, len);
+	if (!(bits & CACHE_DECIDED_DENY))
+		return bits;
+	cache_policy_count(c, CACHE_PC_DENIED_CALLS);
+	cache_record_hinted(c, key, len, cache_sandbox_violation(ops), h);
+	return SUP_SB_DENY;
+}
