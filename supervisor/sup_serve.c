@@ -618,7 +618,7 @@ static int sup_handle(int fd, struct cache *c, struct cache_hint *h,
 	int err = 0;
 
 	q->n = n;
-	q->c = sup_call_find(n->data.nr);
+	q->c = sup_call_find_arch(n->data.arch, n->data.nr);
 	q->p1.keylen = q->p2.keylen = 0;
 	q->p1.dir = q->p2.dir = -1;
 	q->p1.look = q->p2.look = "";

@@ -28,7 +28,23 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <linux/audit.h>
+#include <linux/filter.h>
+
 #include "ctrie_cache.h"
+
+/* The architecture of this build's own system calls, as seccomp names it. */
+#if defined(__x86_64__)
+#define SUP_ARCH_NATIVE AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SUP_ARCH_NATIVE AUDIT_ARCH_AARCH64
+#elif defined(__i386__)
+#define SUP_ARCH_NATIVE AUDIT_ARCH_I386
+#elif defined(__riscv) && __riscv_xlen == 64
+#define SUP_ARCH_NATIVE AUDIT_ARCH_RISCV64
+#else
+#error "shmcache-supervise: unknown architecture for the seccomp filter"
+#endif
 
 /* What a trapped call does to its path(s): selects the ops and how its
  * outcome is foreseen (sup_serve.c). */
@@ -78,6 +94,26 @@ extern const struct sup_call sup_calls[];
 extern const unsigned sup_ncalls;
 /* The row for system call nr, or NULL. */
 const struct sup_call *sup_call_find(int nr);
+
+#if defined(__x86_64__)
+/* The i386 ABI's trapped calls (sup_calls_i386.c): made with int 0x80,
+ * by a 32-bit program below a supervised one.  At most 64 rows. */
+extern const struct sup_call sup_calls_i386[];
+extern const unsigned sup_ncalls_i386;
+/* The i386 numbers of the calls that are an fstat with AT_EMPTY_PATH. */
+extern const int sup_i386_fstatat64, sup_i386_statx;
+#endif
+/* The row for system call nr of the ABI arch (seccomp_data.arch): the
+ * native table, on x86-64 the i386 one; NULL for another ABI. */
+const struct sup_call *sup_call_find_arch(uint32_t arch, int nr);
+
+/* Writes the filter's BPF program into p (cap instructions at least
+ * SUP_PROG_MAX) and returns its length: for the native ABI and, on
+ * x86-64, the i386 one, each trapped call returns SECCOMP_RET_USER_NOTIF
+ * and every other call SECCOMP_RET_ALLOW; so does every call of another
+ * ABI (x32, which no distribution kernel enables, is let through). */
+#define SUP_PROG_MAX 256
+unsigned sup_filter_build(struct sock_filter *p);
 
 /* Installs the filter in the calling thread (and its future children):
  * without no_new_privs first (a process with CAP_SYS_ADMIN keeps the
