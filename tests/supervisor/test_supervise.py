@@ -205,6 +205,27 @@ class Trees(SupBase):
         self.check_read_once([BUSYBOX, "sh", "-c",
                               "/bin/sh -c '%s cat a'" % BUSYBOX])
 
+    def test_script_with_static_interpreter(self):
+        """A "#!" script whose interpreter is static, exec'd by a dynamic
+        shell: supervised (the interpreter's calls are recorded)."""
+        script = os.path.join(self.work, "s")
+        with open(script, "w") as fh:
+            fh.write("#!%s sh\ncat a\n" % BUSYBOX)
+        os.chmod(script, 0o755)
+        self.check_read_once(["/bin/sh", "-c", "./s"])
+
+    def test_script_chain(self):
+        """A script run by a script run by busybox: followed."""
+        inner = os.path.join(self.work, "inner")
+        with open(inner, "w") as fh:
+            fh.write("#!%s sh\nexec %s sh \"$1\"\n" % (BUSYBOX, BUSYBOX))
+        outer = os.path.join(self.work, "outer")
+        with open(outer, "w") as fh:
+            fh.write("#!%s\ncat a\n" % inner)
+        for f in (inner, outer):
+            os.chmod(f, 0o755)
+        self.check_read_once(["/bin/sh", "-c", "./outer"])
+
     def test_pattern_supervises_dynamic_once(self):
         """--supervise: a dynamic program under the filter; the shim
         stands down, so the listing is the shim's alone, counts too."""
