@@ -226,6 +226,15 @@ class Trees(SupBase):
             os.chmod(f, 0o755)
         self.check_read_once(["/bin/sh", "-c", "./outer"])
 
+    def test_posix_spawnp_bare_name(self):
+        """posix_spawnp("busybox"): the shim finds it in PATH and starts
+        it supervised."""
+        self.env["PATH"] = os.path.dirname(BUSYBOX) + ":/usr/bin:/bin"
+        self.check_read_once([sys.executable, "-c",
+                              "import os; os.waitpid(os.posix_spawnp("
+                              "'busybox', ['busybox', 'cat', 'a'], "
+                              "os.environ), 0)"])
+
     def test_pattern_supervises_dynamic_once(self):
         """--supervise: a dynamic program under the filter; the shim
         stands down, so the listing is the shim's alone, counts too."""
