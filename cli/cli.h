@@ -202,6 +202,11 @@ double live_rate(const struct live_sample *prev,
  * environment and returns false; loud: warn why (else only with debug). */
 bool run_supervise_setup(bool off, const char *patterns, bool loud,
 			 bool debug);
+/* Says once when run itself is below a program traced by a supervisor of
+ * an outer run (SHMCACHE_SUPERVISED names a live shmcache-supervise): its
+ * filter is inherited and its listener is the only one, so that supervisor
+ * records CMD's path calls into the outer cache, not into cache. */
+void run_supervise_nested_warn(const char *cache);
 /* Whether run starts path under the supervisor (set up, and path bypasses
  * libc or a pattern names it); then argv for execve (malloc'd), else NULL. */
 char **run_supervise_argv(const char *path, char **argv);

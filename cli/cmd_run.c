@@ -963,6 +963,7 @@ static int run_and_report(const struct run_opts *o, char **cmd,
 			  FILE *report)
 {
 	char *resolved = NULL;
+	run_supervise_nested_warn(cache);
 	facts->is_static = elf_program_is_static(cmd[0], &resolved);
 	/* Under the supervisor a static CMD is traced: nothing to say. */
 	if (run_supervise_setup(o->no_supervise, o->supervise,

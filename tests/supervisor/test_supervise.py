@@ -235,6 +235,21 @@ class Trees(SupBase):
                               "'busybox', ['busybox', 'cat', 'a'], "
                               "os.environ), 0)"])
 
+    def test_nested_run_says_where_records_go(self):
+        """A run below a supervised program: the outer supervisor serves
+        its programs (one listener a process) and records into the outer
+        cache; the inner run says so."""
+        inner = self.path("inner")
+        c = self.path("c")
+        r = self.run_ok([BUSYBOX, "sh", "-c", "%s run -o %s -- cat a"
+                         % (os.environ["SHMCACHE_BIN"], inner)], c,
+                        cwd=self.work)
+        self.assertEqual(r.stdout, b"a\n")
+        self.assertEqual(r.stderr.count(b"below a program traced by "
+                                        b"shmcache-supervise"), 1, r.stderr)
+        self.assertIn(inner.encode(), r.stderr)
+        self.assertEqual(self.listing(c)["/a"], (L("rE"), 1))
+
     def test_pattern_supervises_dynamic_once(self):
         """--supervise: a dynamic program under the filter; the shim
         stands down, so the listing is the shim's alone, counts too."""
