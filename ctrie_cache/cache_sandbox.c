@@ -598,6 +598,23 @@ uint64_t cache_sandbox_decide(struct cache_sandbox *s, const char *key,
 	return sb_bits(v);
 }
 
+int cache_sandbox_listed(struct cache_sandbox *s, const char *key,
+			 size_t len, uint64_t *record, const char **failure)
+{
+	uint64_t stored = cache_sandbox_stored(s, key, len), bits;
+
+	*record = 0;
+	if (stored & CACHE_DECIDED)
+		return (stored & CACHE_DECIDED_DENY) != 0;
+	bits = cache_sandbox_decide(s, key, len, failure);
+	/* An entry the server decided keeps the answer (with no operation),
+	 * so that opening it later does not ask again; one the rules decide
+	 * is not recorded for being listed. */
+	if (cache_policy_decide(&s->policy, key, len) == CACHE_VERDICT_ASK)
+		*record = bits;
+	return (bits & CACHE_DECIDED_DENY) != 0;
+}
+
 uint64_t cache_sandbox_violation(uint32_t ops)
 {
 	return cache_call_value(ops, true, ENOENT) | CACHE_DECIDED_DENY |

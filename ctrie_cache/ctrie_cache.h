@@ -540,6 +540,13 @@ uint64_t cache_sandbox_decide(struct cache_sandbox *s, const char *key,
 uint64_t cache_sandbox_stored(struct cache_sandbox *s, const char *key,
 			      size_t len);
 
+/* A directory listing's entry key[0..len): whether it is hidden (denied),
+ * decided as cache_sandbox_decide; *record gets the bits to record for it
+ * (a decision the server made, so that it is not asked again), or 0.
+ * Signal-safe, errno untouched. */
+int cache_sandbox_listed(struct cache_sandbox *s, const char *key,
+			 size_t len, uint64_t *record, const char **failure);
+
 /* The record of a denied call with the operations ops: failed as ENOENT,
  * decided DENY, a violation.  Pure. */
 uint64_t cache_sandbox_violation(uint32_t ops);

@@ -30,6 +30,13 @@ static void sb_say(const char *a, const char *b, const char *c)
 	shim_say_line(parts, sizeof parts / sizeof parts[0]);
 }
 
+/* The job's first server failure. */
+static void sb_say_failure(const char *failure)
+{
+	sb_say("decision server ",
+	       sb.policy.server[0] ? sb.policy.server : "(none)", failure);
+}
+
 /* The decision of key; the job's first server failure is said here. */
 static uint64_t sb_decide(const char *key, size_t len)
 {
@@ -37,9 +44,7 @@ static uint64_t sb_decide(const char *key, size_t len)
 	uint64_t bits = cache_sandbox_decide(&sb, key, len, &failure);
 
 	if (failure != NULL)
-		sb_say("decision server ",
-		       sb.policy.server[0] ? sb.policy.server : "(none)",
-		       failure);
+		sb_say_failure(failure);
 	return bits;
 }
 
@@ -87,8 +92,9 @@ int shim_sandbox_hides(DIR *d, const char *name)
 {
 	struct shim_key k;
 	size_t base;
-	int e = errno;
-	uint64_t bits, stored;
+	int e = errno, hidden;
+	uint64_t record;
+	const char *failure = NULL;
 
 	if (name[0] == '.' &&
 	    (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
@@ -104,16 +110,13 @@ int shim_sandbox_hides(DIR *d, const char *name)
 		errno = e;
 		return 0;
 	}
-	stored = cache_sandbox_stored(&sb, k.key, k.len);
-	bits = stored & CACHE_DECIDED ? stored : sb_decide(k.key, k.len);
-	/* An entry the server decided keeps the answer (with no operation),
-	 * so that opening it later does not ask again; one the rules decide
-	 * is not recorded for being listed. */
-	if (!(stored & CACHE_DECIDED) &&
-	    cache_policy_decide(&sb.policy, k.key, k.len) == CACHE_VERDICT_ASK)
-		shim_record_bytes(k.key, k.len, bits);
+	hidden = cache_sandbox_listed(&sb, k.key, k.len, &record, &failure);
+	if (failure != NULL)
+		sb_say_failure(failure);
+	if (record != 0)
+		shim_record_bytes(k.key, k.len, record);
 	errno = e;
-	return (bits & CACHE_DECIDED_DENY) != 0;
+	return hidden;
 }
 
 /* ---- start-up ----------------------------------------------------------- */

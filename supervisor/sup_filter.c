@@ -161,7 +161,7 @@ const struct sup_call *sup_call_find(int nr)
 #define SUP_ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i) +     \
 		       (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0))
 
-_Static_assert(8 + 2 * 5 + 64 + 2 + 3 + 2 * 5 + 64 + 2 <= SUP_PROG_MAX,
+_Static_assert(8 + 2 * 5 + 2 + 64 + 2 + 3 + 2 * 5 + 64 + 2 <= SUP_PROG_MAX,
 	       "SUP_PROG_MAX holds both ABIs' blocks");
 
 /* A block for call nr whose argument arg holding AT_EMPTY_PATH makes it
@@ -216,7 +216,7 @@ static unsigned sup_build_i386(struct sock_filter *p, unsigned n)
 #endif
 }
 
-unsigned sup_filter_build(struct sock_filter *p)
+unsigned sup_filter_build(struct sock_filter *p, bool sandbox)
 {
 	unsigned n = 0, other;
 
@@ -240,6 +240,11 @@ unsigned sup_filter_build(struct sock_filter *p)
 #ifdef SYS_statx
 	n = sup_empty_path_block(p, n, SYS_statx, 2);
 #endif
+	if (sandbox) {
+		p[n++] = (struct sock_filter)BPF_JUMP(
+			BPF_JMP | BPF_JEQ | BPF_K, SYS_getdents64, 0, 1);
+		p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_USER_NOTIF);
+	}
 	n = sup_jumps(p, n, sup_calls, sup_ncalls);
 	p[other].jf = (unsigned char)(n - other - 1);
 	return sup_build_i386(p, n);
@@ -251,7 +256,7 @@ static int sup_seccomp(struct sock_fprog *prog)
 			    SECCOMP_FILTER_FLAG_NEW_LISTENER, prog);
 }
 
-int sup_filter_install(void)
+int sup_filter_install(bool sandbox)
 {
 	struct sock_filter p[SUP_PROG_MAX];
 	struct sock_fprog prog;
@@ -259,7 +264,7 @@ int sup_filter_install(void)
 
 	_Static_assert(sizeof sup_calls / sizeof sup_calls[0] <= 64,
 		       "SUP_PROG_MAX holds one jump a call");
-	prog.len = (unsigned short)sup_filter_build(p);
+	prog.len = (unsigned short)sup_filter_build(p, sandbox);
 	prog.filter = p;
 	fd = sup_seccomp(&prog);
 	if (fd < 0 && errno == EACCES) {

@@ -8,9 +8,8 @@
  * A call whose path (either path of rename and link; symlink's new name) is
  * denied is not made: the supervisor answers it with ENOENT and records a
  * violation, as the shim does.  An allowed call carries the decision bits
- * into its records.  Directory listings (getdents64) are not filtered: a
- * static program sees the names of denied entries, and any use of them
- * fails with ENOENT.
+ * into its records.  Directory listings (getdents64) skip denied entries
+ * (sup_getdents.c), with the decisions of the shim's readdir.
  */
 #define _GNU_SOURCE 1
 
@@ -65,4 +64,36 @@ uint64_t sup_sandbox_gate(struct cache *c, struct cache_hint *h,
 	cache_policy_count(c, CACHE_PC_DENIED_CALLS);
 	cache_record_hinted(c, key, len, cache_sandbox_violation(ops), h);
 	return SUP_SB_DENY;
+}
+
+bool sup_sandbox_hides(struct cache *c, struct cache_hint *h, const char *key,
+		       size_t len)
+{
+	const char *failure = NULL;
+	uint64_t record;
+	bool hidden;
+
+	if (!sup_sb_on)
+		return false;
+	hidden = cache_sandbox_listed(&sup_sb, key, len, &record, &failure);
+	if (failure != NULL)
+		fprintf(stderr, "shmcache: sandbox: decision server %s%s\n",
+			sup_sb.policy.server, failure);
+	if (record != 0)
+		cache_record_hinted(c, key, len, record, h);
+	return hidden;
+}
+
+bool sup_sandbox_in_file(const char *file)
+{
+	struct cache c;
+	uint64_t counters[CACHE_PC_COUNT];
+	bool on;
+
+	if (file == NULL || file[0] == '\0' ||
+	    cache_attach(&c, file, CACHE_ATTACH_RDONLY) != CACHE_OK)
+		return false;
+	on = cache_policy_counters(&c, counters) == 1;
+	cache_detach(&c);
+	return on;
 }

@@ -55,6 +55,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -609,13 +610,18 @@ static int sup_handle_valid(struct cache *c, struct cache_hint *h,
 	return denied;
 }
 
-/* Returns the error to answer the call with, or 0 to let it through. */
+/* Returns the error to answer the call with, or 0 to let it through;
+ * -1 when it was made here (sandbox mode's getdents64), *made its
+ * result. */
 static int sup_handle(int fd, struct cache *c, struct cache_hint *h,
 		      const struct seccomp_notif *n, pid_t *prog,
-		      struct sup_req *q)
+		      struct sup_req *q, int64_t *made)
 {
 	char name[32];
 	int err = 0;
+
+	if (n->data.nr == SYS_getdents64 && n->data.arch == SUP_ARCH_NATIVE)
+		return sup_getdents(fd, c, h, n, made) ? -1 : 0;
 
 	q->n = n;
 	q->c = sup_call_find_arch(n->data.arch, n->data.nr);
@@ -651,6 +657,7 @@ int sup_serve(int fd, struct cache *c, pid_t prog)
 		struct seccomp_notif n;
 		struct seccomp_notif_resp r;
 		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int64_t made = 0;
 		int err;
 
 		if (poll(&p, 1, -1) < 0) {
@@ -668,11 +675,17 @@ int sup_serve(int fd, struct cache *c, pid_t prog)
 				continue; /* the caller went away */
 			return -1;
 		}
-		err = sup_handle(fd, c, &hint, &n, &prog, &q);
+		err = sup_handle(fd, c, &hint, &n, &prog, &q, &made);
 		memset(&r, 0, sizeof r);
 		r.id = n.id;
-		/* a denied call is not made: it fails with err */
-		r.error = -err;
+		/* a denied call is not made: it fails with err; one made
+		 * here has its result */
+		if (err < 0 && made < 0)
+			r.error = (int32_t)made;
+		else if (err < 0)
+			r.val = made;
+		else
+			r.error = -err;
 		r.flags = err ? 0 : SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		/* ENOENT: the call was interrupted meanwhile (it restarts).
 		 * Any other error (EINVAL: a kernel before 5.5 refuses

@@ -205,7 +205,7 @@ static int sup_start(void)
 		close(sock[0]);
 		return -1;
 	}
-	fd = sup_filter_install();
+	fd = sup_filter_install(sup_sandbox_in_file(getenv("SHMCACHE_FILE")));
 	e = errno;
 	if (fd < 0) {
 		close(sock[0]); /* the supervisor sees no listener and ends */

@@ -30,6 +30,7 @@
 
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "ctrie_cache.h"
 
@@ -111,17 +112,19 @@ const struct sup_call *sup_call_find_arch(uint32_t arch, int nr);
  * SUP_PROG_MAX) and returns its length: for the native ABI and, on
  * x86-64, the i386 one, each trapped call returns SECCOMP_RET_USER_NOTIF
  * and every other call SECCOMP_RET_ALLOW; so does every call of another
- * ABI (x32, which no distribution kernel enables, is let through). */
+ * ABI (x32, which no distribution kernel enables, is let through).  With
+ * sandbox, the native getdents64 is trapped as well. */
 #define SUP_PROG_MAX 256
-unsigned sup_filter_build(struct sock_filter *p);
+unsigned sup_filter_build(struct sock_filter *p, bool sandbox);
 
-/* Installs the filter in the calling thread (and its future children):
+/* Installs the filter in the calling thread (and its future children),
+ * with getdents64 trapped too when sandbox (sup_getdents):
  * without no_new_privs first (a process with CAP_SYS_ADMIN keeps the
  * set-user-ID bits of what it runs), else with it.  Returns the listener
  * descriptor, or -1 with errno (EBUSY: a filter with a listener, ours or
  * another's, already serves this process; ENOSYS/EINVAL: no seccomp user
  * notification here). */
-int sup_filter_install(void);
+int sup_filter_install(bool sandbox);
 
 /* Serves the listener until no process uses the filter any more: each
  * notification is recorded into c (when c is not NULL) and answered with
@@ -147,5 +150,21 @@ bool sup_sandbox_start(struct cache *c);
  * ENOENT; the violation is recorded here). */
 uint64_t sup_sandbox_gate(struct cache *c, struct cache_hint *h,
 			  const char *key, size_t len, uint32_t ops);
+
+/* Whether a directory listing's entry key[0..len) is hidden (denied);
+ * a decision the server made is recorded (cache_sandbox_listed). */
+bool sup_sandbox_hides(struct cache *c, struct cache_hint *h, const char *key,
+		       size_t len);
+
+/* Whether the cache file holds a policy (attached read-only for the look):
+ * the helper's question before it builds the filter.  Not signal-safe. */
+bool sup_sandbox_in_file(const char *file);
+
+/* Sandbox mode, getdents64 (sup_getdents.c): makes the call for the traced
+ * task with the denied entries left out.  Returns 1 when it was made
+ * (answer with *val: a length, or -errno), 0 when the call is to be let
+ * through as it is. */
+int sup_getdents(int listener, struct cache *c, struct cache_hint *h,
+		 const struct seccomp_notif *n, int64_t *val);
 
 #endif /* SHMCACHE_SUPERVISE_H */

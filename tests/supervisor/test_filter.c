@@ -59,7 +59,7 @@ static long verdict(uint32_t arch, int nr, int arg, uint64_t val)
 	struct seccomp_data d;
 
 	if (len == 0)
-		len = sup_filter_build(p);
+		len = sup_filter_build(p, false);
 	memset(&d, 0, sizeof d);
 	d.arch = arch;
 	d.nr = nr;

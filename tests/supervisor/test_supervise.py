@@ -583,6 +583,47 @@ class Sandbox(SupBase):
         # the allowed file's record carries its decision: not denied
         self.assertEqual(v["unknown"], [])
 
+    def test_listing_hides_denied_entries(self):
+        """getdents64 of a supervised program (busybox ls and find, and a
+        dynamic ls below the static shell, whose shim stands down) skips
+        denied entries; "." and ".." stay."""
+        p = self.p
+        pol = ["--deny", p("no"), "--deny", p("ok/file2")]
+        r = self.sb(pol, "ls -a; echo --; ls ok; echo --; /bin/ls ok; "
+                    "echo --; find . | sort")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        parts = r.stdout.decode().split("--\n")
+        self.assertEqual(parts[0].split(), [".", "..", "ask", "ok"])
+        self.assertEqual(parts[1].split(), ["dir", "file"])
+        self.assertEqual(parts[2].split(), ["dir", "file"])
+        self.assertEqual(parts[3].split(),
+                         [".", "./ask", "./ask/nope", "./ask/yes", "./ok",
+                          "./ok/dir", "./ok/file"])
+        # allowed listings are whole
+        r = self.sb([], "ls")
+        self.assertEqual(r.stdout.decode().split(), ["ask", "no", "ok"])
+
+    def test_listing_many_entries(self):
+        """A directory of many entries, nearly all denied (the default):
+        every allowed one is listed once, across getdents64 batches, some
+        of which hold no allowed entry."""
+        d = self.p("big")
+        os.mkdir(d)
+        names = ["a-rather-long-file-name-%04d" % i for i in range(2000)]
+        for n in names:
+            open(os.path.join(d, n), "w").close()
+        allowed = [n for i, n in enumerate(names)
+                   if (i < 1000 and i % 40 == 7) or i == 1999]
+        pol = ["--default", "deny"]
+        for top in ("/usr", "/bin", "/lib", "/lib64", "/etc", "/proc",
+                    "/dev"):
+            pol += ["--allow", top]
+        for n in allowed:
+            pol += ["--allow", os.path.join(d, n)]
+        r = self.sb(pol, "ls big")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode().split(), allowed)
+
     def test_decisions_shared_with_the_shim(self):
         """A dynamic cat (the shim) and busybox cat (the supervisor) in one
         job: the server is asked once per path, and the static one obeys
