@@ -170,16 +170,16 @@ static int ek_scan_phdrs(const struct ek_file *f, uint64_t phoff,
 	return 0;
 }
 
-enum elf_kind elf_kind_fd(int fd)
+/* The kind of the file at fd whose first n bytes are h (read already). */
+static enum elf_kind ek_kind(int fd, const unsigned char *h, long n)
 {
-	unsigned char h[64];
 	struct ek_file f = { .fd = fd };
 	uint64_t phoff, noff[EK_MAX_NOTES], nlen[EK_MAX_NOTES];
 	size_t phentsize, phnum;
 	unsigned nnotes = 0;
 	int interp = 0;
 
-	if (ek_read(fd, h, sizeof h, 0) < 52 || memcmp(h, "\177ELF", 4) != 0)
+	if (n < 52 || memcmp(h, "\177ELF", 4) != 0)
 		return ELF_KIND_OTHER;
 	if ((h[4] != 1 && h[4] != 2) || (h[5] != 1 && h[5] != 2) ||
 	    !ek_native(h, h[5] == 2))
@@ -199,6 +199,13 @@ enum elf_kind elf_kind_fd(int fd)
 	if (ek_any_go(&f, noff, nlen, nnotes))
 		return ELF_KIND_GO;
 	return interp ? ELF_KIND_DYNAMIC : ELF_KIND_STATIC;
+}
+
+enum elf_kind elf_kind_fd(int fd)
+{
+	unsigned char h[64];
+
+	return ek_kind(fd, h, ek_read(fd, h, sizeof h, 0));
 }
 
 #ifdef __APPLE__
@@ -244,7 +251,7 @@ static int ek_program_or_script(int fd, char *buf, enum elf_kind *k)
 
 	if (n >= 2 && buf[0] == '#' && buf[1] == '!')
 		return ek_interpreter(buf, (size_t)n);
-	*k = elf_kind_fd(fd);
+	*k = ek_kind(fd, (const unsigned char *)buf, n);
 	return 0;
 }
 
