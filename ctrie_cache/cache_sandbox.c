@@ -445,7 +445,9 @@ static enum cache_verdict sb_verdict(struct cache_sandbox *s, const char *key,
  * operations sandbox mode makes of its own.  So the decision holds for
  * every operation on the path: a link that points into a denied tree is
  * itself hidden, also from lstat and readlink.  readlink is the system
- * call on Linux (never a hook of the shim's).
+ * call on Linux (never a hook of the shim's); /proc/self and
+ * /proc/thread-self are the process decided for (cache_sandbox's
+ * self_pid), which for a supervisor is not itself.
  *
  * The two path buffers a resolution needs are too large for the stack of a
  * signal handler and for static TLS: they come from a small static pool,
@@ -497,6 +499,49 @@ static ssize_t sb_readlink(const char *path, char *buf, size_t cap)
 #endif
 }
 
+/* readlink of path, where /proc/self and /proc/thread-self name the
+ * process s decides for (s->self_pid, s->self_tid), when that is not this
+ * one: a supervisor deciding for the process it traces. */
+static ssize_t sb_readlink_for(const struct cache_sandbox *s,
+			       const char *path, char *buf, size_t cap)
+{
+	static const char self[] = "/proc/self", thread[] = "/proc/thread-self";
+	char num[64];
+	size_t n = 0;
+	unsigned long v[3];
+	int parts = 0;
+
+	if (s->self_pid <= 0)
+		return sb_readlink(path, buf, cap);
+	if (strcmp(path, self) == 0) {
+		v[parts++] = (unsigned long)s->self_pid;
+	} else if (strcmp(path, thread) == 0) {
+		v[parts++] = (unsigned long)s->self_pid;
+		v[parts++] = (unsigned long)s->self_tid;
+	} else {
+		return sb_readlink(path, buf, cap);
+	}
+	/* "<pid>" or "<pid>/task/<tid>", as the kernel's links read */
+	for (int i = 0; i < parts; i++) {
+		char d[24];
+		int k = 0;
+
+		if (i == 1) {
+			memcpy(num + n, "/task/", 6);
+			n += 6;
+		}
+		do
+			d[k++] = (char)('0' + v[i] % 10);
+		while ((v[i] /= 10) != 0);
+		while (k > 0)
+			num[n++] = d[--k];
+	}
+	if (n > cap)
+		n = cap;
+	memcpy(buf, num, n);
+	return (ssize_t)n;
+}
+
 /* The link of path[0..n) at the component [i, end), put in front of the
  * rest of the path, folded into path.  Returns the new length, or 0. */
 static size_t sb_follow(struct sb_bufs *B, size_t n, size_t i, size_t end,
@@ -517,7 +562,8 @@ static size_t sb_follow(struct sb_bufs *B, size_t n, size_t i, size_t end,
 /* Resolves the links of key into B->path; returns its length, or 0 when it
  * cannot be done (too long, too many links).  A component that does not
  * exist ends the resolution: what follows names nothing. */
-static size_t sb_resolve(struct sb_bufs *B, const char *key, size_t len)
+static size_t sb_resolve(const struct cache_sandbox *s, struct sb_bufs *B,
+			 const char *key, size_t len)
 {
 	size_t n = len, i = 1, links = 0;
 
@@ -532,7 +578,7 @@ static size_t sb_resolve(struct sb_bufs *B, const char *key, size_t len)
 		while (end < n && B->path[end] != '/')
 			end++;
 		B->path[end] = '\0';
-		r = sb_readlink(B->path, B->link, sizeof B->link - 1);
+		r = sb_readlink_for(s, B->path, B->link, sizeof B->link - 1);
 		B->path[end] = end < n ? '/' : '\0';
 		if (r < 0 && errno == EINVAL) {
 			i = end + 1; /* not a link */
@@ -563,7 +609,7 @@ static int sb_link_denied(struct cache_sandbox *s, const char *key,
 	B = sb_claim_bufs();
 	if (B == NULL)
 		return -1;
-	n = sb_resolve(B, key, len);
+	n = sb_resolve(s, B, key, len);
 	if (n != 0 && (n != len || memcmp(B->path, key, len) != 0)) {
 		uint64_t stored = cache_sandbox_stored(s, B->path, n);
 		denied = stored & CACHE_DECIDED

@@ -515,6 +515,10 @@ struct cache_sandbox {
 	int fd;                /* the kept connection, or -1              */
 	long pid;              /* the process that opened it              */
 	uint64_t dev, ino;     /* and its identity                        */
+	/* the process decided for, when not this one (a supervisor sets
+	 * them before each decision): /proc/self and /proc/thread-self in a
+	 * path's links are its; 0: this process */
+	long self_pid, self_tid;
 	struct cache_policy policy;
 };
 

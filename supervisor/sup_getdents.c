@@ -30,7 +30,6 @@
 #include <limits.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -66,32 +65,15 @@ static void sup_dents_say(const char *why)
 			"programs are not filtered: %s\n", why);
 }
 
-/* The thread group of the task whose /proc directory is proc, or -1. */
-static pid_t sup_tgid(int proc)
-{
-	char buf[512];
-	int fd = openat(proc, "status", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-	char *t;
-
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	t = strstr(buf, "\nTgid:");
-	return t != NULL ? (pid_t)strtol(t + 6, NULL, 10) : -1;
-}
-
 /* A descriptor of this process for the traced task's descriptor fd (the
  * same open file description), or -1. */
-static int sup_task_fd(int proc, pid_t tid, int fd)
+static int sup_task_fd(pid_t tid, int fd)
 {
 	long pidfd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
 	long dup;
 
 	if (pidfd < 0 && errno == EINVAL) {
-		pid_t tgid = sup_tgid(proc);
+		pid_t tgid = sup_task_tgid(tid);
 
 		pidfd = tgid > 0 ? syscall(SYS_pidfd_open, tgid, 0) : -1;
 	}
@@ -109,7 +91,7 @@ static int sup_task_fd(int proc, pid_t tid, int fd)
 /* The entries of in[0..n) that are not hidden, copied to out; their
  * length.  key holds the directory's key (base bytes). */
 static size_t sup_dents_keep(struct cache *c, struct cache_hint *h,
-			     char *key, size_t cap, size_t base,
+			     pid_t tid, char *key, size_t cap, size_t base,
 			     const char *in, size_t n, char *out)
 {
 	size_t at = 0, kept = 0;
@@ -124,7 +106,7 @@ static size_t sup_dents_keep(struct cache *c, struct cache_hint *h,
 		if (strcmp(d->name, ".") != 0 && strcmp(d->name, "..") != 0) {
 			len = cache_key_join(key, cap, base, d->name);
 			hide = len != 0 && len != CACHE_KEY_TOOLONG &&
-			       sup_sandbox_hides(c, h, key, len);
+			       sup_sandbox_hides(c, h, tid, key, len);
 		}
 		if (!hide) {
 			memcpy(out + kept, d, d->reclen);
@@ -163,7 +145,7 @@ int sup_getdents(int listener, struct cache *c, struct cache_hint *h,
 	if (proc < 0)
 		return 0;
 	base = sup_dents_base(proc, fd, key, sizeof key);
-	dup = base != 0 ? sup_task_fd(proc, tid, fd) : -1;
+	dup = base != 0 ? sup_task_fd(tid, fd) : -1;
 	if (base == 1)
 		base = 0; /* the root: cache_key_join's empty base */
 	if (dup >= 0 && ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) == 0) {
@@ -178,7 +160,7 @@ int sup_getdents(int listener, struct cache *c, struct cache_hint *h,
 				*val = r < 0 ? -errno : 0;
 				break;
 			}
-			kept = sup_dents_keep(c, h, key, sizeof key, base,
+			kept = sup_dents_keep(c, h, tid, key, sizeof key, base,
 					      sup_dents_in, (size_t)r,
 					      sup_dents_out);
 			if (kept != 0)

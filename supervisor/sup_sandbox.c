@@ -15,7 +15,11 @@
 
 #include "supervise.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static struct cache_sandbox sup_sb; /* large: static */
 static bool sup_sb_on;
@@ -34,14 +38,42 @@ bool sup_sandbox_start(struct cache *c)
 	return sup_sb_on;
 }
 
-/* The decision bits of key (0: nothing to decide). */
-static uint64_t sup_sb_decide(const char *key, size_t len)
+pid_t sup_task_tgid(pid_t tid)
+{
+	char name[48], buf[512];
+	int fd;
+	ssize_t n;
+	char *t;
+
+	snprintf(name, sizeof name, "/proc/%d/status", (int)tid);
+	fd = open(name, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	t = strstr(buf, "\nTgid:");
+	return t != NULL ? (pid_t)strtol(t + 6, NULL, 10) : -1;
+}
+
+/* The decision bits of key for the task tid (0: nothing to decide). */
+static uint64_t sup_sb_decide(pid_t tid, const char *key, size_t len)
 {
 	const char *failure = NULL;
 	uint64_t bits;
 
 	if (len == 0 || len == CACHE_KEY_TOOLONG || key[0] != '/')
 		return 0;
+	bits = cache_sandbox_stored(&sup_sb, key, len);
+	if (bits & CACHE_DECIDED)
+		return bits;
+	/* a path's links through /proc/self are the task's, not ours: its
+	 * thread group is looked up once per path decided */
+	sup_sb.self_tid = tid;
+	sup_sb.self_pid = tid > 0 ? sup_task_tgid(tid) : 0;
+	if (sup_sb.self_pid <= 0)
+		sup_sb.self_pid = tid;
 	bits = cache_sandbox_decide(&sup_sb, key, len, &failure);
 	if (failure != NULL)
 		fprintf(stderr, "shmcache: sandbox: decision server %s%s\n",
@@ -51,14 +83,14 @@ static uint64_t sup_sb_decide(const char *key, size_t len)
 	return bits;
 }
 
-uint64_t sup_sandbox_gate(struct cache *c, struct cache_hint *h,
+uint64_t sup_sandbox_gate(struct cache *c, struct cache_hint *h, pid_t tid,
 			  const char *key, size_t len, uint32_t ops)
 {
 	uint64_t bits;
 
 	if (!sup_sb_on)
 		return 0;
-	bits = sup_sb_decide(key, len);
+	bits = sup_sb_decide(tid, key, len);
 	if (!(bits & CACHE_DECIDED_DENY))
 		return bits;
 	cache_policy_count(c, CACHE_PC_DENIED_CALLS);
@@ -66,8 +98,8 @@ uint64_t sup_sandbox_gate(struct cache *c, struct cache_hint *h,
 	return SUP_SB_DENY;
 }
 
-bool sup_sandbox_hides(struct cache *c, struct cache_hint *h, const char *key,
-		       size_t len)
+bool sup_sandbox_hides(struct cache *c, struct cache_hint *h, pid_t tid,
+		       const char *key, size_t len)
 {
 	const char *failure = NULL;
 	uint64_t record;
@@ -75,6 +107,11 @@ bool sup_sandbox_hides(struct cache *c, struct cache_hint *h, const char *key,
 
 	if (!sup_sb_on)
 		return false;
+	sup_sb.self_tid = tid;
+	sup_sb.self_pid = tid;
+	if (!(cache_sandbox_stored(&sup_sb, key, len) & CACHE_DECIDED) &&
+	    (sup_sb.self_pid = sup_task_tgid(tid)) <= 0)
+		sup_sb.self_pid = tid;
 	hidden = cache_sandbox_listed(&sup_sb, key, len, &record, &failure);
 	if (failure != NULL)
 		fprintf(stderr, "shmcache: sandbox: decision server %s%s\n",

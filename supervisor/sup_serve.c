@@ -575,13 +575,16 @@ static int sup_gate(struct cache *c, struct cache_hint *h, struct sup_req *q)
 
 	if (c == NULL || q->c->kind == SUP_FCHDIR)
 		return 0;
-	q->p1.decided = sup_sandbox_gate(c, h, q->p1.key, q->p1.keylen,
+	pid_t tid = (pid_t)q->n->pid;
+
+	q->p1.decided = sup_sandbox_gate(c, h, tid, q->p1.key, q->p1.keylen,
 					 sup_ops(q));
 	if (q->p1.decided == SUP_SB_DENY)
 		return ENOENT;
 	if (q->c->kind != SUP_RENAME && q->c->kind != SUP_LINK)
 		return 0;
-	q->p2.decided = sup_sandbox_gate(c, h, q->p2.key, q->p2.keylen, ops2);
+	q->p2.decided = sup_sandbox_gate(c, h, tid, q->p2.key, q->p2.keylen,
+					 ops2);
 	return q->p2.decided == SUP_SB_DENY ? ENOENT : 0;
 }
 

@@ -147,14 +147,18 @@ bool sup_sandbox_start(struct cache *c);
 /* Decides key[0..len) for a call with the operations ops, as the shim's
  * gate: the decision bits its record carries (0: no policy, or nothing to
  * decide), or SUP_SB_DENY when the call must not be made (it fails with
- * ENOENT; the violation is recorded here). */
-uint64_t sup_sandbox_gate(struct cache *c, struct cache_hint *h,
+ * ENOENT; the violation is recorded here).  tid is the calling task:
+ * /proc/self in the links of a path being decided is its. */
+uint64_t sup_sandbox_gate(struct cache *c, struct cache_hint *h, pid_t tid,
 			  const char *key, size_t len, uint32_t ops);
+
+/* The thread group of task tid (/proc/TID/status), or -1. */
+pid_t sup_task_tgid(pid_t tid);
 
 /* Whether a directory listing's entry key[0..len) is hidden (denied);
  * a decision the server made is recorded (cache_sandbox_listed). */
-bool sup_sandbox_hides(struct cache *c, struct cache_hint *h, const char *key,
-		       size_t len);
+bool sup_sandbox_hides(struct cache *c, struct cache_hint *h, pid_t tid,
+		       const char *key, size_t len);
 
 /* Whether the cache file holds a policy (attached read-only for the look):
  * the helper's question before it builds the filter.  Not signal-safe. */

@@ -624,6 +624,18 @@ class Sandbox(SupBase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.decode().split(), allowed)
 
+    def test_proc_self_links_are_the_programs(self):
+        """/proc/self in a path's links is the traced program, not the
+        supervisor: a policy that denies the supervisor's directory
+        leaves the program's /proc/self/exe alone."""
+        pol = ["--deny", os.path.dirname(os.path.realpath(SUPERVISOR))]
+        r = self.run_cmd([BUSYBOX, "readlink", "/proc/self/exe"],
+                         self.cache, extra=["--fresh"] + pol)
+        self.assertEqual((r.returncode, r.stdout),
+                         (0, os.path.realpath(BUSYBOX).encode() + b"\n"),
+                         r.stderr)
+        self.assertEqual(self.violations()["denied"], [])
+
     def test_decisions_shared_with_the_shim(self):
         """A dynamic cat (the shim) and busybox cat (the supervisor) in one
         job: the server is asked once per path, and the static one obeys
