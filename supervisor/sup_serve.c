@@ -572,11 +572,10 @@ static int sup_gate(struct cache *c, struct cache_hint *h, struct sup_req *q)
 {
 	uint32_t ops2 = q->c->kind == SUP_RENAME ? CACHE_OP_RENAME_TO
 						 : CACHE_OP_LINK | CACHE_OP_CREATE;
+	pid_t tid = (pid_t)q->n->pid;
 
 	if (c == NULL || q->c->kind == SUP_FCHDIR)
 		return 0;
-	pid_t tid = (pid_t)q->n->pid;
-
 	q->p1.decided = sup_sandbox_gate(c, h, tid, q->p1.key, q->p1.keylen,
 					 sup_ops(q));
 	if (q->p1.decided == SUP_SB_DENY)
