@@ -202,6 +202,11 @@ double live_rate(const struct live_sample *prev,
  * environment and returns false; loud: warn why (else only with debug). */
 bool run_supervise_setup(bool off, const char *patterns, bool loud,
 			 bool debug);
+/* Says once when run itself is below a program traced by a supervisor of
+ * an outer run (SHMCACHE_SUPERVISED names a live shmcache-supervise): its
+ * filter is inherited and its listener is the only one, so that supervisor
+ * records CMD's path calls into the outer cache, not into cache. */
+void run_supervise_nested_warn(const char *cache);
 /* Whether run starts path under the supervisor (set up, and path bypasses
  * libc or a pattern names it); then argv for execve (malloc'd), else NULL. */
 char **run_supervise_argv(const char *path, char **argv);
@@ -222,6 +227,14 @@ bool policy_default(struct cache_policy *p, const char *word,
 bool policy_file(struct cache_policy *p, const char *path);
 /* The whole policy's checks (an `ask` needs a server). */
 bool policy_check(const struct cache_policy *p);
+/* What run_sandbox_exec_gate returns for a denied program. */
+#define RUN_SB_DENY UINT64_MAX
+/* Sandbox mode for CMD's own exec (run_sandbox.c): the decision of key
+ * (a program's key, path_normalize) under c's policy, as the shim's exec
+ * hook makes it: the decision bits its EXEC record carries (0: no
+ * policy, or c NULL), or RUN_SB_DENY when it must not be executed (the
+ * violation is recorded). */
+uint64_t run_sandbox_exec_gate(struct cache *c, const char *key);
 /* The violations of the cache at path (cmd_violations.c): the paths
  * denied, and those the server could not decide; *denied and *unknown get
  * their numbers.  Returns false if the cache could not be read. */

@@ -714,13 +714,29 @@ static void exec_record(struct cache *c, const char *path, uint64_t ops)
 	free(key);
 }
 
+/* Sandbox mode: the decision bits of path's exec, or RUN_SB_DENY. */
+static uint64_t exec_gate(struct cache *c, const char *path)
+{
+	char *key = c != NULL ? path_normalize(path) : NULL;
+	uint64_t d = key != NULL ? run_sandbox_exec_gate(c, key) : 0;
+
+	free(key);
+	return d;
+}
+
 /* execve of path, recorded; a file the kernel cannot run (ENOEXEC) is run
- * by /bin/sh, as execvp does.  Returns with errno set when it fails. */
+ * by /bin/sh, as execvp does; a program the policy denies is not run (it
+ * fails as a missing one).  Returns with errno set when it fails. */
 static void exec_try(struct cache *c, const char *path, char **argv)
 {
 	int e;
+	uint64_t d = exec_gate(c, path);
 
-	exec_record(c, path, CACHE_OP_EXEC);
+	if (d == RUN_SB_DENY) {
+		errno = ENOENT;
+		return;
+	}
+	exec_record(c, path, CACHE_OP_EXEC | d);
 	char **sv = run_supervise_argv(path, argv);
 	if (sv != NULL) {
 		execve(sv[0], sv, environ);
@@ -729,7 +745,11 @@ static void exec_try(struct cache *c, const char *path, char **argv)
 	execve(path, argv, environ);
 	e = errno;
 	exec_record(c, path,
-		    cache_call_value(CACHE_OP_EXEC, true, e));
+		    cache_call_value(CACHE_OP_EXEC, true, e) | d);
+	if (e == ENOEXEC && (d = exec_gate(c, "/bin/sh")) == RUN_SB_DENY) {
+		errno = ENOENT;
+		return;
+	}
 	if (e == ENOEXEC) {
 		size_t n = 0;
 		while (argv[n] != NULL)
@@ -739,11 +759,12 @@ static void exec_try(struct cache *c, const char *path, char **argv)
 			sh[0] = "/bin/sh";
 			sh[1] = (char *)path;
 			memcpy(sh + 2, argv + (n > 0), (n > 0 ? n : 1) * sizeof *sh);
-			exec_record(c, "/bin/sh", CACHE_OP_EXEC);
+			exec_record(c, "/bin/sh", CACHE_OP_EXEC | d);
 			execve("/bin/sh", sh, environ);
 			e = errno;
 			exec_record(c, "/bin/sh",
-				    cache_call_value(CACHE_OP_EXEC, true, e));
+				    cache_call_value(CACHE_OP_EXEC, true, e) |
+					    d);
 			free(sh);
 		}
 	}
@@ -942,6 +963,7 @@ static int run_and_report(const struct run_opts *o, char **cmd,
 			  FILE *report)
 {
 	char *resolved = NULL;
+	run_supervise_nested_warn(cache);
 	facts->is_static = elf_program_is_static(cmd[0], &resolved);
 	/* Under the supervisor a static CMD is traced: nothing to say. */
 	if (run_supervise_setup(o->no_supervise, o->supervise,

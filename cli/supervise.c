@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -145,6 +146,34 @@ static bool supervise_off(bool loud, bool debug, const char *why,
 			 "run untraced",
 			 why, detail ? ": " : "", detail ? detail : "");
 	return false;
+}
+
+void run_supervise_nested_warn(const char *cache)
+{
+	const char *m = getenv("SHMCACHE_SUPERVISED");
+	char link[64], exe[PATH_MAX];
+	ssize_t n;
+	size_t k = strlen(SUP_NAME);
+	char *end;
+	long pid;
+
+	if (m == NULL || m[0] == '\0')
+		return;
+	errno = 0;
+	pid = strtol(m, &end, 10);
+	if (errno != 0 || *end != '\0' || pid <= 1)
+		return;
+	snprintf(link, sizeof link, "/proc/%ld/exe", pid);
+	n = readlink(link, exe, sizeof exe);
+	if (n <= (ssize_t)k || exe[n - (ssize_t)k - 1] != '/' ||
+	    memcmp(exe + n - (ssize_t)k, SUP_NAME, k) != 0)
+		return;
+	cli_warn("this run is below a program traced by " SUP_NAME
+		 " (pid %ld), whose seccomp filter every process inherits: "
+		 "that supervisor records the path calls of this run's "
+		 "programs into its own cache, not into %s (only one "
+		 "supervisor can serve a process)", pid,
+		 cache != NULL ? cache : "this run's cache");
 }
 
 bool run_supervise_setup(bool off, const char *patterns, bool loud,

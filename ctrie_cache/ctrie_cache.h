@@ -496,6 +496,75 @@ _Atomic uint64_t *cache_policy_answer_slot(struct cache *c, uint64_t fp);
  * Returns 1 when the file holds a policy, else 0.  Signal-safe. */
 int cache_policy_counters(struct cache *c, uint64_t *out);
 
+
+/* ---- sandbox decisions (cache_sandbox.c) --------------------------------
+ * The decision of a path in sandbox mode, one code for the shim, the
+ * seccomp supervisor and `shmcache run`: the decision stored in the path's
+ * entry, else the rules, else the decision server (one line out, one line
+ * back; asked at most once per path per job through the answer slots).
+ * The caller records the decision bits with the call (they make the next
+ * call anywhere a lookup), and a denied call, not made, as
+ * cache_sandbox_violation. */
+
+/* One process's sandbox: the policy's private copy and the kept server
+ * connection.  Static storage (the policy is some 20 KiB). */
+struct cache_sandbox {
+	struct cache *c;
+	int restricts;         /* a rule or the default can deny          */
+	_Atomic int claim;     /* the kept connection is in use           */
+	int fd;                /* the kept connection, or -1              */
+	long pid;              /* the process that opened it              */
+	uint64_t dev, ino;     /* and its identity                        */
+	/* the process whose memory holds s (cache_sandbox_init,
+	 * cache_sandbox_forked); any other process asking is a vfork child
+	 * in that memory: it asks on a connection of its own, closed after
+	 * the question, and leaves the kept one alone */
+	long owner;
+	/* the process decided for, when not this one (a supervisor sets
+	 * them before each decision): /proc/self and /proc/thread-self in a
+	 * path's links are its; 0: this process */
+	long self_pid, self_tid;
+	struct cache_policy policy;
+};
+
+/* Copies c's policy into s (cache_policy_load) and readies s.  Returns 1
+ * with a policy, 0 without one, CACHE_E_CORRUPT when it is malformed.  Not
+ * signal-safe (start-up), not thread-safe. */
+int cache_sandbox_init(struct cache_sandbox *s, struct cache *c);
+
+/* In a forked child, before any question: s belongs to this process, and
+ * a question the parent had in flight has no holder here.  Signal-safe
+ * (a pthread_atfork child handler). */
+void cache_sandbox_forked(struct cache_sandbox *s);
+
+/* The decision bits of key[0..len) (an absolute key): stored in its entry,
+ * else made now by the rules, the server and the key's symbolic links (one
+ * readlink per component, once per path and job).  Returns
+ * CACHE_DECIDED_ALLOW or CACHE_DECIDED_DENY, with CACHE_DECIDED_UNKNOWN
+ * when the server could not answer; without CACHE_DECIDED at all when the
+ * decision holds for this call only (no buffers free for the links: the
+ * caller stores nothing).  *failure (may be NULL) is set to a message to
+ * say when this was the job's first server failure.  Signal-safe, errno
+ * untouched. */
+uint64_t cache_sandbox_decide(struct cache_sandbox *s, const char *key,
+			      size_t len, const char **failure);
+
+/* The decision bits stored in key's entry, or 0 (also with the decision
+ * cache disabled).  Signal-safe. */
+uint64_t cache_sandbox_stored(struct cache_sandbox *s, const char *key,
+			      size_t len);
+
+/* A directory listing's entry key[0..len): whether it is hidden (denied),
+ * decided as cache_sandbox_decide; *record gets the bits to record for it
+ * (a decision the server made, so that it is not asked again), or 0.
+ * Signal-safe, errno untouched. */
+int cache_sandbox_listed(struct cache_sandbox *s, const char *key,
+			 size_t len, uint64_t *record, const char **failure);
+
+/* The record of a denied call with the operations ops: failed as ENOENT,
+ * decided DENY, a violation.  Pure. */
+uint64_t cache_sandbox_violation(uint32_t ops);
+
 #ifdef __cplusplus
 }
 #endif

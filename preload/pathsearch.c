@@ -46,17 +46,16 @@
 #define PS_DEFAULT_PATH "/bin:/usr/bin" /* glibc's confstr(_CS_PATH) */
 #define PS_SHELL "/bin/sh"              /* glibc's _PATH_BSHELL      */
 
-/* getenv("PATH") without getenv: environ read in place. */
-static const char *ps_env_path(void)
+const char *shim_env_path(void)
 {
 	char **e = environ;
 
 	if (e == NULL)
-		return NULL;
+		return PS_DEFAULT_PATH;
 	for (; *e != NULL; e++)
 		if (strncmp(*e, "PATH=", 5) == 0)
 			return *e + 5;
-	return NULL;
+	return PS_DEFAULT_PATH;
 }
 
 /* Whether s (n bytes) is an absolute, normalised path: its own key. */
@@ -221,9 +220,7 @@ static int ps_run(shim_fn_execve ex, const char *file, char *const argv[],
 			ps_script(ex, file, argv, env);
 		return -1;
 	}
-	path = ps_env_path();
-	if (path == NULL)
-		path = PS_DEFAULT_PATH;
+	path = shim_env_path();
 	flen = strnlen(file, NAME_MAX + 1) + 1;
 	plen = strnlen(path, PATH_MAX - 1) + 1;
 	if (flen - 1 > NAME_MAX) {

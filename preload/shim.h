@@ -393,6 +393,9 @@ SHIM_HIDDEN char *shim_realpath(const char *name, char *resolved);
  * -1 with errno, as execvpe.  Async-signal-safe, no allocation. */
 SHIM_HIDDEN int shim_exec_search(const char *file, char *const argv[],
 				 char *const envp[]);
+/* The PATH libc's searches use: environ's, read in place (no getenv),
+ * else glibc's default "/bin:/usr/bin".  Async-signal-safe. */
+SHIM_HIDDEN const char *shim_env_path(void);
 
 /* ---- system and popen (shell.c), temporary files (tmpfile.c) ---------- */
 

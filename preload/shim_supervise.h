@@ -17,7 +17,8 @@
  * The extra file operations are elf_kind_path's (supervisor/elfkind.h):
  * a faccessat(X_OK) of the program about to run, an open O_RDONLY |
  * O_NONBLOCK | O_CLOEXEC of it, a few preads of its headers, and a close;
- * made only when the helper is known and no pattern matched.
+ * made only when the helper is known and no pattern matched.  A script
+ * ("#!") is looked at the same way, then its interpreter's file.
  */
 #ifndef SHMCACHE_SHIM_SUPERVISE_H
 #define SHMCACHE_SHIM_SUPERVISE_H
@@ -45,8 +46,14 @@ SHIM_HIDDEN int shim_exec_call(shim_fn_execve fn, const struct shim_key *k,
 			       const char *path, char *const argv[],
 			       char *const envp[]);
 
-/* The same for posix_spawn and posix_spawnp (a name without a slash is
- * searched in libc's child: not supervised). */
+/* The same for posix_spawn and posix_spawnp.  For posix_spawnp of a name
+ * without a slash (searched in libc's child), the shim makes the search
+ * first, only to know which program will start: one faccessat(X_OK) per
+ * PATH candidate up to the first this process may execute, in pages
+ * mapped for the call; when that program is to be supervised, the helper
+ * is started with its path, else libc searches as it does.  k NULL: path
+ * is a candidate the shim's own search chose (sandbox mode), decided by
+ * its name alone. */
 SHIM_HIDDEN int shim_spawn_call(shim_fn_posix_spawn fn,
 				const struct shim_key *k, pid_t *pid,
 				const char *path,

@@ -6,6 +6,7 @@
 
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "../supervisor/elfkind.h"
 
@@ -168,26 +169,109 @@ int shim_exec_call(shim_fn_execve fn, const struct shim_key *k,
 	return fn(path, argv, envp);
 }
 
+/* posix_spawnp's PATH search for file (no slash), made here only to know
+ * which program it will start: the first "<entry>/<file>" (an empty entry:
+ * file alone) this process may execute, one raw faccessat(X_OK) per
+ * candidate, in pages mapped for the call (*mapped bytes).  NULL when no
+ * candidate is executable or no pages could be had.  errno preserved. */
+static char *sup_spawn_find(const char *file, size_t *mapped)
+{
+	const size_t cap = PATH_MAX + NAME_MAX + 2;
+	const char *p = shim_env_path();
+	size_t flen = strlen(file);
+	int e = errno;
+	char *buf;
+
+	*mapped = 0;
+	if (flen == 0 || flen > NAME_MAX)
+		return NULL;
+	buf = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED) {
+		errno = e;
+		return NULL;
+	}
+	for (;;) {
+		const char *end = strchrnul(p, ':');
+		size_t dlen = (size_t)(end - p);
+
+		if (dlen + 1 + flen < cap) {
+			memcpy(buf, p, dlen);
+			buf[dlen] = '/';
+			memcpy(buf + dlen + (dlen > 0), file, flen + 1);
+			if (syscall(SYS_faccessat, AT_FDCWD, buf, X_OK) == 0) {
+				*mapped = cap;
+				errno = e;
+				return buf;
+			}
+		}
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	munmap(buf, cap);
+	errno = e;
+	return NULL;
+}
+
+/* fn started on the helper for path; else (it cannot be executed, or the
+ * vector cannot be made) fn(name) after all, so that a failure is the
+ * program's own. */
+static int sup_spawn_helper(shim_fn_posix_spawn fn, pid_t *pid,
+			    const char *path, const char *name,
+			    const posix_spawn_file_actions_t *acts,
+			    const posix_spawnattr_t *attr, char *const argv[],
+			    char *const envp[])
+{
+	char *stack[SUP_STACK_ARGS + 4], **v;
+	size_t mapped;
+	int r;
+
+	if ((v = sup_helper_argv(stack, path, argv, &mapped)) == NULL)
+		return fn(pid, name, acts, attr, argv, envp);
+	r = fn(pid, sup_helper, acts, attr, v, envp);
+	sup_unroom(v, mapped);
+	if (r == 0)
+		return 0;
+	return fn(pid, name, acts, attr, argv, envp);
+}
+
+/* posix_spawnp of a name without a slash: the program its search finds,
+ * supervised when it is to be. */
+static __attribute__((noinline)) int
+sup_spawn_named(shim_fn_posix_spawn fn, pid_t *pid, const char *file,
+		const posix_spawn_file_actions_t *acts,
+		const posix_spawnattr_t *attr, char *const argv[],
+		char *const envp[])
+{
+	size_t mapped;
+	char *cand = sup_on ? sup_spawn_find(file, &mapped) : NULL;
+	int r;
+
+	if (cand == NULL)
+		return fn(pid, file, acts, attr, argv, envp);
+	if (sup_wanted(NULL, cand))
+		r = sup_spawn_helper(fn, pid, cand, file, acts, attr, argv,
+				     envp);
+	else
+		r = fn(pid, file, acts, attr, argv, envp);
+	munmap(cand, mapped);
+	return r;
+}
+
 int shim_spawn_call(shim_fn_posix_spawn fn, const struct shim_key *k,
 		    pid_t *pid, const char *path,
 		    const posix_spawn_file_actions_t *acts,
 		    const posix_spawnattr_t *attr, char *const argv[],
 		    char *const envp[])
 {
-	char *stack[SUP_STACK_ARGS + 4], **v;
-	size_t mapped;
-	int r;
-
-	if (k == NULL || k->len == 0 || k->len == CACHE_KEY_TOOLONG ||
-	    strchr(path, '/') == NULL || !sup_wanted(k, path))
+	if (k != NULL && (k->len == 0 || k->len == CACHE_KEY_TOOLONG))
 		return fn(pid, path, acts, attr, argv, envp);
-	if ((v = sup_helper_argv(stack, path, argv, &mapped)) == NULL)
+	if (strchr(path, '/') == NULL)
+		return sup_spawn_named(fn, pid, path, acts, attr, argv, envp);
+	if (!sup_wanted(k, path))
 		return fn(pid, path, acts, attr, argv, envp);
-	r = fn(pid, sup_helper, acts, attr, v, envp);
-	sup_unroom(v, mapped);
-	if (r == 0)
-		return 0;
-	return fn(pid, path, acts, attr, argv, envp);
+	return sup_spawn_helper(fn, pid, path, path, acts, attr, argv, envp);
 }
 
 #else /* __APPLE__: no seccomp */

@@ -170,16 +170,16 @@ static int ek_scan_phdrs(const struct ek_file *f, uint64_t phoff,
 	return 0;
 }
 
-enum elf_kind elf_kind_fd(int fd)
+/* The kind of the file at fd whose first n bytes are h (read already). */
+static enum elf_kind ek_kind(int fd, const unsigned char *h, long n)
 {
-	unsigned char h[64];
 	struct ek_file f = { .fd = fd };
 	uint64_t phoff, noff[EK_MAX_NOTES], nlen[EK_MAX_NOTES];
 	size_t phentsize, phnum;
 	unsigned nnotes = 0;
 	int interp = 0;
 
-	if (ek_read(fd, h, sizeof h, 0) < 52 || memcmp(h, "\177ELF", 4) != 0)
+	if (n < 52 || memcmp(h, "\177ELF", 4) != 0)
 		return ELF_KIND_OTHER;
 	if ((h[4] != 1 && h[4] != 2) || (h[5] != 1 && h[5] != 2) ||
 	    !ek_native(h, h[5] == 2))
@@ -201,6 +201,13 @@ enum elf_kind elf_kind_fd(int fd)
 	return interp ? ELF_KIND_DYNAMIC : ELF_KIND_STATIC;
 }
 
+enum elf_kind elf_kind_fd(int fd)
+{
+	unsigned char h[64];
+
+	return ek_kind(fd, h, ek_read(fd, h, sizeof h, 0));
+}
+
 #ifdef __APPLE__
 enum elf_kind elf_kind_path(const char *path)
 {
@@ -208,27 +215,74 @@ enum elf_kind elf_kind_path(const char *path)
 	return ELF_KIND_OTHER;
 }
 #else
+/* The kernel's limits on "#!" lines: the bytes of the line it reads
+ * (BINPRM_BUF_SIZE) and the interpreters it follows in a row
+ * (BINPRM_MAX_RECURSION, less the program itself). */
+#define EK_SCRIPT_LINE 256
+#define EK_SCRIPT_DEPTH 4
+
+/* The interpreter of the "#!" line in buf (n bytes read), NUL-terminated
+ * in place at buf; 0 when there is none, or when the line does not end
+ * within what the kernel reads (it refuses such a script). */
+static int ek_interpreter(char *buf, size_t n)
+{
+	size_t i = 2, j;
+
+	if (n < 3 || buf[0] != '#' || buf[1] != '!')
+		return 0;
+	while (i < n && (buf[i] == ' ' || buf[i] == '\t'))
+		i++;
+	for (j = i; j < n && buf[j] != ' ' && buf[j] != '\t' &&
+		    buf[j] != '\n' && buf[j] != '\0';
+	     j++)
+		;
+	if (j == i || (j == n && n == EK_SCRIPT_LINE))
+		return 0;
+	memmove(buf, buf + i, j - i);
+	buf[j - i] = '\0';
+	return 1;
+}
+
+/* The kind of the program open at fd, or, for a script, 1 with its
+ * interpreter in buf. */
+static int ek_program_or_script(int fd, char *buf, enum elf_kind *k)
+{
+	long n = ek_read(fd, buf, EK_SCRIPT_LINE, 0);
+
+	if (n >= 2 && buf[0] == '#' && buf[1] == '!')
+		return ek_interpreter(buf, (size_t)n);
+	*k = ek_kind(fd, (const unsigned char *)buf, n);
+	return 0;
+}
+
 enum elf_kind elf_kind_path(const char *path)
 {
 	int e = errno;
 	enum elf_kind k = ELF_KIND_OTHER;
+	char buf[EK_SCRIPT_LINE];
+	const char *p = path;
 	struct stat st;
-	long fd;
 
-	/* execute permission as execve checks it, noexec mounts included:
-	 * without it the program's own execve fails (EACCES), not the
-	 * helper's exec of it */
-	if (syscall(SYS_faccessat, AT_FDCWD, path, X_OK) != 0) {
-		errno = e;
-		return k;
-	}
-	fd = syscall(SYS_openat, AT_FDCWD, path,
-		     O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd >= 0) {
+	for (int depth = 0; depth <= EK_SCRIPT_DEPTH; depth++) {
+		int script = 0;
+		long fd;
+
+		/* execute permission as execve checks it, noexec mounts
+		 * included: without it the program's own execve fails
+		 * (EACCES), not the helper's exec of it */
+		if (syscall(SYS_faccessat, AT_FDCWD, p, X_OK) != 0)
+			break;
+		fd = syscall(SYS_openat, AT_FDCWD, p,
+			     O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			break;
 		if (fstat((int)fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    (st.st_mode & 0111) != 0)
-			k = elf_kind_fd((int)fd);
+			script = ek_program_or_script((int)fd, buf, &k);
 		syscall(SYS_close, fd);
+		if (!script)
+			break;
+		p = buf; /* the interpreter runs the script */
 	}
 	errno = e;
 	return k;

@@ -45,7 +45,11 @@ enum elf_kind elf_kind_fd(int fd);
  * for a reason found later (ETXTBSY: the file open for writing; ELOOP, or
  * a permission that differs between the real and the effective ids, as
  * faccessat checks the real ones) fails in the helper instead, which
- * exits 126.  macOS (no supervisor): ELF_KIND_OTHER, nothing looked at.
+ * exits 126.  A script ("#!") has the kind of its interpreter, followed
+ * as the kernel follows it (the first 256 bytes of the line, up to 4
+ * interpreters in a row), each looked at as path is: a script run by a
+ * static shell is supervised.  macOS (no supervisor): ELF_KIND_OTHER,
+ * nothing looked at.
  * Async-signal-safe, errno preserved. */
 enum elf_kind elf_kind_path(const char *path);
 

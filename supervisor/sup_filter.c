@@ -2,8 +2,10 @@
  * sup_filter.c - the trapped system calls (sup_calls) and the seccomp BPF
  * program that sends them to the supervisor.
  *
- * The program checks the architecture first: a call made through another
- * ABI (i386's int 0x80 on x86-64, x32 numbers) is allowed untraced.
+ * The program checks the architecture first: the native ABI's calls are
+ * trapped by sup_calls, on x86-64 the i386 ABI's (int 0x80, a 32-bit
+ * program) by sup_calls_i386; a call of another ABI (x32 numbers) is
+ * allowed untraced.
  * newfstatat and statx with AT_EMPTY_PATH are fstat on a descriptor (what
  * libc's fstat makes of it): allowed without a notification.
  */
@@ -21,17 +23,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#define SUP_ARCH SUP_ARCH_NATIVE
 #if defined(__x86_64__)
-#define SUP_ARCH AUDIT_ARCH_X86_64
 #define SUP_X32_BIT 0x40000000u
-#elif defined(__aarch64__)
-#define SUP_ARCH AUDIT_ARCH_AARCH64
-#elif defined(__i386__)
-#define SUP_ARCH AUDIT_ARCH_I386
-#elif defined(__riscv) && __riscv_xlen == 64
-#define SUP_ARCH AUDIT_ARCH_RISCV64
-#else
-#error "shmcache-supervise: unknown architecture for the seccomp filter"
 #endif
 
 /* Rows: X(name, kind, follow, fd1, path1, fd2, path2, flags, mode, fixed) */
@@ -167,9 +161,8 @@ const struct sup_call *sup_call_find(int nr)
 #define SUP_ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i) +     \
 		       (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0))
 
-/* The size of the program: the header, two fstat blocks, one jump a call,
- * the two returns. */
-#define SUP_PROG_MAX (8 + 2 * 5 + 64 + 2)
+_Static_assert(8 + 2 * 5 + 2 + 64 + 2 + 3 + 2 * 5 + 64 + 2 <= SUP_PROG_MAX,
+	       "SUP_PROG_MAX holds both ABIs' blocks");
 
 /* A block for call nr whose argument arg holding AT_EMPTY_PATH makes it
  * an fstat: allowed; else notified.  The accumulator holds nr and keeps it
@@ -187,14 +180,51 @@ static unsigned sup_empty_path_block(struct sock_filter *p, unsigned n,
 	return n;
 }
 
-static unsigned sup_build(struct sock_filter *p)
+/* One jump a call of calls, each to the USER_NOTIF return past the rest
+ * and the ALLOW, then the two returns.  The accumulator holds nr. */
+static unsigned sup_jumps(struct sock_filter *p, unsigned n,
+			  const struct sup_call *calls, unsigned count)
 {
-	unsigned n = 0, first;
+	unsigned first = n;
+
+	for (unsigned i = 0; i < count; i++) {
+		unsigned left = count - (n - first) - 1;
+		p[n++] = (struct sock_filter)BPF_JUMP(
+			BPF_JMP | BPF_JEQ | BPF_K, (unsigned)calls[i].nr,
+			(unsigned char)(left + 1), 0);
+	}
+	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
+	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_USER_NOTIF);
+	return n;
+}
+
+/* The i386 block, reached with the arch in the accumulator; on other
+ * hosts, ALLOW. */
+static unsigned sup_build_i386(struct sock_filter *p, unsigned n)
+{
+#if defined(__x86_64__)
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+					      AUDIT_ARCH_I386, 1, 0);
+	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
+	p[n++] = (struct sock_filter)SUP_LD(offsetof(struct seccomp_data, nr));
+	n = sup_empty_path_block(p, n, sup_i386_fstatat64, 3);
+	n = sup_empty_path_block(p, n, sup_i386_statx, 2);
+	return sup_jumps(p, n, sup_calls_i386, sup_ncalls_i386);
+#else
+	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
+	return n;
+#endif
+}
+
+unsigned sup_filter_build(struct sock_filter *p, bool sandbox)
+{
+	unsigned n = 0, other;
 
 	p[n++] = (struct sock_filter)SUP_LD(offsetof(struct seccomp_data, arch));
+	other = n;
+	/* jf: to the other ABI's block, patched below */
 	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-					      SUP_ARCH, 1, 0);
-	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
+					      SUP_ARCH, 0, 0);
 	p[n++] = (struct sock_filter)SUP_LD(offsetof(struct seccomp_data, nr));
 #ifdef SUP_X32_BIT
 	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K,
@@ -210,17 +240,14 @@ static unsigned sup_build(struct sock_filter *p)
 #ifdef SYS_statx
 	n = sup_empty_path_block(p, n, SYS_statx, 2);
 #endif
-	first = n;
-	/* jeq nr: to the USER_NOTIF return past the rest and the ALLOW */
-	for (unsigned i = 0; i < sup_ncalls; i++) {
-		unsigned left = sup_ncalls - (n - first) - 1;
+	if (sandbox) {
 		p[n++] = (struct sock_filter)BPF_JUMP(
-			BPF_JMP | BPF_JEQ | BPF_K, (unsigned)sup_calls[i].nr,
-			(unsigned char)(left + 1), 0);
+			BPF_JMP | BPF_JEQ | BPF_K, SYS_getdents64, 0, 1);
+		p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_USER_NOTIF);
 	}
-	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
-	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_USER_NOTIF);
-	return n;
+	n = sup_jumps(p, n, sup_calls, sup_ncalls);
+	p[other].jf = (unsigned char)(n - other - 1);
+	return sup_build_i386(p, n);
 }
 
 static int sup_seccomp(struct sock_fprog *prog)
@@ -229,7 +256,7 @@ static int sup_seccomp(struct sock_fprog *prog)
 			    SECCOMP_FILTER_FLAG_NEW_LISTENER, prog);
 }
 
-int sup_filter_install(void)
+int sup_filter_install(bool sandbox)
 {
 	struct sock_filter p[SUP_PROG_MAX];
 	struct sock_fprog prog;
@@ -237,7 +264,7 @@ int sup_filter_install(void)
 
 	_Static_assert(sizeof sup_calls / sizeof sup_calls[0] <= 64,
 		       "SUP_PROG_MAX holds one jump a call");
-	prog.len = (unsigned short)sup_build(p);
+	prog.len = (unsigned short)sup_filter_build(p, sandbox);
 	prog.filter = p;
 	fd = sup_seccomp(&prog);
 	if (fd < 0 && errno == EACCES) {

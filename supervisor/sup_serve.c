@@ -2,7 +2,8 @@
  * sup_serve.c - the notification loop: each trapped call's paths are read
  * from the traced process, made into keys as the shim makes them, recorded
  * with the shim's operation bits and outcome, and the call is let through
- * (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
+ * (SECCOMP_USER_NOTIF_FLAG_CONTINUE).  In sandbox mode a call naming a
+ * denied path is answered with ENOENT instead, not made (sup_sandbox.c).
  *
  * Reading the target: /proc/TID is opened first (a directory descriptor,
  * which names that task whatever happens to the pid later); then the path
@@ -54,6 +55,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -78,6 +80,8 @@ struct sup_path {
 	char key[SUP_KEY_CAP];
 	size_t keylen;           /* 0: nothing to record; CACHE_KEY_TOOLONG:
 				  * counted as skipped                     */
+	uint64_t decided;        /* sandbox mode: the decision bits its
+				  * records carry (sup_sandbox_gate)       */
 };
 
 struct sup_req {
@@ -468,7 +472,7 @@ static void sup_record(struct cache *c, struct cache_hint *h,
 			return;
 		len = sizeof p->key;
 	}
-	cache_record_hinted(c, p->key, len, value, h);
+	cache_record_hinted(c, p->key, len, value | p->decided, h);
 }
 
 static void sup_record_all(struct cache *c, struct cache_hint *h,
@@ -560,52 +564,88 @@ static void sup_close_dir(int dir, int proc)
 		close(dir);
 }
 
+/* Sandbox mode: decides the call's paths as the shim's hooks do (both
+ * paths of rename and link, symlink's new name; fchdir names a directory
+ * already open).  Returns ENOENT when the call must not be made (the
+ * violation is recorded), else 0 with each path's decision bits set. */
+static int sup_gate(struct cache *c, struct cache_hint *h, struct sup_req *q)
+{
+	uint32_t ops2 = q->c->kind == SUP_RENAME ? CACHE_OP_RENAME_TO
+						 : CACHE_OP_LINK | CACHE_OP_CREATE;
+	pid_t tid = (pid_t)q->n->pid;
+
+	if (c == NULL || q->c->kind == SUP_FCHDIR)
+		return 0;
+	q->p1.decided = sup_sandbox_gate(c, h, tid, q->p1.key, q->p1.keylen,
+					 sup_ops(q));
+	if (q->p1.decided == SUP_SB_DENY)
+		return ENOENT;
+	if (q->c->kind != SUP_RENAME && q->c->kind != SUP_LINK)
+		return 0;
+	q->p2.decided = sup_sandbox_gate(c, h, tid, q->p2.key, q->p2.keylen,
+					 ops2);
+	return q->p2.decided == SUP_SB_DENY ? ENOENT : 0;
+}
+
 /* The keys and the outcome, once the call is known to be waiting: every
- * look-up goes through q->proc, which names the task that made it. */
-static void sup_handle_valid(struct cache *c, struct cache_hint *h,
+ * look-up goes through q->proc, which names the task that made it.
+ * Returns the error to answer the call with (sandbox mode: ENOENT for a
+ * denied path), or 0 to let it through. */
+static int sup_handle_valid(struct cache *c, struct cache_hint *h,
 			     struct sup_req *q)
 {
 	const struct seccomp_notif *n = q->n;
-	int err;
+	int err, denied;
 
 	sup_make_key(&q->p1, q->proc, sup_arg_fd(n, q->c->fd1));
 	if (q->c->kind == SUP_SYMLINK)
 		sup_make_target_key(&q->p2, &q->p1);
 	else if (q->c->path2 >= 0)
 		sup_make_key(&q->p2, q->proc, sup_arg_fd(n, q->c->fd2));
-	if (q->p1.keylen != 0) {
+	denied = sup_gate(c, h, q);
+	if (q->p1.keylen != 0 && !denied) {
 		err = sup_foresee(q);
 		sup_record_all(c, h, q, err);
 	}
 	sup_close_dir(q->p1.dir, q->proc);
 	sup_close_dir(q->p2.dir, q->proc);
+	return denied;
 }
 
-static void sup_handle(int fd, struct cache *c, struct cache_hint *h,
-		       const struct seccomp_notif *n, pid_t *prog,
-		       struct sup_req *q)
+/* Returns the error to answer the call with, or 0 to let it through;
+ * -1 when it was made here (sandbox mode's getdents64), *made its
+ * result. */
+static int sup_handle(int fd, struct cache *c, struct cache_hint *h,
+		      const struct seccomp_notif *n, pid_t *prog,
+		      struct sup_req *q, int64_t *made)
 {
 	char name[32];
+	int err = 0;
+
+	if (n->data.nr == SYS_getdents64 && n->data.arch == SUP_ARCH_NATIVE)
+		return sup_getdents(fd, c, h, n, made) ? -1 : 0;
 
 	q->n = n;
-	q->c = sup_call_find(n->data.nr);
+	q->c = sup_call_find_arch(n->data.arch, n->data.nr);
 	q->p1.keylen = q->p2.keylen = 0;
 	q->p1.dir = q->p2.dir = -1;
 	q->p1.look = q->p2.look = "";
+	q->p1.decided = q->p2.decided = 0;
 	if (q->c == NULL)
-		return;
+		return 0;
 	/* /proc/TID first: once NOTIF_ID_VALID confirms that TID is the
 	 * caller, this descriptor names that task even if the pid is
 	 * reused later */
 	snprintf(name, sizeof name, "/proc/%d", (int)n->pid);
 	q->proc = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (q->proc < 0)
-		return;
+		return 0;
 	if (sup_read_call(q) == 0 &&
 	    ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) == 0 &&
 	    !sup_is_own_start(q, prog))
-		sup_handle_valid(c, h, q);
+		err = sup_handle_valid(c, h, q);
 	close(q->proc);
+	return err;
 }
 
 int sup_serve(int fd, struct cache *c, pid_t prog)
@@ -619,6 +659,8 @@ int sup_serve(int fd, struct cache *c, pid_t prog)
 		struct seccomp_notif n;
 		struct seccomp_notif_resp r;
 		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int64_t made = 0;
+		int err;
 
 		if (poll(&p, 1, -1) < 0) {
 			if (errno == EINTR)
@@ -635,10 +677,18 @@ int sup_serve(int fd, struct cache *c, pid_t prog)
 				continue; /* the caller went away */
 			return -1;
 		}
-		sup_handle(fd, c, &hint, &n, &prog, &q);
+		err = sup_handle(fd, c, &hint, &n, &prog, &q, &made);
 		memset(&r, 0, sizeof r);
 		r.id = n.id;
-		r.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		/* a denied call is not made: it fails with err; one made
+		 * here has its result */
+		if (err < 0 && made < 0)
+			r.error = (int32_t)made;
+		else if (err < 0)
+			r.val = made;
+		else
+			r.error = -err;
+		r.flags = err ? 0 : SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		/* ENOENT: the call was interrupted meanwhile (it restarts).
 		 * Any other error (EINVAL: a kernel before 5.5 refuses
 		 * CONTINUE) leaves the call waiting for an answer that never

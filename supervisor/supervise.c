@@ -92,6 +92,7 @@ static int sup_child_serve(int sock, pid_t prog)
 				       : cache_strerror(r));
 	else
 		c = &cache;
+	(void)sup_sandbox_start(c);
 	r = sup_serve(fd, c, prog);
 	if (r != 0) {
 		int e = errno;
@@ -204,7 +205,11 @@ static int sup_start(void)
 		close(sock[0]);
 		return -1;
 	}
-	fd = sup_filter_install();
+	/* sandbox mode traps getdents64 too; below a supervisor of ours (the
+	 * marker: the install fails with EBUSY) the cache is not looked at,
+	 * which that supervisor would record */
+	fd = sup_filter_install(getenv(SUP_MARK) == NULL &&
+				sup_sandbox_in_file(getenv("SHMCACHE_FILE")));
 	e = errno;
 	if (fd < 0) {
 		close(sock[0]); /* the supervisor sees no listener and ends */

@@ -18,7 +18,8 @@
  * Children inherit the filter: one supervisor serves the whole tree.
  *
  * Files: supervise.c (start-up), sup_filter.c (the BPF program),
- * sup_serve.c (the notification loop, keys, outcomes, records).
+ * sup_serve.c (the notification loop, keys, outcomes, records),
+ * sup_sandbox.c (sandbox mode: the policy applied to trapped calls).
  */
 #ifndef SHMCACHE_SUPERVISE_H
 #define SHMCACHE_SUPERVISE_H
@@ -27,7 +28,24 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
 #include "ctrie_cache.h"
+
+/* The architecture of this build's own system calls, as seccomp names it. */
+#if defined(__x86_64__)
+#define SUP_ARCH_NATIVE AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SUP_ARCH_NATIVE AUDIT_ARCH_AARCH64
+#elif defined(__i386__)
+#define SUP_ARCH_NATIVE AUDIT_ARCH_I386
+#elif defined(__riscv) && __riscv_xlen == 64
+#define SUP_ARCH_NATIVE AUDIT_ARCH_RISCV64
+#else
+#error "shmcache-supervise: unknown architecture for the seccomp filter"
+#endif
 
 /* What a trapped call does to its path(s): selects the ops and how its
  * outcome is foreseen (sup_serve.c). */
@@ -78,22 +96,79 @@ extern const unsigned sup_ncalls;
 /* The row for system call nr, or NULL. */
 const struct sup_call *sup_call_find(int nr);
 
-/* Installs the filter in the calling thread (and its future children):
+#if defined(__x86_64__)
+/* The i386 ABI's trapped calls (sup_calls_i386.c): made with int 0x80,
+ * by a 32-bit program below a supervised one.  At most 64 rows. */
+extern const struct sup_call sup_calls_i386[];
+extern const unsigned sup_ncalls_i386;
+/* The i386 numbers of the calls that are an fstat with AT_EMPTY_PATH. */
+extern const int sup_i386_fstatat64, sup_i386_statx;
+#endif
+/* The row for system call nr of the ABI arch (seccomp_data.arch): the
+ * native table, on x86-64 the i386 one; NULL for another ABI. */
+const struct sup_call *sup_call_find_arch(uint32_t arch, int nr);
+
+/* Writes the filter's BPF program into p (cap instructions at least
+ * SUP_PROG_MAX) and returns its length: for the native ABI and, on
+ * x86-64, the i386 one, each trapped call returns SECCOMP_RET_USER_NOTIF
+ * and every other call SECCOMP_RET_ALLOW; so does every call of another
+ * ABI (x32, which no distribution kernel enables, is let through).  With
+ * sandbox, the native getdents64 is trapped as well. */
+#define SUP_PROG_MAX 256
+unsigned sup_filter_build(struct sock_filter *p, bool sandbox);
+
+/* Installs the filter in the calling thread (and its future children),
+ * with getdents64 trapped too when sandbox (sup_getdents):
  * without no_new_privs first (a process with CAP_SYS_ADMIN keeps the
  * set-user-ID bits of what it runs), else with it.  Returns the listener
  * descriptor, or -1 with errno (EBUSY: a filter with a listener, ours or
  * another's, already serves this process; ENOSYS/EINVAL: no seccomp user
  * notification here). */
-int sup_filter_install(void);
+int sup_filter_install(bool sandbox);
 
 /* Serves the listener until no process uses the filter any more: each
  * notification is recorded into c (when c is not NULL) and answered with
- * SECCOMP_USER_NOTIF_FLAG_CONTINUE.  The first execve of prog (the
+ * SECCOMP_USER_NOTIF_FLAG_CONTINUE (in sandbox mode, a call naming a
+ * denied path with ENOENT: sup_sandbox_gate).  The first execve of prog (the
  * program's own start, recorded by whoever started it) is not recorded.
  * Returns 0, or -1 with errno when the listener fails or refuses an
  * answer (a kernel before 5.5 has no CONTINUE): the caller then closes the
  * listener, and the kernel fails the pending calls with ENOSYS (never a
  * hang). */
 int sup_serve(int listener, struct cache *c, pid_t prog);
+
+/* Sandbox mode (sup_sandbox.c): loads c's policy, if any.  Returns whether
+ * there is one to enforce (a damaged one is said and not enforced). */
+bool sup_sandbox_start(struct cache *c);
+
+/* What sup_sandbox_gate returns for a denied key. */
+#define SUP_SB_DENY UINT64_MAX
+
+/* Decides key[0..len) for a call with the operations ops, as the shim's
+ * gate: the decision bits its record carries (0: no policy, or nothing to
+ * decide), or SUP_SB_DENY when the call must not be made (it fails with
+ * ENOENT; the violation is recorded here).  tid is the calling task:
+ * /proc/self in the links of a path being decided is its. */
+uint64_t sup_sandbox_gate(struct cache *c, struct cache_hint *h, pid_t tid,
+			  const char *key, size_t len, uint32_t ops);
+
+/* The thread group of task tid (/proc/TID/status), or -1. */
+pid_t sup_task_tgid(pid_t tid);
+
+/* Whether a directory listing's entry key[0..len) is hidden (denied);
+ * a decision the server made is recorded (cache_sandbox_listed). */
+bool sup_sandbox_hides(struct cache *c, struct cache_hint *h, pid_t tid,
+		       const char *key, size_t len);
+
+/* Whether the cache file holds a policy (attached read-only for the look):
+ * the helper's question before it builds the filter.  Not signal-safe. */
+bool sup_sandbox_in_file(const char *file);
+
+/* Sandbox mode, getdents64 (sup_getdents.c): makes the call for the traced
+ * task with the denied entries left out.  Returns 1 when it was made
+ * (answer with *val: a length, or -errno), 0 when the call is to be let
+ * through as it is. */
+int sup_getdents(int listener, struct cache *c, struct cache_hint *h,
+		 const struct seccomp_notif *n, int64_t *val);
 
 #endif /* SHMCACHE_SUPERVISE_H */

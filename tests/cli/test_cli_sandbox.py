@@ -127,6 +127,27 @@ class Families(SandboxBase):
         v, code = self.violations()
         self.assertEqual((code, v["denied"]), (0, []))
 
+    def test_cmd_denied(self):
+        """run's own exec of CMD obeys the policy: a denied CMD is not
+        run (127, as a missing one), and a denied PATH entry is passed
+        over as a missing one."""
+        p = self.path
+        r = self.run_sb(["--deny", p("no")], [p("no/prog")])
+        self.assertEqual(r.returncode, 127, r.stderr)
+        self.assertNotIn(b"ran", r.stdout)
+        v, code = self.violations()
+        self.assertEqual(code, 1)
+        self.assertEqual([(json_path(e), e["failed"]) for e in v["denied"]],
+                         [(p("no/prog").encode(), ["exec"])])
+        shutil.copy(p("no/prog"), p("ok/prog"))
+        env = dict(os.environ, PATH="%s:%s:/usr/bin:/bin" % (p("no"),
+                                                            p("ok")))
+        r = self.run_sb(["--deny", p("no")], ["prog"], env=env)
+        self.assertEqual((r.returncode, r.stdout), (0, b"ran\n"), r.stderr)
+        v, code = self.violations()
+        self.assertEqual([json_path(e) for e in v["denied"]],
+                         [p("no/prog").encode()])
+
     def test_strict(self):
         p = self.path
         cmd = ["sh", "-c", "cat %s; true" % p("no/file")]

@@ -1,6 +1,7 @@
 /*
  * test_elfkind.c - elf_kind_fd / elf_kind_path (supervisor/elfkind.c) on
- * real programs and on crafted files: a Go build-id note (static and with
+ * real programs and on crafted files: #! scripts (their interpreter's
+ * kind, followed through scripts), a Go build-id note (static and with
  * PT_INTERP), a file that is not ELF, truncated and hostile headers.
  *   test_elfkind STATIC_PROG DYNAMIC_PROG TMPDIR
  * Exits 0 when every check holds, else 1 naming the first that did not.
@@ -83,9 +84,20 @@ static void patch(const char *path, off_t at, unsigned char v)
 	}
 }
 
+/* An executable script at path: its first line a, b, c. */
+static void script(const char *path, const char *a, const char *b,
+		   const char *c)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fprintf(f, "%s%s%s", a, b, c) < 0 || fclose(f) != 0)
+		failures++;
+	chmod(path, 0755);
+}
+
 int main(int argc, char **argv)
 {
-	char p[4096];
+	char p[4096], q[4096];
 	int e;
 
 	if (argc != 4)
@@ -131,7 +143,22 @@ int main(int argc, char **argv)
 			failures++;
 		close(fd);
 	}
-	expect("script", elf_kind_path(p), ELF_KIND_OTHER);
+	/* a script has its interpreter's kind */
+	expect("script", elf_kind_path(p), elf_kind_path("/bin/sh"));
+	script(p, "#!", argv[1], " arg\n");
+	expect("script of a static interpreter", elf_kind_path(p),
+	       ELF_KIND_STATIC);
+	snprintf(q, sizeof q, "%s/script2", argv[3]);
+	script(q, "#!", p, "\n");
+	expect("script of a script", elf_kind_path(q), ELF_KIND_STATIC);
+	script(p, "#!  ", argv[2], "\n");
+	expect("script of a dynamic interpreter", elf_kind_path(p),
+	       ELF_KIND_DYNAMIC);
+	script(p, "#!", "/nonexistent/interp", "\n");
+	expect("script of a missing interpreter", elf_kind_path(p),
+	       ELF_KIND_OTHER);
+	script(p, "#!", p, "\n");
+	expect("script of itself", elf_kind_path(p), ELF_KIND_OTHER);
 	errno = 1234;
 	expect("missing file", elf_kind_path("/nonexistent/x"), ELF_KIND_OTHER);
 	e = errno;

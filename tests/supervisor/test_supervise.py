@@ -10,6 +10,7 @@ SHMCACHE_TEST_PROG_DYN / _STATIC (sup_prog.c linked both ways).
 """
 import ctypes
 import errno
+import json
 import os
 import platform
 import re
@@ -20,7 +21,8 @@ import subprocess
 import sys
 
 sys.dont_write_bytecode = True
-from clitest import OPS, TracedBase, letters_for, main, sh  # noqa: E402
+from clitest import (OPS, TracedBase, json_path, letters_for, main,  # noqa: E402
+                     sh)
 
 SUPERVISOR = os.environ.get("SHMCACHE_TEST_SUPERVISOR", "")
 PROG_DYN = os.environ.get("SHMCACHE_TEST_PROG_DYN", "")
@@ -202,6 +204,51 @@ class Trees(SupBase):
     def test_static_dynamic_static(self):
         self.check_read_once([BUSYBOX, "sh", "-c",
                               "/bin/sh -c '%s cat a'" % BUSYBOX])
+
+    def test_script_with_static_interpreter(self):
+        """A "#!" script whose interpreter is static, exec'd by a dynamic
+        shell: supervised (the interpreter's calls are recorded)."""
+        script = os.path.join(self.work, "s")
+        with open(script, "w") as fh:
+            fh.write("#!%s sh\ncat a\n" % BUSYBOX)
+        os.chmod(script, 0o755)
+        self.check_read_once(["/bin/sh", "-c", "./s"])
+
+    def test_script_chain(self):
+        """A script run by a script run by busybox: followed."""
+        inner = os.path.join(self.work, "inner")
+        with open(inner, "w") as fh:
+            fh.write("#!%s sh\nexec %s sh \"$1\"\n" % (BUSYBOX, BUSYBOX))
+        outer = os.path.join(self.work, "outer")
+        with open(outer, "w") as fh:
+            fh.write("#!%s\ncat a\n" % inner)
+        for f in (inner, outer):
+            os.chmod(f, 0o755)
+        self.check_read_once(["/bin/sh", "-c", "./outer"])
+
+    def test_posix_spawnp_bare_name(self):
+        """posix_spawnp("busybox"): the shim finds it in PATH and starts
+        it supervised."""
+        self.env["PATH"] = os.path.dirname(BUSYBOX) + ":/usr/bin:/bin"
+        self.check_read_once([sys.executable, "-c",
+                              "import os; os.waitpid(os.posix_spawnp("
+                              "'busybox', ['busybox', 'cat', 'a'], "
+                              "os.environ), 0)"])
+
+    def test_nested_run_says_where_records_go(self):
+        """A run below a supervised program: the outer supervisor serves
+        its programs (one listener a process) and records into the outer
+        cache; the inner run says so."""
+        inner = self.path("inner")
+        c = self.path("c")
+        r = self.run_ok([BUSYBOX, "sh", "-c", "%s run -o %s -- cat a"
+                         % (os.environ["SHMCACHE_BIN"], inner)], c,
+                        cwd=self.work)
+        self.assertEqual(r.stdout, b"a\n")
+        self.assertEqual(r.stderr.count(b"below a program traced by "
+                                        b"shmcache-supervise"), 1, r.stderr)
+        self.assertIn(inner.encode(), r.stderr)
+        self.assertEqual(self.listing(c)["/a"], (L("rE"), 1))
 
     def test_pattern_supervises_dynamic_once(self):
         """--supervise: a dynamic program under the filter; the shim
@@ -450,6 +497,188 @@ class FailOpen(SupBase):
                         extra=["--no-supervise"])
         self.assertEqual(r.stderr.count(b"statically linked"), 1, r.stderr)
         self.assertEqual(self.listing(c), {})
+
+
+SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                      "scripts", "sandbox-server")
+
+
+class Sandbox(SupBase):
+    """Sandbox mode: a static program is confined as a dynamic one is, with
+    the decisions the shim stores (one server question per path per job,
+    whoever meets the path)."""
+
+    def setUp(self):
+        super().setUp()
+        self.need_busybox()
+        w = self.work
+        for d in ("ok/dir", "no/dir", "ask"):
+            os.makedirs(os.path.join(w, d))
+        for f, text in (("ok/file", "ok"), ("ok/file2", "ok2"),
+                        ("no/file", "secret"), ("ask/yes", "yes"),
+                        ("ask/nope", "nope")):
+            with open(os.path.join(w, f), "w") as fh:
+                fh.write(text)
+        prog = os.path.join(w, "no", "prog")
+        with open(prog, "w") as fh:
+            fh.write("#!/bin/sh\necho ran\n")
+        os.chmod(prog, 0o755)
+        self.cache = self.path("c")
+
+    def p(self, rel):
+        return os.path.join(self.work, rel)
+
+    def violations(self):
+        r = sh(["violations", "--json", self.cache])
+        self.assertIn(r.returncode, (0, 1), r.stderr)
+        return json.loads(r.stdout)
+
+    def sb(self, policy, script, shell=None):
+        argv = [shell] if shell else [BUSYBOX, "sh"]
+        return self.run_cmd(argv + ["-c", script],
+                            self.cache, extra=["--fresh"] + policy,
+                            cwd=self.work)
+
+    def test_denied_families(self):
+        """Each family on a denied path fails with ENOENT and is not made;
+        busybox's applets run in the static shell's process and in its
+        static children."""
+        p = self.p
+        cmds = ["cat no/file", "stat no/file", "ls no/dir", "mkdir no/new",
+                "rmdir no/dir", "rm no/file", "mv no/file ok/moved",
+                "mv ok/file2 no/moved", "ln no/file ok/hard",
+                "ln -s file no/sl", "chmod 600 no/file", "touch no/file",
+                "cd no/dir", "readlink no/file", "no/prog",
+                "test -e no/file"]
+        script = "".join("%s 2>/dev/null; echo $?\n" % c for c in cmds)
+        script += "cat ok/file\n"
+        mode = os.stat(p("no/file")).st_mode
+        r = self.sb(["--deny", p("no")], script)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        codes = r.stdout.decode().split("\n")
+        self.assertEqual(codes[-1], "ok")
+        # every command failed (the shell's own: cd 2, exec 127)
+        self.assertEqual([c != "0" for c in codes[:-1]],
+                         [True] * len(cmds), codes)
+        self.assertEqual(codes[cmds.index("no/prog")], "127")
+        self.assertEqual(open(p("no/file")).read(), "secret")
+        self.assertEqual(os.stat(p("no/file")).st_mode, mode)
+        for absent in ("no/new", "ok/moved", "no/moved", "ok/hard",
+                       "no/sl"):
+            self.assertFalse(os.path.lexists(p(absent)), absent)
+        self.assertTrue(os.path.isdir(p("no/dir")))
+        self.assertTrue(os.path.exists(p("ok/file2")))
+        self.assertNotIn(b"ran", r.stdout)
+        v = self.violations()
+        denied = {json_path(e): e["ops"] for e in v["denied"]}
+        failed = {json_path(e): e["failed"] for e in v["denied"]}
+        self.assertEqual(sorted(denied), sorted(
+            p(x).encode() for x in ("no/file", "no/dir", "no/new",
+                                    "no/moved", "no/sl", "no/prog")))
+        for ops in denied.values():
+            self.assertIn("violation", ops)
+            self.assertIn("missing", ops)
+        self.assertEqual(failed[p("no/prog").encode()], ["exec"])
+        self.assertEqual(failed[p("no/new").encode()], ["mkdir"])
+        # the allowed file's record carries its decision: not denied
+        self.assertEqual(v["unknown"], [])
+
+    def test_listing_hides_denied_entries(self):
+        """getdents64 of a supervised program (busybox ls and find, and a
+        dynamic ls below the static shell, whose shim stands down) skips
+        denied entries; "." and ".." stay."""
+        p = self.p
+        pol = ["--deny", p("no"), "--deny", p("ok/file2")]
+        r = self.sb(pol, "ls -a; echo --; ls ok; echo --; /bin/ls ok; "
+                    "echo --; find . | sort")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        parts = r.stdout.decode().split("--\n")
+        self.assertEqual(parts[0].split(), [".", "..", "ask", "ok"])
+        self.assertEqual(parts[1].split(), ["dir", "file"])
+        self.assertEqual(parts[2].split(), ["dir", "file"])
+        self.assertEqual(parts[3].split(),
+                         [".", "./ask", "./ask/nope", "./ask/yes", "./ok",
+                          "./ok/dir", "./ok/file"])
+        # allowed listings are whole
+        r = self.sb([], "ls")
+        self.assertEqual(r.stdout.decode().split(), ["ask", "no", "ok"])
+
+    def test_listing_many_entries(self):
+        """A directory of many entries, nearly all denied (the default):
+        every allowed one is listed once, across getdents64 batches, some
+        of which hold no allowed entry."""
+        d = self.p("big")
+        os.mkdir(d)
+        names = ["a-rather-long-file-name-%04d" % i for i in range(2000)]
+        for n in names:
+            open(os.path.join(d, n), "w").close()
+        allowed = [n for i, n in enumerate(names)
+                   if (i < 1000 and i % 40 == 7) or i == 1999]
+        pol = ["--default", "deny"]
+        for top in ("/usr", "/bin", "/lib", "/lib64", "/etc", "/proc",
+                    "/dev"):
+            pol += ["--allow", top]
+        for n in allowed:
+            pol += ["--allow", os.path.join(d, n)]
+        r = self.sb(pol, "ls big")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode().split(), allowed)
+
+    def test_proc_self_links_are_the_programs(self):
+        """/proc/self in a path's links is the traced program, not the
+        supervisor: a policy that denies the supervisor's directory
+        leaves the program's /proc/self/exe alone."""
+        pol = ["--deny", os.path.dirname(os.path.realpath(SUPERVISOR))]
+        r = self.run_cmd([BUSYBOX, "readlink", "/proc/self/exe"],
+                         self.cache, extra=["--fresh"] + pol)
+        self.assertEqual((r.returncode, r.stdout),
+                         (0, os.path.realpath(BUSYBOX).encode() + b"\n"),
+                         r.stderr)
+        self.assertEqual(self.violations()["denied"], [])
+
+    def test_decisions_shared_with_the_shim(self):
+        """A dynamic cat (the shim) and busybox cat (the supervisor) in one
+        job: the server is asked once per path, and the static one obeys
+        the answer the shim stored."""
+        p = self.p
+        sock = self.path("sock")
+        lst = self.path("allow.list")
+        with open(lst, "w") as fh:
+            fh.write(p("ask/yes") + "\n")
+        log = self.path("server.log")
+        srv = subprocess.Popen([sys.executable, SERVER, sock, "--allow-list",
+                                lst, "--log", log], stdout=subprocess.PIPE)
+        self.addCleanup(srv.wait)
+        self.addCleanup(srv.kill)
+        self.assertEqual(srv.stdout.readline(), b"ready\n")
+        script = ("for i in 1 2 3; do /bin/cat ask/yes; %s cat ask/yes; "
+                  "%s cat ask/nope; /bin/cat ask/nope; done; true"
+                  % (BUSYBOX, BUSYBOX))
+        r = self.sb(["--ask", p("ask"), "--ask-server", sock], script,
+                    shell="/bin/sh")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"yesyes" * 3)
+        with open(log) as fh:
+            lines = fh.read().splitlines()
+        self.assertEqual(sorted(lines), sorted([p("ask/yes"),
+                                                p("ask/nope")]))
+        v = self.violations()
+        self.assertEqual([json_path(e) for e in v["denied"]],
+                         [p("ask/nope").encode()])
+        self.assertEqual(v["server_round_trips"], 2)
+
+    def test_static_first(self):
+        """The static program meets the path first: it asks, stores the
+        decision, and the dynamic one reads it."""
+        p = self.p
+        script = ("%s cat no/file; /bin/cat no/file; %s cat ok/file; "
+                  "/bin/cat ok/file" % (BUSYBOX, BUSYBOX))
+        r = self.sb(["--deny", p("no")], script, shell="/bin/sh")
+        self.assertEqual(r.stdout, b"okok")
+        self.assertEqual(r.stderr.count(b"No such file or directory"), 2,
+                         r.stderr)
+        v = self.violations()
+        self.assertEqual(v["denied_calls"], 2)
 
 
 if __name__ == "__main__":

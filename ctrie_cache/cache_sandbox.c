@@ -1,0 +1,683 @@
+/*
+ * cache_sandbox.c - sandbox mode's decision of a path, once for the whole
+ * job: shared by the shim (preload/sandbox.c), the seccomp supervisor
+ * (supervisor/sup_sandbox.c) and `shmcache run` (CMD's own exec).
+ *
+ *   1. the path's entry: a decision (CACHE_DECIDED_*) stored there by any
+ *      process of the job is the answer (one lookup, no system call);
+ *   2. else the rules (cache_policy_decide); a path in an `ask` prefix goes
+ *      to the decision server (below);
+ *   3. the caller puts the decision into the call's own record (the same
+ *      fetch_or as its operation bits), so the next call anywhere finds it
+ *      in step 1.
+ *
+ * Two processes meeting a new path at once may both decide it (and both ask
+ * the server): a process that asked and then finds the path decided counts
+ * a double ask.
+ *
+ * THE DECISION SERVER listens on a Unix stream socket.  A process connects
+ * on its first question and keeps the connection; for each question it
+ * writes the key and a newline and reads one line back: "allow", "deny" or
+ * "unknown".  Anything else, a refused connection, a closed one or no
+ * answer within the policy's timeout makes the answer unknown: the path is
+ * allowed and reported (`shmcache violations`), and the first process of
+ * the job to meet a server failure is told so (*failure) to say it.  A key
+ * holding a newline is not sent (unknown).  The connection is this
+ * process's and close-on-exec: a forked child (its pid differs) closes its
+ * copy and opens its own; a vfork child, which runs in its parent's memory,
+ * asks on a connection of its own for each question and never touches the
+ * parent's (owner); a descriptor number the program closed or reused (its
+ * identity differs) is not written to; a thread or signal handler that finds the connection in use
+ * by another question opens one for its own question and closes it after.
+ *
+ * Everything here is async-signal-safe: socket, connect, poll, send, recv,
+ * close, readlink, getpid and clock_gettime are; nothing allocates, locks
+ * or calls through a pointer.
+ */
+#define _GNU_SOURCE 1 /* SYS_readlinkat */
+
+#include "ctrie_cache.h"
+
+#include <poll.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
+
+#define SB_TIMEOUT_DEFAULT_MS 5000
+
+static const char sb_garbage[] =
+	": an answer that is not allow, deny or unknown; such paths are "
+	"allowed and reported (shmcache violations)";
+static const char sb_refused[] =
+	": cannot connect; paths to ask about are allowed and reported "
+	"(shmcache violations)";
+static const char sb_late[] =
+	": no answer in time; paths to ask about are allowed and reported "
+	"(shmcache violations)";
+
+int cache_sandbox_init(struct cache_sandbox *s, struct cache *c)
+{
+	int r;
+
+	memset(s, 0, offsetof(struct cache_sandbox, policy));
+	s->c = c;
+	s->fd = -1;
+	s->owner = (long)getpid();
+	r = cache_policy_load(c, &s->policy);
+	if (r != 1)
+		return r;
+	s->restricts = s->policy.dflt != CACHE_VERDICT_ALLOW;
+	for (uint32_t i = 0; i < s->policy.nrules; i++)
+		s->restricts |= s->policy.rule[i].verdict != CACHE_VERDICT_ALLOW;
+	return 1;
+}
+
+/* ---- the decision server ------------------------------------------------ */
+
+static long sb_now_ms(void)
+{
+	struct timespec t;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &t) != 0)
+		return 0;
+	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static unsigned sb_timeout(const struct cache_sandbox *s)
+{
+	return s->policy.timeout_ms ? s->policy.timeout_ms
+				    : SB_TIMEOUT_DEFAULT_MS;
+}
+
+static int sb_connect(const struct cache_sandbox *s)
+{
+	struct sockaddr_un a;
+	size_t n = strnlen(s->policy.server, sizeof s->policy.server);
+	int fd;
+
+	if (n == 0 || n >= sizeof a.sun_path)
+		return -1;
+	memset(&a, 0, sizeof a);
+	a.sun_family = AF_UNIX;
+	memcpy(a.sun_path, s->policy.server, n);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Whether fd's identity is the kept connection's. */
+static int sb_same_file(const struct cache_sandbox *s, int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	       (uint64_t)st.st_dev == s->dev && (uint64_t)st.st_ino == s->ino;
+}
+
+/* Whether fd is still the connection this process opened. */
+static int sb_is_ours(const struct cache_sandbox *s, int fd)
+{
+	return fd >= 0 && s->pid == (long)getpid() && sb_same_file(s, fd);
+}
+
+/* Waits for ev on fd until deadline; 1 ready, 0 not. */
+static int sb_wait(int fd, short ev, long deadline)
+{
+	for (;;) {
+		struct pollfd p = { fd, ev, 0 };
+		long left = deadline - sb_now_ms();
+		int r;
+
+		if (left <= 0)
+			return 0;
+		r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
+		if (r > 0)
+			return (p.revents & (ev | POLLHUP | POLLERR)) != 0;
+		if (r < 0 && errno != EINTR)
+			return 0;
+	}
+}
+
+enum sb_answer { SB_ALLOW, SB_DENY, SB_UNKNOWN, SB_GARBAGE, SB_FAILED };
+
+/* What the line ans[0..n) says. */
+static enum sb_answer sb_parse(const char *ans, size_t n, size_t cap)
+{
+	if (n == cap || ans[n - 1] != '\n')
+		return SB_GARBAGE; /* no line, or more than one answer */
+	if (n == 6 && memcmp(ans, "allow\n", 6) == 0)
+		return SB_ALLOW;
+	if (n == 5 && memcmp(ans, "deny\n", 5) == 0)
+		return SB_DENY;
+	if (n == 8 && memcmp(ans, "unknown\n", 8) == 0)
+		return SB_UNKNOWN;
+	return SB_GARBAGE;
+}
+
+/* One question on fd: key, newline; one line back. */
+static enum sb_answer sb_exchange(const struct cache_sandbox *s, int fd,
+				  const char *key, size_t len)
+{
+	long deadline = sb_now_ms() + (long)sb_timeout(s);
+	struct iovec iov[2] = { { (void *)(uintptr_t)key, len },
+				{ (void *)(uintptr_t)"\n", 1 } };
+	struct msghdr m;
+	char ans[16];
+	size_t n = 0;
+	ssize_t r;
+
+	memset(&m, 0, sizeof m);
+	m.msg_iov = iov;
+	m.msg_iovlen = 2;
+	/* One message: a key is far smaller than a socket's buffer; a
+	 * partial send leaves the stream unusable and counts as a failure. */
+	if (!sb_wait(fd, POLLOUT, deadline))
+		return SB_FAILED;
+	do
+		r = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	if (r != (ssize_t)(len + 1))
+		return SB_FAILED;
+	while (n < sizeof ans) {
+		if (!sb_wait(fd, POLLIN, deadline))
+			return SB_FAILED;
+		r = recv(fd, ans + n, sizeof ans - n, MSG_DONTWAIT);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0)
+			return SB_FAILED;
+		n += (size_t)r;
+		if (memchr(ans, '\n', n) != NULL)
+			break;
+	}
+	return sb_parse(ans, n, sizeof ans);
+}
+
+/* A fresh kept connection for this process, or -1. */
+static int sb_reconnect(struct cache_sandbox *s)
+{
+	struct stat st;
+
+	/* A child's inherited copy is closed; a number the program reused
+	 * is left alone. */
+	if (s->fd >= 0 && s->pid != (long)getpid() && sb_same_file(s, s->fd))
+		close(s->fd);
+	s->fd = sb_connect(s);
+	if (s->fd >= 0 && fstat(s->fd, &st) == 0) {
+		s->pid = (long)getpid();
+		s->dev = (uint64_t)st.st_dev;
+		s->ino = (uint64_t)st.st_ino;
+	} else if (s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	return s->fd;
+}
+
+/* The kept connection, claimed, or -1 (*kept says whether it is). */
+static int sb_take(struct cache_sandbox *s, int *kept)
+{
+	if (s->owner != (long)getpid()) {
+		*kept = 0;
+		return sb_connect(s);
+	}
+	/* acquire: the fields of the connection released by the last
+	 * user are seen; a claim held means another question is in flight
+	 * (a thread, or the question a signal handler interrupted). */
+	*kept = !atomic_exchange_explicit(&s->claim, 1, memory_order_acquire);
+	if (!*kept)
+		return sb_connect(s);
+	return sb_is_ours(s, s->fd) ? s->fd : sb_reconnect(s);
+}
+
+void cache_sandbox_forked(struct cache_sandbox *s)
+{
+	s->owner = (long)getpid();
+	/* relaxed: the child has one thread; a claim held by another
+	 * thread of the parent at the fork has no holder here */
+	atomic_store_explicit(&s->claim, 0, memory_order_relaxed);
+}
+
+static void sb_give(struct cache_sandbox *s, int fd, int kept, int broken)
+{
+	if (!kept) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (broken && fd >= 0) {
+		/* a late answer must not be taken for the next question's */
+		close(fd);
+		s->fd = -1;
+	}
+	/* release: the connection's fields are complete for the next user */
+	atomic_store_explicit(&s->claim, 0, memory_order_release);
+}
+
+/* The first server failure of the job is told, once for all processes. */
+static void sb_server_failed(struct cache_sandbox *s, const char *why,
+			     const char **failure)
+{
+	if (cache_policy_count(s->c, CACHE_PC_SERVER_ERRORS) == 0 &&
+	    failure != NULL)
+		*failure = why;
+}
+
+static enum cache_verdict sb_ask(struct cache_sandbox *s, const char *key,
+				 size_t len, const char **failure)
+{
+	enum sb_answer a = SB_FAILED;
+	int kept, fd;
+
+	if (memchr(key, '\n', len) != NULL) {
+		cache_policy_count(s->c, CACHE_PC_UNKNOWN);
+		return CACHE_VERDICT_UNKNOWN;
+	}
+	fd = sb_take(s, &kept);
+	cache_policy_count(s->c, CACHE_PC_ASKS);
+	if (fd >= 0)
+		a = sb_exchange(s, fd, key, len);
+	sb_give(s, fd, kept, a == SB_FAILED || a == SB_GARBAGE);
+	switch (a) {
+	case SB_ALLOW:
+		return CACHE_VERDICT_ALLOW;
+	case SB_DENY:
+		return CACHE_VERDICT_DENY;
+	case SB_GARBAGE:
+		sb_server_failed(s, sb_garbage, failure);
+		break;
+	case SB_FAILED:
+		sb_server_failed(s, fd < 0 ? sb_refused : sb_late, failure);
+		break;
+	default:
+		break;
+	}
+	cache_policy_count(s->c, CACHE_PC_UNKNOWN);
+	return CACHE_VERDICT_UNKNOWN;
+}
+
+/* ---- one question per path for the whole job ----------------------------
+ * Between a process's question and the record of its decision in the
+ * path's entry lies a round trip; another process meeting the path then
+ * (parallel compilers read the same headers in step) would ask again.  The
+ * shared answer slots (cache_policy_answer_slot) close that window: the
+ * first asker claims the path's slot (a CAS), others wait for the answer it
+ * publishes there, bounded by the server timeout, after which they ask
+ * themselves (a claimer that died).  A signal handler never waits for a
+ * question of its own thread (sb_asking). */
+#define SB_STATE 3u
+#define SB_PENDING 0u
+
+static _Thread_local uint64_t sb_asking
+	__attribute__((tls_model("initial-exec")));
+
+/* FNV-1a of the key, its two low bits cleared for the state, never 0. */
+static uint64_t sb_fingerprint(const char *key, size_t len)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * UINT64_C(0x100000001b3);
+	h &= ~(uint64_t)SB_STATE;
+	return h != 0 ? h : SB_STATE + 1;
+}
+
+/* The slot's word once it is no longer fp's pending claim, or at the
+ * deadline. */
+static uint64_t sb_await(const struct cache_sandbox *s,
+			 _Atomic uint64_t *slot, uint64_t fp)
+{
+	long deadline = sb_now_ms() + (long)sb_timeout(s) + 100;
+	const struct timespec nap = { 0, 20000 };
+	uint64_t v;
+
+	/* acquire: the answer published with release is the datum */
+	while ((v = atomic_load_explicit(slot, memory_order_acquire)) ==
+		       (fp | SB_PENDING) &&
+	       sb_now_ms() < deadline)
+		nanosleep(&nap, NULL);
+	return v;
+}
+
+/* The answer v holds for fp, or CACHE_VERDICT_NONE. */
+static enum cache_verdict sb_published(uint64_t v, uint64_t fp)
+{
+	if ((v & ~(uint64_t)SB_STATE) != fp || (v & SB_STATE) == SB_PENDING)
+		return CACHE_VERDICT_NONE;
+	return (v & SB_STATE) == CACHE_VERDICT_ALLOW  ? CACHE_VERDICT_ALLOW
+	       : (v & SB_STATE) == CACHE_VERDICT_DENY ? CACHE_VERDICT_DENY
+						      : CACHE_VERDICT_UNKNOWN;
+}
+
+/* The server's verdict on key, from the shared slot when another process
+ * has asked; *asked says whether this call made the round trip. */
+static enum cache_verdict sb_ask_shared(struct cache_sandbox *s,
+					const char *key, size_t len,
+					int *asked, const char **failure)
+{
+	uint64_t fp = sb_fingerprint(key, len), v, saved;
+	_Atomic uint64_t *slot = NULL;
+	enum cache_verdict r;
+
+	*asked = 1;
+	if (!(s->policy.flags & CACHE_POLICY_NO_DECISION_CACHE))
+		slot = cache_policy_answer_slot(s->c, fp);
+	if (slot == NULL)
+		return sb_ask(s, key, len, failure);
+	/* acquire: a published answer is read after its release */
+	v = atomic_load_explicit(slot, memory_order_acquire);
+	for (int round = 0; round < 2; round++) {
+		if ((v & ~(uint64_t)SB_STATE) == fp && fp != sb_asking) {
+			if ((v & SB_STATE) == SB_PENDING)
+				v = sb_await(s, slot, fp);
+			r = sb_published(v, fp);
+			if (r != CACHE_VERDICT_NONE) {
+				*asked = 0;
+				return r;
+			}
+			if (v == (fp | SB_PENDING))
+				break; /* the claimer is gone: ask */
+		}
+		/* acq_rel: a claim orders nothing before it, but the word
+		 * seen on failure is read as an answer (acquire). */
+		if (round == 0 &&
+		    atomic_compare_exchange_strong_explicit(
+			    slot, &v, fp | SB_PENDING, memory_order_acq_rel,
+			    memory_order_acquire))
+			break;
+	}
+	saved = sb_asking;
+	sb_asking = fp;
+	r = sb_ask(s, key, len, failure);
+	sb_asking = saved;
+	/* release: the answer is published whole; a later claim of the
+	 * slot by another key may overwrite it, which costs a question */
+	atomic_store_explicit(slot, fp | ((uint64_t)r & SB_STATE),
+			      memory_order_release);
+	return r;
+}
+
+/* ---- deciding ---------------------------------------------------------- */
+
+static uint64_t sb_bits(enum cache_verdict v)
+{
+	switch (v) {
+	case CACHE_VERDICT_DENY:
+		return CACHE_DECIDED_DENY;
+	case CACHE_VERDICT_UNKNOWN:
+		return CACHE_DECIDED_ALLOW | CACHE_DECIDED_UNKNOWN;
+	default:
+		return CACHE_DECIDED_ALLOW;
+	}
+}
+
+uint64_t cache_sandbox_stored(struct cache_sandbox *s, const char *key,
+			      size_t len)
+{
+	struct cache_entry e;
+
+	if (s->policy.flags & CACHE_POLICY_NO_DECISION_CACHE)
+		return 0;
+	if (cache_lookup(s->c, key, len, &e) != 1)
+		return 0;
+	return e.ops & (CACHE_DECIDED | CACHE_DECIDED_UNKNOWN);
+}
+
+/* The verdict of key by the rules and the server, ignoring its links. */
+static enum cache_verdict sb_verdict(struct cache_sandbox *s, const char *key,
+				     size_t len, const char **failure)
+{
+	enum cache_verdict v = cache_policy_decide(&s->policy, key, len);
+	int asked;
+
+	if (v != CACHE_VERDICT_ASK)
+		return v;
+	v = sb_ask_shared(s, key, len, &asked, failure);
+	/* Another process decided the path while this one asked. */
+	if (asked && (cache_sandbox_stored(s, key, len) & CACHE_DECIDED))
+		cache_policy_count(s->c, CACHE_PC_DOUBLE_ASKS);
+	return v;
+}
+
+/* ---- symbolic links ------------------------------------------------------
+ * A link in an allowed tree may point into a denied one: a path is allowed
+ * only if what it resolves to (every component's link followed, the last
+ * one's too, as open and stat follow it) is allowed as well.  The
+ * resolution makes one readlink per component (and per link met), once per
+ * path and job, as the decision is then stored; these are the only file
+ * operations sandbox mode makes of its own.  So the decision holds for
+ * every operation on the path: a link that points into a denied tree is
+ * itself hidden, also from lstat and readlink.  readlink is the system
+ * call on Linux (never a hook of the shim's); /proc/self and
+ * /proc/thread-self are the process decided for (cache_sandbox's
+ * self_pid), which for a supervisor is not itself.
+ *
+ * The two path buffers a resolution needs are too large for the stack of a
+ * signal handler and for static TLS: they come from a small static pool,
+ * each pair claimed with an atomic bit.  When every pair is in use (more
+ * threads resolving at once than the pool holds), the path is decided by
+ * its own name for this call only, and nothing is stored, so that the next
+ * call resolves it. */
+#define SB_MAX_LINKS 40
+#define SB_SLOTS 8
+#define SB_PATH_CAP (CACHE_KEY_MAX + 32u)
+struct sb_bufs {
+	char path[SB_PATH_CAP];
+	char link[SB_PATH_CAP];
+};
+static struct sb_bufs sb_pool[SB_SLOTS];
+static _Atomic unsigned sb_pool_used;
+
+static struct sb_bufs *sb_claim_bufs(void)
+{
+	/* relaxed: the CAS below decides */
+	unsigned used = atomic_load_explicit(&sb_pool_used,
+					     memory_order_relaxed);
+
+	while (used != (1u << SB_SLOTS) - 1) {
+		unsigned bit = (unsigned)__builtin_ctz(~used);
+		/* acquire: the pair's last user is done with it */
+		if (atomic_compare_exchange_weak_explicit(
+			    &sb_pool_used, &used, used | 1u << bit,
+			    memory_order_acquire, memory_order_relaxed))
+			return &sb_pool[bit];
+	}
+	return NULL;
+}
+
+static void sb_release_bufs(struct sb_bufs *b)
+{
+	/* release: this use of the pair is over before another claims it */
+	atomic_fetch_and_explicit(&sb_pool_used,
+				  ~(1u << (unsigned)(b - sb_pool)),
+				  memory_order_release);
+}
+
+static ssize_t sb_readlink(const char *path, char *buf, size_t cap)
+{
+#if defined(__linux__) && defined(SYS_readlinkat)
+	return (ssize_t)syscall(SYS_readlinkat, AT_FDCWD, path, buf, cap);
+#else
+	return readlink(path, buf, cap);
+#endif
+}
+
+/* readlink of path, where /proc/self and /proc/thread-self name the
+ * process s decides for (s->self_pid, s->self_tid), when that is not this
+ * one: a supervisor deciding for the process it traces. */
+static ssize_t sb_readlink_for(const struct cache_sandbox *s,
+			       const char *path, char *buf, size_t cap)
+{
+	static const char self[] = "/proc/self", thread[] = "/proc/thread-self";
+	char num[64];
+	size_t n = 0;
+	unsigned long v[3];
+	int parts = 0;
+
+	if (s->self_pid <= 0)
+		return sb_readlink(path, buf, cap);
+	if (strcmp(path, self) == 0) {
+		v[parts++] = (unsigned long)s->self_pid;
+	} else if (strcmp(path, thread) == 0) {
+		v[parts++] = (unsigned long)s->self_pid;
+		v[parts++] = (unsigned long)s->self_tid;
+	} else {
+		return sb_readlink(path, buf, cap);
+	}
+	/* "<pid>" or "<pid>/task/<tid>", as the kernel's links read */
+	for (int i = 0; i < parts; i++) {
+		char d[24];
+		int k = 0;
+
+		if (i == 1) {
+			memcpy(num + n, "/task/", 6);
+			n += 6;
+		}
+		do
+			d[k++] = (char)('0' + v[i] % 10);
+		while ((v[i] /= 10) != 0);
+		while (k > 0)
+			num[n++] = d[--k];
+	}
+	if (n > cap)
+		n = cap;
+	memcpy(buf, num, n);
+	return (ssize_t)n;
+}
+
+/* The link of path[0..n) at the component [i, end), put in front of the
+ * rest of the path, folded into path.  Returns the new length, or 0. */
+static size_t sb_follow(struct sb_bufs *B, size_t n, size_t i, size_t end,
+			size_t tlen)
+{
+	size_t rest = n - end;
+
+	if (tlen + rest >= sizeof B->link)
+		return 0;
+	memcpy(B->link + tlen, B->path + end, rest);
+	B->link[tlen + rest] = '\0';
+	/* a relative target is taken from the link's directory */
+	n = cache_key_join(B->path, sizeof B->path - 1,
+			   B->link[0] == '/' ? 0 : i - 1, B->link);
+	return n == CACHE_KEY_TOOLONG ? 0 : n;
+}
+
+/* Resolves the links of key into B->path; returns its length, or 0 when it
+ * cannot be done (too long, too many links).  A component that does not
+ * exist ends the resolution: what follows names nothing. */
+static size_t sb_resolve(const struct cache_sandbox *s, struct sb_bufs *B,
+			 const char *key, size_t len)
+{
+	size_t n = len, i = 1, links = 0;
+
+	if (len >= sizeof B->path)
+		return 0;
+	memcpy(B->path, key, len);
+	B->path[n] = '\0';
+	while (i < n) {
+		size_t end = i;
+		ssize_t r;
+
+		while (end < n && B->path[end] != '/')
+			end++;
+		B->path[end] = '\0';
+		r = sb_readlink_for(s, B->path, B->link, sizeof B->link - 1);
+		B->path[end] = end < n ? '/' : '\0';
+		if (r < 0 && errno == EINVAL) {
+			i = end + 1; /* not a link */
+			continue;
+		}
+		if (r < 0)
+			return n;
+		if ((size_t)r >= sizeof B->link - 1 || ++links > SB_MAX_LINKS ||
+		    (n = sb_follow(B, n, i, end, (size_t)r)) == 0)
+			return 0;
+		B->path[n] = '\0';
+		i = 1;
+	}
+	return n;
+}
+
+/* Whether key's links lead where the policy denies: 1, 0, or -1 when no
+ * buffers were free. */
+static int sb_link_denied(struct cache_sandbox *s, const char *key,
+			  size_t len, const char **failure)
+{
+	struct sb_bufs *B;
+	size_t n;
+	int denied = 0;
+
+	if (!s->restricts)
+		return 0;
+	B = sb_claim_bufs();
+	if (B == NULL)
+		return -1;
+	n = sb_resolve(s, B, key, len);
+	if (n != 0 && (n != len || memcmp(B->path, key, len) != 0)) {
+		uint64_t stored = cache_sandbox_stored(s, B->path, n);
+		denied = stored & CACHE_DECIDED
+				 ? (stored & CACHE_DECIDED_DENY) != 0
+				 : sb_verdict(s, B->path, n, failure) ==
+					   CACHE_VERDICT_DENY;
+	}
+	sb_release_bufs(B);
+	return denied;
+}
+
+uint64_t cache_sandbox_decide(struct cache_sandbox *s, const char *key,
+			      size_t len, const char **failure)
+{
+	int e = errno;
+	uint64_t bits = cache_sandbox_stored(s, key, len);
+	enum cache_verdict v;
+
+	if (bits & CACHE_DECIDED)
+		return bits;
+	v = sb_verdict(s, key, len, failure);
+	if (v != CACHE_VERDICT_DENY) {
+		int linked = sb_link_denied(s, key, len, failure);
+		if (linked < 0) { /* decided for this call only */
+			errno = e;
+			return sb_bits(v) & ~(uint64_t)CACHE_DECIDED;
+		}
+		if (linked)
+			v = CACHE_VERDICT_DENY;
+	}
+	errno = e;
+	return sb_bits(v);
+}
+
+int cache_sandbox_listed(struct cache_sandbox *s, const char *key,
+			 size_t len, uint64_t *record, const char **failure)
+{
+	uint64_t stored = cache_sandbox_stored(s, key, len), bits;
+
+	*record = 0;
+	if (stored & CACHE_DECIDED)
+		return (stored & CACHE_DECIDED_DENY) != 0;
+	bits = cache_sandbox_decide(s, key, len, failure);
+	/* An entry the server decided keeps the answer (with no operation),
+	 * so that opening it later does not ask again; one the rules decide
+	 * is not recorded for being listed. */
+	if (cache_policy_decide(&s->policy, key, len) == CACHE_VERDICT_ASK)
+		*record = bits;
+	return (bits & CACHE_DECIDED_DENY) != 0;
+}
+
+uint64_t cache_sandbox_violation(uint32_t ops)
+{
+	return cache_call_value(ops, true, ENOENT) | CACHE_DECIDED_DENY |
+	       CACHE_OP_VIOLATION;
+}

@@ -1,0 +1,138 @@
+/*
+ * test_filter.c - the supervisor's BPF program (sup_filter_build), run by a
+ * classic-BPF interpreter of its own over crafted seccomp_data: every row
+ * of the native table and, on x86-64, of the i386 table is notified; other
+ * calls, fstat-like AT_EMPTY_PATH forms and other ABIs are allowed.  The
+ * i386 rows matter on hosts that cannot run a 32-bit program (no IA32
+ * emulation), where no end-to-end test can make such a call.  And
+ * sup_call_find_arch gives each ABI's number its own row.
+ * Exits 0 when every check holds, else 1 naming each that did not.
+ */
+#define _GNU_SOURCE 1
+
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "supervise.h"
+
+static int failures;
+
+/* The program's verdict on d: the subset of cBPF the filter uses (LD W
+ * ABS, JEQ K, JSET K, RET K); -1 for anything else or a jump out. */
+static long run(const struct sock_filter *p, unsigned len,
+		const struct seccomp_data *d)
+{
+	uint32_t a = 0;
+	unsigned pc = 0;
+
+	while (pc < len) {
+		const struct sock_filter *i = &p[pc++];
+
+		switch (i->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			if (i->k + 4 > sizeof *d)
+				return -1;
+			memcpy(&a, (const char *)d + i->k, 4);
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+			pc += a == i->k ? i->jt : i->jf;
+			break;
+		case BPF_JMP | BPF_JSET | BPF_K:
+			pc += (a & i->k) ? i->jt : i->jf;
+			break;
+		case BPF_RET | BPF_K:
+			return i->k;
+		default:
+			return -1;
+		}
+	}
+	return -1;
+}
+
+static long verdict(uint32_t arch, int nr, int arg, uint64_t val)
+{
+	static struct sock_filter p[SUP_PROG_MAX];
+	static unsigned len;
+	struct seccomp_data d;
+
+	if (len == 0)
+		len = sup_filter_build(p, false);
+	memset(&d, 0, sizeof d);
+	d.arch = arch;
+	d.nr = nr;
+	if (arg >= 0)
+		d.args[arg] = val;
+	return run(p, len, &d);
+}
+
+static void expect(const char *what, const char *name, long got, long want)
+{
+	if (got != want) {
+		fprintf(stderr, "FAIL %s %s: got %#lx, want %#lx\n", what, name,
+			got, want);
+		failures++;
+	}
+}
+
+static void table(const char *abi, uint32_t arch, const struct sup_call *t,
+		  unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct sup_call *f = sup_call_find_arch(arch, t[i].nr);
+
+		expect(abi, t[i].name, verdict(arch, t[i].nr, -1, 0),
+		       SECCOMP_RET_USER_NOTIF);
+		expect(abi, t[i].name, f != NULL && strcmp(f->name, t[i].name) == 0,
+		       1);
+	}
+}
+
+int main(void)
+{
+	const uint32_t native = SUP_ARCH_NATIVE;
+
+	table("native", native, sup_calls, sup_ncalls);
+	expect("native", "getpid", verdict(native, SYS_getpid, -1, 0),
+	       SECCOMP_RET_ALLOW);
+	expect("native", "close", verdict(native, SYS_close, -1, 0),
+	       SECCOMP_RET_ALLOW);
+	expect("native", "statx AT_EMPTY_PATH",
+	       verdict(native, SYS_statx, 2, AT_EMPTY_PATH), SECCOMP_RET_ALLOW);
+	expect("native", "statx", verdict(native, SYS_statx, 2, 0),
+	       SECCOMP_RET_USER_NOTIF);
+#if defined(__x86_64__)
+	table("i386", AUDIT_ARCH_I386, sup_calls_i386, sup_ncalls_i386);
+	/* i386 5 is open, x86-64 5 fstat; i386 20 getpid, 300 fstatat64 */
+	expect("i386", "open is 5", verdict(AUDIT_ARCH_I386, 5, -1, 0),
+	       SECCOMP_RET_USER_NOTIF);
+	expect("i386", "row of 5",
+	       strcmp(sup_call_find_arch(AUDIT_ARCH_I386, 5)->name, "open"), 0);
+	expect("i386", "getpid", verdict(AUDIT_ARCH_I386, 20, -1, 0),
+	       SECCOMP_RET_ALLOW);
+	expect("i386", "fstatat64 AT_EMPTY_PATH",
+	       verdict(AUDIT_ARCH_I386, 300, 3, AT_EMPTY_PATH),
+	       SECCOMP_RET_ALLOW);
+	expect("i386", "fstatat64", verdict(AUDIT_ARCH_I386, 300, 3, 0),
+	       SECCOMP_RET_USER_NOTIF);
+	expect("x86-64", "fstat is 5", verdict(native, 5, -1, 0),
+	       SECCOMP_RET_ALLOW);
+	expect("x32", "open", verdict(native, 0x40000000 | 2, -1, 0),
+	       SECCOMP_RET_ALLOW);
+#endif
+	expect("another ABI", "any", verdict(0x12345678, 2, -1, 0),
+	       SECCOMP_RET_ALLOW);
+	expect("another ABI", "row",
+	       sup_call_find_arch(0x12345678, 2) == NULL, 1);
+	if (failures == 0)
+		printf("ok: %u native rows%s\n", sup_ncalls,
+#if defined(__x86_64__)
+		       ", the i386 rows"
+#else
+		       ""
+#endif
+		);
+	return failures != 0;
+}
