@@ -6,8 +6,9 @@
  *
  * Reading the target: /proc/TID is opened first (a directory descriptor,
  * which names that task whatever happens to the pid later); then the path
- * strings (and openat2's struct open_how) are read with process_vm_readv, a
- * page at a time up to PATH_MAX bytes; then SECCOMP_IOCTL_NOTIF_ID_VALID
+ * strings (and openat2's struct open_how) are read with process_vm_readv (one
+ * read of a few hundred bytes, split at page boundaries; a longer string
+ * takes one more, up to PATH_MAX bytes); then SECCOMP_IOCTL_NOTIF_ID_VALID
  * confirms that the call is still waiting, so that what was read is that
  * call's and the descriptor that task's, not a recycled pid's.  Everything
  * else about the task is read through the descriptor.  A string that
@@ -90,44 +91,83 @@ struct sup_req {
 
 /* ---- reading the traced process ---------------------------------------- */
 
-static int sup_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+/* Says once that the memory cannot be read (e: process_vm_readv's errno)
+ * when that is for all of the program's calls. */
+static void sup_unreadable(int e)
 {
-	struct iovec l = { buf, len }, r = { (void *)(uintptr_t)addr, len };
 	static bool warned;
 
-	if (process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len)
-		return 0;
-	if (errno == EPERM && !warned) {
+	if (e == EPERM && !warned) {
 		/* Yama's ptrace_scope (2, 3; or 1 without the helper's
 		 * PR_SET_PTRACER) forbids the read: nothing is recorded */
 		warned = true;
 		fprintf(stderr, "shmcache-supervise: cannot read the traced "
 				"program's memory (%s): its paths are not "
 				"recorded (see /proc/sys/kernel/yama/"
-				"ptrace_scope)\n", strerror(errno));
+				"ptrace_scope)\n", strerror(e));
 	}
+}
+
+static int sup_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec l = { buf, len }, r = { (void *)(uintptr_t)addr, len };
+
+	if (process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len)
+		return 0;
+	sup_unreadable(errno);
 	return -1;
 }
 
-/* The NUL-terminated string at addr, a page at a time: 0, or -1 when it
- * cannot be read or has no NUL in cap bytes. */
+/* The remote iovecs for up to len bytes at addr, one a page, so that a
+ * page that is not mapped ends the read there (a partial read), not the
+ * whole read; the bytes they cover. */
+static size_t sup_page_iovecs(struct iovec *r, unsigned *n, unsigned max,
+			      uint64_t addr, size_t len)
+{
+	const size_t page = 4096;
+	size_t covered = 0;
+
+	for (*n = 0; covered < len && *n < max; (*n)++) {
+		size_t chunk = page - (size_t)((addr + covered) % page);
+
+		if (chunk > len - covered)
+			chunk = len - covered;
+		r[*n].iov_base = (void *)(uintptr_t)(addr + covered);
+		r[*n].iov_len = chunk;
+		covered += chunk;
+	}
+	return covered;
+}
+
+/* The NUL-terminated string at addr: 0, or -1 when it cannot be read or
+ * has no NUL in cap bytes.  The first process_vm_readv, of SUP_STR_FIRST
+ * bytes, holds nearly every path; a longer one takes one more. */
+#define SUP_STR_FIRST 512
 static int sup_read_str(pid_t pid, uint64_t addr, char *buf, size_t cap)
 {
 	size_t got = 0;
-	const size_t page = 4096;
 
 	if (addr == 0)
 		return -1;
 	while (got < cap) {
-		size_t chunk = page - (size_t)((addr + got) % page);
+		struct iovec l, r[3];
+		unsigned nr;
+		size_t want = got == 0 && cap > SUP_STR_FIRST ? SUP_STR_FIRST
+							      : cap - got;
+		ssize_t n;
 
-		if (chunk > cap - got)
-			chunk = cap - got;
-		if (sup_read_mem(pid, addr + got, buf + got, chunk) != 0)
+		want = sup_page_iovecs(r, &nr, 3, addr + got, want);
+		l = (struct iovec){ buf + got, want };
+		n = process_vm_readv(pid, &l, 1, r, nr, 0);
+		if (n <= 0) {
+			sup_unreadable(n < 0 ? errno : EFAULT);
 			return -1;
-		if (memchr(buf + got, '\0', chunk) != NULL)
+		}
+		if (memchr(buf + got, '\0', (size_t)n) != NULL)
 			return 0;
-		got += chunk;
+		got += (size_t)n;
+		if ((size_t)n < want)
+			return -1; /* the next page is not mapped: EFAULT */
 	}
 	return -1;
 }
