@@ -4,14 +4,16 @@
  * with the shim's operation bits and outcome, and the call is let through
  * (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
  *
- * Reading the target: /proc/TID is opened first (a directory descriptor,
- * which names that task whatever happens to the pid later); then the path
- * strings (and openat2's struct open_how) are read with process_vm_readv (one
- * read of a few hundred bytes, split at page boundaries; a longer string
- * takes one more, up to PATH_MAX bytes); then SECCOMP_IOCTL_NOTIF_ID_VALID
- * confirms that the call is still waiting, so that what was read is that
- * call's and the descriptor that task's, not a recycled pid's.  Everything
- * else about the task is read through the descriptor.  A string that
+ * Reading the target: the path strings (and openat2's struct open_how)
+ * are read with process_vm_readv (one read of a few hundred bytes, split
+ * at page boundaries; a longer string takes one more, up to PATH_MAX
+ * bytes); then, only when a path is relative or under /proc/self (or the
+ * call is fchdir), /proc/TID is opened (a directory descriptor, which
+ * names that task whatever happens to the pid later); then
+ * SECCOMP_IOCTL_NOTIF_ID_VALID confirms that the call is still waiting,
+ * so that what was read is that call's and the descriptor that task's,
+ * not a recycled pid's.  Everything else about the task is read through
+ * the descriptor; an absolute path needs nothing of it.  A string that
  * cannot be read (the kernel fails the call with EFAULT) or has no NUL in
  * PATH_MAX bytes (ENAMETOOLONG) is not recorded, as with the shim; a key
  * longer than the buffer is counted as skipped, as with the shim.
@@ -84,7 +86,7 @@ struct sup_path {
 struct sup_req {
 	const struct seccomp_notif *n;
 	const struct sup_call *c;
-	int proc;                /* /proc/TID, opened before anything is read */
+	int proc;                /* /proc/TID when a path needs it, else -1 */
 	int flags, mode;
 	struct sup_path p1, p2;
 };
@@ -621,6 +623,21 @@ static void sup_handle_valid(struct cache *c, struct cache_hint *h,
 	sup_close_dir(q->p2.dir, q->proc);
 }
 
+/* Whether a path of the call is looked up through /proc/TID: a relative
+ * one (the cwd or a dirfd), or one under /proc/self. */
+static bool sup_path_needs_proc(const char *raw)
+{
+	return raw[0] != '/' || sup_proc_self(raw) != 0;
+}
+
+static bool sup_needs_proc(const struct sup_req *q)
+{
+	if (sup_path_needs_proc(q->p1.raw))
+		return true; /* fchdir's "." included */
+	return q->c->path2 >= 0 && q->c->kind != SUP_SYMLINK &&
+	       sup_path_needs_proc(q->p2.raw);
+}
+
 static void sup_handle(int fd, struct cache *c, struct cache_hint *h,
 		       const struct seccomp_notif *n, pid_t *prog,
 		       struct sup_req *q)
@@ -632,20 +649,23 @@ static void sup_handle(int fd, struct cache *c, struct cache_hint *h,
 	q->p1.keylen = q->p2.keylen = 0;
 	q->p1.dir = q->p2.dir = -1;
 	q->p1.look = q->p2.look = "";
-	if (q->c == NULL)
+	q->proc = -1;
+	if (q->c == NULL || sup_read_call(q) != 0)
 		return;
-	/* /proc/TID first: once NOTIF_ID_VALID confirms that TID is the
-	 * caller, this descriptor names that task even if the pid is
+	/* /proc/TID before NOTIF_ID_VALID: once that confirms that TID is
+	 * the caller, this descriptor names that task even if the pid is
 	 * reused later */
-	snprintf(name, sizeof name, "/proc/%d", (int)n->pid);
-	q->proc = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (q->proc < 0)
-		return;
-	if (sup_read_call(q) == 0 &&
-	    ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) == 0 &&
+	if (sup_needs_proc(q)) {
+		snprintf(name, sizeof name, "/proc/%d", (int)n->pid);
+		q->proc = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (q->proc < 0)
+			return;
+	}
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) == 0 &&
 	    !sup_is_own_start(q, prog))
 		sup_handle_valid(c, h, q);
-	close(q->proc);
+	if (q->proc >= 0)
+		close(q->proc);
 }
 
 int sup_serve(int fd, struct cache *c, pid_t prog)
