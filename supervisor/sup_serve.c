@@ -54,15 +54,17 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 /* Linux 6.6: the traced task hands its CPU to the supervisor on each
  * notification, and back, rather than waking it elsewhere (older kernels
- * refuse the flag: the loop works the same, slower). */
+ * refuse the flag: the loop works the same, slower; sup_wait_mode). */
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
 #define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
 #endif
@@ -668,33 +670,102 @@ static void sup_handle(int fd, struct cache *c, struct cache_hint *h,
 		close(q->proc);
 }
 
+/* How the loop waits for the next notification. */
+enum sup_wait {
+	SUP_WAIT_POLL, /* poll for POLLIN or POLLHUP, then RECV           */
+	SUP_WAIT_RECV, /* RECV alone: it returns (ENOENT) once no task
+			* uses the filter (Linux 6.11), poll tells which   */
+};
+
+/* Whether the running kernel is release major.minor or later. */
+static bool sup_kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/* Sets the listener's mode and chooses the wait.  SYNC_WAKE_UP (Linux
+ * 6.6): the traced task wakes the supervisor on its own CPU, and is woken
+ * on the supervisor's, as a hand-over rather than two wake-ups elsewhere.
+ * A blocking RECV saves a poll a call, but before Linux 6.11 it never
+ * returns once the traced tree is gone: poll there.  Said under
+ * SHMCACHE_DEBUG. */
+static enum sup_wait sup_wait_mode(int fd)
+{
+	bool sync = ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+			  SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
+	int e = sync ? 0 : errno; /* EINVAL, ENOTTY: an older kernel */
+	enum sup_wait w = sup_kernel_at_least(6, 11) ? SUP_WAIT_RECV
+						     : SUP_WAIT_POLL;
+	const char *d = getenv("SHMCACHE_DEBUG");
+
+	if (d != NULL && d[0] != '\0')
+		fprintf(stderr, "shmcache-supervise: notifications: %s, %s\n",
+			sync ? "synchronous wake-up (on the caller's CPU)"
+			     : strerror(e),
+			w == SUP_WAIT_RECV ? "blocking receive"
+					   : "poll, then receive");
+	return w;
+}
+
+/* Whether no process uses the filter any more (POLLHUP), without
+ * waiting. */
+static bool sup_orphaned(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && !(p.revents & POLLIN) &&
+	       (p.revents & (POLLHUP | POLLERR));
+}
+
+/* The next notification into n: 1, 0 when no process uses the filter any
+ * more, -1 when the listener fails. */
+static int sup_next(int fd, enum sup_wait w, struct seccomp_notif *n)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (w == SUP_WAIT_POLL) {
+			if (poll(&p, 1, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			if (!(p.revents & POLLIN)) {
+				/* POLLHUP: no process uses the filter */
+				return (p.revents & (POLLHUP | POLLERR)) ? 0
+									 : -1;
+			}
+		}
+		memset(n, 0, sizeof *n);
+		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, n) == 0)
+			return 1;
+		if (errno == ENOENT && w == SUP_WAIT_RECV && sup_orphaned(fd))
+			return 0;
+		if (errno != EINTR && errno != ENOENT)
+			return -1;
+		/* ENOENT: the caller went away (or, blocking, no caller
+		 * is left: sup_orphaned said which) */
+	}
+}
+
 int sup_serve(int fd, struct cache *c, pid_t prog)
 {
 	static struct sup_req q; /* large: kept off the stack */
 	static struct cache_hint hint; /* zero: unused yet */
+	enum sup_wait w = sup_wait_mode(fd);
 
-	(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
-		    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	for (;;) {
 		struct seccomp_notif n;
 		struct seccomp_notif_resp r;
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int got = sup_next(fd, w, &n);
 
-		if (poll(&p, 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (!(p.revents & POLLIN)) {
-			/* POLLHUP: no process uses the filter any more */
-			return (p.revents & (POLLHUP | POLLERR)) ? 0 : -1;
-		}
-		memset(&n, 0, sizeof n);
-		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &n) != 0) {
-			if (errno == EINTR || errno == ENOENT)
-				continue; /* the caller went away */
-			return -1;
-		}
+		if (got <= 0)
+			return got;
 		sup_handle(fd, c, &hint, &n, &prog, &q);
 		memset(&r, 0, sizeof r);
 		r.id = n.id;
