@@ -104,6 +104,15 @@ class Same(SupBase):
         self.assertIn("/gone", dyn)
         self.assertEqual([k for k in dyn if "in-deleted" in k], [])
 
+    def test_strings_at_page_edges(self):
+        dyn, static = self.both(["strings", self.work])
+        self.assertEqual(static, dyn)
+        self.assertEqual(dyn["/edge-end"], (L("!", "s"), 1))
+        self.assertEqual(dyn["/edge-cross"], (L("!", "s"), 1))
+        self.assertEqual(dyn["/edge-long"], (L("!", "s"), 1))
+        self.assertEqual(dyn["/xdge-long"], (L("!", "s"), 1))
+        self.assertEqual([k for k in dyn if "edge-no" in k], [])
+
     def test_fan(self):
         dyn, static = self.both(["fan", self.work, "1000", "8"])
         self.assertEqual(static, dyn)
