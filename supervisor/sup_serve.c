@@ -96,8 +96,8 @@ struct sup_req {
 
 /* ---- reading the traced process ---------------------------------------- */
 
-/* Says once that the memory cannot be read (e: process_vm_readv's errno)
- * when that is for all of the program's calls. */
+/* Says once when no memory of the traced program can be read (e:
+ * process_vm_readv's errno, EPERM). */
 static void sup_unreadable(int e)
 {
 	static bool warned;
