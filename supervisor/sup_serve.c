@@ -53,7 +53,6 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -689,47 +688,27 @@ static bool sup_kernel_at_least(int major, int minor)
 	return ma > major || (ma == major && mi >= minor);
 }
 
-/* The supervisor's scheduling: SCHED_FIFO at the lowest real-time
- * priority where the process may (CAP_SYS_NICE, RLIMIT_RTPRIO), else as it
- * is.  Every traced call waits for the supervisor, which runs a few
- * microseconds a call and sleeps between calls: on a busy machine, woken
- * as an ordinary task, it waits behind other tasks' time slices for each
- * call (a loaded 2-core host: busybox `find /usr/share` 0.65x the wall
- * time of the ordinary policy, bench-supervise).  Not inherited by what
- * it would fork (SCHED_RESET_ON_FORK).  0, or the errno. */
-static int sup_sched(void)
-{
-	struct sched_param sp = { .sched_priority = 1 };
-
-	if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0)
-		return 0;
-	return errno;
-}
-
-/* Sets the listener's mode, the scheduling, and chooses the wait.
- * SYNC_WAKE_UP (Linux 6.6): the traced task wakes the supervisor on its
- * own CPU, and is woken on the supervisor's, as a hand-over rather than
- * two wake-ups elsewhere.  A blocking RECV saves a poll a call, but before
- * Linux 6.11 it never returns once the traced tree is gone: poll there.
- * Said under SHMCACHE_DEBUG. */
+/* Sets the listener's mode and chooses the wait.  SYNC_WAKE_UP (Linux
+ * 6.6): the traced task wakes the supervisor on its own CPU, and is woken
+ * on the supervisor's, as a hand-over rather than two wake-ups elsewhere.
+ * A blocking RECV saves a poll a call, but before Linux 6.11 it never
+ * returns once the traced tree is gone: poll there.  Said under
+ * SHMCACHE_DEBUG. */
 static enum sup_wait sup_wait_mode(int fd)
 {
 	bool sync = ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
 			  SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
 	int e = sync ? 0 : errno; /* EINVAL, ENOTTY: an older kernel */
-	int rt = sup_sched();
 	enum sup_wait w = sup_kernel_at_least(6, 11) ? SUP_WAIT_RECV
 						     : SUP_WAIT_POLL;
 	const char *d = getenv("SHMCACHE_DEBUG");
 
 	if (d != NULL && d[0] != '\0')
-		fprintf(stderr, "shmcache-supervise: notifications: %s, %s; "
-				"scheduling: %s\n",
+		fprintf(stderr, "shmcache-supervise: notifications: %s, %s\n",
 			sync ? "synchronous wake-up (on the caller's CPU)"
 			     : strerror(e),
 			w == SUP_WAIT_RECV ? "blocking receive"
-					   : "poll, then receive",
-			rt == 0 ? "SCHED_FIFO 1" : strerror(rt));
+					   : "poll, then receive");
 	return w;
 }
 
