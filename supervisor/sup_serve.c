@@ -5,13 +5,16 @@
  * (SECCOMP_USER_NOTIF_FLAG_CONTINUE).  In sandbox mode a call naming a
  * denied path is answered with ENOENT instead, not made (sup_sandbox.c).
  *
- * Reading the target: /proc/TID is opened first (a directory descriptor,
- * which names that task whatever happens to the pid later); then the path
- * strings (and openat2's struct open_how) are read with process_vm_readv, a
- * page at a time up to PATH_MAX bytes; then SECCOMP_IOCTL_NOTIF_ID_VALID
- * confirms that the call is still waiting, so that what was read is that
- * call's and the descriptor that task's, not a recycled pid's.  Everything
- * else about the task is read through the descriptor.  A string that
+ * Reading the target: the path strings (and openat2's struct open_how)
+ * are read with process_vm_readv (one read of a few hundred bytes, split
+ * at page boundaries; a longer string takes one more, up to PATH_MAX
+ * bytes); then, only when a path is relative or under /proc/self (or the
+ * call is fchdir), /proc/TID is opened (a directory descriptor, which
+ * names that task whatever happens to the pid later); then
+ * SECCOMP_IOCTL_NOTIF_ID_VALID confirms that the call is still waiting,
+ * so that what was read is that call's and the descriptor that task's,
+ * not a recycled pid's.  Everything else about the task is read through
+ * the descriptor; an absolute path needs nothing of it.  A string that
  * cannot be read (the kernel fails the call with EFAULT) or has no NUL in
  * PATH_MAX bytes (ENAMETOOLONG) is not recorded, as with the shim; a key
  * longer than the buffer is counted as skipped, as with the shim.
@@ -52,16 +55,18 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 /* Linux 6.6: the traced task hands its CPU to the supervisor on each
  * notification, and back, rather than waking it elsewhere (older kernels
- * refuse the flag: the loop works the same, slower). */
+ * refuse the flag: the loop works the same, slower; sup_wait_mode). */
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
 #define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
 #endif
@@ -87,51 +92,90 @@ struct sup_path {
 struct sup_req {
 	const struct seccomp_notif *n;
 	const struct sup_call *c;
-	int proc;                /* /proc/TID, opened before anything is read */
+	int proc;                /* /proc/TID when a path needs it, else -1 */
 	int flags, mode;
 	struct sup_path p1, p2;
 };
 
 /* ---- reading the traced process ---------------------------------------- */
 
-static int sup_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+/* Says once when no memory of the traced program can be read (e:
+ * process_vm_readv's errno, EPERM). */
+static void sup_unreadable(int e)
 {
-	struct iovec l = { buf, len }, r = { (void *)(uintptr_t)addr, len };
 	static bool warned;
 
-	if (process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len)
-		return 0;
-	if (errno == EPERM && !warned) {
+	if (e == EPERM && !warned) {
 		/* Yama's ptrace_scope (2, 3; or 1 without the helper's
 		 * PR_SET_PTRACER) forbids the read: nothing is recorded */
 		warned = true;
 		fprintf(stderr, "shmcache-supervise: cannot read the traced "
 				"program's memory (%s): its paths are not "
 				"recorded (see /proc/sys/kernel/yama/"
-				"ptrace_scope)\n", strerror(errno));
+				"ptrace_scope)\n", strerror(e));
 	}
+}
+
+static int sup_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec l = { buf, len }, r = { (void *)(uintptr_t)addr, len };
+
+	if (process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)len)
+		return 0;
+	sup_unreadable(errno);
 	return -1;
 }
 
-/* The NUL-terminated string at addr, a page at a time: 0, or -1 when it
- * cannot be read or has no NUL in cap bytes. */
+/* The remote iovecs for up to len bytes at addr, one a page, so that a
+ * page that is not mapped ends the read there (a partial read), not the
+ * whole read; the bytes they cover. */
+static size_t sup_page_iovecs(struct iovec *r, unsigned *n, unsigned max,
+			      uint64_t addr, size_t len)
+{
+	const size_t page = 4096;
+	size_t covered = 0;
+
+	for (*n = 0; covered < len && *n < max; (*n)++) {
+		size_t chunk = page - (size_t)((addr + covered) % page);
+
+		if (chunk > len - covered)
+			chunk = len - covered;
+		r[*n].iov_base = (void *)(uintptr_t)(addr + covered);
+		r[*n].iov_len = chunk;
+		covered += chunk;
+	}
+	return covered;
+}
+
+/* The NUL-terminated string at addr: 0, or -1 when it cannot be read or
+ * has no NUL in cap bytes.  The first process_vm_readv, of SUP_STR_FIRST
+ * bytes, holds nearly every path; a longer one takes one more. */
+#define SUP_STR_FIRST 512
 static int sup_read_str(pid_t pid, uint64_t addr, char *buf, size_t cap)
 {
 	size_t got = 0;
-	const size_t page = 4096;
 
 	if (addr == 0)
 		return -1;
 	while (got < cap) {
-		size_t chunk = page - (size_t)((addr + got) % page);
+		struct iovec l, r[3];
+		unsigned nr;
+		size_t want = got == 0 && cap > SUP_STR_FIRST ? SUP_STR_FIRST
+							      : cap - got;
+		ssize_t n;
 
-		if (chunk > cap - got)
-			chunk = cap - got;
-		if (sup_read_mem(pid, addr + got, buf + got, chunk) != 0)
+		want = sup_page_iovecs(r, &nr, 3, addr + got, want);
+		l = (struct iovec){ buf + got, want };
+		n = process_vm_readv(pid, &l, 1, r, nr, 0);
+		if (n <= 0) {
+			sup_unreadable(n < 0 ? errno : EFAULT);
 			return -1;
-		if (memchr(buf + got, '\0', chunk) != NULL)
+		}
+		if (memchr(buf + got, '\0', (size_t)n) != NULL)
 			return 0;
-		got += chunk;
+		got += (size_t)n;
+		if ((size_t)n < want)
+			return -1; /* the next page is not mapped: EFAULT */
 	}
 	return -1;
 }
@@ -612,6 +656,21 @@ static int sup_handle_valid(struct cache *c, struct cache_hint *h,
 	return denied;
 }
 
+/* Whether a path of the call is looked up through /proc/TID: a relative
+ * one (the cwd or a dirfd), or one under /proc/self. */
+static bool sup_path_needs_proc(const char *raw)
+{
+	return raw[0] != '/' || sup_proc_self(raw) != 0;
+}
+
+static bool sup_needs_proc(const struct sup_req *q)
+{
+	if (sup_path_needs_proc(q->p1.raw))
+		return true; /* fchdir's "." included */
+	return q->c->path2 >= 0 && q->c->kind != SUP_SYMLINK &&
+	       sup_path_needs_proc(q->p2.raw);
+}
+
 /* Returns the error to answer the call with, or 0 to let it through;
  * -1 when it was made here (sandbox mode's getdents64), *made its
  * result. */
@@ -631,52 +690,123 @@ static int sup_handle(int fd, struct cache *c, struct cache_hint *h,
 	q->p1.dir = q->p2.dir = -1;
 	q->p1.look = q->p2.look = "";
 	q->p1.decided = q->p2.decided = 0;
-	if (q->c == NULL)
+	q->proc = -1;
+	if (q->c == NULL || sup_read_call(q) != 0)
 		return 0;
-	/* /proc/TID first: once NOTIF_ID_VALID confirms that TID is the
-	 * caller, this descriptor names that task even if the pid is
+	/* /proc/TID before NOTIF_ID_VALID: once that confirms that TID is
+	 * the caller, this descriptor names that task even if the pid is
 	 * reused later */
-	snprintf(name, sizeof name, "/proc/%d", (int)n->pid);
-	q->proc = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (q->proc < 0)
-		return 0;
-	if (sup_read_call(q) == 0 &&
-	    ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) == 0 &&
+	if (sup_needs_proc(q)) {
+		snprintf(name, sizeof name, "/proc/%d", (int)n->pid);
+		q->proc = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (q->proc < 0)
+			return 0;
+	}
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) == 0 &&
 	    !sup_is_own_start(q, prog))
 		err = sup_handle_valid(c, h, q);
-	close(q->proc);
+	if (q->proc >= 0)
+		close(q->proc);
 	return err;
+}
+
+/* How the loop waits for the next notification. */
+enum sup_wait {
+	SUP_WAIT_POLL, /* poll for POLLIN or POLLHUP, then RECV           */
+	SUP_WAIT_RECV, /* RECV alone: it returns (ENOENT) once no task
+			* uses the filter (Linux 6.11), poll tells which   */
+};
+
+/* Whether the running kernel is release major.minor or later. */
+static bool sup_kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/* Sets the listener's mode and chooses the wait.  SYNC_WAKE_UP (Linux
+ * 6.6): the traced task wakes the supervisor on its own CPU, and is woken
+ * on the supervisor's, as a hand-over rather than two wake-ups elsewhere.
+ * A blocking RECV saves a poll a call, but before Linux 6.11 it never
+ * returns once the traced tree is gone: poll there.  Said under
+ * SHMCACHE_DEBUG. */
+static enum sup_wait sup_wait_mode(int fd)
+{
+	bool sync = ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+			  SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
+	int e = sync ? 0 : errno; /* EINVAL, ENOTTY: an older kernel */
+	enum sup_wait w = sup_kernel_at_least(6, 11) ? SUP_WAIT_RECV
+						     : SUP_WAIT_POLL;
+	const char *d = getenv("SHMCACHE_DEBUG");
+
+	if (d != NULL && d[0] != '\0')
+		fprintf(stderr, "shmcache-supervise: notifications: %s, %s\n",
+			sync ? "synchronous wake-up (on the caller's CPU)"
+			     : strerror(e),
+			w == SUP_WAIT_RECV ? "blocking receive"
+					   : "poll, then receive");
+	return w;
+}
+
+/* Whether no process uses the filter any more (POLLHUP), without
+ * waiting. */
+static bool sup_orphaned(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && !(p.revents & POLLIN) &&
+	       (p.revents & (POLLHUP | POLLERR));
+}
+
+/* The next notification into n: 1, 0 when no process uses the filter any
+ * more, -1 when the listener fails. */
+static int sup_next(int fd, enum sup_wait w, struct seccomp_notif *n)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (w == SUP_WAIT_POLL) {
+			if (poll(&p, 1, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			if (!(p.revents & POLLIN)) {
+				/* POLLHUP: no process uses the filter */
+				return (p.revents & (POLLHUP | POLLERR)) ? 0
+									 : -1;
+			}
+		}
+		memset(n, 0, sizeof *n);
+		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, n) == 0)
+			return 1;
+		if (errno == ENOENT && w == SUP_WAIT_RECV && sup_orphaned(fd))
+			return 0;
+		if (errno != EINTR && errno != ENOENT)
+			return -1;
+		/* ENOENT: the caller went away (or, blocking, no caller
+		 * is left: sup_orphaned said which) */
+	}
 }
 
 int sup_serve(int fd, struct cache *c, pid_t prog)
 {
 	static struct sup_req q; /* large: kept off the stack */
 	static struct cache_hint hint; /* zero: unused yet */
+	enum sup_wait w = sup_wait_mode(fd);
 
-	(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
-		    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	for (;;) {
 		struct seccomp_notif n;
 		struct seccomp_notif_resp r;
-		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int64_t made = 0;
-		int err;
+		int err, got = sup_next(fd, w, &n);
 
-		if (poll(&p, 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (!(p.revents & POLLIN)) {
-			/* POLLHUP: no process uses the filter any more */
-			return (p.revents & (POLLHUP | POLLERR)) ? 0 : -1;
-		}
-		memset(&n, 0, sizeof n);
-		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &n) != 0) {
-			if (errno == EINTR || errno == ENOENT)
-				continue; /* the caller went away */
-			return -1;
-		}
+		if (got <= 0)
+			return got;
 		err = sup_handle(fd, c, &hint, &n, &prog, &q, &made);
 		memset(&r, 0, sizeof r);
 		r.id = n.id;

@@ -5,6 +5,11 @@
  *
  *   sup_prog calls DIR      one call of each trapped family, in DIR (empty)
  *   sup_prog fan DIR N T    N forked children and T threads, each a stat
+ *   sup_prog strings DIR    stat of names placed at page edges: ending
+ *                           at the last byte before an unmapped page,
+ *                           crossing into a mapped one, longer than 512
+ *                           bytes (ending before an unmapped page too),
+ *                           and one with no NUL before an unmapped page
  *   sup_prog kill DIR       kills the supervisor named by
  *                           SHMCACHE_SUPERVISED, waits for its end, then
  *                           opens DIR/after: prints the errno (ENOSYS: the
@@ -26,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -157,6 +163,44 @@ static int fan(int n, int t)
 	return 0;
 }
 
+/* name copied so that its NUL is the last byte of the page at base
+ * (or that it starts `back` bytes before the page's end); stat of it. */
+static void stat_at(char *page, const char *name, size_t back)
+{
+	size_t n = strlen(name) + 1, pg = (size_t)sysconf(_SC_PAGESIZE);
+	char *at = back != 0 ? page + pg - back : page + pg - n;
+	struct stat st;
+
+	memcpy(at, name, n);
+	stat(at, &st);
+}
+
+static int page_edges(void)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char lng[700];
+	struct stat st;
+	int i = 0;
+
+	if (m == MAP_FAILED || munmap(m + 2 * pg, pg) != 0)
+		return 3;
+	/* m: two mapped pages, then one that is not */
+	stat_at(m + pg, "edge-end", 0);
+	stat_at(m, "edge-cross", 5);
+	for (; i < 300; i++)
+		memcpy(lng + 2 * i, "./", 2);
+	strcpy(lng + 2 * i, "edge-long");
+	stat_at(m + pg, lng, 0);
+	lng[2 * i] = 'x'; /* another name, from the first page on */
+	stat_at(m, lng, 100);
+	memset(m + pg, 'a', pg);
+	memcpy(m + 2 * pg - 8, "edge-no", 7); /* its NUL is not mapped */
+	stat(m + 2 * pg - 8, &st);
+	return 0;
+}
+
 static int kill_supervisor(void)
 {
 	const char *m = getenv("SHMCACHE_SUPERVISED");
@@ -233,6 +277,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "fan") == 0 && argc == 5)
 		return fan(atoi(argv[3]), atoi(argv[4]));
+	if (strcmp(argv[1], "strings") == 0)
+		return page_edges();
 	if (strcmp(argv[1], "kill") == 0)
 		return kill_supervisor();
 	return 2;

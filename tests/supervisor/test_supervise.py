@@ -106,6 +106,32 @@ class Same(SupBase):
         self.assertIn("/gone", dyn)
         self.assertEqual([k for k in dyn if "in-deleted" in k], [])
 
+    def test_strings_at_page_edges(self):
+        dyn, static = self.both(["strings", self.work])
+        self.assertEqual(static, dyn)
+        self.assertEqual(dyn["/edge-end"], (L("!", "s"), 1))
+        self.assertEqual(dyn["/edge-cross"], (L("!", "s"), 1))
+        self.assertEqual(dyn["/edge-long"], (L("!", "s"), 1))
+        self.assertEqual(dyn["/xdge-long"], (L("!", "s"), 1))
+        self.assertEqual([k for k in dyn if "edge-no" in k], [])
+
+    def test_debug_says_the_wait(self):
+        """SHMCACHE_DEBUG: the supervisor says how it waits (a blocking
+        receive from Linux 6.11, which ends it once the tree is gone)."""
+        env = dict(self.env, SHMCACHE_DEBUG="1")
+        r = self.run_ok([PROG_STATIC, "calls", self.work],
+                        self.path("c"), env=env)
+        m = re.search(rb"shmcache-supervise: notifications: (.*), "
+                      rb"(blocking receive|poll, then receive)\n", r.stderr)
+        self.assertIsNotNone(m, r.stderr)
+        rel = tuple(int(x) for x in
+                    re.match(r"(\d+)\.(\d+)", platform.release()).groups())
+        self.assertEqual(m.group(2), b"blocking receive" if rel >= (6, 11)
+                         else b"poll, then receive")
+        if rel >= (6, 6):
+            self.assertEqual(m.group(1), b"synchronous wake-up (on the "
+                             b"caller's CPU)")
+
     def test_fan(self):
         dyn, static = self.both(["fan", self.work, "1000", "8"])
         self.assertEqual(static, dyn)
