@@ -232,7 +232,14 @@ static void check_top(struct vctx *v, struct ctrie_header *H)
 	uint32_t i;
 	for (i = 0; i < CTRIE_TOP_SLOTS; i++) {
 		uint32_t ref = ctrie_top_load(H, i);
-		if (ref != 0)
+		size_t len;
+
+		/* a word names an S-node, the slot's only key, or a C-node */
+		if (ref != 0 &&
+		    ctrie_tag_at(v->c, ctrie_ref_off(ref)) == TAG_SNODE)
+			check_snode(v, ctrie_ref_off(ref), CTRIE_TOP_LEVEL, i,
+				    &len);
+		else if (ref != 0)
 			check_cnode(v, ref, CTRIE_TOP_LEVEL, i);
 	}
 }
