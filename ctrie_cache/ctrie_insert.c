@@ -648,9 +648,35 @@ static enum round top_snode(struct insert *in, uint32_t hdr)
 	return finish(in, &b, nc, 0);
 }
 
-/* Insert-or-merge at where, the main word and C-node in which a search
- * found the key absent: rounds of classify and attempt, each at the main
- * word the last one left, until the key is in. */
+/* One round at the main word the insert is at: ROUND_DESCEND (go on
+ * below), ROUND_BUILD (a CAS lost: again at the same word), or the
+ * outcome. */
+static enum round insert_round(struct insert *in)
+{
+	const struct ctrie_cnode *cn;
+	struct ctrie_slot sl;
+	uint32_t bm;
+	enum round r;
+
+	if (in->level == CTRIE_TOP_LEVEL && in->m != SHM_NULL) {
+		const uint32_t hdr = ctrie_hdr_at(in->c, in->m);
+		if (CTRIE_TAG(hdr) == TAG_SNODE)
+			return top_snode(in, hdr);
+	}
+	cn = main_cnode(in, &bm);
+	if (cn == NULL)
+		return ROUND_CORRUPT;
+	r = classify(in, cn, bm, &sl);
+	if (r != ROUND_BUILD)
+		return r;
+	return attempt(in, cn, bm,
+		       (bm & sl.bit) == 0 ? CTRIE_SLOT_EMPTY : CTRIE_SLOT_LEAF,
+		       &sl);
+}
+
+/* Insert-or-merge at where, the main word and node at which a search
+ * found the key absent: rounds of insert_round, each at the main word the
+ * last one left, until the key is in. */
 static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		     uint64_t h, uint64_t ops, const struct ctrie_pos *where)
 {
@@ -661,34 +687,9 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 	unsigned tries = 0;
 
 	while (tries < CTRIE_MAX_RETRIES) {
-		const struct ctrie_cnode *cn;
-		struct ctrie_slot sl;
-		uint32_t bm;
-		enum ctrie_slot_kind kind;
-
-		if (in.level == CTRIE_TOP_LEVEL && in.m != SHM_NULL) {
-			const uint32_t hdr = ctrie_hdr_at(c, in.m);
-			if (CTRIE_TAG(hdr) == TAG_SNODE) {
-				r = top_snode(&in, hdr);
-				if (r != ROUND_BUILD)
-					break;
-				tries++;
-				r = ROUND_CORRUPT;
-				continue;
-			}
-		}
-		cn = main_cnode(&in, &bm);
-		if (cn == NULL) {
-			r = ROUND_CORRUPT;
-			break;
-		}
-		r = classify(&in, cn, bm, &sl);
+		r = insert_round(&in);
 		if (r == ROUND_DESCEND)
 			continue;
-		if (r != ROUND_BUILD)
-			break;
-		kind = (bm & sl.bit) == 0 ? CTRIE_SLOT_EMPTY : CTRIE_SLOT_LEAF;
-		r = attempt(&in, cn, bm, kind, &sl);
 		if (r != ROUND_BUILD)
 			break;
 		tries++;
