@@ -109,44 +109,58 @@ static CTRIE_ALWAYS_INLINE enum step top_snode_step(const struct cache *c,
 	}
 }
 
+/* The first step of a search, at its top word w: the key's S-node, its
+ * absence (an empty word, an unused level-4 slot, an S-node of another
+ * key), or the level-4 C-node's child to descend into (*next). */
+static CTRIE_ALWAYS_INLINE enum step top_step(const struct cache *c,
+					      uint64_t w,
+					      const unsigned char *key,
+					      size_t len, uint64_t h,
+					      struct ctrie_hit *hit,
+					      shm_offt *next)
+{
+	const shm_offt m = ctrie_ref_off(ctrie_top_ref(w));
+	uint32_t hdr;
+
+	if (m == SHM_NULL ||
+	    (ctrie_top_bits(w) &
+	     (UINT32_C(1) << ctrie_index(h, CTRIE_TOP_LEVEL))) == 0)
+		return STEP_ABSENT;
+	hdr = ctrie_hdr_at(c, m);
+	if (CTRIE_TAG(hdr) == TAG_SNODE)
+		return top_snode_step(c, m, hdr, key, len, hit);
+	return cnode_step(c, m, CTRIE_TOP_LEVEL, key, len, h, hit, next);
+}
+
 int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
 		 uint64_t h, struct ctrie_hit *hit, struct ctrie_pos *where)
 {
-	_Atomic uint32_t *word = ctrie_top_word(ctrie_hdr(c), h);
+	_Atomic uint64_t *top = ctrie_top_word(ctrie_hdr(c), h);
+	/* acquire: the node's contents were written before the release CAS
+	 * that published it */
+	const uint64_t w = atomic_load_explicit(top, memory_order_acquire);
+	_Atomic uint32_t *word = NULL;
 	unsigned level = CTRIE_TOP_LEVEL;
+	shm_offt m = ctrie_ref_off(ctrie_top_ref(w));
+	shm_offt next = SHM_NULL;
+	enum step st = top_step(c, w, key, len, h, hit, &next);
 
 	for (;;) {
-		/* acquire: the node's contents were written before the
-		 * release CAS that published it */
-		shm_offt m = ctrie_ref_off(
-			atomic_load_explicit(word, memory_order_acquire));
 		const struct ctrie_inode *I;
-		shm_offt next = SHM_NULL;
-		enum step st;
 
-		if (m == SHM_NULL) {
-			/* an empty top slot; a main word below is never 0 */
-			if (level != CTRIE_TOP_LEVEL)
-				return ctrie_corrupt(c);
-			goto absent;
-		}
-		if (level == CTRIE_TOP_LEVEL) {
-			const uint32_t hdr = ctrie_hdr_at(c, m);
-			st = CTRIE_TAG(hdr) == TAG_SNODE
-				     ? top_snode_step(c, m, hdr, key, len, hit)
-				     : cnode_step(c, m, level, key, len, h,
-						  hit, &next);
-		} else {
-			st = cnode_step(c, m, level, key, len, h, hit, &next);
-		}
 		switch (st) {
 		case STEP_FOUND:
 			return 1;
 		case STEP_ABSENT:
-			goto absent;
+			where->word = word;
+			where->top = top;
+			where->top_seen = w;
+			where->level = level;
+			where->main = m;
+			return 0;
 		case STEP_DESCEND:
 			break;
-		case STEP_CORRUPT:
+		default:
 			return ctrie_corrupt(c);
 		}
 		/* bounded: cnode_step descends from levels below the last */
@@ -155,12 +169,13 @@ int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
 		if (I == NULL)
 			return ctrie_corrupt(c);
 		word = (_Atomic uint32_t *)&I->main;
-		continue;
-absent:
-		where->word = word;
-		where->level = level;
-		where->main = m;
-		return 0;
+		/* acquire: as the top word's */
+		m = ctrie_ref_off(atomic_load_explicit(word,
+						       memory_order_acquire));
+		/* a main word below the top is never 0 */
+		if (m == SHM_NULL)
+			return ctrie_corrupt(c);
+		st = cnode_step(c, m, level, key, len, h, hit, &next);
 	}
 }
 

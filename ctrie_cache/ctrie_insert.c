@@ -414,7 +414,9 @@ struct insert {
 	uint64_t h;
 	uint64_t ops;
 	unsigned long forks;
-	_Atomic uint32_t *word;
+	_Atomic uint32_t *word; /* below the top level */
+	_Atomic uint64_t *top;  /* at the top level (ctrie_layout.h) */
+	uint64_t top_seen;      /* the top word as last read */
 	unsigned level;
 	shm_offt m;
 	struct snode_place np;
@@ -505,23 +507,44 @@ static shm_offt leaf_for(struct insert *in, struct build *b,
 	return dual(in->c, b, sl->child, lh, sn, in->h, in->level + 1);
 }
 
-/* CASes the main word from in->m to new node nc (a C-node, or an S-node
- * in an empty top slot).  Won: the replaced nodes, retired bytes of
- * blocks, are counted and so is the new key.  Lost: in->m names the
- * winner's node. */
-static bool publish(struct insert *in, shm_offt nc, size_t retired)
+/* CASes the main word from in->m to new node nc: a C-node, or an S-node
+ * in an empty top word; bits is the top word's new bitmap of level-4
+ * slots (ignored below the top).  Returns whether it won. */
+static bool cas_main(struct insert *in, shm_offt nc, uint32_t bits)
+{
+	if (in->level == CTRIE_TOP_LEVEL) {
+		uint64_t seen = in->top_seen;
+		/* release: publishes the new nodes' contents; acquire on
+		 * failure: the next round reads the winner's node */
+		if (atomic_compare_exchange_strong_explicit(
+			    in->top, &seen,
+			    ctrie_top_make(ctrie_ref_of(nc), bits),
+			    memory_order_release, memory_order_acquire))
+			return true;
+		in->top_seen = seen;
+		in->m = ctrie_ref_off(ctrie_top_ref(seen));
+	} else {
+		uint32_t seen = ctrie_ref_of(in->m);
+		/* release, acquire: as above */
+		if (atomic_compare_exchange_strong_explicit(
+			    in->word, &seen, ctrie_ref_of(nc),
+			    memory_order_release, memory_order_acquire))
+			return true;
+		in->m = ctrie_ref_off(seen);
+	}
+	return false;
+}
+
+/* CASes the main word from in->m to new node nc (cas_main).  Won: the
+ * replaced nodes, retired bytes of blocks, are counted and so is the new
+ * key.  Lost: in->m names the winner's node. */
+static bool publish(struct insert *in, shm_offt nc, uint32_t bits,
+		    size_t retired)
 {
 	struct ctrie_header *H = ctrie_hdr(in->c);
-	uint32_t seen = ctrie_ref_of(in->m);
 
-	/* release: publishes the new nodes' contents; acquire on failure:
-	 * the next round reads the winner's node */
-	if (!atomic_compare_exchange_strong_explicit(
-		    in->word, &seen, ctrie_ref_of(nc), memory_order_release,
-		    memory_order_acquire)) {
-		in->m = ctrie_ref_off(seen);
+	if (!cas_main(in, nc, bits))
 		return false;
-	}
 	/* Retirement point: the replaced C-node (and L-node) may still be
 	 * read by others; an epoch-based reclamation would free them once
 	 * every reader that could hold them has left.  After a fork its twin
@@ -552,17 +575,17 @@ static size_t replaced_bytes(const struct insert *in, uint32_t bm,
 }
 
 /* The end of an attempt whose new node nc (SHM_NULL: the arena is full;
- * 1: the file is damaged) is to replace in->m: publishes it, or retires
- * what was built.  ROUND_DONE, ROUND_BUILD (lost: in->m names the
+ * 1: the file is damaged) is to replace in->m, with bits for a top word:
+ * publishes it, or retires what was built.  ROUND_DONE, ROUND_BUILD (lost: in->m names the
  * winner's node), ROUND_FULL or ROUND_CORRUPT. */
 static enum round finish(struct insert *in, struct build *b, shm_offt nc,
-			 size_t retired)
+			 uint32_t bits, size_t retired)
 {
 	if (nc == SHM_NULL || nc == 1) {
 		build_retire(in->c, b, in->forks);
 		return nc == 1 ? ROUND_CORRUPT : ROUND_FULL;
 	}
-	if (publish(in, nc, retired)) {
+	if (publish(in, nc, bits, retired)) {
 		in->np.off = SHM_NULL; /* published: nothing to give up */
 		return ROUND_DONE;
 	}
@@ -590,13 +613,13 @@ static enum round attempt(struct insert *in, const struct ctrie_cnode *cn,
 		return ROUND_FULL;
 	/* an empty top slot takes the S-node itself (ctrie_layout.h) */
 	if (in->m == SHM_NULL)
-		return finish(in, &b, in->np.off, 0);
+		return finish(in, &b, in->np.off, sl->bit, 0);
 	leaf = leaf_for(in, &b, kind, sl, in->np.off);
 	nc = leaf == SHM_NULL || leaf == 1
 		     ? leaf
 		     : cnode_with(in->c, &b, cn, bm, in->level, in->h, sl->bit,
 				  leaf);
-	return finish(in, &b, nc,
+	return finish(in, &b, nc, bm | sl->bit,
 		      replaced_bytes(in, bm, lh_same ? sl->ln : NULL, sl->n));
 }
 
@@ -645,7 +668,10 @@ static enum round top_snode(struct insert *in, uint32_t hdr)
 		nc = dual_cnode(in->c, &b, in->m, sh, in->np.off, in->h,
 				CTRIE_TOP_LEVEL);
 	}
-	return finish(in, &b, nc, 0);
+	return finish(in, &b, nc,
+		      UINT32_C(1) << ctrie_index(sh, CTRIE_TOP_LEVEL) |
+			      UINT32_C(1) << ctrie_index(in->h, CTRIE_TOP_LEVEL),
+		      0);
 }
 
 /* One round at the main word the insert is at: ROUND_DESCEND (go on
@@ -681,7 +707,8 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		     uint64_t h, uint64_t ops, const struct ctrie_pos *where)
 {
 	struct insert in = { c, key, len, h, ops, ctrie_forks(), where->word,
-			     where->level, where->main, { SHM_NULL, 0 } };
+			     where->top, where->top_seen, where->level,
+			     where->main, { SHM_NULL, 0 } };
 	struct ctrie_header *H = ctrie_hdr(c);
 	enum round r = ROUND_CORRUPT;
 	unsigned tries = 0;

@@ -48,17 +48,20 @@
  *   --- the top table, 64-byte aligned ---
  *   704     top[1048576]     the main words of the trie's 2^20 I-nodes of
  *                            level 4, indexed by the hash's low 20 bits
- *                            (their path prefix), 4 MiB: each 0 while the
- *                            prefix has no key (an empty C-node); the
- *                            reference (as a C-node child, see below) of
- *                            the prefix's only key's S-node while it has
- *                            one; else that of the level-4 C-node of the
- *                            prefix
- *   --- the policy block, at CACHE_POLICY_OFF (4 MiB + 4 KiB) ---
+ *                            (their path prefix), 8 bytes each (8 MiB):
+ *                            low half, a reference (as a C-node child, see
+ *                            below): 0 while the prefix has no key (an
+ *                            empty C-node), the S-node of the prefix's only
+ *                            key while it has one, else the level-4 C-node
+ *                            of the prefix; high half, the level-4 slots in
+ *                            use under it: the C-node's bitmap, the bit of
+ *                            the S-node's key (1 << bits 20-24 of its hash),
+ *                            0 for an empty word
+ *   --- the policy block, at CACHE_POLICY_OFF (8 MiB + 4 KiB) ---
  *           policy           the sandbox policy and its counters, zero
  *                            when there is none (< 32 KiB): documented in
  *                            cache_policy.c
- *   (the client area ends at 4 MiB + 64 KiB: SHM_CLIENT_AREA_SIZE)
+ *   (the client area ends at 8 MiB + 64 KiB: SHM_CLIENT_AREA_SIZE)
  *
  * THE TOP TABLE stands for levels 0-4 of the trie.  Keys are never removed,
  * so once a cache holds some millions of keys its levels 0-3 are full
@@ -85,7 +88,7 @@
  * and the default arena holds ~5M keys (bench/bench-fullcache).
  *
  * Why a word may name an S-node: in a cache of a few hundred thousand keys
- * most words have one key or none, and the 4 MiB table does not stay in a
+ * most words have one key or none, and the table does not stay in a
  * core's cache.  A one-key C-node would cost a lookup a third dependent
  * miss (word, C-node, S-node) where a table of level 3 costs two; the word
  * names the S-node itself (word, S-node), as a C-node's slot would.  The
@@ -93,6 +96,18 @@
  * holds both (a word never goes back to an S-node: no ABA).  A search tells
  * the two apart by the tag of the node the word names, which it reads
  * anyway.
+ *
+ * Why a word carries its slots' bitmap: a search for a key that is absent
+ * (every record of a new path, and every one on a full cache) would read
+ * the node the word names, a random line in a file of hundreds of MiB: a
+ * cache miss, a TLB miss and, in a process new to the file, often a page
+ * fault.  With the bitmap beside the reference, a search whose level-4
+ * slot is unused (most of them: a full default cache has ~5 keys under a
+ * word, 5 of 32 slots) ends at the word.  The pair changes together by one
+ * 64-bit CAS (lock-free on every target: ATOMIC_LLONG_LOCK_FREE), and the
+ * reference alone decides what is there: a bitmap that disagrees with its
+ * node (damage) costs a miss, never a wrong hit, and the next insert under
+ * the word writes the node's own.
  *
  * There is no per-record shared write besides the S-node's own ops word and
  * hit counter: the total of records is the sum of the hit counters.
@@ -121,9 +136,8 @@
  * A C-node names its children, and a main word its C-node, by unit, offset
  * >> CTRIE_REF_SHIFT (8-byte units below a 32 GiB arena; ctrie_ref_of,
  * ctrie_ref_off): 4 bytes a child instead of 8 halve the C-nodes that every
- * insert copies (a full one takes a 256-byte block, not 512), and the top
- * table takes 128 KiB (measured: 8% faster inserts and lookups than with
- * 8-byte words).
+ * insert copies (a full one takes a 256-byte block, not 512) (measured: 8%
+ * faster inserts and lookups than with 8-byte words).
  *
  * S-NODES ARE CARVED, not allocated one by one: they are permanent, so they
  * are cut unit-aligned (ctrie_snode_extent) from chunks of the largest
@@ -238,12 +252,12 @@ struct ctrie_header {
 
 	alignas(64) _Atomic shm_offt recent[CTRIE_RECENT];
 
-	alignas(64) _Atomic uint32_t top[CTRIE_TOP_SLOTS];
+	alignas(64) _Atomic uint64_t top[CTRIE_TOP_SLOTS];
 };
 
 /* The sandbox policy block's offset in the client area (cache_policy.c):
  * the page after the cache header. */
-#define CACHE_POLICY_OFF ((size_t)4 * 1024 * 1024 + 4096)
+#define CACHE_POLICY_OFF ((size_t)8 * 1024 * 1024 + 4096)
 _Static_assert(offsetof(struct ctrie_header, top) == 704,
 	       "the layout documented above");
 _Static_assert(sizeof(struct ctrie_header) <= CACHE_POLICY_OFF,
@@ -376,16 +390,31 @@ static inline size_t ctrie_lnode_size(size_t n)
 	return sizeof(struct ctrie_lnode) + n * sizeof(shm_offt);
 }
 
-/* The main word of the level-4 I-node (CTRIE_TOP_LEVEL) on hash h's path. */
-static inline _Atomic uint32_t *ctrie_top_word(struct ctrie_header *H,
+/* The top word of the level-4 I-node (CTRIE_TOP_LEVEL) on hash h's path. */
+static inline _Atomic uint64_t *ctrie_top_word(struct ctrie_header *H,
 					       uint64_t h)
 {
 	return &H->top[h & (CTRIE_TOP_SLOTS - 1)];
 }
 
-/* The reference in slot i of the top table (0: the slot is empty), for a
- * walk of the whole table. */
-static inline uint32_t ctrie_top_load(struct ctrie_header *H, uint32_t i)
+/* A top word's reference (0: empty) and its bitmap of level-4 slots. */
+static inline uint32_t ctrie_top_ref(uint64_t w)
+{
+	return (uint32_t)w;
+}
+
+static inline uint32_t ctrie_top_bits(uint64_t w)
+{
+	return (uint32_t)(w >> 32);
+}
+
+static inline uint64_t ctrie_top_make(uint32_t ref, uint32_t bits)
+{
+	return (uint64_t)bits << 32 | ref;
+}
+
+/* The top word in slot i of the table, for a walk of the whole table. */
+static inline uint64_t ctrie_top_load(struct ctrie_header *H, uint32_t i)
 {
 	/* acquire: see ctrie_search in ctrie_core.c */
 	return atomic_load_explicit(&H->top[i], memory_order_acquire);
@@ -521,11 +550,13 @@ struct ctrie_hit {
 };
 
 /* Where a search found a key absent: the main word of the I-node of that
- * level on the key's hash path (in the top table at CTRIE_TOP_LEVEL), and
- * the node it named when the search read it (acquire): a C-node, or at the
- * top level an S-node of another key or SHM_NULL (an empty slot). */
+ * level on the key's hash path (the top word at CTRIE_TOP_LEVEL), and the
+ * node it named when the search read it (acquire): a C-node, or at the top
+ * level an S-node of another key or SHM_NULL (an empty slot). */
 struct ctrie_pos {
-	_Atomic uint32_t *word;
+	_Atomic uint32_t *word; /* NULL at the top level: see top */
+	_Atomic uint64_t *top;  /* the key's top word */
+	uint64_t top_seen;      /* its value when the search read it */
 	unsigned level;
 	shm_offt main;
 };

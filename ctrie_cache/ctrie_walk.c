@@ -155,7 +155,7 @@ static int walk(struct cache *c, struct walker *w)
 	uint32_t i;
 
 	for (i = 0; i < CTRIE_TOP_SLOTS; i++) {
-		uint32_t ref = ctrie_top_load(H, i);
+		uint32_t ref = ctrie_top_ref(ctrie_top_load(H, i));
 		int r = CACHE_OK;
 
 		/* a word names an S-node, the slot's only key, or a C-node */

@@ -200,7 +200,7 @@ static inline struct census census_of(const struct cache *c)
 	for (i = 0; i < CTRIE_TOP_SLOTS; i++) {
 		const uint32_t *h;
 
-		if ((ref = atomic_load(&ctrie_hdr(c)->top[i])) == 0)
+		if ((ref = ctrie_top_ref(atomic_load(&ctrie_hdr(c)->top[i]))) == 0)
 			continue;
 		h = SHM_ARENA_ADDR(&c->arena, ctrie_ref_off(ref));
 		/* a top word names its slot's only key, or a C-node */
