@@ -122,9 +122,7 @@ static CTRIE_ALWAYS_INLINE enum step top_step(const struct cache *c,
 	const shm_offt m = ctrie_ref_off(ctrie_top_ref(w));
 	uint32_t hdr;
 
-	if (m == SHM_NULL ||
-	    (ctrie_top_bits(w) &
-	     (UINT32_C(1) << ctrie_index(h, CTRIE_TOP_LEVEL))) == 0)
+	if (!ctrie_top_may_hold(w, h))
 		return STEP_ABSENT;
 	hdr = ctrie_hdr_at(c, m);
 	if (CTRIE_TAG(hdr) == TAG_SNODE)

@@ -713,7 +713,14 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 	enum round r = ROUND_CORRUPT;
 	unsigned tries = 0;
 
-	while (tries < CTRIE_MAX_RETRIES) {
+	/* A key whose level-4 slot is unused needs its S-node whatever the
+	 * top word names: built first, a full arena refuses the record
+	 * without a read of that node, a line of a file of hundreds of MiB
+	 * (ctrie_layout.h). */
+	if (in.level == CTRIE_TOP_LEVEL && !ctrie_top_may_hold(in.top_seen, h) &&
+	    !snode_new(c, key, len, ops, &in.np, in.forks))
+		r = ROUND_FULL;
+	while (r != ROUND_FULL && tries < CTRIE_MAX_RETRIES) {
 		r = insert_round(&in);
 		if (r == ROUND_DESCEND)
 			continue;

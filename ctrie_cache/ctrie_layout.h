@@ -413,6 +413,15 @@ static inline uint64_t ctrie_top_make(uint32_t ref, uint32_t bits)
 	return (uint64_t)bits << 32 | ref;
 }
 
+/* Whether top word w may hold a key of hash h: it names a node and the
+ * key's level-4 slot is in its bitmap. */
+static inline bool ctrie_top_may_hold(uint64_t w, uint64_t h)
+{
+	return ctrie_top_ref(w) != 0 &&
+	       (ctrie_top_bits(w) &
+		(UINT32_C(1) << ctrie_index(h, CTRIE_TOP_LEVEL))) != 0;
+}
+
 /* The top word in slot i of the table, for a walk of the whole table. */
 static inline uint64_t ctrie_top_load(struct ctrie_header *H, uint32_t i)
 {
