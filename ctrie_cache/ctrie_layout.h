@@ -48,7 +48,8 @@
  *   --- the top table, 64-byte aligned ---
  *   704     top[1048576]     the main words of the trie's 2^20 I-nodes of
  *                            level 4, indexed by the hash's low 20 bits
- *                            (their path prefix), 8 bytes each (8 MiB):
+ *                            (their path prefix), 8 bytes each (8 MiB; at
+ *                            448 where shm_offt is 32 bits):
  *                            low half, a reference (as a C-node child, see
  *                            below): 0 while the prefix has no key (an
  *                            empty C-node), the S-node of the prefix's only
@@ -258,7 +259,8 @@ struct ctrie_header {
 /* The sandbox policy block's offset in the client area (cache_policy.c):
  * the page after the cache header. */
 #define CACHE_POLICY_OFF ((size_t)8 * 1024 * 1024 + 4096)
-_Static_assert(offsetof(struct ctrie_header, top) == 704,
+_Static_assert(offsetof(struct ctrie_header, top) ==
+		       192 + CTRIE_RECENT * sizeof(shm_offt),
 	       "the layout documented above");
 _Static_assert(sizeof(struct ctrie_header) <= CACHE_POLICY_OFF,
 	       "the policy block starts after the cache header");
