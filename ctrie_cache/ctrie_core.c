@@ -151,8 +151,6 @@ int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
 			return 1;
 		case STEP_ABSENT:
 			where->word = word;
-			where->top = top;
-			where->top_seen = w;
 			where->level = level;
 			where->main = m;
 			return 0;

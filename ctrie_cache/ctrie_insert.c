@@ -415,8 +415,7 @@ struct insert {
 	uint64_t ops;
 	unsigned long forks;
 	_Atomic uint32_t *word; /* below the top level */
-	_Atomic uint64_t *top;  /* at the top level (ctrie_layout.h) */
-	uint64_t top_seen;      /* the top word as last read */
+	uint64_t top_seen;      /* the top word as last read (ctrie_layout.h) */
 	unsigned level;
 	shm_offt m;
 	struct snode_place np;
@@ -517,7 +516,7 @@ static bool cas_main(struct insert *in, shm_offt nc, uint32_t bits)
 		/* release: publishes the new nodes' contents; acquire on
 		 * failure: the next round reads the winner's node */
 		if (atomic_compare_exchange_strong_explicit(
-			    in->top, &seen,
+			    ctrie_top_word(ctrie_hdr(in->c), in->h), &seen,
 			    ctrie_top_make(ctrie_ref_of(nc), bits),
 			    memory_order_release, memory_order_acquire))
 			return true;
@@ -707,12 +706,19 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		     uint64_t h, uint64_t ops, const struct ctrie_pos *where)
 {
 	struct insert in = { c, key, len, h, ops, ctrie_forks(), where->word,
-			     where->top, where->top_seen, where->level,
-			     where->main, { SHM_NULL, 0 } };
+			     0, where->level, where->main, { SHM_NULL, 0 } };
 	struct ctrie_header *H = ctrie_hdr(c);
 	enum round r = ROUND_CORRUPT;
 	unsigned tries = 0;
 
+	if (in.level == CTRIE_TOP_LEVEL) {
+		/* acquire: see ctrie_search.  Read again rather than passed
+		 * on (a signal handler's stack is small): the search read it
+		 * a moment ago, and the round works from this value. */
+		in.top_seen = atomic_load_explicit(ctrie_top_word(H, h),
+						   memory_order_acquire);
+		in.m = ctrie_ref_off(ctrie_top_ref(in.top_seen));
+	}
 	/* A key whose level-4 slot is unused needs its S-node whatever the
 	 * top word names: built first, a full arena refuses the record
 	 * without a read of that node, a line of a file of hundreds of MiB

@@ -565,9 +565,7 @@ struct ctrie_hit {
  * node it named when the search read it (acquire): a C-node, or at the top
  * level an S-node of another key or SHM_NULL (an empty slot). */
 struct ctrie_pos {
-	_Atomic uint32_t *word; /* NULL at the top level: see top */
-	_Atomic uint64_t *top;  /* the key's top word */
-	uint64_t top_seen;      /* its value when the search read it */
+	_Atomic uint32_t *word; /* NULL at the top level (the key's top word) */
 	unsigned level;
 	shm_offt main;
 };
