@@ -86,7 +86,7 @@
  * full C-node (a 256-byte block of garbage per key), so that the default
  * arena filled with ~3.3M keys.  With 2^20 words a search at 3M keys reads
  * C-node 4 (about 3 keys) and the key's leaf; copies are of small C-nodes,
- * and the default arena holds ~5M keys (bench/bench-fullcache).
+ * and the default arena holds ~5.5M keys (bench/bench-fullcache).
  *
  * Why a word may name an S-node: in a cache of a few hundred thousand keys
  * most words have one key or none, and the table does not stay in a
