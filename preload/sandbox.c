@@ -645,6 +645,7 @@ void shim_sandbox_start(void)
 		sb_say("the cache's policy is damaged: not enforced", "", NULL);
 		return;
 	}
+	shim_selfread_start();
 	sb_restricts = sb_policy.dflt != CACHE_VERDICT_ALLOW;
 	for (uint32_t i = 0; i < sb_policy.nrules; i++)
 		sb_restricts |= sb_policy.rule[i].verdict != CACHE_VERDICT_ALLOW;
