@@ -157,6 +157,7 @@ void shim_sandbox_start(void)
 		return;
 	}
 	pthread_atfork(NULL, NULL, sb_after_fork);
+	shim_selfread_start();
 	/* release: the copy above is complete before a hook sees the flag */
 	atomic_store_explicit(&shim_sandbox_on, 1, memory_order_release);
 }

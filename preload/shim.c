@@ -148,16 +148,6 @@ long shim_readv_self(long pid, const struct iovec *local, unsigned long nlocal,
 #endif
 }
 
-long shim_read_self(void *dst, const void *src, size_t cap)
-{
-	/* A range that would wrap around the address space is cut short. */
-	uintptr_t room = UINTPTR_MAX - (uintptr_t)src;
-	struct iovec local = { dst, cap };
-	struct iovec remote = { (void *)(uintptr_t)src, cap < room ? cap : room };
-
-	return shim_readv_self(shim_self_pid(), &local, 1, &remote, 1);
-}
-
 /* ---- keys ------------------------------------------------------------------ */
 
 /* Makes k's key of path relative to dirfd; the directory's name may take

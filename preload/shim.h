@@ -324,8 +324,14 @@ SHIM_HIDDEN long shim_readv_self(long pid, const struct iovec *local,
 				 unsigned long nlocal,
 				 const struct iovec *remote,
 				 unsigned long nremote);
-/* One buffer: up to cap bytes at src into dst. */
+/* One buffer: up to cap bytes at src into dst, as shim_readv_self
+ * (selfread.c: one system call where shim_selfread_start ran, the pid kept
+ * in a page that proves it is this process's memory at every read). */
 SHIM_HIDDEN long shim_read_self(void *dst, const void *src, size_t cap);
+/* Maps the identity page that lets shim_read_self skip getpid.  Start-up
+ * only (sandbox mode, where every hook reads this way); without it, or
+ * where it cannot be mapped, every read asks getpid. */
+SHIM_HIDDEN void shim_selfread_start(void);
 
 /* ---- exec environment (env.c) ----------------------------------------- */
 

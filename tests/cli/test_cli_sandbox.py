@@ -508,6 +508,25 @@ class Server(SandboxBase):
         self.assertEqual(self.asked(), {a: 1 for a in asks})
         self.assertNotIn(b"decision server", r.stderr)
 
+    def test_processes_that_share_or_copy_memory(self):
+        """The shim reads each path through a pid it keeps: vfork, fork,
+        raw clone, clone with CLONE_VM and threads each decide by the
+        string in their own memory (sandbox_procs.c says how a wrong pid
+        would show)."""
+        p = self.path
+        exe = p("sandbox_procs")
+        cc = subprocess.run([CC, "-O1", "-pthread", "-o", exe,
+                             os.path.join(HERE, "sandbox_procs.c")],
+                            stderr=subprocess.PIPE)
+        self.assertEqual(cc.returncode, 0, cc.stderr)
+        r = self.run_sb(["--deny", p("no")], [exe, p("no/file"),
+                                              p("ok/file")])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode().splitlines(),
+                         [k + ": ENOENT ok" for k in
+                          ["vfork-first", "parent", "fork", "clone",
+                           "clone-vm", "parent-again", "threads"]])
+
     def failing(self, mode, policy=()):
         p = self.path
         sock = self.start_server(mode=mode)
