@@ -22,9 +22,10 @@
 #include <pthread.h>
 
 #include "ctrie_layout.h"
+#include "shm_hot.h"
 
-static _Atomic unsigned long forks;
-static atomic_flag registered = ATOMIC_FLAG_INIT;
+static SHM_HOT_DATA _Atomic unsigned long forks;
+static SHM_HOT_DATA atomic_flag registered = ATOMIC_FLAG_INIT;
 
 static void forked(void)
 {

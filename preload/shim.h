@@ -43,6 +43,7 @@
 #endif
 
 #include "ctrie_cache.h"
+#include "shm_hot.h" /* SHM_HOT_DATA */
 
 #ifdef __APPLE__
 #include <crt_externs.h>
@@ -410,6 +411,10 @@ SHIM_HIDDEN void shim_shell_enter(struct shim_shell *s,
 SHIM_HIDDEN void shim_shell_leave(struct shim_shell *s);
 /* After tmpfile succeeded: its directory, as the O_TMPFILE open. */
 SHIM_HIDDEN void shim_tmpfile_note(void);
+
+/* getenv(name) read from environ in place, calling nothing in libc.
+ * Start-up only (environ may change under a running program). */
+SHIM_HIDDEN const char *shim_getenv(const char *name);
 
 /* ---- real functions ---------------------------------------------------- */
 
