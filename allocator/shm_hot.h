@@ -12,6 +12,10 @@
  * before .bss, next to the GOT that relocation writes anyway, so that the
  * hot state shares the pages the loader has faulted in already.
  *
+ * SHM_FORK_DATA is for what the fork handlers write, in both processes:
+ * a section of its own (the linker keeps it after shmcache_hot), so that
+ * a fork copies one page for them, not one per object they come from.
+ *
  * Only for writable variables, never _Thread_local or const ones (one
  * section has one set of flags).  Elsewhere than ELF it is nothing.
  */
@@ -20,8 +24,10 @@
 
 #if defined(__ELF__)
 #define SHM_HOT_DATA __attribute__((section("shmcache_hot")))
+#define SHM_FORK_DATA __attribute__((section("shmcache_hot_fork")))
 #else
 #define SHM_HOT_DATA
+#define SHM_FORK_DATA
 #endif
 
 #endif

@@ -24,10 +24,12 @@
 #include "ctrie_layout.h"
 #include "shm_hot.h"
 
-static SHM_HOT_DATA _Atomic unsigned long forks;
+static SHM_FORK_DATA _Atomic unsigned long forks;
 static SHM_HOT_DATA atomic_flag registered = ATOMIC_FLAG_INIT;
 
-static void forked(void)
+/* hot: a forked child runs it, with the hooks it calls next (close,
+ * exec), on pages it must fault in again */
+__attribute__((hot)) static void forked(void)
 {
 	/* relaxed: read back only by this process's threads after the fork,
 	 * which the fork itself orders */

@@ -9,6 +9,7 @@
  * is a pure pass-through.
  */
 #include "shim.h"
+#include "prefault.h"
 #include "resolve.h"
 
 #include <dlfcn.h>
@@ -614,6 +615,7 @@ int shim_start(void)
  * which a hook in a signal handler may interrupt. */
 __attribute__((constructor)) static void shim_init(void)
 {
+	shim_prefault_text();
 	if (shim_start() == SHIM_ATTACHED)
 		shim_loader_record_all();
 }
