@@ -79,7 +79,7 @@ static int populate(unsigned char *p, unsigned char *end, unsigned char *done)
  * process maps a file once, and an open that finds no free slot maps the
  * whole file or fails. */
 #define SHM_WINDOW_SLOTS 4
-static SHM_HOT_DATA struct {
+static struct {
 	_Atomic(unsigned char *) map;
 	_Atomic shm_offt blocks;
 } windows[SHM_WINDOW_SLOTS];

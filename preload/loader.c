@@ -26,7 +26,7 @@
 #define LOADER_SEEN_MAX 1024
 /* The first slots, which a typical program's few objects fill, are hot
  * data (shm_hot.h); the rest is touched only by a program with more. */
-#define LOADER_SEEN_HOT 16
+#define LOADER_SEEN_HOT 8
 SHM_HOT_DATA static uintptr_t loader_seen_hot[LOADER_SEEN_HOT];
 static uintptr_t loader_seen_more[LOADER_SEEN_MAX - LOADER_SEEN_HOT];
 SHM_HOT_DATA static size_t loader_nseen;

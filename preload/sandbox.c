@@ -68,11 +68,11 @@ static void sb_server_failed(const char *why)
 
 /* ---- the decision server ------------------------------------------------ */
 
-SHM_HOT_DATA static _Atomic int sb_claim;  /* the kept connection is in use          */
+static _Atomic int sb_claim;   /* the kept connection is in use          */
 static int sb_fd = -1;         /* the kept connection, or -1             */
-SHM_HOT_DATA static long sb_pid;           /* the process that opened it             */
-SHM_HOT_DATA static dev_t sb_dev;          /* and its identity                       */
-SHM_HOT_DATA static ino_t sb_ino;
+static long sb_pid;            /* the process that opened it             */
+static dev_t sb_dev;           /* and its identity                       */
+static ino_t sb_ino;
 
 static long sb_now_ms(void)
 {
@@ -433,9 +433,9 @@ struct sb_bufs {
 	char link[SHIM_KEY_CAP];
 };
 static struct sb_bufs sb_pool[SB_SLOTS];
-SHM_HOT_DATA static _Atomic unsigned sb_pool_used;
+static _Atomic unsigned sb_pool_used;
 /* Whether any rule or the default can deny (set at start-up). */
-SHM_HOT_DATA static int sb_restricts;
+static int sb_restricts;
 
 static struct sb_bufs *sb_claim_bufs(void)
 {

@@ -343,6 +343,29 @@ void shim_key_target_copied(struct shim_key *k, const struct shim_key *link,
 
 /* ---- recording -------------------------------------------------------------- */
 
+int shim_is_key(const char *s, size_t n)
+{
+	if (n == 0 || s[0] != '/')
+		return 0;
+	if (n == 1)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		const char *c = s + i + 1;
+		size_t rest = n - i - 1;
+
+		if (s[i] != '/')
+			continue;
+		if (rest == 0 || c[0] == '/')
+			return 0; /* trailing or doubled slash */
+		if (c[0] == '.' && (rest == 1 || c[1] == '/'))
+			return 0; /* "." */
+		if (c[0] == '.' && c[1] == '.' && (rest == 2 || c[2] == '/'))
+			return 0; /* ".." */
+	}
+	return 1;
+}
+
+
 void shim_record(const struct shim_key *k, uint64_t ops, int failed, int err,
 		 int outcome)
 {
@@ -576,16 +599,26 @@ static int shim_startup(void)
 
 /* A successful exec does not return to the process that made it, so the
  * program it started records it: the name execve was given (AT_EXECFN,
- * relative to the cwd, which exec keeps) was executed and exists.  A key
- * of its own, not on the stack: only the start-up's winner writes it. */
+ * relative to the cwd, which exec keeps) was executed and exists.  An
+ * absolute, normalised name (what a PATH search gives) is recorded in
+ * place; another is folded into a key of its own, not on the stack (only
+ * the start-up's winner writes it) and out of the hot pages. */
 static void shim_record_own_exec(void)
 {
 #ifdef AT_EXECFN
-	SHM_HOT_DATA static struct shim_key self_exec;
+	static struct shim_key self_exec;
 	const char *fn = (const char *)getauxval(AT_EXECFN);
+	size_t n = 0;
 
 	if (fn == NULL || fn[0] == '\0')
 		return;
+	while (fn[n] != '\0') /* no libc strlen: a page of its own */
+		n++;
+	if (shim_is_key(fn, n)) {
+		shim_record_bytes(fn, n,
+				  cache_call_value(CACHE_OP_EXEC, false, 0));
+		return;
+	}
 	shim_key_at(&self_exec, AT_FDCWD, fn);
 	shim_record(&self_exec, CACHE_OP_EXEC, 0, 0, 1);
 #endif

@@ -130,6 +130,9 @@ struct shim_key {
  * readable up to its NUL or its first SHIM_KEY_CAP + 1 bytes (see
  * shim_path_was_read); nothing past them is read.  Signal-safe. */
 SHIM_HIDDEN void shim_key_at(struct shim_key *k, int dirfd, const char *path);
+/* Whether s (n bytes) is an absolute, normalised path: its own key, which
+ * shim_record_bytes may take in place.  Reads s only; signal-safe. */
+SHIM_HIDDEN int shim_is_key(const char *s, size_t n);
 /* shim_key_at for a path that may not be readable (the real call has not
  * shown it, or has not run yet): the string is first copied into the end of
  * k->buf with a read that cannot fault (process_vm_readv on ourselves).  A
