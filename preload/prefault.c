@@ -6,6 +6,8 @@
 #define _GNU_SOURCE 1 /* MADV_POPULATE_READ where the headers have it */
 #include "prefault.h"
 
+#ifdef __linux__
+
 #include <errno.h>
 #include <link.h>
 #include <stddef.h>
@@ -76,3 +78,8 @@ __attribute__((cold)) void shim_prefault_text(void)
 		(void)madvise((void *)lo, hi - lo, MADV_POPULATE_READ);
 	errno = e;
 }
+#else
+void shim_prefault_text(void)
+{
+}
+#endif

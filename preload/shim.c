@@ -643,12 +643,21 @@ int shim_start(void)
 	return s;
 }
 
+/* Our code mapped in before any other constructor of this library runs,
+ * crtbegin's frame_dummy included (a constructor with a priority runs
+ * first): each is on a text page that would otherwise fault in on its own.
+ * Cold, as code run once is: placed among the first text pages, which the
+ * loader's call of _init has touched already. */
+__attribute__((constructor(101), cold)) static void shim_init_pages(void)
+{
+	shim_prefault_text();
+}
+
 /* The objects the loader mapped are recorded here, in the constructor,
  * never in a start-up run by a hook: their list takes the loader's lock,
  * which a hook in a signal handler may interrupt. */
 __attribute__((constructor)) static void shim_init(void)
 {
-	shim_prefault_text();
 	if (shim_start() == SHIM_ATTACHED)
 		shim_loader_record_all();
 }
