@@ -12,9 +12,15 @@
  * before .bss, next to the GOT that relocation writes anyway, so that the
  * hot state shares the pages the loader has faulted in already.
  *
- * SHM_FORK_DATA is for what the fork handlers write, in both processes:
- * a section of its own (the linker keeps it after shmcache_hot), so that
- * a fork copies one page for them, not one per object they come from.
+ * Small, with nothing in it that a short process does not write: the
+ * shim's share (~3.3 KiB) fits, with the GOT's tail and the start of .bss,
+ * in the one page that relocation and the loader's clearing of .bss touch
+ * anyway; each KiB more may cost every process a page fault (the start-up
+ * benchmark counts them).
+ *
+ * SHM_FORK_DATA is for what the fork handlers write in the child: a
+ * section of its own (the linker keeps it after shmcache_hot), so that a
+ * fork copies one page for them, not one per object they come from.
  *
  * Only for writable variables, never _Thread_local or const ones (one
  * section has one set of flags).  Elsewhere than ELF it is nothing.
