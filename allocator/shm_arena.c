@@ -126,10 +126,23 @@ static int why_wrong_size(int fd, off_t size)
 	return err == SHM_OK || err == SHM_E_CORRUPT ? SHM_E_SIZE : err;
 }
 
+/* fstat.  On Linux, fstatat of an empty name of ours: glibc's fstat passes
+ * the kernel an empty name in libc's read-only data, a page that a short
+ * process does not otherwise touch (its first touch a page fault). */
+static int stat_fd(int fd, struct stat *st)
+{
+#ifdef AT_EMPTY_PATH
+	static const char empty[1] = { '\0' };
+	return fstatat(fd, empty, st, AT_EMPTY_PATH);
+#else
+	return fstat(fd, st);
+#endif
+}
+
 static int check_file(int fd)
 {
 	struct stat st;
-	if (fstat(fd, &st) != 0)
+	if (stat_fd(fd, &st) != 0)
 		return SHM_E_OPEN;
 	if (!S_ISREG(st.st_mode))
 		return SHM_E_NOTREG;

@@ -12,8 +12,12 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#ifdef __linux__
+#include <sys/auxv.h> /* getauxval */
+#endif
 #include <unistd.h>
 
+#include "shm_hot.h"
 #include "shm_layout.h"
 
 #if !defined(MADV_POPULATE_WRITE) && defined(__linux__)
@@ -25,9 +29,23 @@
  * with EINVAL, which is taken as "cannot reserve"). */
 static _Atomic size_t page_size = 4096;
 
+/* The page size: from the auxiliary vector on Linux, where sysconf's code
+ * and tables are libc pages a short process would not otherwise touch
+ * (each first touch a page fault). */
+static long system_page_size(void)
+{
+#ifdef __linux__
+	unsigned long p = getauxval(AT_PAGESZ);
+
+	if (p != 0)
+		return (long)p;
+#endif
+	return sysconf(_SC_PAGESIZE);
+}
+
 void shm_reserve_setup(void)
 {
-	long ps = sysconf(_SC_PAGESIZE);
+	long ps = system_page_size();
 	if (ps > 0 && (ps & (ps - 1)) == 0)
 		/* relaxed: the same value in every thread, published with the
 		 * arena that needs it */
@@ -65,7 +83,7 @@ static struct {
 	_Atomic(unsigned char *) map;
 	_Atomic shm_offt blocks;
 } windows[SHM_WINDOW_SLOTS];
-static _Atomic unsigned windows_used;
+static SHM_HOT_DATA _Atomic unsigned windows_used;
 
 bool shm_window_add(unsigned char *map, shm_offt blocks)
 {

@@ -70,7 +70,7 @@ static int bind_header(struct cache *c, bool create)
 		/* acquire: pairs with the release store ending format() */
 		uint64_t st = atomic_load_explicit(&H->state,
 						   memory_order_acquire);
-		uint64_t mine = CTRIE_FORMATTING | (uint32_t)getpid();
+		uint64_t mine;
 		int r;
 
 		if (st == CTRIE_MAGIC) {
@@ -84,6 +84,9 @@ static int bind_header(struct cache *c, bool create)
 		if (!create || c->read_only)
 			return CACHE_E_NOTCACHE;
 		if (st == 0 || !formatter_alive(st)) {
+			/* the pid only where formatting is claimed: attaching
+			 * to a formatted file makes no system call here */
+			mine = CTRIE_FORMATTING | (uint32_t)getpid();
 			if (atomic_compare_exchange_strong(&H->state, &st, mine)) {
 				format(H);
 				bound(c, H);

@@ -51,9 +51,10 @@ static void *alloc(struct cache *c, struct build *b, size_t size,
 	return SHM_ARENA_ADDR(&c->arena, *off);
 }
 
-/* Whether the process forked (from a signal handler) since a record that
- * read ctrie_forks() == f began: then its twin finishes the record too, and
- * this one counts nothing (see ctrie_fork.c). */
+/* Whether this process is a child forked (from a signal handler, say)
+ * since a record that read ctrie_forks() == f began: then its parent
+ * finishes and counts the record too, and this one counts nothing (see
+ * ctrie_fork.c). */
 static bool forked_since(unsigned long f)
 {
 	return ctrie_forks() != f;

@@ -591,9 +591,10 @@ void ctrie_recent_push(struct ctrie_header *H, shm_offt sn);
  * attach; not signal-safe). */
 void ctrie_fork_watch(void);
 
-/* How many times this process has forked, or been forked into, since the
- * handlers were registered.  A record that sees it change since it began
- * counts nothing.  Signal-safe. */
+/* How many forks made this process and its ancestors, each counted in the
+ * child it made, since the handler was registered.  A record that sees it
+ * change since it began (in a child forked in the middle of it) counts
+ * nothing.  Signal-safe. */
 unsigned long ctrie_forks(void);
 
 /* Marks the handle broken and returns CACHE_E_CORRUPT; or, when the file

@@ -16,10 +16,10 @@
 #include <sys/syscall.h>
 #endif
 
-static _Atomic unsigned cwd_seq;   /* odd while a writer fills the copy   */
-static _Atomic unsigned cwd_epoch; /* bumped after every chdir/fchdir     */
-static _Atomic unsigned cwd_stamp; /* epoch the copy was read at (+1: 0 = none) */
-static _Atomic size_t cwd_len;
+SHM_FORK_DATA static _Atomic unsigned cwd_seq;   /* odd while a writer fills the copy   */
+SHM_FORK_DATA static _Atomic unsigned cwd_epoch; /* bumped after every chdir/fchdir     */
+SHM_HOT_DATA static _Atomic unsigned cwd_stamp; /* epoch the copy was read at (+1: 0 = none) */
+SHM_HOT_DATA static _Atomic size_t cwd_len;
 static char cwd_copy[SHIM_KEY_CAP];
 
 size_t shim_cwd(char *out, size_t cap)
@@ -82,7 +82,7 @@ void shim_cwd_changed(void)
 	atomic_fetch_add_explicit(&cwd_epoch, 1, memory_order_release);
 }
 
-void shim_cwd_after_fork(void)
+SHIM_HOT void shim_cwd_after_fork(void)
 {
 	unsigned s = atomic_load_explicit(&cwd_seq, memory_order_relaxed);
 

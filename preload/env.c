@@ -18,20 +18,20 @@
 #define AUDIT_FLAG_VAR "SHMCACHE_AUDIT="
 #define AUDIT_LIB "libshmcache-audit.so"
 
-static char env_preload[sizeof PRELOAD_VAR + SHIM_KEY_CAP]; /* LD_PRELOAD=<us> */
-static char env_file[sizeof FILE_VAR + SHIM_KEY_CAP];       /* SHMCACHE_FILE=.. */
-static const char *env_self;    /* our path, inside env_preload */
-static size_t env_self_len;
-static const char *env_self_base; /* its last component */
-static size_t env_self_base_len;
-static int env_saved;
+SHM_HOT_DATA static char env_preload[sizeof PRELOAD_VAR + SHIM_KEY_CAP]; /* LD_PRELOAD=<us> */
+SHM_HOT_DATA static char env_file[sizeof FILE_VAR + SHIM_KEY_CAP];       /* SHMCACHE_FILE=.. */
+SHM_HOT_DATA static const char *env_self;   /* our path, inside env_preload */
+SHM_HOT_DATA static size_t env_self_len;
+SHM_HOT_DATA static const char *env_self_base;/* its last component */
+SHM_HOT_DATA static size_t env_self_base_len;
+SHM_HOT_DATA static int env_saved;
 /* SHMCACHE_AUDIT was set: LD_AUDIT=<our directory>/AUDIT_LIB goes on too. */
 static char env_audit[sizeof AUDIT_VAR + SHIM_KEY_CAP + sizeof AUDIT_LIB];
 static char env_audit_flag[] = AUDIT_FLAG_VAR "1";
-static int env_audit_on;
+SHM_HOT_DATA static int env_audit_on;
 /* SHMCACHE_FILE as this process found it, when relative (else empty). */
 static char env_orig[SHIM_KEY_CAP];
-static size_t env_orig_len;
+SHM_HOT_DATA static size_t env_orig_len;
 
 static int env_put(char *dst, size_t cap, const char *var, const char *val)
 {

@@ -24,9 +24,20 @@
  * was unloaded, as its address may then be another's.  An object past the
  * last slot is recorded again by each pass. */
 #define LOADER_SEEN_MAX 1024
-static uintptr_t loader_seen[LOADER_SEEN_MAX];
-static size_t loader_nseen;
-static unsigned long long loader_subs;
+/* The first slots, which a typical program's few objects fill, are hot
+ * data (shm_hot.h); the rest is touched only by a program with more. */
+#define LOADER_SEEN_HOT 8
+SHM_HOT_DATA static uintptr_t loader_seen_hot[LOADER_SEEN_HOT];
+static uintptr_t loader_seen_more[LOADER_SEEN_MAX - LOADER_SEEN_HOT];
+SHM_HOT_DATA static size_t loader_nseen;
+SHM_HOT_DATA static unsigned long long loader_subs;
+
+/* Slot i of the table the two parts make. */
+static uintptr_t *loader_seen(size_t i)
+{
+	return i < LOADER_SEEN_HOT ? &loader_seen_hot[i]
+				   : &loader_seen_more[i - LOADER_SEEN_HOT];
+}
 
 static int loader_one(struct dl_phdr_info *info, size_t size, void *data);
 
@@ -59,10 +70,10 @@ static int loader_one(struct dl_phdr_info *info, size_t size, void *data)
 	if (info->dlpi_name == NULL || strchr(info->dlpi_name, '/') == NULL)
 		return 0;
 	for (size_t i = 0; i < loader_nseen; i++)
-		if (loader_seen[i] == info->dlpi_addr)
+		if (*loader_seen(i) == info->dlpi_addr)
 			return 0;
 	if (loader_nseen < LOADER_SEEN_MAX)
-		loader_seen[loader_nseen++] = info->dlpi_addr;
+		*loader_seen(loader_nseen++) = info->dlpi_addr;
 	if (loader_is_self(info))
 		return 0;
 	shim_note(&k, AT_FDCWD, info->dlpi_name, CACHE_OP_LOAD, 0, 0);

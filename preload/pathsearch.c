@@ -58,29 +58,6 @@ const char *shim_env_path(void)
 	return PS_DEFAULT_PATH;
 }
 
-/* Whether s (n bytes) is an absolute, normalised path: its own key. */
-static int ps_is_key(const char *s, size_t n)
-{
-	if (n == 0 || s[0] != '/')
-		return 0;
-	if (n == 1)
-		return 1;
-	for (size_t i = 0; i < n; i++) {
-		const char *c = s + i + 1;
-		size_t rest = n - i - 1;
-
-		if (s[i] != '/')
-			continue;
-		if (rest == 0 || c[0] == '/')
-			return 0; /* trailing or doubled slash */
-		if (c[0] == '.' && (rest == 1 || c[1] == '/'))
-			return 0; /* "." */
-		if (c[0] == '.' && c[1] == '.' && (rest == 2 || c[2] == '/'))
-			return 0; /* ".." */
-	}
-	return 1;
-}
-
 /* The general case, in a frame of its own: the key is folded. */
 static __attribute__((noinline)) void ps_note_folded(const char *path,
 						     uint64_t ops)
@@ -99,7 +76,7 @@ static void ps_note(const char *path, uint64_t ops)
 	if (!shim_active())
 		return;
 	n = strlen(path);
-	if (ps_is_key(path, n))
+	if (shim_is_key(path, n))
 		shim_record_bytes(path, n, ops);
 	else
 		ps_note_folded(path, ops);

@@ -336,10 +336,9 @@ unusual:
 }
 
 int shim_resolve_next(const void *self, const char *const *names, size_t n,
-		      void **out, const char **self_name)
+		      const char *audit, void **out, const char **self_name)
 {
 	struct resolve_walk w;
-	const char *audit = getenv("LD_AUDIT");
 
 	*self_name = NULL;
 	for (size_t i = 0; i < n; i++)

@@ -20,9 +20,11 @@
  * by dlopen or not needed by one before it, another namespace, an unloaded
  * object, an auditor, a table it does not read): then dlsym must answer
  * for every name.
- * Start-up only: getenv, and dl_iterate_phdr takes the loader's lock; no
+ * audit is LD_AUDIT's value (NULL when unset): an auditor set there sends
+ * every name to dlsym.
+ * Start-up only: dl_iterate_phdr takes the loader's lock; no
  * allocation; about 2.5 KiB of stack. */
 int shim_resolve_next(const void *self, const char *const *names, size_t n,
-		      void **out, const char **self_name);
+		      const char *audit, void **out, const char **self_name);
 
 #endif

@@ -17,7 +17,7 @@
 #include <pthread.h>
 #include <string.h>
 
-SHIM_HIDDEN _Atomic int shim_sandbox_on;
+SHIM_HIDDEN SHM_HOT_DATA _Atomic int shim_sandbox_on;
 
 /* The policy, copied once at start-up, and the server connection. */
 static struct cache_sandbox sb;

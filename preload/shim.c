@@ -9,6 +9,7 @@
  * is a pure pass-through.
  */
 #include "shim.h"
+#include "prefault.h"
 #include "resolve.h"
 
 #include <dlfcn.h>
@@ -21,18 +22,18 @@
 #endif
 
 #define SHIM_DEFINE_REAL(shape, ret, name, params, ...) \
-	SHIM_HIDDEN _Atomic shim_fn_##name shim_real_##name;
+	SHIM_HIDDEN SHM_HOT_DATA _Atomic shim_fn_##name shim_real_##name;
 #ifndef __APPLE__
 SHIM_HOOKS_ALL(SHIM_DEFINE_REAL)
 #endif
 
-SHIM_HIDDEN _Atomic int shim_state;
+SHIM_HIDDEN SHM_HOT_DATA _Atomic int shim_state;
 SHIM_HIDDEN _Thread_local int shim_busy __attribute__((tls_model("initial-exec")));
 SHIM_HIDDEN _Thread_local struct cache_hint shim_hint
 	__attribute__((tls_model("initial-exec")));
-SHIM_HIDDEN struct cache shim_cache;
-static size_t shim_max_key; /* cache_max_key(), read once */
-static int shim_debug;      /* SHMCACHE_DEBUG set: one line per failure */
+SHIM_HIDDEN SHM_HOT_DATA struct cache shim_cache;
+SHM_HOT_DATA static size_t shim_max_key; /* cache_max_key(), read once */
+SHM_HOT_DATA static int shim_debug; /* SHMCACHE_DEBUG set: one line per failure */
 
 /* ---- debug output: write(2) only, never stdio ------------------------- */
 
@@ -71,6 +72,30 @@ static void shim_say_window_once(void)
 			 "records past that part are dropped", "", NULL);
 }
 
+/* ---- the environment at start-up ---------------------------------------- */
+
+/* getenv's answer, from environ read in place with byte compares: no call
+ * into libc, whose getenv and strncmp are pages a short process would not
+ * otherwise touch (each first touch a page fault). */
+const char *shim_getenv(const char *name)
+{
+	char **e = environ;
+
+	if (e == NULL)
+		return NULL;
+	for (; *e != NULL; e++) {
+		const char *v = *e, *n = name;
+
+		while (*n != '\0' && *v == *n) {
+			v++;
+			n++;
+		}
+		if (*n == '\0' && *v == '=')
+			return v + 1;
+	}
+	return NULL;
+}
+
 /* ---- real functions ------------------------------------------------------ */
 
 void *shim_resolve(const char *name)
@@ -89,7 +114,7 @@ static const char *const shim_real_names[] = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
 #endif
 
 /* Our file name as the loader gave it, when the walk below found it. */
-static const char *shim_self_name;
+SHM_HOT_DATA static const char *shim_self_name;
 
 /* Every row's real function: the symbol tables in one pass where they can
  * answer (resolve.h), dlsym for the rest. */
@@ -100,7 +125,8 @@ void shim_resolve_all(void)
 	size_t i = 0;
 
 	(void)shim_resolve_next((const void *)shim_resolve_all, shim_real_names,
-				SHIM_ROWS, found, &shim_self_name);
+				SHIM_ROWS, shim_getenv("LD_AUDIT"), found,
+				&shim_self_name);
 #define SHIM_RESOLVE_ROW(shape, ret, name, params, ...)                     \
 	if (atomic_load_explicit(&shim_real_##name, memory_order_relaxed) == \
 	    NULL) {                                                          \
@@ -307,6 +333,29 @@ void shim_key_target_copied(struct shim_key *k, const struct shim_key *link,
 
 /* ---- recording -------------------------------------------------------------- */
 
+int shim_is_key(const char *s, size_t n)
+{
+	if (n == 0 || s[0] != '/')
+		return 0;
+	if (n == 1)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		const char *c = s + i + 1;
+		size_t rest = n - i - 1;
+
+		if (s[i] != '/')
+			continue;
+		if (rest == 0 || c[0] == '/')
+			return 0; /* trailing or doubled slash */
+		if (c[0] == '.' && (rest == 1 || c[1] == '/'))
+			return 0; /* "." */
+		if (c[0] == '.' && c[1] == '.' && (rest == 2 || c[2] == '/'))
+			return 0; /* ".." */
+	}
+	return 1;
+}
+
+
 void shim_record(const struct shim_key *k, uint64_t ops, int failed, int err,
 		 int outcome)
 {
@@ -440,47 +489,45 @@ char *const *shim_va_fill(char **argv, const char *arg, va_list *ap,
 /* ---- start-up ------------------------------------------------------------ */
 
 /* Our own file name, absolute, so that children in other directories find
- * it when it is re-injected. */
-static int shim_self_path(char *out, size_t cap)
+ * it when it is re-injected: the loader's name when it is absolute (as
+ * `shmcache run` gives it), else its real path made in buf (PATH_MAX
+ * bytes, written only then).  NULL when there is none. */
+static const char *shim_self_path(char *buf)
 {
 	Dl_info info;
-	shim_fn_realpath rp = shim_get_realpath();
+	shim_fn_realpath rp;
 	/* the loader's name for us: from the resolving walk, else dladdr */
 	const char *name = shim_self_name;
 
 	if (name == NULL) {
 		if (dladdr((void *)shim_self_path, &info) == 0)
-			return -1;
+			return NULL;
 		name = info.dli_fname;
 	}
 	if (name == NULL)
-		return -1;
-	if (name[0] == '/') {
-		size_t n = strlen(name);
-		if (n >= cap)
-			return -1;
-		memcpy(out, name, n + 1);
-		return 0;
-	}
-	if (cap < PATH_MAX || rp == NULL)
-		return -1;
-	return rp(name, out) != NULL ? 0 : -1;
+		return NULL;
+	if (name[0] == '/')
+		return name;
+	rp = shim_get_realpath();
+	return rp != NULL ? rp(name, buf) : NULL;
 }
 
 /* Start-up proper: resolves the real functions, reads the environment,
  * attaches the cache.  Returns the state to publish. */
 static int shim_startup(void)
 {
-	static char self[PATH_MAX];
+	/* Written only for a relative name: a process that never needs them
+	 * never touches their pages. */
+	static char self_buf[PATH_MAX];
 	static struct shim_key file;
-	const char *env_file, *env_debug;
+	const char *env_file, *env_debug, *path, *self;
 	size_t base = 0;
 	int r;
 
 	shim_resolve_all();
-	env_debug = getenv("SHMCACHE_DEBUG");
+	env_debug = shim_getenv("SHMCACHE_DEBUG");
 	shim_debug = env_debug != NULL && env_debug[0] != '\0';
-	env_file = getenv("SHMCACHE_FILE");
+	env_file = shim_getenv("SHMCACHE_FILE");
 	if (env_file == NULL || env_file[0] == '\0')
 		return SHIM_OFF;
 	if (shim_supervised()) {
@@ -492,7 +539,9 @@ static int shim_startup(void)
 		return SHIM_OFF;
 	}
 	/* Relative names are made absolute (not folded: the kernel resolves
-	 * symlinks before "..") so that every process names one file. */
+	 * symlinks before "..") so that every process names one file; an
+	 * absolute one is used where it is, in the environment. */
+	path = env_file;
 	if (env_file[0] != '/') {
 		base = shim_cwd(file.buf, sizeof file.buf - 1);
 		if (base == 0 || base == CACHE_KEY_TOOLONG ||
@@ -503,19 +552,20 @@ static int shim_startup(void)
 			return SHIM_OFF;
 		}
 		file.buf[base++] = '/';
+		memcpy(file.buf + base, env_file, strlen(env_file) + 1);
+		path = file.buf;
 	} else if (strlen(env_file) >= sizeof file.buf) {
 		if (shim_debug)
 			shim_say("SHMCACHE_FILE too long", "", NULL);
 		return SHIM_OFF;
 	}
-	memcpy(file.buf + base, env_file, strlen(env_file) + 1);
 
 	shim_busy = 1; /* the allocator's own open/stat are not recorded */
-	r = cache_attach(&shim_cache, file.buf, CACHE_ATTACH_CREATE);
+	r = cache_attach(&shim_cache, path, CACHE_ATTACH_CREATE);
 	shim_busy = 0;
 	if (r != CACHE_OK) {
 		if (shim_debug)
-			shim_say("cannot use ", file.buf,
+			shim_say("cannot use ", path,
 				 r == CACHE_E_ARENA
 					 ? shm_strerror(shim_cache.arena_err)
 					 : cache_strerror(r));
@@ -525,13 +575,12 @@ static int shim_startup(void)
 	shim_sandbox_start();
 	if (shim_debug && shim_cache.arena.mapped_blocks < SHM_ARENA_BLOCKS)
 		shim_say("address-space limit: mapping the first part of ",
-			 file.buf, NULL);
-	if (shim_self_path(self, sizeof self) != 0 ||
-	    shim_env_save(file.buf, self) != 0) {
+			 path, NULL);
+	self = shim_self_path(self_buf);
+	if (self == NULL || shim_env_save(path, self) != 0) {
 		if (shim_debug)
 			shim_say("cannot save the environment for exec", "",
 				 NULL);
-		self[0] = '\0';
 	}
 	shim_supervise_init();
 	pthread_atfork(NULL, NULL, shim_cwd_after_fork);
@@ -540,16 +589,26 @@ static int shim_startup(void)
 
 /* A successful exec does not return to the process that made it, so the
  * program it started records it: the name execve was given (AT_EXECFN,
- * relative to the cwd, which exec keeps) was executed and exists.  A key
- * of its own, not on the stack: only the start-up's winner writes it. */
+ * relative to the cwd, which exec keeps) was executed and exists.  An
+ * absolute, normalised name (what a PATH search gives) is recorded in
+ * place; another is folded into a key of its own, not on the stack (only
+ * the start-up's winner writes it) and out of the hot pages. */
 static void shim_record_own_exec(void)
 {
 #ifdef AT_EXECFN
 	static struct shim_key self_exec;
 	const char *fn = (const char *)getauxval(AT_EXECFN);
+	size_t n = 0;
 
 	if (fn == NULL || fn[0] == '\0')
 		return;
+	while (fn[n] != '\0') /* no libc strlen: a page of its own */
+		n++;
+	if (shim_is_key(fn, n)) {
+		shim_record_bytes(fn, n,
+				  cache_call_value(CACHE_OP_EXEC, false, 0));
+		return;
+	}
 	shim_key_at(&self_exec, AT_FDCWD, fn);
 	shim_record(&self_exec, CACHE_OP_EXEC, 0, 0, 1);
 #endif
@@ -572,6 +631,16 @@ int shim_start(void)
 		shim_record_own_exec();
 	errno = e;
 	return s;
+}
+
+/* Our code mapped in before any other constructor of this library runs,
+ * crtbegin's frame_dummy included (a constructor with a priority runs
+ * first): each is on a text page that would otherwise fault in on its own.
+ * Cold, as code run once is: placed among the first text pages, which the
+ * loader's call of _init has touched already. */
+__attribute__((constructor(101), cold)) static void shim_init_pages(void)
+{
+	shim_prefault_text();
 }
 
 /* The objects the loader mapped are recorded here, in the constructor,

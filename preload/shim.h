@@ -46,6 +46,7 @@
 #endif
 
 #include "ctrie_cache.h"
+#include "shm_hot.h" /* SHM_HOT_DATA */
 
 #ifdef __APPLE__
 #include <crt_externs.h>
@@ -132,6 +133,9 @@ struct shim_key {
  * readable up to its NUL or its first SHIM_KEY_CAP + 1 bytes (see
  * shim_path_was_read); nothing past them is read.  Signal-safe. */
 SHIM_HIDDEN void shim_key_at(struct shim_key *k, int dirfd, const char *path);
+/* Whether s (n bytes) is an absolute, normalised path: its own key, which
+ * shim_record_bytes may take in place.  Reads s only; signal-safe. */
+SHIM_HIDDEN int shim_is_key(const char *s, size_t n);
 /* shim_key_at for a path that may not be readable (the real call has not
  * shown it, or has not run yet): the string is first copied into the end of
  * k->buf with a read that cannot fault (process_vm_readv on ourselves).  A
@@ -432,6 +436,10 @@ SHIM_HIDDEN int shim_temp_denied(struct shim_key *k, const char *tmpl,
 /* Sandbox mode, before tmpfile: whether libc's temporary directory is
  * denied (the violation recorded).  Signal-safe, errno untouched. */
 SHIM_HIDDEN int shim_tmpdir_denied(void);
+
+/* getenv(name) read from environ in place, calling nothing in libc.
+ * Start-up only (environ may change under a running program). */
+SHIM_HIDDEN const char *shim_getenv(const char *name);
 
 /* ---- real functions ---------------------------------------------------- */
 

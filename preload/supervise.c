@@ -21,21 +21,21 @@
 
 static char sup_helper[PATH_MAX];
 static char sup_patterns[1024];
-static int sup_on;
-static int sup_debug; /* SHMCACHE_DEBUG set: an unsupervised run is said */
+SHM_HOT_DATA static int sup_on;
+SHM_HOT_DATA static int sup_debug; /* SHMCACHE_DEBUG set: an unsupervised run is said */
 
 int shim_supervised(void)
 {
-	const char *m = getenv("SHMCACHE_SUPERVISED");
+	const char *m = shim_getenv("SHMCACHE_SUPERVISED");
 
 	return m != NULL && m[0] != '\0';
 }
 
 void shim_supervise_init(void)
 {
-	const char *h = getenv("SHMCACHE_SUPERVISOR");
-	const char *p = getenv("SHMCACHE_SUPERVISE_PATTERNS");
-	const char *d = getenv("SHMCACHE_DEBUG");
+	const char *h = shim_getenv("SHMCACHE_SUPERVISOR");
+	const char *p = shim_getenv("SHMCACHE_SUPERVISE_PATTERNS");
+	const char *d = shim_getenv("SHMCACHE_DEBUG");
 
 	sup_debug = d != NULL && d[0] != '\0';
 

@@ -462,8 +462,8 @@ static void structural_problem(const char *p, void *arg)
  * too: both processes hold its half-built nodes.  The trie stays sound,
  * every key is found, and every child finishes its record.  Leaks are
  * allowed.  The counters are only statistics here: a record forked in the
- * middle counts nothing, and a fork between the check for it and a count
- * counts twice, so each fork may put the entry count one off, either way
+ * middle counts in the parent only, and a fork between the check for it and
+ * a count counts twice, so each fork may put the entry count one off, either way
  * (and the byte counters too: bytes_unaccounted may go either way).
  *
  * One cache file: records new keys while the timer forks, until TWIN_KEYS

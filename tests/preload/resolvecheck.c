@@ -12,6 +12,7 @@
 #define _GNU_SOURCE 1
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "hooks.def"
 #include "resolve.h"
@@ -26,7 +27,7 @@ __attribute__((constructor)) static void resolvecheck(void)
 	const char *self = NULL;
 	Dl_info info;
 	int walk = shim_resolve_next((const void *)resolvecheck, names, NROWS,
-				     fast, &self);
+				     getenv("LD_AUDIT"), fast, &self);
 
 	for (size_t i = 0; i < NROWS; i++) {
 		void *slow = dlsym(RTLD_NEXT, names[i]);
