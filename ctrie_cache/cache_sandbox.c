@@ -64,15 +64,16 @@ static const char sb_late[] =
 
 int cache_sandbox_init(struct cache_sandbox *s, struct cache *c)
 {
-	int r;
+	/* the policy first: without one, s is left untouched (a process
+	 * without a sandbox writes none of its pages) */
+	int r = cache_policy_load(c, &s->policy);
 
+	if (r != 1)
+		return r;
 	memset(s, 0, offsetof(struct cache_sandbox, policy));
 	s->c = c;
 	s->fd = -1;
 	s->owner = (long)getpid();
-	r = cache_policy_load(c, &s->policy);
-	if (r != 1)
-		return r;
 	s->restricts = s->policy.dflt != CACHE_VERDICT_ALLOW;
 	for (uint32_t i = 0; i < s->policy.nrules; i++)
 		s->restricts |= s->policy.rule[i].verdict != CACHE_VERDICT_ALLOW;

@@ -528,7 +528,8 @@ struct cache_sandbox {
 };
 
 /* Copies c's policy into s (cache_policy_load) and readies s.  Returns 1
- * with a policy, 0 without one, CACHE_E_CORRUPT when it is malformed.  Not
+ * with a policy, 0 without one (s untouched), CACHE_E_CORRUPT when it is
+ * malformed (s not ready); s is used only after 1.  Not
  * signal-safe (start-up), not thread-safe. */
 int cache_sandbox_init(struct cache_sandbox *s, struct cache *c);
 

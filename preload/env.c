@@ -18,8 +18,17 @@
 #define AUDIT_FLAG_VAR "SHMCACHE_AUDIT="
 #define AUDIT_LIB "libshmcache-audit.so"
 
-SHM_HOT_DATA static char env_preload[sizeof PRELOAD_VAR + SHIM_KEY_CAP]; /* LD_PRELOAD=<us> */
-SHM_HOT_DATA static char env_file[sizeof FILE_VAR + SHIM_KEY_CAP];       /* SHMCACHE_FILE=.. */
+/* LD_PRELOAD=<us> and SHMCACHE_FILE=<file>, written by every process at
+ * start-up: in the hot section when they fit its short buffers (the usual
+ * names), else in buffers of full length out of it, so that the hot
+ * section stays one page (shm_hot.h). */
+#define ENV_SHORT 192
+SHM_HOT_DATA static char env_preload_short[ENV_SHORT];
+SHM_HOT_DATA static char env_file_short[ENV_SHORT];
+static char env_preload_long[sizeof PRELOAD_VAR + SHIM_KEY_CAP];
+static char env_file_long[sizeof FILE_VAR + SHIM_KEY_CAP];
+SHM_HOT_DATA static char *env_preload; /* one of the two, once saved */
+SHM_HOT_DATA static char *env_file;
 SHM_HOT_DATA static const char *env_self;   /* our path, inside env_preload */
 SHM_HOT_DATA static size_t env_self_len;
 SHM_HOT_DATA static const char *env_self_base;/* its last component */
@@ -97,9 +106,21 @@ int shim_env_save(const char *file, const char *libpath)
 {
 	const char *slash;
 
-	if (libpath[0] == '\0' ||
-	    env_put(env_preload, sizeof env_preload, PRELOAD_VAR, libpath) ||
-	    env_put(env_file, sizeof env_file, FILE_VAR, file))
+	if (libpath[0] == '\0')
+		return -1;
+	env_preload = env_put(env_preload_short, sizeof env_preload_short,
+			      PRELOAD_VAR, libpath) == 0
+			      ? env_preload_short
+			      : env_preload_long;
+	env_file = env_put(env_file_short, sizeof env_file_short, FILE_VAR,
+			   file) == 0
+			   ? env_file_short
+			   : env_file_long;
+	if ((env_preload == env_preload_long &&
+	     env_put(env_preload_long, sizeof env_preload_long, PRELOAD_VAR,
+		     libpath)) ||
+	    (env_file == env_file_long &&
+	     env_put(env_file_long, sizeof env_file_long, FILE_VAR, file)))
 		return -1;
 	env_self = env_preload + strlen(PRELOAD_VAR);
 	env_self_len = strlen(env_self);
