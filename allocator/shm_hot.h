@@ -13,10 +13,11 @@
  * hot state shares the pages the loader has faulted in already.
  *
  * Small, with nothing in it that a short process does not write: the
- * shim's share (~3.3 KiB) fits, with the GOT's tail and the start of .bss,
+ * shim's share (~1.8 KiB) fits, with the GOT's tail and the start of .bss,
  * in the one page that relocation and the loader's clearing of .bss touch
  * anyway; each KiB more may cost every process a page fault (the start-up
- * benchmark counts them).
+ * benchmark counts them; test preload-hot-page fails when the page
+ * overflows).
  *
  * SHM_FORK_DATA is for what the fork handlers write in the child: a
  * section of its own (the linker keeps it after shmcache_hot), so that a
