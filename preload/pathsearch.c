@@ -127,8 +127,7 @@ static void ps_script(shim_fn_execve ex, const char *file, char *const argv[],
 	}
 }
 
-/* Whether an error of a candidate lets the search go on. */
-static int ps_next(int err)
+int shim_path_search_goes_on(int err)
 {
 	switch (err) {
 	case EACCES:
@@ -169,7 +168,7 @@ static int ps_search(shim_fn_execve ex, const char *file, size_t flen,
 		ps_exec(ex, cand, argv, envp);
 		if (errno == ENOEXEC)
 			ps_script(ex, cand, argv, envp);
-		if (!ps_next(errno))
+		if (!shim_path_search_goes_on(errno))
 			return -1;
 		denied |= errno == EACCES;
 		if (*end++ == '\0')

@@ -406,6 +406,10 @@ SHIM_HIDDEN int shim_exec_search(const char *file, char *const argv[],
 /* The PATH libc's searches use: environ's, read in place (no getenv),
  * else glibc's default "/bin:/usr/bin".  Async-signal-safe. */
 SHIM_HIDDEN const char *shim_env_path(void);
+/* Whether a PATH candidate's error err lets the search go on to the next
+ * (glibc's execvpe and posix_spawnp: EACCES, ENOENT, ESTALE, ENOTDIR,
+ * ENODEV, ETIMEDOUT).  Pure. */
+SHIM_HIDDEN int shim_path_search_goes_on(int err);
 
 /* ---- system and popen (shell.c), temporary files (tmpfile.c) ---------- */
 

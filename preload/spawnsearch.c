@@ -32,35 +32,6 @@
 
 #ifndef __APPLE__
 
-#define SP_DEFAULT_PATH "/bin:/usr/bin" /* glibc's confstr(_CS_PATH) */
-
-static const char *sp_env_path(void)
-{
-	char **e = environ;
-
-	if (e == NULL)
-		return NULL;
-	for (; *e != NULL; e++)
-		if (strncmp(*e, "PATH=", 5) == 0)
-			return *e + 5;
-	return NULL;
-}
-
-static int sp_goes_on(int err)
-{
-	switch (err) {
-	case EACCES:
-	case ENOENT:
-	case ESTALE:
-	case ENOTDIR:
-	case ENODEV:
-	case ETIMEDOUT:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 /* A candidate and its key: too large for a signal handler's stack beside
  * the hook's own key, they come from a small static pool, each pair
  * claimed with an atomic bit (as sandbox.c's resolution buffers).  When
@@ -141,7 +112,7 @@ static int sp_try(struct sp_bufs *B, pid_t *pid,
 		shim_record_bytes(B->key, klen,
 				  cache_call_value(CACHE_OP_EXEC, r != 0, r) |
 					  d);
-	if (r != 0 && sp_goes_on(r)) {
+	if (r != 0 && shim_path_search_goes_on(r)) {
 		*eacces |= r == EACCES;
 		return -1;
 	}
@@ -154,11 +125,9 @@ static int sp_search(struct sp_bufs *B, const char *name, size_t n,
 		     const posix_spawnattr_t *attr, char *const argv[],
 		     char *const envp[])
 {
-	const char *path = sp_env_path(), *p, *end;
+	const char *path = shim_env_path(), *p, *end;
 	int eacces = 0, e = errno, r;
 
-	if (path == NULL)
-		path = SP_DEFAULT_PATH;
 	for (p = path;; p = end + 1) {
 		size_t len;
 
