@@ -10,6 +10,8 @@ from clitest import *  # noqa: E402,F401,F403
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "sandbox_probe.py")
+# /tmp denied, but for the probe's own directory (a clone may lie in /tmp)
+DENY_TMP = ["--allow", os.path.realpath(HERE), "--deny", "/tmp"]
 SERVER = os.path.join(HERE, "..", "..", "scripts", "sandbox-server")
 
 
@@ -233,7 +235,7 @@ class TempFiles(SandboxBase):
                                  "tmpnam:-"])
         self.assertEqual(res, [p("ok/dir"), "/tmp", "/tmp", "/tmp"])
         # nowhere left (the test's directory lies under /tmp too)
-        res, _ = self.probe_env(["--deny", p("no"), "--deny", "/tmp"], env,
+        res, _ = self.probe_env(["--deny", p("no")] + DENY_TMP, env,
                                 ["tempnam:" + p("no/dir"), "tmpnam:-"])
         self.assertEqual(res, ["ENOENT", "ENOENT"])
         # allowed, TMPDIR wins as in libc
@@ -248,7 +250,7 @@ class TempFiles(SandboxBase):
         return json.loads(r.stdout.decode().splitlines()[-1]), r
 
     def test_tmpfile(self):
-        res, _ = self.probe(["--deny", "/tmp"], ["tmpfile:-"])
+        res, _ = self.probe(DENY_TMP, ["tmpfile:-"])
         self.assertEqual(res, ["ENOENT"])
         res, _ = self.probe(["--deny", self.path("no")], ["tmpfile:-"])
         self.assertEqual(res, ["ok"])
