@@ -206,10 +206,9 @@ static inline bool shm_arena_offset_ok(const struct shm_arena *a, shm_offt off,
 #define SHM_ARENA_ADDR(a, off) ((void *)((a)->base + (off)))
 
 /* A region of the file header reserved for the arena's client (the path
- * cache keeps its header, its top table of 8 MiB and the sandbox policy
- * there: shmcache's ctrie_layout.h).  SHM_CLIENT_AREA_SIZE bytes, zero in a
- * fresh file, 64-byte aligned.  Async-signal-safe. */
-#define SHM_CLIENT_AREA_SIZE (8UL * 1024UL * 1024UL + 64UL * 1024UL)
+ * cache keeps its header and its top table there).  SHM_CLIENT_AREA_SIZE
+ * bytes, zero in a fresh file, 64-byte aligned.  Async-signal-safe. */
+#define SHM_CLIENT_AREA_SIZE (1024UL * 1024UL)
 void *shm_arena_client_area(const struct shm_arena *a);
 
 /* A token for "no room since": non-zero while the allocator has some size

@@ -298,7 +298,7 @@ static int open_file(const char *path, unsigned flags, int *err)
 }
 
 /*
- * Address-space limit.  The whole file (525 MiB by default) counts against
+ * Address-space limit.  The whole file (518 MiB by default) counts against
  * RLIMIT_AS, so a program that sets `ulimit -v` or setrlimit would run out
  * of address space early under the shim.  With an unlimited RLIMIT_AS the
  * whole file is mapped, and with one of 16 times the file or more too (the

@@ -101,7 +101,7 @@
 #include "shm_alloc.h"
 
 #define SHM_LAYOUT_MAGIC "SHMALLOC" /* 8 bytes, no terminator in the file */
-#define SHM_LAYOUT_VERSION 3u /* the layout described here */
+#define SHM_LAYOUT_VERSION 2u /* the layout described here */
 
 #define SHM_D (MAX_ALLOC_POW2 - MIN_ALLOC_POW2) /* levels below the top    */
 #define SHM_NLEVELS (SHM_D + 1)

@@ -3,8 +3,8 @@
  * and the block of the cache file that holds them for every process.
  *
  * THE POLICY BLOCK lives in the allocator's client area, at
- * CACHE_POLICY_OFF, the page after the cache header and its top table
- * (ctrie_layout.h says where).  It is zero in a fresh file, and a file without a
+ * CACHE_POLICY_OFF, after the cache header (which ends well before it; see
+ * the static assertion).  It is zero in a fresh file, and a file without a
  * policy keeps it zero:
  *
  *   offset  field        written
@@ -42,6 +42,7 @@
 
 #define CACHE_POLICY_MAGIC UINT64_C(0x5943494c4f504353) /* "SCPOLICY" */
 #define CACHE_POLICY_VERSION 1u
+#define CACHE_POLICY_OFF ((size_t)256 * 1024)
 #define CACHE_POLICY_NCOUNTERS 8
 
 struct policy_block {
@@ -59,6 +60,8 @@ struct policy_block {
 	char bytes[CACHE_POLICY_MAX_BYTES];
 };
 
+_Static_assert(sizeof(struct ctrie_header) <= CACHE_POLICY_OFF,
+	       "the policy block starts after the cache header");
 _Static_assert(CACHE_POLICY_OFF + sizeof(struct policy_block) <=
 		       SHM_CLIENT_AREA_SIZE,
 	       "the policy block fits the allocator's client area");

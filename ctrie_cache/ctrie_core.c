@@ -25,17 +25,16 @@
  *    replaces them.  Each key therefore has exactly one S-node forever.
  *  - Keys whose full 64-bit hashes are equal go to an L-node at the level
  *    where they meet, instead of descending to the last level first.
- *  - Levels 0-3 are implicit and the I-nodes of level 4 are the words of
- *    the top table (ctrie_layout.h), indexed by the hash's low 20 bits.  In
- *    the papers' terms the trie starts with full C-nodes at levels 0-3,
- *    which an insert-only trie of a few million keys reaches anyway and
- *    never leaves; an empty top word stands for an empty C-node, and a word
- *    naming an S-node for a C-node holding that one key.  Cache-Tries keeps
- *    a cache of a deep level beside the trie, whose entries may be stale
- *    and are validated; here that level is the trie itself, so nothing is
- *    validated or kept up to date.  Unlike Cache-Tries the level does not
- *    adapt: it is chosen for the default arena's millions of keys
- *    (ctrie_layout.h says why level 4).
+ *  - Levels 0-2 are implicit and the I-nodes of level 3 are the words of
+ *    the top table (ctrie_layout.h), indexed by the hash's low 15 bits.  In
+ *    the papers' terms the trie starts with full C-nodes at levels 0-2,
+ *    which an insert-only trie of more than a few tens of thousands of keys
+ *    reaches anyway and never leaves; an empty top word stands for an empty
+ *    C-node.  Cache-Tries keeps a cache of a deep level beside the trie,
+ *    whose entries may be stale and are validated; here that level is the
+ *    trie itself, so nothing is validated or kept up to date.  Unlike
+ *    Cache-Tries the level does not adapt: beyond about a million keys most
+ *    searches walk one more I-node below level 3 (32^4 prefixes).
  *
  * Lock-freedom: a failed CAS means another insert changed that I-node; each
  * I-node can change only a bounded number of times (a slot goes empty ->
@@ -91,72 +90,34 @@ static CTRIE_ALWAYS_INLINE enum step cnode_step(const struct cache *c, shm_offt 
 	}
 }
 
-/* The step at a top word that names an S-node (the only key of its
- * prefix): the key's S-node or its absence. */
-static CTRIE_ALWAYS_INLINE enum step top_snode_step(const struct cache *c,
-						    shm_offt m, uint32_t hdr,
-						    const unsigned char *key,
-						    size_t len,
-						    struct ctrie_hit *hit)
-{
-	switch (ctrie_snode_match(c, m, hdr, key, len, &hit->s, &hit->len)) {
-	case 1:
-		return STEP_FOUND;
-	case 0:
-		return STEP_ABSENT;
-	default:
-		return STEP_CORRUPT;
-	}
-}
-
-/* The first step of a search, at its top word w: the key's S-node, its
- * absence (an empty word, an unused level-4 slot, an S-node of another
- * key), or the level-4 C-node's child to descend into (*next). */
-static CTRIE_ALWAYS_INLINE enum step top_step(const struct cache *c,
-					      uint64_t w,
-					      const unsigned char *key,
-					      size_t len, uint64_t h,
-					      struct ctrie_hit *hit,
-					      shm_offt *next)
-{
-	const shm_offt m = ctrie_ref_off(ctrie_top_ref(w));
-	uint32_t hdr;
-
-	if (!ctrie_top_may_hold(w, h))
-		return STEP_ABSENT;
-	hdr = ctrie_hdr_at(c, m);
-	if (CTRIE_TAG(hdr) == TAG_SNODE)
-		return top_snode_step(c, m, hdr, key, len, hit);
-	return cnode_step(c, m, CTRIE_TOP_LEVEL, key, len, h, hit, next);
-}
-
 int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
 		 uint64_t h, struct ctrie_hit *hit, struct ctrie_pos *where)
 {
-	_Atomic uint64_t *top = ctrie_top_word(ctrie_hdr(c), h);
-	/* acquire: the node's contents were written before the release CAS
-	 * that published it */
-	const uint64_t w = atomic_load_explicit(top, memory_order_acquire);
-	_Atomic uint32_t *word = NULL;
+	_Atomic uint32_t *word = ctrie_top_word(ctrie_hdr(c), h);
 	unsigned level = CTRIE_TOP_LEVEL;
-	shm_offt m = ctrie_ref_off(ctrie_top_ref(w));
-	shm_offt next = SHM_NULL;
-	enum step st = top_step(c, w, key, len, h, hit, &next);
 
 	for (;;) {
+		/* acquire: the C-node's contents were written before the
+		 * release CAS that published it */
+		shm_offt m = ctrie_ref_off(
+			atomic_load_explicit(word, memory_order_acquire));
 		const struct ctrie_inode *I;
+		shm_offt next = SHM_NULL;
 
-		switch (st) {
+		if (m == SHM_NULL) {
+			/* an empty top slot; a main word below is never 0 */
+			if (level != CTRIE_TOP_LEVEL)
+				return ctrie_corrupt(c);
+			goto absent;
+		}
+		switch (cnode_step(c, m, level, key, len, h, hit, &next)) {
 		case STEP_FOUND:
 			return 1;
 		case STEP_ABSENT:
-			where->word = word;
-			where->level = level;
-			where->main = m;
-			return 0;
+			goto absent;
 		case STEP_DESCEND:
 			break;
-		default:
+		case STEP_CORRUPT:
 			return ctrie_corrupt(c);
 		}
 		/* bounded: cnode_step descends from levels below the last */
@@ -165,13 +126,12 @@ int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
 		if (I == NULL)
 			return ctrie_corrupt(c);
 		word = (_Atomic uint32_t *)&I->main;
-		/* acquire: as the top word's */
-		m = ctrie_ref_off(atomic_load_explicit(word,
-						       memory_order_acquire));
-		/* a main word below the top is never 0 */
-		if (m == SHM_NULL)
-			return ctrie_corrupt(c);
-		st = cnode_step(c, m, level, key, len, h, hit, &next);
+		continue;
+absent:
+		where->word = word;
+		where->level = level;
+		where->main = m;
+		return 0;
 	}
 }
 

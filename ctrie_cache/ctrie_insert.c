@@ -336,69 +336,49 @@ static shm_offt lnode_with(struct cache *c, struct build *b,
 	return off;
 }
 
-/* The node that holds leaf x (hash hx) and leaf y (hash hy != hx) at
- * level: a C-node of level, with a chain of one-child C-nodes and I-nodes
- * below it down to where the hashes part.  Returns it, SHM_NULL if the
- * arena is full, or 1 if the hashes do not part below the last level (a
- * damaged file). */
-static shm_offt dual_cnode(struct cache *c, struct build *b, shm_offt x,
-			   uint64_t hx, shm_offt y, uint64_t hy, unsigned level)
+/* A new chain of I-nodes from level down to where hashes hx and hy part,
+ * holding leaf x (hash hx) and leaf y (hash hy != hx).  Returns the top
+ * I-node, SHM_NULL if the arena is full, or 1 if the hashes do not part
+ * below the last level (a damaged file). */
+static shm_offt dual(struct cache *c, struct build *b, shm_offt x,
+		     uint64_t hx, shm_offt y, uint64_t hy, unsigned level)
 {
 	unsigned d = level, l;
-	unsigned ix, iy;
-	struct ctrie_cnode *cn;
-	shm_offt co;
+	shm_offt below = SHM_NULL;
 
 	while (d <= CTRIE_MAX_LEVEL && ctrie_index(hx, d) == ctrie_index(hy, d))
 		d++;
 	if (d > CTRIE_MAX_LEVEL)
 		return 1;
-	ix = ctrie_index(hx, d);
-	iy = ctrie_index(hy, d);
-	cn = alloc(c, b, ctrie_cnode_size(2), &co);
-	if (cn == NULL)
-		return SHM_NULL;
-	cn->bitmap = (UINT32_C(1) << ix) | (UINT32_C(1) << iy);
-	cn->child[ix < iy ? 0 : 1] = ctrie_ref_of(x);
-	cn->child[ix < iy ? 1 : 0] = ctrie_ref_of(y);
-	cn->hdr = ctrie_tree_hdr(TAG_CNODE, d, hy);
-	for (l = d; l > level; l--) {
+	for (l = d + 1; l-- > level;) {
+		struct ctrie_cnode *cn;
 		struct ctrie_inode *in;
-		shm_offt io;
+		shm_offt co, io;
 
+		if (l == d) {
+			unsigned ix = ctrie_index(hx, d), iy = ctrie_index(hy, d);
+			cn = alloc(c, b, ctrie_cnode_size(2), &co);
+			if (cn == NULL)
+				return SHM_NULL;
+			cn->bitmap = (UINT32_C(1) << ix) | (UINT32_C(1) << iy);
+			cn->child[ix < iy ? 0 : 1] = ctrie_ref_of(x);
+			cn->child[ix < iy ? 1 : 0] = ctrie_ref_of(y);
+		} else {
+			cn = alloc(c, b, ctrie_cnode_size(1), &co);
+			if (cn == NULL)
+				return SHM_NULL;
+			cn->bitmap = UINT32_C(1) << ctrie_index(hy, l);
+			cn->child[0] = ctrie_ref_of(below);
+		}
+		cn->hdr = ctrie_tree_hdr(TAG_CNODE, l, hy);
 		in = alloc(c, b, sizeof *in, &io);
 		if (in == NULL)
 			return SHM_NULL;
 		in->hdr = ctrie_tree_hdr(TAG_INODE, l, hy);
 		set_from_zero32(&in->main, ctrie_ref_of(co));
-		cn = alloc(c, b, ctrie_cnode_size(1), &co);
-		if (cn == NULL)
-			return SHM_NULL;
-		cn->bitmap = UINT32_C(1) << ctrie_index(hy, l - 1);
-		cn->child[0] = ctrie_ref_of(io);
-		cn->hdr = ctrie_tree_hdr(TAG_CNODE, l - 1, hy);
+		below = io;
 	}
-	return co;
-}
-
-/* A new I-node of level over dual_cnode's node: the chain that replaces a
- * leaf of a C-node of level - 1.  Returns the I-node, SHM_NULL or 1 as
- * dual_cnode. */
-static shm_offt dual(struct cache *c, struct build *b, shm_offt x,
-		     uint64_t hx, shm_offt y, uint64_t hy, unsigned level)
-{
-	shm_offt co = dual_cnode(c, b, x, hx, y, hy, level);
-	struct ctrie_inode *in;
-	shm_offt io;
-
-	if (co == SHM_NULL || co == 1)
-		return co;
-	in = alloc(c, b, sizeof *in, &io);
-	if (in == NULL)
-		return SHM_NULL;
-	in->hdr = ctrie_tree_hdr(TAG_INODE, level, hy);
-	set_from_zero32(&in->main, ctrie_ref_of(co));
-	return io;
+	return below;
 }
 
 /* A C-node with no child: what an empty slot of the top table stands for. */
@@ -415,8 +395,7 @@ struct insert {
 	uint64_t h;
 	uint64_t ops;
 	unsigned long forks;
-	_Atomic uint32_t *word; /* below the top level */
-	uint64_t top_seen;      /* the top word as last read (ctrie_layout.h) */
+	_Atomic uint32_t *word;
 	unsigned level;
 	shm_offt m;
 	struct snode_place np;
@@ -507,91 +486,42 @@ static shm_offt leaf_for(struct insert *in, struct build *b,
 	return dual(in->c, b, sl->child, lh, sn, in->h, in->level + 1);
 }
 
-/* CASes the main word from in->m to new node nc: a C-node, or an S-node
- * in an empty top word; bits is the top word's new bitmap of level-4
- * slots (ignored below the top).  Returns whether it won. */
-static bool cas_main(struct insert *in, shm_offt nc, uint32_t bits)
-{
-	if (in->level == CTRIE_TOP_LEVEL) {
-		uint64_t seen = in->top_seen;
-		/* release: publishes the new nodes' contents; acquire on
-		 * failure: the next round reads the winner's node */
-		if (atomic_compare_exchange_strong_explicit(
-			    ctrie_top_word(ctrie_hdr(in->c), in->h), &seen,
-			    ctrie_top_make(ctrie_ref_of(nc), bits),
-			    memory_order_release, memory_order_acquire))
-			return true;
-		in->top_seen = seen;
-		in->m = ctrie_ref_off(ctrie_top_ref(seen));
-	} else {
-		uint32_t seen = ctrie_ref_of(in->m);
-		/* release, acquire: as above */
-		if (atomic_compare_exchange_strong_explicit(
-			    in->word, &seen, ctrie_ref_of(nc),
-			    memory_order_release, memory_order_acquire))
-			return true;
-		in->m = ctrie_ref_off(seen);
-	}
-	return false;
-}
-
-/* CASes the main word from in->m to new node nc (cas_main).  Won: the
- * replaced nodes, retired bytes of blocks, are counted and so is the new
- * key.  Lost: in->m names the winner's node. */
-static bool publish(struct insert *in, shm_offt nc, uint32_t bits,
-		    size_t retired)
+/* CASes the main word from in->m to new C-node nc.  Won: the replaced
+ * C-node (bm its bitmap; SHM_NULL for an empty top slot) and L-node (ln of
+ * n keys, or NULL) are retired and the new key is counted.  Lost: in->m
+ * names the winner's C-node. */
+static bool publish(struct insert *in, shm_offt nc, uint32_t bm,
+		    const struct ctrie_lnode *ln, size_t n)
 {
 	struct ctrie_header *H = ctrie_hdr(in->c);
+	uint32_t seen = ctrie_ref_of(in->m);
 
-	if (!cas_main(in, nc, bits))
+	/* release: publishes the new nodes' contents; acquire on failure:
+	 * the next round reads the winner's C-node */
+	if (!atomic_compare_exchange_strong_explicit(
+		    in->word, &seen, ctrie_ref_of(nc), memory_order_release,
+		    memory_order_acquire)) {
+		in->m = ctrie_ref_off(seen);
 		return false;
+	}
 	/* Retirement point: the replaced C-node (and L-node) may still be
 	 * read by others; an epoch-based reclamation would free them once
 	 * every reader that could hold them has left.  After a fork its twin
 	 * may count this insert too: then neither counts it (but see
 	 * ctrie_fork.c for the window left). */
 	if (!forked_since(in->forks)) {
+		size_t retired = 0;
+
+		if (in->m != SHM_NULL)
+			retired += shm_arena_block_size(
+				ctrie_cnode_size(ctrie_popcount(bm)));
+		if (ln != NULL)
+			retired += shm_arena_block_size(ctrie_lnode_size(n));
 		count(&H->retired_bytes, retired);
 		ctrie_recent_push(H, in->np.off);
 		count(&H->key_bytes, in->len);
 	}
 	return true;
-}
-
-/* The bytes of the blocks that a new C-node in place of in->m retires:
- * that C-node (bitmap bm; none for an empty top slot), and the L-node ln
- * of n keys (or NULL) that a longer copy replaces. */
-static size_t replaced_bytes(const struct insert *in, uint32_t bm,
-			     const struct ctrie_lnode *ln, size_t n)
-{
-	size_t retired = 0;
-
-	if (in->m != SHM_NULL)
-		retired += shm_arena_block_size(
-			ctrie_cnode_size(ctrie_popcount(bm)));
-	if (ln != NULL)
-		retired += shm_arena_block_size(ctrie_lnode_size(n));
-	return retired;
-}
-
-/* The end of an attempt whose new node nc (SHM_NULL: the arena is full;
- * 1: the file is damaged) is to replace in->m, with bits for a top word:
- * publishes it, or retires what was built.  ROUND_DONE, ROUND_BUILD (lost: in->m names the
- * winner's node), ROUND_FULL or ROUND_CORRUPT. */
-static enum round finish(struct insert *in, struct build *b, shm_offt nc,
-			 uint32_t bits, size_t retired)
-{
-	if (nc == SHM_NULL || nc == 1) {
-		build_retire(in->c, b, in->forks);
-		return nc == 1 ? ROUND_CORRUPT : ROUND_FULL;
-	}
-	if (publish(in, nc, bits, retired)) {
-		in->np.off = SHM_NULL; /* published: nothing to give up */
-		return ROUND_DONE;
-	}
-	build_retire(in->c, b, in->forks);
-	count(&ctrie_hdr(in->c)->lost_races, 1);
-	return ROUND_BUILD;
 }
 
 /* One CAS attempt for an absent key in slot sl of C-node cn (bitmap bm):
@@ -611,126 +541,57 @@ static enum round attempt(struct insert *in, const struct ctrie_cnode *cn,
 	if (in->np.off == SHM_NULL &&
 	    !snode_new(in->c, in->key, in->len, in->ops, &in->np, in->forks))
 		return ROUND_FULL;
-	/* an empty top slot takes the S-node itself (ctrie_layout.h) */
-	if (in->m == SHM_NULL)
-		return finish(in, &b, in->np.off, sl->bit, 0);
 	leaf = leaf_for(in, &b, kind, sl, in->np.off);
-	nc = leaf == SHM_NULL || leaf == 1
-		     ? leaf
-		     : cnode_with(in->c, &b, cn, bm, in->level, in->h, sl->bit,
-				  leaf);
-	return finish(in, &b, nc, bm | sl->bit,
-		      replaced_bytes(in, bm, lh_same ? sl->ln : NULL, sl->n));
-}
-
-/* A round at a top word that names S-node s (header word hdr): merges the
- * value if s holds the key, else builds the level-4 C-node that holds both
- * keys and CASes it in (ctrie_layout.h).  The S-node stays (in the new
- * C-node): nothing is retired but the nodes of a lost attempt.  Returns
- * as attempt. */
-static enum round top_snode(struct insert *in, uint32_t hdr)
-{
-	const struct ctrie_snode *s;
-	struct build b = { 0 };
-	size_t slen;
-	uint64_t sh;
-	shm_offt nc;
-
-	switch (ctrie_snode_match(in->c, in->m, hdr, in->key, in->len, &s,
-				  &slen)) {
-	case 1:
-		ctrie_snode_merge(s, in->ops);
-		return ROUND_DONE;
-	case 0:
-		break;
-	default:
+	if (leaf == 1) {
+		build_retire(in->c, &b, in->forks);
 		return ROUND_CORRUPT;
 	}
-	sh = ctrie_hash(s->key, slen);
-	/* a key that does not belong under this word is damage */
-	if (ctrie_prefix(sh, CTRIE_TOP_LEVEL) !=
-	    ctrie_prefix(in->h, CTRIE_TOP_LEVEL))
-		return ROUND_CORRUPT;
-	if (in->np.off == SHM_NULL &&
-	    !snode_new(in->c, in->key, in->len, in->ops, &in->np, in->forks))
+	nc = leaf == SHM_NULL ? SHM_NULL
+			      : cnode_with(in->c, &b, cn, bm, in->level, in->h,
+					   sl->bit, leaf);
+	if (nc == SHM_NULL) {
+		build_retire(in->c, &b, in->forks);
 		return ROUND_FULL;
-	if (sh == in->h) {
-		shm_offt ln = lnode_with(in->c, &b, NULL, 0, in->m, in->np.off,
-					 in->h);
-		nc = ln == SHM_NULL
-			     ? SHM_NULL
-			     : cnode_with(in->c, &b, &empty_cnode, 0,
-					  CTRIE_TOP_LEVEL, in->h,
-					  UINT32_C(1) << ctrie_index(
-						  in->h, CTRIE_TOP_LEVEL),
-					  ln);
-	} else {
-		nc = dual_cnode(in->c, &b, in->m, sh, in->np.off, in->h,
-				CTRIE_TOP_LEVEL);
 	}
-	return finish(in, &b, nc,
-		      UINT32_C(1) << ctrie_index(sh, CTRIE_TOP_LEVEL) |
-			      UINT32_C(1) << ctrie_index(in->h, CTRIE_TOP_LEVEL),
-		      0);
+	if (publish(in, nc, bm, lh_same ? sl->ln : NULL, sl->n)) {
+		in->np.off = SHM_NULL; /* published: nothing to give up */
+		return ROUND_DONE;
+	}
+	build_retire(in->c, &b, in->forks);
+	count(&ctrie_hdr(in->c)->lost_races, 1);
+	return ROUND_BUILD;
 }
 
-/* One round at the main word the insert is at: ROUND_DESCEND (go on
- * below), ROUND_BUILD (a CAS lost: again at the same word), or the
- * outcome. */
-static enum round insert_round(struct insert *in)
-{
-	const struct ctrie_cnode *cn;
-	struct ctrie_slot sl;
-	uint32_t bm;
-	enum round r;
-
-	if (in->level == CTRIE_TOP_LEVEL && in->m != SHM_NULL) {
-		const uint32_t hdr = ctrie_hdr_at(in->c, in->m);
-		if (CTRIE_TAG(hdr) == TAG_SNODE)
-			return top_snode(in, hdr);
-	}
-	cn = main_cnode(in, &bm);
-	if (cn == NULL)
-		return ROUND_CORRUPT;
-	r = classify(in, cn, bm, &sl);
-	if (r != ROUND_BUILD)
-		return r;
-	return attempt(in, cn, bm,
-		       (bm & sl.bit) == 0 ? CTRIE_SLOT_EMPTY : CTRIE_SLOT_LEAF,
-		       &sl);
-}
-
-/* Insert-or-merge at where, the main word and node at which a search
- * found the key absent: rounds of insert_round, each at the main word the
- * last one left, until the key is in. */
+/* Insert-or-merge at where, the main word and C-node in which a search
+ * found the key absent: rounds of classify and attempt, each at the main
+ * word the last one left, until the key is in. */
 static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		     uint64_t h, uint64_t ops, const struct ctrie_pos *where)
 {
 	struct insert in = { c, key, len, h, ops, ctrie_forks(), where->word,
-			     0, where->level, where->main, { SHM_NULL, 0 } };
+			     where->level, where->main, { SHM_NULL, 0 } };
 	struct ctrie_header *H = ctrie_hdr(c);
 	enum round r = ROUND_CORRUPT;
 	unsigned tries = 0;
 
-	if (in.level == CTRIE_TOP_LEVEL) {
-		/* acquire: see ctrie_search.  Read again rather than passed
-		 * on (a signal handler's stack is small): the search read it
-		 * a moment ago, and the round works from this value. */
-		in.top_seen = atomic_load_explicit(ctrie_top_word(H, h),
-						   memory_order_acquire);
-		in.m = ctrie_ref_off(ctrie_top_ref(in.top_seen));
-	}
-	/* A key whose level-4 slot is unused needs its S-node whatever the
-	 * top word names: built first, a full arena refuses the record
-	 * without a read of that node, a line of a file of hundreds of MiB
-	 * (ctrie_layout.h). */
-	if (in.level == CTRIE_TOP_LEVEL && !ctrie_top_may_hold(in.top_seen, h) &&
-	    !snode_new(c, key, len, ops, &in.np, in.forks))
-		r = ROUND_FULL;
-	while (r != ROUND_FULL && tries < CTRIE_MAX_RETRIES) {
-		r = insert_round(&in);
+	while (tries < CTRIE_MAX_RETRIES) {
+		const struct ctrie_cnode *cn;
+		struct ctrie_slot sl;
+		uint32_t bm;
+		enum ctrie_slot_kind kind;
+
+		cn = main_cnode(&in, &bm);
+		if (cn == NULL) {
+			r = ROUND_CORRUPT;
+			break;
+		}
+		r = classify(&in, cn, bm, &sl);
 		if (r == ROUND_DESCEND)
 			continue;
+		if (r != ROUND_BUILD)
+			break;
+		kind = (bm & sl.bit) == 0 ? CTRIE_SLOT_EMPTY : CTRIE_SLOT_LEAF;
+		r = attempt(&in, cn, bm, kind, &sl);
 		if (r != ROUND_BUILD)
 			break;
 		tries++;

@@ -14,7 +14,7 @@
  *   12      header_size      sizeof(struct ctrie_header)
  *   16      max_key          cache_max_key() of the formatting build
  *   20      level_bits       CTRIE_BITS (5: 32-way C-nodes)
- *   24      top_level        CTRIE_TOP_LEVEL (4: the top table's level)
+ *   24      top_level        CTRIE_TOP_LEVEL (3: the top table's level)
  *   --- own cache line (written on every new key, never on a plain hit) ---
  *   64      entries          distinct keys inserted; its value before an
  *                            insert's increment is that insert's slot in
@@ -46,69 +46,26 @@
  *   --- own cache lines: the ring of recent inserts (cache_recent) ---
  *   192     recent[64]       S-node offsets, slot = entries % CTRIE_RECENT
  *   --- the top table, 64-byte aligned ---
- *   704     top[1048576]     the main words of the trie's 2^20 I-nodes of
- *                            level 4, indexed by the hash's low 20 bits
- *                            (their path prefix), 8 bytes each (8 MiB; at
- *                            448 where shm_offt is 32 bits):
- *                            low half, a reference (as a C-node child, see
- *                            below): 0 while the prefix has no key (an
- *                            empty C-node), the S-node of the prefix's only
- *                            key while it has one, else the level-4 C-node
- *                            of the prefix; high half, the level-4 slots in
- *                            use under it: the C-node's bitmap, the bit of
- *                            the S-node's key (1 << bits 20-24 of its hash),
- *                            0 for an empty word
- *   --- the policy block, at CACHE_POLICY_OFF (8 MiB + 4 KiB) ---
- *           policy           the sandbox policy and its counters, zero
- *                            when there is none (< 32 KiB): documented in
- *                            cache_policy.c
- *   (the client area ends at 8 MiB + 64 KiB: SHM_CLIENT_AREA_SIZE)
+ *           top[32768]       the main words of the trie's 32768 I-nodes of
+ *                            level 3, indexed by the hash's low 15 bits
+ *                            (their path prefix): each the reference (as a
+ *                            C-node child, see below) of the level-3 C-node
+ *                            of that prefix, or 0 while the prefix has no
+ *                            key (an empty C-node)
+ *   256 KiB policy block     the sandbox policy and its counters, zero when
+ *                            there is none: documented in cache_policy.c
  *
- * THE TOP TABLE stands for levels 0-4 of the trie.  Keys are never removed,
- * so once a cache holds some millions of keys its levels 0-3 are full
- * C-nodes (1 + 32 + 1024 + 32768 of them) that never change shape again,
- * and its 2^20 I-nodes of level 4 are all there.  Built node by node, each
- * of those C-nodes would be copied for every key that lands directly in it,
- * and a search would walk them or memoise them (the path cache of
- * Cache-Tries).  The table makes them implicit from the start: it is that
- * cache of level 4 made authoritative, with the I-nodes' main words
- * themselves in it, so a search starts with one load at level 4 and an
- * insert there CASes that word.  Nodes are of levels 4..CTRIE_MAX_LEVEL;
- * I-nodes of levels 5 and below.
- *
- * Why level 4 and not 3: a search reads the top word, then one node per
- * level down to the key's slot, each a cache miss (and, in a process new
- * to a big file, a page touched for the first time) in a file of hundreds
- * of MiB.  With a table of level 3 (32768 words), a cache of 3M keys holds
- * ~100 keys under each word: every level-3 C-node is full of I-nodes and a
- * search reads C-node 3, I-node 4, C-node 4 (and often I-node 5, C-node 5),
- * where at 250k keys it reads C-node 3 only; each insert also copies that
- * full C-node (a 256-byte block of garbage per key), so that the default
- * arena filled with ~3.3M keys.  With 2^20 words a search at 3M keys reads
- * C-node 4 (about 3 keys) and the key's leaf; copies are of small C-nodes,
- * and the default arena holds ~5.5M keys (bench/bench-fullcache).
- *
- * Why a word may name an S-node: in a cache of a few hundred thousand keys
- * most words have one key or none, and the table does not stay in a
- * core's cache.  A one-key C-node would cost a lookup a third dependent
- * miss (word, C-node, S-node) where a table of level 3 costs two; the word
- * names the S-node itself (word, S-node), as a C-node's slot would.  The
- * second key of a prefix replaces the S-node by a C-node of level 4 that
- * holds both (a word never goes back to an S-node: no ABA).  A search tells
- * the two apart by the tag of the node the word names, which it reads
- * anyway.
- *
- * Why a word carries its slots' bitmap: a search for a key that is absent
- * (every record of a new path, and every one on a full cache) would read
- * the node the word names, a random line in a file of hundreds of MiB: a
- * cache miss, a TLB miss and, in a process new to the file, often a page
- * fault.  With the bitmap beside the reference, a search whose level-4
- * slot is unused (most of them: a full default cache has ~5 keys under a
- * word, 5 of 32 slots) ends at the word.  The pair changes together by one
- * 64-bit CAS (lock-free on every target: ATOMIC_LLONG_LOCK_FREE), and the
- * reference alone decides what is there: a bitmap that disagrees with its
- * node (damage) costs a miss, never a wrong hit, and the next insert under
- * the word writes the node's own.
+ * THE TOP TABLE stands for levels 0-3 of the trie.  Keys are never removed,
+ * so once a cache holds some tens of thousands of keys its levels 0-2 are
+ * full C-nodes (1 + 32 + 1024 of them) that never change shape again, and
+ * its 32768 I-nodes of level 3 are all there.  Built node by node, each of
+ * those C-nodes would be copied for every key that lands directly in it
+ * (about 30 bytes of garbage per key at 200k keys), and a search would walk
+ * them or memoise them (the path cache of Cache-Tries).  The table makes
+ * them implicit from the start: it is that cache of level 3 made
+ * authoritative, with the I-nodes' main words themselves in it, so a search
+ * starts with one load at level 3 and an insert there CASes that word.
+ * Nodes are of levels 3..CTRIE_MAX_LEVEL; I-nodes of levels 4 and below.
  *
  * There is no per-record shared write besides the S-node's own ops word and
  * hit counter: the total of records is the sum of the hit counters.
@@ -137,8 +94,9 @@
  * A C-node names its children, and a main word its C-node, by unit, offset
  * >> CTRIE_REF_SHIFT (8-byte units below a 32 GiB arena; ctrie_ref_of,
  * ctrie_ref_off): 4 bytes a child instead of 8 halve the C-nodes that every
- * insert copies (a full one takes a 256-byte block, not 512) (measured: 8%
- * faster inserts and lookups than with 8-byte words).
+ * insert copies (a full one takes a 256-byte block, not 512), and the top
+ * table takes 128 KiB (measured: 8% faster inserts and lookups than with
+ * 8-byte words).
  *
  * S-NODES ARE CARVED, not allocated one by one: they are permanent, so they
  * are cut unit-aligned (ctrie_snode_extent) from chunks of the largest
@@ -158,7 +116,7 @@
  * 0..CTRIE_MAX_LEVEL (level 12 uses the last 4 bits).  prefix20 is the low
  * 20 bits of the hash prefix shared by everything under the node (bits below
  * 5L): enough for a search and cache_verify to check that a node is where
- * it belongs (the prefix of level 4, the top table's, fits whole).
+ * it belongs (the prefixes of levels 3 and 4 fit whole).
  *
  * I-nodes, S-nodes and the top table are permanent: keys are never removed,
  * so an I-node once linked stays linked at the same place forever and an
@@ -178,13 +136,13 @@
 
 #define CTRIE_MAGIC UINT64_C(0x31454952544353ff)  /* "\xffSCTRIE1" */
 #define CTRIE_FORMATTING UINT64_C(0x464d540000000000) /* | pid */
-#define CTRIE_FORMAT_VERSION 9u /* the layout described above */
+#define CTRIE_FORMAT_VERSION 8u /* the layout described above */
 
 #define CTRIE_BITS 5
 #define CTRIE_FANOUT (1u << CTRIE_BITS)
 #define CTRIE_MAX_LEVEL 12      /* 13 levels x 5 bits >= 64 hash bits */
 #define CTRIE_RECENT 64
-#define CTRIE_TOP_LEVEL 4
+#define CTRIE_TOP_LEVEL 3
 #define CTRIE_TOP_SLOTS (1u << (CTRIE_BITS * CTRIE_TOP_LEVEL))
 /* Keys sharing one full hash: bounded so that an L-node fits a block. */
 #define CTRIE_LNODE_MAX ((SHM_BLOCK_MAX - 16) / sizeof(shm_offt))
@@ -253,17 +211,11 @@ struct ctrie_header {
 
 	alignas(64) _Atomic shm_offt recent[CTRIE_RECENT];
 
-	alignas(64) _Atomic uint64_t top[CTRIE_TOP_SLOTS];
+	alignas(64) _Atomic uint32_t top[CTRIE_TOP_SLOTS];
 };
 
-/* The sandbox policy block's offset in the client area (cache_policy.c):
- * the page after the cache header. */
-#define CACHE_POLICY_OFF ((size_t)8 * 1024 * 1024 + 4096)
-_Static_assert(offsetof(struct ctrie_header, top) ==
-		       192 + CTRIE_RECENT * sizeof(shm_offt),
-	       "the layout documented above");
-_Static_assert(sizeof(struct ctrie_header) <= CACHE_POLICY_OFF,
-	       "the policy block starts after the cache header");
+_Static_assert(sizeof(struct ctrie_header) <= SHM_CLIENT_AREA_SIZE,
+	       "the cache header must fit the allocator's client area");
 _Static_assert(CACHE_KEY_MAX < (1u << 24), "S-node length field is 24 bits");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
 	       "the 64-bit ops word and count are lock-free (signal-safe)");
@@ -392,40 +344,16 @@ static inline size_t ctrie_lnode_size(size_t n)
 	return sizeof(struct ctrie_lnode) + n * sizeof(shm_offt);
 }
 
-/* The top word of the level-4 I-node (CTRIE_TOP_LEVEL) on hash h's path. */
-static inline _Atomic uint64_t *ctrie_top_word(struct ctrie_header *H,
+/* The main word of the level-3 I-node on hash h's path. */
+static inline _Atomic uint32_t *ctrie_top_word(struct ctrie_header *H,
 					       uint64_t h)
 {
 	return &H->top[h & (CTRIE_TOP_SLOTS - 1)];
 }
 
-/* A top word's reference (0: empty) and its bitmap of level-4 slots. */
-static inline uint32_t ctrie_top_ref(uint64_t w)
-{
-	return (uint32_t)w;
-}
-
-static inline uint32_t ctrie_top_bits(uint64_t w)
-{
-	return (uint32_t)(w >> 32);
-}
-
-static inline uint64_t ctrie_top_make(uint32_t ref, uint32_t bits)
-{
-	return (uint64_t)bits << 32 | ref;
-}
-
-/* Whether top word w may hold a key of hash h: it names a node and the
- * key's level-4 slot is in its bitmap. */
-static inline bool ctrie_top_may_hold(uint64_t w, uint64_t h)
-{
-	return ctrie_top_ref(w) != 0 &&
-	       (ctrie_top_bits(w) &
-		(UINT32_C(1) << ctrie_index(h, CTRIE_TOP_LEVEL))) != 0;
-}
-
-/* The top word in slot i of the table, for a walk of the whole table. */
-static inline uint64_t ctrie_top_load(struct ctrie_header *H, uint32_t i)
+/* The reference in slot i of the top table (0: the slot is empty), for a
+ * walk of the whole table. */
+static inline uint32_t ctrie_top_load(struct ctrie_header *H, uint32_t i)
 {
 	/* acquire: see ctrie_search in ctrie_core.c */
 	return atomic_load_explicit(&H->top[i], memory_order_acquire);
@@ -561,11 +489,11 @@ struct ctrie_hit {
 };
 
 /* Where a search found a key absent: the main word of the I-node of that
- * level on the key's hash path (the top word at CTRIE_TOP_LEVEL), and the
- * node it named when the search read it (acquire): a C-node, or at the top
- * level an S-node of another key or SHM_NULL (an empty slot). */
+ * level on the key's hash path (in the top table at level 3), and the
+ * C-node it named when the search read it (acquire); SHM_NULL for an empty
+ * slot of the top table. */
 struct ctrie_pos {
-	_Atomic uint32_t *word; /* NULL at the top level (the key's top word) */
+	_Atomic uint32_t *word;
 	unsigned level;
 	shm_offt main;
 };

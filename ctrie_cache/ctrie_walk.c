@@ -155,15 +155,8 @@ static int walk(struct cache *c, struct walker *w)
 	uint32_t i;
 
 	for (i = 0; i < CTRIE_TOP_SLOTS; i++) {
-		uint32_t ref = ctrie_top_ref(ctrie_top_load(H, i));
-		int r = CACHE_OK;
-
-		/* a word names an S-node, the slot's only key, or a C-node */
-		if (ref != 0 &&
-		    ctrie_tag_at(c, ctrie_ref_off(ref)) == TAG_SNODE)
-			r = visit_snode(c, w, ctrie_ref_off(ref));
-		else if (ref != 0)
-			r = walk_slot(c, w, ref, i);
+		uint32_t ref = ctrie_top_load(H, i);
+		int r = ref != 0 ? walk_slot(c, w, ref, i) : CACHE_OK;
 		if (r != CACHE_OK)
 			return r;
 	}

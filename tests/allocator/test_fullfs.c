@@ -20,7 +20,7 @@ static void setup(void)
 {
 	cr_assert_not_null(mkdtemp(dir));
 	/* header + client area + a few chunks of arena and metadata */
-	mounted = mount("tmpfs", dir, "tmpfs", 0, "size=8768k") == 0;
+	mounted = mount("tmpfs", dir, "tmpfs", 0, "size=1536k") == 0;
 	snprintf(path, sizeof path, "%s/arena", dir);
 }
 

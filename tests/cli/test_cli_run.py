@@ -606,7 +606,7 @@ class Diagnostics(TracedBase):
             self.skipTest("needs root to mount a file system")
         mnt = self.path("mnt")
         os.mkdir(mnt)
-        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m",
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m",
                             "tmpfs", mnt], stderr=subprocess.PIPE)
         if m.returncode != 0:
             self.skipTest("cannot mount a tmpfs: %s" % m.stderr)

@@ -159,7 +159,6 @@ static inline void ref_free(struct ref_map *m)
 struct census {
 	size_t inodes, cnodes, snodes, lnodes;
 	unsigned max_level;
-	size_t top_snodes; /* S-nodes named by a top word */
 };
 
 static inline void census_cnode(const struct cache *c, uint32_t ref,
@@ -195,22 +194,11 @@ static inline void census_cnode(const struct cache *c, uint32_t ref,
 /* Only on a trie that cache_verify found clean. */
 static inline struct census census_of(const struct cache *c)
 {
-	struct census cs = { 0, 0, 0, 0, 0, 0 };
+	struct census cs = { 0, 0, 0, 0, 0 };
 	uint32_t i, ref;
-	for (i = 0; i < CTRIE_TOP_SLOTS; i++) {
-		const uint32_t *h;
-
-		if ((ref = ctrie_top_ref(atomic_load(&ctrie_hdr(c)->top[i]))) == 0)
-			continue;
-		h = SHM_ARENA_ADDR(&c->arena, ctrie_ref_off(ref));
-		/* a top word names its slot's only key, or a C-node */
-		if (CTRIE_TAG(*h) == TAG_SNODE) {
-			cs.snodes++;
-			cs.top_snodes++;
-		} else {
+	for (i = 0; i < CTRIE_TOP_SLOTS; i++)
+		if ((ref = atomic_load(&ctrie_hdr(c)->top[i])) != 0)
 			census_cnode(c, ref, CTRIE_TOP_LEVEL, &cs);
-		}
-	}
 	return cs;
 }
 

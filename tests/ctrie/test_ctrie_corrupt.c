@@ -12,10 +12,7 @@
 
 TestSuite(ctrie, .timeout = 120);
 
-/* Enough keys that some share a top word (so that their leaves lie in
- * C-nodes: cnode_key) and some share more hash bits than the top table
- * indexes (20), so that some leaves lie below its level (deep_key). */
-#define NKEYS 20000
+#define NKEYS 3000
 
 static unsigned char *pristine, *img;
 static size_t img_size;
@@ -109,45 +106,22 @@ static struct exercise exercise(void)
 	return x;
 }
 
-/* A main word: a top word (its reference is the low half; a store keeps
- * its bitmap of slots) or an I-node's. */
-struct word {
-	_Atomic uint64_t *top;
-	_Atomic uint32_t *main;
-};
-
-static uint32_t wload(struct word w)
-{
-	return w.top ? ctrie_top_ref(atomic_load(w.top)) : atomic_load(w.main);
-}
-
-static void wstore(struct word w, uint32_t ref)
-{
-	if (w.top)
-		atomic_store(w.top, ctrie_top_make(ref, ctrie_top_bits(
-							   atomic_load(w.top))));
-	else
-		atomic_store(w.main, ref);
-}
-
 /* The slot of the C-node that holds key i's leaf; *word is the main word
  * that names that C-node, *owner the I-node holding it (SHM_NULL for a
  * word of the top table) and *level its level. */
-static uint32_t *leaf_slot(unsigned i, struct word *word,
+static uint32_t *leaf_slot(unsigned i, _Atomic uint32_t **word,
 			   shm_offt *owner, unsigned *level)
 {
 	char k[64];
 	size_t len = key_of(k, i);
 	uint64_t h = ctrie_hash(k, len);
-	struct word w = { ctrie_top_word(ctrie_hdr(&C), h), NULL };
+	_Atomic uint32_t *w = ctrie_top_word(ctrie_hdr(&C), h);
 	shm_offt in = SHM_NULL;
 	unsigned l;
 
-	cr_assert_neq(ctrie_tag_at(&C, ctrie_ref_off(wload(w))),
-		      TAG_SNODE, "key %u is its top word's only key", i);
 	for (l = CTRIE_TOP_LEVEL; l <= CTRIE_MAX_LEVEL; l++) {
 		struct ctrie_cnode *cn = SHM_ARENA_ADDR(
-			&C.arena, ctrie_ref_off(wload(w)));
+			&C.arena, ctrie_ref_off(atomic_load(w)));
 		uint32_t bit = 1u << ctrie_index(h, l);
 		uint32_t *slot = &cn->child[ctrie_popcount(cn->bitmap & (bit - 1))];
 		if (ctrie_tag_at(&C, ctrie_ref_off(*slot)) != TAG_INODE) {
@@ -157,53 +131,22 @@ static uint32_t *leaf_slot(unsigned i, struct word *word,
 			return slot;
 		}
 		in = ctrie_ref_off(*slot);
-		w.top = NULL;
-		w.main = &((struct ctrie_inode *)SHM_ARENA_ADDR(&C.arena, in))->main;
+		w = &((struct ctrie_inode *)SHM_ARENA_ADDR(&C.arena, in))->main;
 	}
 	cr_assert_fail("no leaf for key %u", i);
 	return NULL;
-}
-
-/* Whether key i's top word names its S-node (the only key of its prefix),
- * or a C-node; in an attached image. */
-static bool top_leaf(unsigned i)
-{
-	char k[64];
-	size_t len = key_of(k, i);
-	struct word w = { ctrie_top_word(ctrie_hdr(&C), ctrie_hash(k, len)),
-			  NULL };
-	return ctrie_tag_at(&C, ctrie_ref_off(wload(w))) == TAG_SNODE;
-}
-
-/* The first key from i on whose top word names a C-node (the key's leaf
- * is in a C-node's slot), or (want_leaf) its S-node, in a fresh image. */
-static unsigned key_where(unsigned i, bool want_leaf)
-{
-	fresh();
-	while (i < NKEYS && top_leaf(i) != want_leaf)
-		i++;
-	cache_detach(&C);
-	cr_assert_lt(i, NKEYS, "no such key");
-	return i;
-}
-
-static unsigned cnode_key(unsigned i)
-{
-	return key_where(i, false);
 }
 
 /* The first key from i on whose leaf lies below the top table's level (in
  * a C-node of an I-node), in a fresh image. */
 static unsigned deep_key(unsigned i)
 {
-	struct word w;
+	_Atomic uint32_t *w;
 	shm_offt owner;
 	unsigned level;
 
 	fresh();
 	for (; i < NKEYS; i++) {
-		if (top_leaf(i))
-			continue;
 		leaf_slot(i, &w, &owner, &level);
 		if (level > CTRIE_TOP_LEVEL)
 			break;
@@ -244,10 +187,10 @@ Test(ctrie, offsets_out_of_range_misaligned_or_wrong_kind,
 	unsigned i, key;
 
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		struct word w;
+		_Atomic uint32_t *w;
 		shm_offt owner;
 		unsigned level;
-		key = cnode_key(11 + i * 101);
+		key = 11 + i * 101;
 		fresh();
 		*leaf_slot(key, &w, &owner, &level) = ctrie_ref_of(bad[i].off);
 		assert_detected(bad[i].what, key);
@@ -257,80 +200,36 @@ Test(ctrie, offsets_out_of_range_misaligned_or_wrong_kind,
 			continue;
 		fresh();
 		leaf_slot(key, &w, &owner, &level);
-		wstore(w, ctrie_ref_of(bad[i].off));
+		atomic_store(w, ctrie_ref_of(bad[i].off));
 		assert_detected(bad[i].what, key);
 	}
 	/* a child that is a C-node (the one that holds it) */
 	{
-		struct word w;
+		_Atomic uint32_t *w;
 		shm_offt owner;
 		uint32_t *s;
 		unsigned level;
-		unsigned key5 = cnode_key(5);
 		fresh();
-		s = leaf_slot(key5, &w, &owner, &level);
-		*s = wload(w);
-		assert_detected("C-node as child", key5);
+		s = leaf_slot(5, &w, &owner, &level);
+		*s = atomic_load(w);
+		assert_detected("C-node as child", 5);
 	}
-	/* an I-node's main word that names an S-node (the key's own: only a
-	 * top word may) */
+	/* a main word that names an S-node (the key's own) */
 	{
-		struct word w;
+		_Atomic uint32_t *w;
 		shm_offt owner;
 		uint32_t *s;
 		unsigned level;
-		unsigned key7 = deep_key(7);
 		fresh();
-		s = leaf_slot(key7, &w, &owner, &level);
-		wstore(w, *s);
-		assert_detected("S-node as main", key7);
+		s = leaf_slot(7, &w, &owner, &level);
+		atomic_store(w, *s);
+		assert_detected("S-node as main", 7);
 	}
-}
-
-/* A top word may name an S-node: its prefix's only key.  One that names
- * the S-node of a key of another prefix is damage: verify reports it, and
- * a record of a key of this prefix is refused (it would build a C-node
- * that puts that key where no search finds it); a lookup finds the key
- * absent, which is true of that prefix. */
-Test(ctrie, top_word_names_a_foreign_snode, .init = make_images,
-     .fini = free_images)
-{
-	char k[64];
-	size_t len;
-	unsigned key = key_where(0, true), other = key_where(key + 1, true);
-	_Atomic uint64_t *w, *ow;
-	long reported = 0;
-
-	fresh();
-	len = key_of(k, key);
-	w = ctrie_top_word(ctrie_hdr(&C), ctrie_hash(k, len));
-	len = key_of(k, other);
-	ow = ctrie_top_word(ctrie_hdr(&C), ctrie_hash(k, len));
-	cr_assert_neq(w, ow);
-	atomic_store(w, atomic_load(ow));
-	cr_assert_gt(cache_verify(&C, quiet, &reported), 0);
-	cr_assert_gt(reported, 0);
-	len = key_of(k, key);
-	cr_assert_eq(cache_lookup(&C, k, len, NULL), 0);
-	cr_assert_eq(cache_record(&C, k, len, CACHE_OP_READ), CACHE_E_CORRUPT);
-	cache_detach(&C);
-
-	/* and one whose header is damaged, as any S-node's */
-	fresh();
-	len = key_of(k, key);
-	{
-		struct ctrie_snode *sn = SHM_ARENA_ADDR(
-			&C.arena,
-			ctrie_ref_off(ctrie_top_ref(atomic_load(ctrie_top_word(
-				ctrie_hdr(&C), ctrie_hash(k, len))))));
-		sn->hdr = TAG_SNODE | 0xffffffu << 8;
-	}
-	assert_detected("top S-node length", key);
 }
 
 Test(ctrie, cycles, .init = make_images, .fini = free_images)
 {
-	struct word w;
+	_Atomic uint32_t *w;
 	shm_offt owner;
 	uint32_t *s;
 	unsigned level, key;
@@ -343,22 +242,17 @@ Test(ctrie, cycles, .init = make_images, .fini = free_images)
 	*s = ctrie_ref_of(owner);
 	assert_detected("slot -> own I-node", key);
 	/* a top word naming another slot's C-node */
-	key = cnode_key(23);
 	fresh();
-	leaf_slot(key, &w, &owner, &level);
+	leaf_slot(23, &w, &owner, &level);
 	{
 		uint32_t j, ref = 0;
-		for (j = 0; j < CTRIE_TOP_SLOTS && ref == 0; j++) {
-			if (&ctrie_hdr(&C)->top[j] == w.top)
-				continue;
-			ref = ctrie_top_ref(atomic_load(&ctrie_hdr(&C)->top[j]));
-			if (ctrie_tag_at(&C, ctrie_ref_off(ref)) != TAG_CNODE)
-				ref = 0;
-		}
+		for (j = 0; j < CTRIE_TOP_SLOTS && ref == 0; j++)
+			if (&ctrie_hdr(&C)->top[j] != w)
+				ref = atomic_load(&ctrie_hdr(&C)->top[j]);
 		cr_assert_neq(ref, 0);
-		wstore(w, ref);
+		atomic_store(w, ref);
 	}
-	assert_detected("top word -> another slot's C-node", key);
+	assert_detected("top word -> another slot's C-node", 23);
 	/* an I-node whose main is itself */
 	key = deep_key(29);
 	fresh();
@@ -370,7 +264,7 @@ Test(ctrie, cycles, .init = make_images, .fini = free_images)
 	key = deep_key(37);
 	fresh();
 	s = leaf_slot(key, &w, &owner, &level);
-	wstore(w, 0);
+	atomic_store(w, 0);
 	assert_detected("I-node main 0", key);
 	/* a child I-node relabelled one level up */
 	key = deep_key(31);
@@ -383,34 +277,30 @@ Test(ctrie, cycles, .init = make_images, .fini = free_images)
 
 Test(ctrie, bad_lengths_and_header, .init = make_images, .fini = free_images)
 {
-	struct word w;
+	_Atomic uint32_t *w;
 	shm_offt owner;
 	uint32_t *s;
 	unsigned level;
 	struct ctrie_snode *sn;
 	struct ctrie_header *H;
-	unsigned key;
 
-	key = cnode_key(41);
 	fresh();
-	s = leaf_slot(key, &w, &owner, &level);
+	s = leaf_slot(41, &w, &owner, &level);
 	sn = SHM_ARENA_ADDR(&C.arena, ctrie_ref_off(*s));
 	sn->hdr = TAG_SNODE | 0xffffffu << 8;
-	assert_detected("S-node length", key);
+	assert_detected("S-node length", 41);
 
-	key = cnode_key(43);
 	fresh();
-	s = leaf_slot(key, &w, &owner, &level);
+	s = leaf_slot(43, &w, &owner, &level);
 	sn = SHM_ARENA_ADDR(&C.arena, ctrie_ref_off(*s));
 	sn->hdr = TAG_LNODE | 1u << 8;
-	assert_detected("S-node tagged L-node", key);
+	assert_detected("S-node tagged L-node", 43);
 
-	key = cnode_key(47);
 	fresh();
-	leaf_slot(key, &w, &owner, &level);
+	leaf_slot(47, &w, &owner, &level);
 	{
 		struct ctrie_cnode *cn = SHM_ARENA_ADDR(
-			&C.arena, ctrie_ref_off(wload(w)));
+			&C.arena, ctrie_ref_off(atomic_load(w)));
 		cn->bitmap = 0xffffffffu; /* popcount beyond the block */
 	}
 	cache_detach(&C);
@@ -461,16 +351,13 @@ Test(ctrie, garbage_top_table, .init = make_images, .fini = free_images)
 
 	fresh();
 	H = ctrie_hdr(&C);
-	/* any word, and then some references into the nodes' blocks with
-	 * every slot's bit set */
+	/* any reference, and then some into the nodes' blocks */
 	for (i = 0; i < CTRIE_TOP_SLOTS; i++)
-		atomic_store(&H->top[i], test_rand(&seed));
+		atomic_store(&H->top[i], (uint32_t)test_rand(&seed));
 	for (i = 0; i < CTRIE_TOP_SLOTS; i += 2)
 		atomic_store(&H->top[i],
-			     ctrie_top_make(ctrie_ref_of(SHM_NULL_REGION_SIZE +
-							 test_rand(&seed) %
-								 (1u << 20)),
-					    UINT32_MAX));
+			     ctrie_ref_of(SHM_NULL_REGION_SIZE +
+					  test_rand(&seed) % (1u << 20)));
 	x = exercise();
 	cr_assert_gt(x.lookups_corrupt, 0);
 	cr_assert_eq(x.iterate, CACHE_E_CORRUPT);
@@ -530,9 +417,7 @@ Test(ctrie, shared_nodes_do_not_make_the_walk_endless, .init = make_images,
 		for (i = 0; i < kids; i++)
 			cn->child[i] = ctrie_ref_of(io);
 	}
-	atomic_store(ctrie_top_word(ctrie_hdr(&C), h),
-		     ctrie_top_make(ctrie_ref_of(below),
-				    UINT32_C(1) << ctrie_index(h, CTRIE_TOP_LEVEL)));
+	atomic_store(ctrie_top_word(ctrie_hdr(&C), h), ctrie_ref_of(below));
 	cr_assert_gt(cache_verify(&C, NULL, NULL), 0);
 	cr_assert_eq(cache_iterate(&C, count_visit, &n), CACHE_E_CORRUPT);
 	cr_assert_eq(cache_stats(&C, &st, true), CACHE_E_CORRUPT);

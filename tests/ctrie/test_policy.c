@@ -125,7 +125,7 @@ Test(policy, stored_once_and_read_back)
 }
 
 /* Offsets of the block (cache_policy.c documents them). */
-#define BLOCK_OFF (8u * 1024u * 1024u + 4096u) /* CACHE_POLICY_OFF */
+#define BLOCK_OFF (256u * 1024u)
 
 Test(policy, hostile_block_refused)
 {

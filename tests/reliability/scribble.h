@@ -149,19 +149,6 @@ static inline void scribble_all_links(const struct scribble_target *t)
 		if (scribble_is_ref(*r, t->used))
 			*r = UINT32_MAX;
 	}
-	/* the top table's words, in the client area, name nodes too */
-	for (size_t i = 0; i < CTRIE_TOP_SLOTS; i++) {
-		struct ctrie_header *H =
-			(struct ctrie_header *)(void *)(t->map + t->client);
-		uint64_t w = atomic_load_explicit(&H->top[i],
-						  memory_order_relaxed);
-		/* relaxed: the cache is not in use while it is damaged */
-		if (ctrie_top_ref(w) != 0)
-			atomic_store_explicit(
-				&H->top[i],
-				ctrie_top_make(UINT32_MAX, ctrie_top_bits(w)),
-				memory_order_relaxed);
-	}
 }
 
 /* Fills t for an attached cache.  Returns 0, or -1 if its statistics

@@ -150,7 +150,7 @@ class Checks:
             return
         mnt = os.path.join(self.top, "small")
         os.mkdir(mnt)
-        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=10m", "tmpfs",
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs",
                             mnt], capture_output=True)
         if m.returncode != 0:
             print("skip: fullfs cannot mount a tmpfs here")
