@@ -201,19 +201,13 @@ static void forwarded_set(sigset_t *set)
 		sigaddset(set, forwarded_signal(i));
 }
 
-static bool readable_file(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, R_OK) == 0;
-}
-
 /* The shim to preload, as a malloc'd absolute path, or NULL (reported). */
 static char *find_lib(const char *opt)
 {
 	const char *given = opt != NULL ? opt : getenv("SHMCACHE_LIB");
 	if (given != NULL && given[0] != '\0') {
 		char *abs = realpath(given, NULL);
-		if (abs == NULL || !readable_file(abs)) {
+		if (abs == NULL || !cli_regular_file(abs, R_OK)) {
 			cli_error("%s: cannot use the shim library: %s", given,
 				  abs == NULL ? strerror(errno) :
 				  "not a readable file");
@@ -222,32 +216,17 @@ static char *find_lib(const char *opt)
 		}
 		return abs;
 	}
-	char exe[4096];
-	ssize_t n = -1;
-#ifndef __APPLE__
-	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-#endif
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash != NULL)
-			*slash = '\0';
-		/* The build tree first, then an installed layout. */
-		static const char *const rel[] = {
-			"/../preload/" LIB_NAME,
-			"/../" SHMCACHE_LIBDIR_REL "/" LIB_NAME,
-			"/../lib/" LIB_NAME,
-			"/../lib64/" LIB_NAME,
-		};
-		for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-			char cand[4096 + 128];
-			snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
-			if (readable_file(cand))
-				return realpath(cand, NULL);
-		}
-	}
-	if (readable_file(SHMCACHE_LIBDIR "/" LIB_NAME))
-		return realpath(SHMCACHE_LIBDIR "/" LIB_NAME, NULL);
+	/* The build tree first, then an installed layout. */
+	static const char *const rel[] = {
+		"/../preload/" LIB_NAME,
+		"/../" SHMCACHE_LIBDIR_REL "/" LIB_NAME,
+		"/../lib/" LIB_NAME,
+		"/../lib64/" LIB_NAME,
+	};
+	char *found = cli_locate(rel, sizeof rel / sizeof rel[0],
+				 SHMCACHE_LIBDIR "/" LIB_NAME, R_OK);
+	if (found != NULL)
+		return found;
 	cli_error("cannot find %s next to this program nor in %s; name it "
 		  "with --lib or SHMCACHE_LIB", LIB_NAME, SHMCACHE_LIBDIR);
 	return NULL;
@@ -466,7 +445,7 @@ static bool set_audit(const char *lib)
 	char *v = NULL;
 	bool ok = false;
 
-	if (audit != NULL && !readable_file(audit))
+	if (audit != NULL && !cli_regular_file(audit, R_OK))
 		cli_error("%s: cannot use the audit library: not a readable "
 			  "file", audit);
 	else if (audit != NULL)

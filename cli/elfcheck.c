@@ -8,8 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <unistd.h> /* X_OK */
 
 #include "cli.h"
 #include "../supervisor/elfkind.h"
@@ -37,9 +36,7 @@ static char *resolve(const char *cmd)
 		}
 		cand[n] = '/';
 		memcpy(cand + n + 1, cmd, clen + 1);
-		struct stat st;
-		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(cand, X_OK) == 0)
+		if (cli_regular_file(cand, X_OK))
 			return cand;
 		free(cand);
 		if (e == NULL)

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,41 +32,21 @@
 static char *sup_helper;           /* set up: the helper's path */
 static const char *sup_patterns;   /* --supervise patterns, or NULL */
 
-static bool executable_file(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
-}
-
 /* $SHMCACHE_SUPERVISOR, else beside this program (the build tree, an
  * installed layout), else the configured libexecdir. */
 static char *find_helper(void)
 {
 	const char *given = getenv("SHMCACHE_SUPERVISOR");
 	if (given != NULL && given[0] != '\0')
-		return executable_file(given) ? realpath(given, NULL) : NULL;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash != NULL)
-			*slash = '\0';
-		static const char *const rel[] = {
-			"/../supervisor/" SUP_NAME,
-			"/../libexec/" SUP_NAME,
-			"/../libexec/shmcache/" SUP_NAME,
-		};
-		for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-			char cand[PATH_MAX + 64];
-			snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
-			if (executable_file(cand))
-				return realpath(cand, NULL);
-		}
-	}
-	if (executable_file(SHMCACHE_LIBEXECDIR "/" SUP_NAME))
-		return realpath(SHMCACHE_LIBEXECDIR "/" SUP_NAME, NULL);
-	return NULL;
+		return cli_regular_file(given, X_OK) ? realpath(given, NULL)
+						     : NULL;
+	static const char *const rel[] = {
+		"/../supervisor/" SUP_NAME,
+		"/../libexec/" SUP_NAME,
+		"/../libexec/shmcache/" SUP_NAME,
+	};
+	return cli_locate(rel, sizeof rel / sizeof rel[0],
+			  SHMCACHE_LIBEXECDIR "/" SUP_NAME, X_OK);
 }
 
 /* In the probe's child, which the filter traces: a grandchild makes the
