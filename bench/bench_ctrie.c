@@ -8,10 +8,10 @@
  * per entry.  Both sides hash with XXH3 and merge ops/count per record.
  *
  * Both start every run on fresh memory: the cache on a new file, the plain
- * table on new anonymous mappings.  (With malloc, runs after the first
- * reused the heap pages that the first had faulted in, since glibc raises
- * its mmap threshold after a large free: the plain table's median then ran
- * on warm pages and the cache's on fresh ones.)
+ * table on new anonymous mappings.  (Under malloc, runs after the first
+ * would reuse the heap pages that the first faulted in, as glibc raises
+ * its mmap threshold after a large free: the plain table's median would
+ * come from warm pages and the cache's from fresh ones.)
  */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
