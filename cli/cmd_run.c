@@ -585,6 +585,37 @@ static int sandbox_report(const struct run_opts *o, const char *cache,
 	return rc;
 }
 
+/* --supervise PATTERNS: each adds to the ':'-separated list.  False when
+ * out of memory. */
+static bool add_supervise_pattern(struct run_opts *o, const char *patterns)
+{
+	char *v = o->supervise == NULL ? strdup(patterns)
+				       : str_concat(o->supervise, ":", patterns);
+	free(o->supervise);
+	o->supervise = v;
+	return v != NULL;
+}
+
+/* The options' combinations that parse_run_opts cannot see one at a time:
+ * -1 when they hold, else the exit code (reported). */
+static int check_run_opts(const char *cmd, struct run_opts *o)
+{
+	if (o->fresh && o->output == NULL)
+		return cli_usage_error(cmd, "--fresh needs -o CACHE");
+	if (o->keep && o->output != NULL)
+		return cli_usage_error(cmd, "--keep is for a temporary "
+				       "cache; -o keeps its cache anyway");
+	if ((o->strict || o->no_decision_cache) && o->policy == NULL)
+		return cli_usage_error(cmd, "%s needs a policy",
+				       o->strict ? "--strict"
+						 : "--no-decision-cache");
+	if (o->no_decision_cache)
+		o->policy->flags |= CACHE_POLICY_NO_DECISION_CACHE;
+	if (o->policy != NULL && !policy_check(o->policy))
+		return EXIT_USAGE;
+	return -1;
+}
+
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
@@ -624,16 +655,10 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'P': o->progress = PROGRESS_ON; break;
 		case 'N': o->progress = PROGRESS_OFF; break;
 		case 'n': o->no_supervise = true; break;
-		case 'S': {
-			char *v = o->supervise == NULL
-					  ? strdup(optarg)
-					  : str_concat(o->supervise, ":", optarg);
-			free(o->supervise);
-			o->supervise = v;
-			if (v == NULL)
+		case 'S':
+			if (!add_supervise_pattern(o, optarg))
 				return cli_usage_error(argv[0], "out of memory");
 			break;
-		}
 		case 'h':
 			fputs(run_help, stdout);
 			return EXIT_OK;
@@ -648,20 +673,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	}
 	if (optind >= argc)
 		return cli_usage_error(argv[0], "no command to run");
-	if (o->fresh && o->output == NULL)
-		return cli_usage_error(argv[0], "--fresh needs -o CACHE");
-	if (o->keep && o->output != NULL)
-		return cli_usage_error(argv[0], "--keep is for a temporary "
-				       "cache; -o keeps its cache anyway");
-	if ((o->strict || o->no_decision_cache) && o->policy == NULL)
-		return cli_usage_error(argv[0], "%s needs a policy",
-				       o->strict ? "--strict"
-						 : "--no-decision-cache");
-	if (o->no_decision_cache)
-		o->policy->flags |= CACHE_POLICY_NO_DECISION_CACHE;
-	if (o->policy != NULL && !policy_check(o->policy))
-		return EXIT_USAGE;
-	return -1;
+	return check_run_opts(argv[0], o);
 }
 
 /* ---- CMD's own exec, recorded as the shim records an exec ---------------
