@@ -9,11 +9,11 @@
  * and each of our wrappers must define the symbol its row names).
  *
  * Contract of everything declared here, unless its comment says otherwise
- * (start-up, shim_start, is the exception): it runs inside hooks, so it is
- * async-signal-safe and thread-safe (no malloc, stdio, locks, dlsym or
- * getenv), and a failure (a key too long, a full or damaged cache) costs
- * the record, never the real call's result; errno is the hook's to keep
- * (each hook gives the program the real call's).
+ * (as start-up's and the system/popen helpers' do): it runs inside hooks,
+ * so it is async-signal-safe and thread-safe (no malloc, stdio, locks,
+ * dlsym or getenv), and a failure (a key too long, a full or damaged
+ * cache) costs the record, never the real call's result; errno is the
+ * hook's to keep (each hook gives the program the real call's).
  */
 #ifndef SHMCACHE_SHIM_H
 #define SHMCACHE_SHIM_H
