@@ -818,6 +818,42 @@ static void exec_search(struct cache *c, char **cmd)
 	errno = eacces ? EACCES : ENOENT;
 }
 
+/* In the child of spawn_and_wait: the signal mask old and the actions
+ * CMD inherits back, then CMD executed; when it cannot be, its errno goes
+ * up the pipe ep and the child exits 127 (not found) or 126. */
+static _Noreturn void exec_child(struct cache *c, char **cmd, int ep[2],
+				 const sigset_t *old)
+{
+	restore_signals();
+	sigprocmask(SIG_SETMASK, old, NULL);
+	close(ep[0]);
+	exec_search(c, cmd);
+	int e = errno;
+	if (write(ep[1], &e, sizeof e) < 0)
+		e = errno; /* the parent then takes CMD for run */
+	fprintf(stderr, "shmcache: %s: %s\n", cmd[0],
+		e == ENOENT ? "command not found" : strerror(e));
+	_exit(e == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC);
+}
+
+/* In the parent: whether CMD ran (nothing came up the pipe efd before its
+ * close-on-exec closed it) into *ran, then CMD's wait status, or -1. */
+static int wait_child(pid_t pid, int efd, bool *ran)
+{
+	int e, status = -1;
+	ssize_t n;
+	while ((n = read(efd, &e, sizeof e)) < 0 && errno == EINTR)
+		;
+	*ran = n != (ssize_t)sizeof e;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			cli_error("waitpid: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return status;
+}
+
 /* Forks and execs CMD, its exec recorded in c (none if NULL); returns its
  * wait status or -1.  *ran is false when CMD could not be executed (the
  * child said why). */
@@ -843,18 +879,8 @@ static int spawn_and_wait(struct cache *c, char **cmd, bool *ran)
 	}
 	fflush(NULL);
 	pid_t pid = fork();
-	if (pid == 0) {
-		restore_signals();
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		close(ep[0]);
-		exec_search(c, cmd);
-		int e = errno;
-		if (write(ep[1], &e, sizeof e) < 0)
-			e = errno; /* the parent then takes CMD for run */
-		fprintf(stderr, "shmcache: %s: %s\n", cmd[0],
-			e == ENOENT ? "command not found" : strerror(e));
-		_exit(e == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC);
-	}
+	if (pid == 0)
+		exec_child(c, cmd, ep, &old);
 	close(ep[1]);
 	int status = -1;
 	if (pid < 0) {
@@ -862,18 +888,7 @@ static int spawn_and_wait(struct cache *c, char **cmd, bool *ran)
 	} else {
 		child_pid = pid;
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		int e;
-		ssize_t n;
-		while ((n = read(ep[0], &e, sizeof e)) < 0 && errno == EINTR)
-			;
-		*ran = n != (ssize_t)sizeof e;
-		while (waitpid(pid, &status, 0) < 0) {
-			if (errno != EINTR) {
-				cli_error("waitpid: %s", strerror(errno));
-				status = -1;
-				break;
-			}
-		}
+		status = wait_child(pid, ep[0], ran);
 		child_pid = 0;
 	}
 	close(ep[0]);
