@@ -252,6 +252,25 @@ class Trees(SupBase):
             os.chmod(f, 0o755)
         self.check_read_once(["/bin/sh", "-c", "./outer"])
 
+    def test_run_cmd_script_chain(self):
+        """run's CMD a script whose interpreter is a script whose
+        interpreter is a script run by busybox (three "#!" lines, as deep
+        as the kernel follows): run decides as the exec hooks do, and
+        starts it supervised."""
+        inner = os.path.join(self.work, "inner")
+        with open(inner, "w") as fh:
+            # argv: busybox sh inner mid outer: outer is the script to run
+            fh.write("#!%s sh\nexec %s sh \"$2\"\n" % (BUSYBOX, BUSYBOX))
+        mid = os.path.join(self.work, "mid")
+        with open(mid, "w") as fh:
+            fh.write("#!%s\n" % inner)
+        outer = os.path.join(self.work, "outer")
+        with open(outer, "w") as fh:
+            fh.write("#!%s\ncat a\n" % mid)
+        for f in (inner, mid, outer):
+            os.chmod(f, 0o755)
+        self.check_read_once(["./outer"])
+
     def test_posix_spawnp_bare_name(self):
         """posix_spawnp("busybox"): the shim finds it in PATH and starts
         it supervised."""
