@@ -169,11 +169,16 @@ int shm_arena_open(struct shm_arena *a, const char *path, unsigned flags,
  * input) as an arena, after the same header checks as shm_arena_open.  With
  * init true the image is first formatted as a fresh arena: zeroed whole, as
  * a new file is (a block is zero the first time it is handed out).  The
- * null region is not write-protected.  Returns SHM_OK or an enum shm_error. */
+ * null region is not write-protected.  Returns SHM_OK or an enum shm_error
+ * (SHM_E_SIZE: len is not SHM_FILE_SIZE; SHM_E_ADDR: image is not 64-byte
+ * aligned).  Not async-signal-safe. */
 int shm_arena_from_memory(struct shm_arena *a, void *image, size_t len,
 			  bool init);
 
-/* Unmaps what shm_arena_open mapped.  Never deletes the file. */
+/* Unmaps what shm_arena_open mapped (an image of shm_arena_from_memory
+ * stays the caller's).  Never deletes the file; cannot fail; a closed
+ * arena may be closed again.  Not async-signal-safe, and no other thread
+ * may use a during or after it. */
 void shm_arena_close(struct shm_arena *a);
 
 /* Lock-free and async-signal-safe.  SHM_NULL on failure (full, too large,
@@ -189,6 +194,8 @@ void shm_arena_close(struct shm_arena *a);
  * makes allocation fail instead of raising SIGBUS (Linux >= 5.14; see
  * shm_layout.h for older kernels and other systems). */
 shm_offt shm_arena_malloc(struct shm_arena *a, size_t n);
+/* shm_arena_malloc of count * size bytes, zeroed; SHM_NULL as well when
+ * the product overflows.  Lock-free and async-signal-safe. */
 shm_offt shm_arena_calloc(struct shm_arena *a, size_t count, size_t size);
 
 /* Frees a block.  An offset that is not the start of a live block (out of
@@ -247,7 +254,8 @@ int shm_arena_stats(const struct shm_arena *a, struct shm_stats *st);
 bool shm_init(void *optional_addr, const char *shm_filename);
 /* Unmaps; never deletes the file.  Not async-signal-safe. */
 void shm_deinit(void);
-/* Why the last shm_init in this process failed (enum shm_error). */
+/* Why the last shm_init in this process failed (enum shm_error).
+ * Async-signal-safe, as is shm_last_errno. */
 int shm_last_error(void);
 /* The errno of the system call behind the last shm_init failure (for
  * SHM_E_OPEN and SHM_E_MAP). */
@@ -259,15 +267,21 @@ shm_offt shm_malloc(size_t n);
 shm_offt shm_calloc(size_t count, size_t size);
 void shm_free(shm_offt off);
 
+/* The same with addresses in this process's mapping instead of offsets:
+ * NULL on failure and before shm_init.  Lock-free, async-signal-safe. */
 void *ptr_malloc(size_t n);
 void *ptr_calloc(size_t count, size_t size);
 void ptr_free(void *p);
 
 /* NULL before a successful shm_init.  Async-signal-safe. */
 void *get_shm_user_base(void);
-/* The process-wide arena (NULL before shm_init), for the arena API. */
+/* The process-wide arena (NULL before shm_init), for the arena API.
+ * Async-signal-safe. */
 struct shm_arena *shm_global_arena(void);
 
+/* Constants of this build, in bytes: the largest and smallest block, the
+ * header in a block (0: the allocator keeps its bookkeeping outside the
+ * blocks), the size of the shared file.  Async-signal-safe. */
 size_t get_shm_max_allocatable_size(void);
 size_t get_shm_min_allocatable_size(void);
 size_t get_sizeof_block_header(void);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "shm_alloc.h"
+#include "bench_util.h"
 
 #define NSIZES 65536
 #define MAXROUNDS 31
@@ -28,25 +29,6 @@ static size_t sizes[NSIZES];      /* uniform random 32..1024 */
 static unsigned idx_rand[NSIZES]; /* uniform random indices  */
 static int rounds = 5;
 static const size_t pairs = 2000000;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 enum kind { SHM, LIBC };
 
@@ -69,7 +51,7 @@ static void k_free(enum kind k, void *p)
  * once (as a user would).  Returns pairs per second. */
 static double run_pairs(enum kind k, size_t fixed, size_t n, unsigned seed)
 {
-	double t0 = now();
+	double t0 = bench_now();
 	for (size_t i = 0; i < n; i++) {
 		size_t sz = fixed ? fixed : sizes[(i + seed) % NSIZES];
 		void *p = k_alloc(k, sz);
@@ -80,7 +62,7 @@ static double run_pairs(enum kind k, size_t fixed, size_t n, unsigned seed)
 		*(volatile size_t *)p = i;
 		k_free(k, p);
 	}
-	return (double)n / (now() - t0);
+	return (double)n / (bench_now() - t0);
 }
 
 /* With `live` blocks held: free a random one, allocate a random size. */
@@ -89,7 +71,7 @@ static double run_live(enum kind k, size_t live, size_t n)
 	void **slot = malloc(live * sizeof *slot);
 	for (size_t i = 0; i < live; i++)
 		slot[i] = k_alloc(k, sizes[i % NSIZES]);
-	double t0 = now();
+	double t0 = bench_now();
 	for (size_t i = 0; i < n; i++) {
 		size_t s = (idx_rand[i % NSIZES] + i / NSIZES) % live;
 		k_free(k, slot[s]);
@@ -100,7 +82,7 @@ static double run_live(enum kind k, size_t live, size_t n)
 		}
 		*(volatile size_t *)slot[s] = i;
 	}
-	double r = (double)n / (now() - t0);
+	double r = (double)n / (bench_now() - t0);
 	for (size_t i = 0; i < live; i++)
 		k_free(k, slot[i]);
 	free(slot);
@@ -122,9 +104,9 @@ static double run_pairs_2p(enum kind k, size_t fixed)
 			if (read(go[0], &ch, 1) != 0)
 				_exit(1);
 			double t[2];
-			t[0] = now();
+			t[0] = bench_now();
 			run_pairs(k, fixed, pairs, (unsigned)c * 4099u);
-			t[1] = now();
+			t[1] = bench_now();
 			_exit(write(res[1], t, sizeof t) == sizeof t ? 0 : 1);
 		}
 	}
@@ -161,10 +143,10 @@ static void fresh_arena(void)
 /* Allocation rate of n random sizes, in the current arena. */
 static double run_allocs(void **out, size_t n)
 {
-	double t0 = now();
+	double t0 = bench_now();
 	for (size_t i = 0; i < n; i++)
 		out[i] = ptr_malloc(sizes[(i * 13) % NSIZES]);
-	return (double)n / (now() - t0);
+	return (double)n / (bench_now() - t0);
 }
 
 /* Fresh vs 50% full then fragmented by freeing a random half. */
@@ -219,9 +201,10 @@ static void line(const char *what, double *ours, double *libc)
 	double r[MAXROUNDS];
 	for (int i = 0; i < rounds; i++)
 		r[i] = ours[i] / libc[i];
-	double ratio = median(r, rounds);
+	double ratio = bench_median(r, rounds);
 	printf("%-34s %8.2f M/s   glibc %8.2f M/s   ratio %5.2fx\n", what,
-	       median(ours, rounds) / 1e6, median(libc, rounds) / 1e6, ratio);
+	       bench_median(ours, rounds) / 1e6,
+	       bench_median(libc, rounds) / 1e6, ratio);
 }
 
 int main(int argc, char **argv)
@@ -284,19 +267,20 @@ int main(int argc, char **argv)
 	double sc[MAXROUNDS];
 	for (int r = 0; r < rounds; r++)
 		sc[r] = a[2][r] / a[0][r];
-	printf("%-34s ours %5.2fx", "2 processes / 1 process, 64 B", median(sc, rounds));
+	printf("%-34s ours %5.2fx", "2 processes / 1 process, 64 B", bench_median(sc, rounds));
 	for (int r = 0; r < rounds; r++)
 		sc[r] = g[2][r] / g[0][r];
-	printf("   glibc %5.2fx\n", median(sc, rounds));
+	printf("   glibc %5.2fx\n", bench_median(sc, rounds));
 	for (int r = 0; r < rounds; r++)
 		sc[r] = a[3][r] / a[1][r];
-	printf("%-34s ours %5.2fx", "2 processes / 1 process, random", median(sc, rounds));
+	printf("%-34s ours %5.2fx", "2 processes / 1 process, random", bench_median(sc, rounds));
 	for (int r = 0; r < rounds; r++)
 		sc[r] = g[3][r] / g[1][r];
-	printf("   glibc %5.2fx\n", median(sc, rounds));
+	printf("   glibc %5.2fx\n", bench_median(sc, rounds));
 	printf("%-34s %8.2f ns/op   glibc %8.2f ns/op\n",
-	       "65536 live, per free+alloc", 1e9 / median(a[5], rounds),
-	       1e9 / median(g[5], rounds));
+	       "65536 live, per free+alloc",
+	       1e9 / bench_median(a[5], rounds),
+	       1e9 / bench_median(g[5], rounds));
 
 	for (int r = 0; r < rounds; r++) {
 		run_fragmented(&fresh[r], &frag[r]);
@@ -305,11 +289,13 @@ int main(int argc, char **argv)
 	for (int r = 0; r < rounds; r++)
 		sc[r] = frag[r] / fresh[r];
 	printf("%-34s %8.2f M/s   fresh %8.2f M/s   ratio %5.2fx\n",
-	       "allocs, 50% full + fragmented", median(frag, rounds) / 1e6,
-	       median(fresh, rounds) / 1e6, median(sc, rounds));
+	       "allocs, 50% full + fragmented",
+	       bench_median(frag, rounds) / 1e6,
+	       bench_median(fresh, rounds) / 1e6, bench_median(sc, rounds));
 	printf("%-34s %7.2f%% of the arena in blocks handed out "
 	       "(%.2f%% requested bytes)\n", "utilisation at first failure",
-	       100 * median(util, rounds), 100 * median(req, rounds));
+	       100 * bench_median(util, rounds),
+	       100 * bench_median(req, rounds));
 	shm_deinit();
 	unlink(path);
 	return 0;

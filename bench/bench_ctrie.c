@@ -8,10 +8,10 @@
  * per entry.  Both sides hash with XXH3 and merge ops/count per record.
  *
  * Both start every run on fresh memory: the cache on a new file, the plain
- * table on new anonymous mappings.  (With malloc, runs after the first
- * reused the heap pages that the first had faulted in, since glibc raises
- * its mmap threshold after a large free: the plain table's median then ran
- * on warm pages and the cache's on fresh ones.)
+ * table on new anonymous mappings.  (Under malloc, runs after the first
+ * would reuse the heap pages that the first faulted in, as glibc raises
+ * its mmap threshold after a large free: the plain table's median would
+ * come from warm pages and the cache's from fresh ones.)
  */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
@@ -23,19 +23,13 @@
 #include <unistd.h>
 
 #include "ctrie_cache.h"
+#include "bench_util.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
 static char **key, **absent;
 static size_t *klen, *alen, n;
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* ---- the plain table ---------------------------------------------------- */
 
@@ -120,18 +114,6 @@ static int plain_lookup(struct plain *p, const char *k, size_t len)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int runs)
-{
-	qsort(v, (size_t)runs, sizeof *v, cmp_double);
-	return runs % 2 ? v[runs / 2] : (v[runs / 2 - 1] + v[runs / 2]) / 2;
-}
-
 static size_t *order;
 
 static void shuffle(uint64_t seed)
@@ -195,7 +177,7 @@ static double lookups_procs(const char *file, int nproc, int present)
 	}
 	close(go[0]);
 	usleep(100000); /* let the children map the file before the clock */
-	t0 = now();
+	t0 = bench_now();
 	close(go[1]);
 	for (i = 0; i < nproc; i++) {
 		int st;
@@ -205,7 +187,7 @@ static double lookups_procs(const char *file, int nproc, int present)
 			exit(1);
 		}
 	}
-	return (double)n * nproc / (now() - t0);
+	return (double)n * nproc / (bench_now() - t0);
 }
 
 int main(int argc, char **argv)
@@ -267,21 +249,21 @@ int main(int argc, char **argv)
 		shuffle((uint64_t)r + 1);
 		/* the plain table */
 		plain_init(&p, n, key_bytes); /* outside, as cache_attach */
-		t = now();
+		t = bench_now();
 		for (i = 0; i < n; i++)
 			plain_record(&p, key[order[i]], klen[order[i]], CACHE_OP_READ);
-		base[0][r] = (double)n / (now() - t);
+		base[0][r] = (double)n / (bench_now() - t);
 		plain_bytes = (double)(p.cap * sizeof *p.t + p.heap_used) / (double)n;
 		shuffle((uint64_t)r + 1000);
 		for (k = 0; k < 2; k++) {
 			size_t found = 0;
-			t = now();
+			t = bench_now();
 			for (i = 0; i < n; i++) {
 				size_t x = order[i];
 				found += k == 0 ? plain_lookup(&p, key[x], klen[x])
 						: plain_lookup(&p, absent[x], alen[x]);
 			}
-			base[1 + k][r] = (double)n / (now() - t);
+			base[1 + k][r] = (double)n / (bench_now() - t);
 			if (found != (k == 0 ? n : 0))
 				die("plain table lookup", 0);
 		}
@@ -293,25 +275,25 @@ int main(int argc, char **argv)
 		int e = cache_attach(&c, argv[2], CACHE_ATTACH_CREATE);
 		if (e != CACHE_OK)
 			die("attach", e);
-		t = now();
+		t = bench_now();
 		for (i = 0; i < n; i++) {
 			e = cache_record(&c, key[order[i]], klen[order[i]],
 					 CACHE_OP_READ);
 			if (e != CACHE_OK)
 				die("record", e);
 		}
-		fig[INS][r] = (double)n / (now() - t);
+		fig[INS][r] = (double)n / (bench_now() - t);
 		shuffle((uint64_t)r + 1000);
 		for (k = 0; k < 2; k++) {
 			size_t found = 0;
-			t = now();
+			t = bench_now();
 			for (i = 0; i < n; i++) {
 				size_t x = order[i];
 				found += (size_t)(k == 0
 					? cache_lookup(&c, key[x], klen[x], NULL)
 					: cache_lookup(&c, absent[x], alen[x], NULL));
 			}
-			fig[LUP + k][r] = (double)n / (now() - t);
+			fig[LUP + k][r] = (double)n / (bench_now() - t);
 			if (found != (k == 0 ? n : 0))
 				die("cache lookup", CACHE_E_CORRUPT);
 		}
@@ -326,7 +308,7 @@ int main(int argc, char **argv)
 		if ((e = cache_attach(&c, argv[2], CACHE_ATTACH_CREATE)) != CACHE_OK)
 			die("attach", e);
 		cache_detach(&c);
-		t = now();
+		t = bench_now();
 		for (k = 0; k < 2; k++) {
 			if (fork() == 0) {
 				struct cache cc;
@@ -346,7 +328,7 @@ int main(int argc, char **argv)
 			if (!WIFEXITED(s) || WEXITSTATUS(s) != 0)
 				die("2-process insert", 0);
 		}
-		fig[INS2][r] = (double)n / (now() - t);
+		fig[INS2][r] = (double)n / (bench_now() - t);
 		/* what the two processes' lost races left: garbage, never
 		 * freed (ctrie_insert.c) */
 		if ((e = cache_attach(&c, argv[2], 0)) != CACHE_OK ||
@@ -369,18 +351,22 @@ int main(int argc, char **argv)
 	printf("%-28s %14s %14s %8s\n", "figure (median)", "ctrie", "plain table",
 	       "ratio");
 	for (f = 0; f < 3; f++)
-		printf("%-28s %14.0f %14.0f %7.2fx\n", name[f], median(fig[f], runs),
-		       median(base[f], runs), median(ratio[f], runs));
+		printf("%-28s %14.0f %14.0f %7.2fx\n", name[f],
+		       bench_median(fig[f], runs), bench_median(base[f], runs),
+		       bench_median(ratio[f], runs));
 	printf("%-28s %14.0f   2 procs / 1 proc: %.2fx\n", name[INS2],
-	       median(fig[INS2], runs),
-	       median(fig[INS2], runs) / median(fig[INS], runs));
+	       bench_median(fig[INS2], runs),
+	       bench_median(fig[INS2], runs) /
+		       bench_median(fig[INS], runs));
 	printf("%-28s %14s   lost races %.0f; bytes/entry in use %.1f, "
-	       "retired %.1f, slack %.1f\n", "", "", median(lost, runs),
-	       median(in_use2, runs), median(retired2, runs),
-	       median(slack2, runs));
-	printf("%-28s %14.0f\n", name[L1], median(fig[L1], runs));
+	       "retired %.1f, slack %.1f\n", "", "",
+	       bench_median(lost, runs), bench_median(in_use2, runs),
+	       bench_median(retired2, runs),
+	       bench_median(slack2, runs));
+	printf("%-28s %14.0f\n", name[L1], bench_median(fig[L1], runs));
 	printf("%-28s %14.0f   2 procs / 1 proc: %.2fx\n", name[L2],
-	       median(fig[L2], runs), median(fig[L2], runs) / median(fig[L1], runs));
+	       bench_median(fig[L2], runs),
+	       bench_median(fig[L2], runs) / bench_median(fig[L1], runs));
 	printf("bytes/entry: ctrie live %.1f, retired %.1f, slack %.1f, "
 	       "in use %.1f; "
 	       "plain table %.1f (slots %zu B at load <= 0.75 + keys); "

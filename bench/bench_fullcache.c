@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "ctrie_cache.h"
+#include "bench_util.h"
 
 #define WINDOW 20000u
 #define WINDOWS 5u
@@ -46,19 +47,6 @@ static size_t key_of(uint64_t i, char *buf, size_t cap)
 			 prefix, (unsigned)(i % 491), (unsigned)(i / 491 % 257),
 			 i, exts[i % 6]);
 	return n < 0 ? 0 : (size_t)n;
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 /* Records key i; returns the cache_record result. */
@@ -97,13 +85,13 @@ static int per_path(const char *path, int n, char **points)
 				return 1;
 			}
 		for (unsigned k = 0; k < WINDOWS; k++) {
-			double t0 = now_ns();
+			double t0 = bench_now();
 			for (unsigned i = 0; i < WINDOW; i++)
 				record(&c, next++);
-			w[k] = (now_ns() - t0) / WINDOW;
+			w[k] = (bench_now() - t0) * 1e9 / WINDOW;
 		}
-		qsort(w, WINDOWS, sizeof w[0], cmp_double);
-		printf("at %" PRIu64 ": %.1f ns\n", at, w[WINDOWS / 2]);
+		printf("at %" PRIu64 ": %.1f ns\n", at,
+		       bench_median(w, WINDOWS));
 		fflush(stdout);
 	}
 	cache_detach(&c);
@@ -151,19 +139,17 @@ static int miss_hit(const char *path)
 	/* hits: every spread-th key of those fill stored (keys 0, 1, ...) */
 	spread = st.entries / WINDOW;
 	for (unsigned k = 0; k < WINDOWS; k++) {
-		double t0 = now_ns();
+		double t0 = bench_now();
 		for (unsigned i = 0; i < WINDOW; i++)
 			record(&c, fresh++);
-		miss[k] = (now_ns() - t0) / WINDOW;
-		t0 = now_ns();
+		miss[k] = (bench_now() - t0) * 1e9 / WINDOW;
+		t0 = bench_now();
 		for (unsigned i = 0; i < WINDOW; i++)
 			record(&c, (uint64_t)i * spread + k);
-		hit[k] = (now_ns() - t0) / WINDOW;
+		hit[k] = (bench_now() - t0) * 1e9 / WINDOW;
 	}
-	qsort(miss, WINDOWS, sizeof miss[0], cmp_double);
-	qsort(hit, WINDOWS, sizeof hit[0], cmp_double);
-	printf("refused: %.1f ns\nhit: %.1f ns\n", miss[WINDOWS / 2],
-	       hit[WINDOWS / 2]);
+	printf("refused: %.1f ns\nhit: %.1f ns\n", bench_median(miss, WINDOWS),
+	       bench_median(hit, WINDOWS));
 	cache_detach(&c);
 	return 0;
 }

@@ -17,21 +17,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #define WINDOW 20000u
 #define WINDOWS 5u
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 static void stat_new(uint64_t i)
 {
@@ -56,13 +45,13 @@ int main(int argc, char **argv)
 		while (next < at)
 			stat_new(next++);
 		for (unsigned k = 0; k < WINDOWS; k++) {
-			double t0 = now_ns();
+			double t0 = bench_now();
 			for (unsigned i = 0; i < WINDOW; i++)
 				stat_new(next++);
-			w[k] = (now_ns() - t0) / WINDOW;
+			w[k] = (bench_now() - t0) * 1e9 / WINDOW;
 		}
-		qsort(w, WINDOWS, sizeof w[0], cmp_double);
-		printf("at %" PRIu64 ": %.1f ns\n", at, w[WINDOWS / 2]);
+		printf("at %" PRIu64 ": %.1f ns\n", at,
+		       bench_median(w, WINDOWS));
 		fflush(stdout);
 	}
 	return 0;

@@ -241,4 +241,14 @@ uint64_t run_sandbox_exec_gate(struct cache *c, const char *key);
 bool violations_count(const char *path, uint64_t *denied, uint64_t *unknown);
 int cmd_violations(int argc, char **argv);
 
+/* Where run finds its files (locate.c).  Whether p names a regular file
+ * that this process may access for mode (R_OK, X_OK: access(2)). */
+bool cli_regular_file(const char *p, int mode);
+/* The first of rel[0..nrel-1] (each appended to the directory of this
+ * program, as /proc/self/exe names it; none on macOS), then fallback (when
+ * not NULL), that is such a file, as a malloc'd real path; NULL when none
+ * is.  Not async-signal-safe (malloc); errno may change. */
+char *cli_locate(const char *const *rel, size_t nrel, const char *fallback,
+		 int mode);
+
 #endif /* SHMCACHE_CLI_H */

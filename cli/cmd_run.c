@@ -201,19 +201,13 @@ static void forwarded_set(sigset_t *set)
 		sigaddset(set, forwarded_signal(i));
 }
 
-static bool readable_file(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, R_OK) == 0;
-}
-
 /* The shim to preload, as a malloc'd absolute path, or NULL (reported). */
 static char *find_lib(const char *opt)
 {
 	const char *given = opt != NULL ? opt : getenv("SHMCACHE_LIB");
 	if (given != NULL && given[0] != '\0') {
 		char *abs = realpath(given, NULL);
-		if (abs == NULL || !readable_file(abs)) {
+		if (abs == NULL || !cli_regular_file(abs, R_OK)) {
 			cli_error("%s: cannot use the shim library: %s", given,
 				  abs == NULL ? strerror(errno) :
 				  "not a readable file");
@@ -222,32 +216,17 @@ static char *find_lib(const char *opt)
 		}
 		return abs;
 	}
-	char exe[4096];
-	ssize_t n = -1;
-#ifndef __APPLE__
-	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-#endif
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash != NULL)
-			*slash = '\0';
-		/* The build tree first, then an installed layout. */
-		static const char *const rel[] = {
-			"/../preload/" LIB_NAME,
-			"/../" SHMCACHE_LIBDIR_REL "/" LIB_NAME,
-			"/../lib/" LIB_NAME,
-			"/../lib64/" LIB_NAME,
-		};
-		for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-			char cand[4096 + 128];
-			snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
-			if (readable_file(cand))
-				return realpath(cand, NULL);
-		}
-	}
-	if (readable_file(SHMCACHE_LIBDIR "/" LIB_NAME))
-		return realpath(SHMCACHE_LIBDIR "/" LIB_NAME, NULL);
+	/* The build tree first, then an installed layout. */
+	static const char *const rel[] = {
+		"/../preload/" LIB_NAME,
+		"/../" SHMCACHE_LIBDIR_REL "/" LIB_NAME,
+		"/../lib/" LIB_NAME,
+		"/../lib64/" LIB_NAME,
+	};
+	char *found = cli_locate(rel, sizeof rel / sizeof rel[0],
+				 SHMCACHE_LIBDIR "/" LIB_NAME, R_OK);
+	if (found != NULL)
+		return found;
 	cli_error("cannot find %s next to this program nor in %s; name it "
 		  "with --lib or SHMCACHE_LIB", LIB_NAME, SHMCACHE_LIBDIR);
 	return NULL;
@@ -466,7 +445,7 @@ static bool set_audit(const char *lib)
 	char *v = NULL;
 	bool ok = false;
 
-	if (audit != NULL && !readable_file(audit))
+	if (audit != NULL && !cli_regular_file(audit, R_OK))
 		cli_error("%s: cannot use the audit library: not a readable "
 			  "file", audit);
 	else if (audit != NULL)
@@ -606,6 +585,37 @@ static int sandbox_report(const struct run_opts *o, const char *cache,
 	return rc;
 }
 
+/* --supervise PATTERNS: each adds to the ':'-separated list.  False when
+ * out of memory. */
+static bool add_supervise_pattern(struct run_opts *o, const char *patterns)
+{
+	char *v = o->supervise == NULL ? strdup(patterns)
+				       : str_concat(o->supervise, ":", patterns);
+	free(o->supervise);
+	o->supervise = v;
+	return v != NULL;
+}
+
+/* The options' combinations that parse_run_opts cannot see one at a time:
+ * -1 when they hold, else the exit code (reported). */
+static int check_run_opts(const char *cmd, struct run_opts *o)
+{
+	if (o->fresh && o->output == NULL)
+		return cli_usage_error(cmd, "--fresh needs -o CACHE");
+	if (o->keep && o->output != NULL)
+		return cli_usage_error(cmd, "--keep is for a temporary "
+				       "cache; -o keeps its cache anyway");
+	if ((o->strict || o->no_decision_cache) && o->policy == NULL)
+		return cli_usage_error(cmd, "%s needs a policy",
+				       o->strict ? "--strict"
+						 : "--no-decision-cache");
+	if (o->no_decision_cache)
+		o->policy->flags |= CACHE_POLICY_NO_DECISION_CACHE;
+	if (o->policy != NULL && !policy_check(o->policy))
+		return EXIT_USAGE;
+	return -1;
+}
+
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
@@ -645,16 +655,10 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'P': o->progress = PROGRESS_ON; break;
 		case 'N': o->progress = PROGRESS_OFF; break;
 		case 'n': o->no_supervise = true; break;
-		case 'S': {
-			char *v = o->supervise == NULL
-					  ? strdup(optarg)
-					  : str_concat(o->supervise, ":", optarg);
-			free(o->supervise);
-			o->supervise = v;
-			if (v == NULL)
+		case 'S':
+			if (!add_supervise_pattern(o, optarg))
 				return cli_usage_error(argv[0], "out of memory");
 			break;
-		}
 		case 'h':
 			fputs(run_help, stdout);
 			return EXIT_OK;
@@ -669,20 +673,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	}
 	if (optind >= argc)
 		return cli_usage_error(argv[0], "no command to run");
-	if (o->fresh && o->output == NULL)
-		return cli_usage_error(argv[0], "--fresh needs -o CACHE");
-	if (o->keep && o->output != NULL)
-		return cli_usage_error(argv[0], "--keep is for a temporary "
-				       "cache; -o keeps its cache anyway");
-	if ((o->strict || o->no_decision_cache) && o->policy == NULL)
-		return cli_usage_error(argv[0], "%s needs a policy",
-				       o->strict ? "--strict"
-						 : "--no-decision-cache");
-	if (o->no_decision_cache)
-		o->policy->flags |= CACHE_POLICY_NO_DECISION_CACHE;
-	if (o->policy != NULL && !policy_check(o->policy))
-		return EXIT_USAGE;
-	return -1;
+	return check_run_opts(argv[0], o);
 }
 
 /* ---- CMD's own exec, recorded as the shim records an exec ---------------
@@ -827,6 +818,42 @@ static void exec_search(struct cache *c, char **cmd)
 	errno = eacces ? EACCES : ENOENT;
 }
 
+/* In the child of spawn_and_wait: the signal mask old and the actions
+ * CMD inherits back, then CMD executed; when it cannot be, its errno goes
+ * up the pipe ep and the child exits 127 (not found) or 126. */
+static _Noreturn void exec_child(struct cache *c, char **cmd, int ep[2],
+				 const sigset_t *old)
+{
+	restore_signals();
+	sigprocmask(SIG_SETMASK, old, NULL);
+	close(ep[0]);
+	exec_search(c, cmd);
+	int e = errno;
+	if (write(ep[1], &e, sizeof e) < 0)
+		e = errno; /* the parent then takes CMD for run */
+	fprintf(stderr, "shmcache: %s: %s\n", cmd[0],
+		e == ENOENT ? "command not found" : strerror(e));
+	_exit(e == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC);
+}
+
+/* In the parent: whether CMD ran (nothing came up the pipe efd before its
+ * close-on-exec closed it) into *ran, then CMD's wait status, or -1. */
+static int wait_child(pid_t pid, int efd, bool *ran)
+{
+	int e, status = -1;
+	ssize_t n;
+	while ((n = read(efd, &e, sizeof e)) < 0 && errno == EINTR)
+		;
+	*ran = n != (ssize_t)sizeof e;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			cli_error("waitpid: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return status;
+}
+
 /* Forks and execs CMD, its exec recorded in c (none if NULL); returns its
  * wait status or -1.  *ran is false when CMD could not be executed (the
  * child said why). */
@@ -852,18 +879,8 @@ static int spawn_and_wait(struct cache *c, char **cmd, bool *ran)
 	}
 	fflush(NULL);
 	pid_t pid = fork();
-	if (pid == 0) {
-		restore_signals();
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		close(ep[0]);
-		exec_search(c, cmd);
-		int e = errno;
-		if (write(ep[1], &e, sizeof e) < 0)
-			e = errno; /* the parent then takes CMD for run */
-		fprintf(stderr, "shmcache: %s: %s\n", cmd[0],
-			e == ENOENT ? "command not found" : strerror(e));
-		_exit(e == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC);
-	}
+	if (pid == 0)
+		exec_child(c, cmd, ep, &old);
 	close(ep[1]);
 	int status = -1;
 	if (pid < 0) {
@@ -871,18 +888,7 @@ static int spawn_and_wait(struct cache *c, char **cmd, bool *ran)
 	} else {
 		child_pid = pid;
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		int e;
-		ssize_t n;
-		while ((n = read(ep[0], &e, sizeof e)) < 0 && errno == EINTR)
-			;
-		*ran = n != (ssize_t)sizeof e;
-		while (waitpid(pid, &status, 0) < 0) {
-			if (errno != EINTR) {
-				cli_error("waitpid: %s", strerror(errno));
-				status = -1;
-				break;
-			}
-		}
+		status = wait_child(pid, ep[0], ran);
 		child_pid = 0;
 	}
 	close(ep[0]);

@@ -73,9 +73,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* Why the arena layer refused the file, in the words of shmcache(1). */
+/* Why the arena layer refused the file (st: its lstat), in the words of
+ * shmcache(1). */
 static const char *arena_reason(int err, char *buf, size_t bufsz,
-				const struct stat *st, bool have_st)
+				const struct stat *st)
 {
 	switch (err) {
 	case SHM_E_OPEN:
@@ -85,24 +86,15 @@ static const char *arena_reason(int err, char *buf, size_t bufsz,
 	case SHM_E_NOTREG:
 		return "not a cache file (not a regular file)";
 	case SHM_E_OWNER:
-		if (have_st) {
-			snprintf(buf, bufsz,
-				 "owned by another user (uid %lu; refused)",
-				 (unsigned long)st->st_uid);
-			return buf;
-		}
-		return "owned by another user (refused)";
+		snprintf(buf, bufsz, "owned by another user (uid %lu; refused)",
+			 (unsigned long)st->st_uid);
+		return buf;
 	case SHM_E_MODE:
 		return "group- or world-writable (refused)";
 	case SHM_E_LINKS:
-		if (have_st) {
-			snprintf(buf, bufsz, "has %lu hard links: another name "
-				 "could change it (refused)",
-				 (unsigned long)st->st_nlink);
-			return buf;
-		}
-		return "has more than one hard link: another name could "
-		       "change it (refused)";
+		snprintf(buf, bufsz, "has %lu hard links: another name could "
+			 "change it (refused)", (unsigned long)st->st_nlink);
+		return buf;
 	case SHM_E_MAGIC:
 		return "not a cache file (bad magic)";
 	case SHM_E_VERSION:
@@ -112,7 +104,7 @@ static const char *arena_reason(int err, char *buf, size_t bufsz,
 		return "made by a shmcache built with other allocator settings";
 	case SHM_E_SIZE:
 		/* Smaller than the header page: never was a cache. */
-		if (have_st && st->st_size < 4096) {
+		if (st->st_size < 4096) {
 			snprintf(buf, bufsz, "not a cache file (%s%lld bytes)",
 				 st->st_size == 0 ? "empty, " : "only ",
 				 (long long)st->st_size);
@@ -129,39 +121,42 @@ static const char *arena_reason(int err, char *buf, size_t bufsz,
 	}
 }
 
-bool cli_open_cache(const char *path, struct cache *c)
+/* Whether path can be a cache file, looked at without opening it (a
+ * symbolic link is refused, a FIFO would block); says why not.  *st gets
+ * its lstat. */
+static bool cache_file_plausible(const char *path, struct stat *st)
 {
-	struct stat st;
-	bool have_st = lstat(path, &st) == 0;
-	if (!have_st) {
+	if (lstat(path, st) != 0) {
 		if (errno == ENOENT)
 			cli_error("%s: missing: no such file", path);
 		else
 			cli_error("%s: %s", path, strerror(errno));
 		return false;
 	}
-	if (S_ISLNK(st.st_mode)) {
+	if (S_ISLNK(st->st_mode)) {
 		cli_error("%s: is a symbolic link (refused, never followed)",
 			  path);
 		return false;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		/* Never opened: opening a FIFO would block. */
 		cli_error("%s: not a cache file (%s)", path,
-			  S_ISDIR(st.st_mode) ? "a directory" :
-			  S_ISFIFO(st.st_mode) ? "a FIFO" :
+			  S_ISDIR(st->st_mode) ? "a directory" :
+			  S_ISFIFO(st->st_mode) ? "a FIFO" :
 			  "not a regular file");
 		return false;
 	}
-	if (S_ISREG(st.st_mode) && st.st_size == 0) {
+	if (st->st_size == 0) {
 		cli_error("%s: not a cache file (empty)", path);
 		return false;
 	}
-	errno = 0;
-	int r = cache_attach(c, path, CACHE_ATTACH_RDONLY);
-	int attach_errno = errno;
-	if (r == CACHE_OK)
-		return true;
+	return true;
+}
+
+/* Says why cache_attach of path failed with r (attach_errno: its errno). */
+static void attach_error(const char *path, const struct cache *c, int r,
+			 int attach_errno, const struct stat *st)
+{
 	char buf[160];
 	switch (r) {
 	case CACHE_E_ARENA:
@@ -171,7 +166,7 @@ bool cli_open_cache(const char *path, struct cache *c)
 		else
 			cli_error("%s: %s", path,
 				  arena_reason(c->arena_err, buf, sizeof buf,
-					       &st, have_st));
+					       st));
 		break;
 	case CACHE_E_NOTCACHE:
 		cli_error("%s: not a cache file (a shared-memory arena "
@@ -189,6 +184,19 @@ bool cli_open_cache(const char *path, struct cache *c)
 		cli_error("%s: cannot be used: %s", path, cache_strerror(r));
 		break;
 	}
+}
+
+bool cli_open_cache(const char *path, struct cache *c)
+{
+	struct stat st;
+	if (!cache_file_plausible(path, &st))
+		return false;
+	errno = 0;
+	int r = cache_attach(c, path, CACHE_ATTACH_RDONLY);
+	int attach_errno = errno;
+	if (r == CACHE_OK)
+		return true;
+	attach_error(path, c, r, attach_errno, &st);
 	return false;
 }
 

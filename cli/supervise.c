@@ -7,9 +7,7 @@
 #define _GNU_SOURCE 1 /* realpath, syscall */
 /* Linux only: seccomp */
 
-#include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
 #include <linux/filter.h>
@@ -19,7 +17,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,41 +32,21 @@
 static char *sup_helper;           /* set up: the helper's path */
 static const char *sup_patterns;   /* --supervise patterns, or NULL */
 
-static bool executable_file(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
-}
-
 /* $SHMCACHE_SUPERVISOR, else beside this program (the build tree, an
  * installed layout), else the configured libexecdir. */
 static char *find_helper(void)
 {
 	const char *given = getenv("SHMCACHE_SUPERVISOR");
 	if (given != NULL && given[0] != '\0')
-		return executable_file(given) ? realpath(given, NULL) : NULL;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash != NULL)
-			*slash = '\0';
-		static const char *const rel[] = {
-			"/../supervisor/" SUP_NAME,
-			"/../libexec/" SUP_NAME,
-			"/../libexec/shmcache/" SUP_NAME,
-		};
-		for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-			char cand[PATH_MAX + 64];
-			snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
-			if (executable_file(cand))
-				return realpath(cand, NULL);
-		}
-	}
-	if (executable_file(SHMCACHE_LIBEXECDIR "/" SUP_NAME))
-		return realpath(SHMCACHE_LIBEXECDIR "/" SUP_NAME, NULL);
-	return NULL;
+		return cli_regular_file(given, X_OK) ? realpath(given, NULL)
+						     : NULL;
+	static const char *const rel[] = {
+		"/../supervisor/" SUP_NAME,
+		"/../libexec/" SUP_NAME,
+		"/../libexec/shmcache/" SUP_NAME,
+	};
+	return cli_locate(rel, sizeof rel / sizeof rel[0],
+			  SHMCACHE_LIBEXECDIR "/" SUP_NAME, X_OK);
 }
 
 /* In the probe's child, which the filter traces: a grandchild makes the
@@ -217,50 +194,9 @@ bool run_supervise_setup(bool off, const char *patterns, bool loud,
 	return true;
 }
 
-#if defined(__x86_64__)
-#define SUP_MACHINE EM_X86_64
-#elif defined(__aarch64__)
-#define SUP_MACHINE EM_AARCH64
-#elif defined(__i386__)
-#define SUP_MACHINE EM_386
-#elif defined(__riscv)
-#define SUP_MACHINE EM_RISCV
-#endif
-
-/* Whether file is an ELF program of another class or machine than this
- * one (i386 on x86-64): the shim (another class) does not load into it and
- * the filter lets another ABI's calls through. */
-static bool file_foreign_elf(const char *file)
-{
-	unsigned char h[EI_NIDENT + 4];
-	struct stat st;
-	/* O_NONBLOCK: a FIFO named as the program must not block run */
-	int fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return false;
-	}
-	ssize_t n = pread(fd, h, sizeof h, 0);
-	close(fd);
-	if (n != (ssize_t)sizeof h || memcmp(h, ELFMAG, SELFMAG) != 0)
-		return false;
-	if (h[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32))
-		return true;
-#ifdef SUP_MACHINE
-	unsigned mach = h[EI_DATA] == ELFDATA2MSB
-				? (unsigned)h[EI_NIDENT + 2] << 8 | h[EI_NIDENT + 3]
-				: (unsigned)h[EI_NIDENT + 3] << 8 | h[EI_NIDENT + 2];
-	return mach != SUP_MACHINE;
-#else
-	return false;
-#endif
-}
-
 char **run_supervise_argv(const char *path, char **argv)
 {
-	if (file_foreign_elf(path))
+	if (elf_foreign_path(path))
 		cli_warn("%s is built for another ABI: neither the shim nor the "
 			 "supervisor sees its own file accesses, which are not "
 			 "recorded (programs it starts still are)", path);

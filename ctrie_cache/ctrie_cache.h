@@ -91,6 +91,9 @@ enum cache_op_bit {
  * cache_ops_call makes its word, so one fetch_or merges it. */
 #define CACHE_OP_FAILED_SHIFT 32
 
+/* The inline helpers from here to cache_open_ops are pure functions of
+ * their arguments: async-signal-safe, thread-safe, no failure. */
+
 /* The operations that succeeded at least once / failed at least once. */
 static inline uint32_t cache_ops_succeeded(uint64_t ops)
 {
@@ -186,7 +189,8 @@ static inline uint32_t cache_open_ops(int flags)
 const char *cache_op_name(uint32_t bit);
 char cache_op_letter(uint32_t bit);
 /* Parses a comma-separated list of names ("read,write") into bits.
- * Returns 0 and sets *bits, or -1 naming nothing valid at *bad. */
+ * Returns 0 and sets *bits, or -1 naming nothing valid at *bad (bad may
+ * be NULL; a NULL list is -1).  Async-signal-safe, no allocation. */
 int cache_ops_parse(const char *list, uint32_t *bits, const char **bad);
 
 /* ---- errors ------------------------------------------------------------ */
@@ -267,11 +271,15 @@ enum cache_attach_flags {
 int cache_attach(struct cache *c, const char *path, unsigned flags);
 
 /* Attaches a cache held in memory (a file image, a fuzz input); with
- * CACHE_ATTACH_CREATE the image is formatted first.  Same checks. */
+ * CACHE_ATTACH_CREATE the image is formatted first.  Same checks and
+ * results as cache_attach (CACHE_E_ARENA with c->arena_err).  Not
+ * async-signal-safe. */
 int cache_attach_memory(struct cache *c, void *image, size_t len,
 			unsigned flags);
 
-/* Detaches (unmaps).  Never deletes the file. */
+/* Detaches (unmaps).  Never deletes the file; cannot fail; a detached
+ * handle may be detached again.  Not async-signal-safe, and no other
+ * thread may use c during or after it. */
 void cache_detach(struct cache *c);
 
 /* ---- recording and lookup (signal-safe) -------------------------------- */
@@ -279,7 +287,7 @@ void cache_detach(struct cache *c);
 /* Longest key accepted, in bytes: what the allocator's largest block holds
  * after an S-node's 24-byte header (ctrie_layout.h).  Longer keys are
  * skipped and counted.  A constant, usable in #if and array sizes;
- * cache_max_key() returns it. */
+ * cache_max_key() returns it (async-signal-safe). */
 #define CACHE_KEY_MAX (SHM_BLOCK_MAX - 24UL)
 size_t cache_max_key(void);
 
@@ -357,7 +365,10 @@ typedef int (*cache_visit_fn)(const struct cache_entry *e, void *arg);
 int cache_iterate(struct cache *c, cache_visit_fn fn, void *arg);
 
 /* The newest entries recorded (a small ring kept in the header), newest
- * first; up to max entries are written to out.  Returns how many. */
+ * first; up to max entries are written to out.  Returns how many: 0 when
+ * c is not attached; a slot whose offset fails the checks (damaged, or
+ * overwritten meanwhile) is left out.  Signal-safe; never writes the
+ * file. */
 size_t cache_recent(struct cache *c, struct cache_entry *out, size_t max);
 
 /* Walks the whole structure and checks every invariant (offsets in bounds
@@ -369,7 +380,8 @@ size_t cache_recent(struct cache *c, struct cache_entry *out, size_t max);
  * CACHE_E_NOMEM when it cannot allocate its working memory, CACHE_E_UNMAPPED
  * when the file holds blocks in use past this process's prefix mapping
  * (an address-space limit: it cannot be checked whole here).  Never writes the file; safe on any
- * file however corrupt; bounded time. */
+ * file however corrupt; bounded time.  Not async-signal-safe (it
+ * allocates). */
 typedef void (*cache_report_fn)(const char *problem, void *arg);
 long cache_verify(struct cache *c, cache_report_fn report, void *arg);
 
@@ -397,7 +409,9 @@ struct cache_stats {
 	struct shm_stats arena;    /* the allocator's figures                */
 };
 /* Fills st; live_bytes and records need a walk (with_walk true), else 0.
- * Returns CACHE_OK or CACHE_E_CORRUPT. Never writes the file. */
+ * Returns CACHE_OK, CACHE_E_CORRUPT, or CACHE_E_NOTCACHE when c is not
+ * attached. Never writes the file; safe on a corrupt one.  Not promised
+ * async-signal-safe (the CLI's, never a hook's). */
 int cache_stats(struct cache *c, struct cache_stats *st, bool with_walk);
 
 /* ---- the sandbox policy (cache_policy.c) --------------------------------

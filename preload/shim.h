@@ -7,6 +7,13 @@
  * declarations without large-file redirects (with _FILE_OFFSET_BITS=64,
  * glibc renames stat to stat64 and open to open64 at the assembler level,
  * and each of our wrappers must define the symbol its row names).
+ *
+ * Contract of everything declared here, unless its comment says otherwise
+ * (as start-up's and the system/popen helpers' do): it runs inside hooks,
+ * so it is async-signal-safe and thread-safe (no malloc, stdio, locks,
+ * dlsym or getenv), and a failure (a key too long, a full or damaged
+ * cache) costs the record, never the real call's result; errno is the
+ * hook's to keep (each hook gives the program the real call's).
  */
 #ifndef SHMCACHE_SHIM_H
 #define SHMCACHE_SHIM_H
@@ -93,6 +100,10 @@ extern SHIM_HIDDEN _Thread_local int shim_busy
  * start-up. */
 SHIM_HIDDEN int shim_start(void) __attribute__((cold, noinline));
 
+/* Whether this call is to be recorded: the cache is attached (start-up
+ * is run first if nothing has run it) and this thread is not inside the
+ * shim's own attach.  Async-signal-safe but for the caller that runs
+ * start-up (shim_start). */
 static inline int shim_active(void)
 {
 	/* acquire: pairs with start-up's release store, so that the cache

@@ -214,6 +214,12 @@ enum elf_kind elf_kind_path(const char *path)
 	(void)path; /* no supervisor on macOS: nothing is looked at */
 	return ELF_KIND_OTHER;
 }
+
+int elf_foreign_path(const char *path)
+{
+	(void)path;
+	return 0;
+}
 #else
 /* The kernel's limits on "#!" lines: the bytes of the line it reads
  * (BINPRM_BUF_SIZE) and the interpreters it follows in a row
@@ -286,6 +292,27 @@ enum elf_kind elf_kind_path(const char *path)
 	}
 	errno = e;
 	return k;
+}
+
+int elf_foreign_path(const char *path)
+{
+	int e = errno, foreign = 0;
+	unsigned char h[20]; /* e_ident, e_type, e_machine */
+	struct stat st;
+	long fd = syscall(SYS_openat, AT_FDCWD, path,
+			  O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0) {
+		errno = e;
+		return 0;
+	}
+	if (fstat((int)fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    ek_read((int)fd, h, sizeof h, 0) == (long)sizeof h &&
+	    memcmp(h, "\177ELF", 4) == 0)
+		foreign = !ek_native(h, h[5] == 2);
+	syscall(SYS_close, fd);
+	errno = e;
+	return foreign;
 }
 #endif
 

@@ -53,6 +53,16 @@ enum elf_kind elf_kind_fd(int fd);
  * Async-signal-safe, errno preserved. */
 enum elf_kind elf_kind_path(const char *path);
 
+/* Whether path names a regular file that is an ELF program of another
+ * class, byte order or e_machine than the host's (i386 on x86-64): the
+ * shim (another class) does not load into it and the supervisor's filter
+ * lets another ABI's calls through.  Scripts are not followed.  The file
+ * operations made are an open of path O_RDONLY | O_NONBLOCK | O_NOCTTY |
+ * O_CLOEXEC (raw system calls), one read and its close.  0 when path
+ * cannot be read.  macOS: 0, nothing looked at.
+ * Async-signal-safe, errno preserved. */
+int elf_foreign_path(const char *path);
+
 /* Whether the kind runs without libc's dynamic entry points (static, Go). */
 static inline int elf_kind_bypasses_libc(enum elf_kind k)
 {

@@ -179,6 +179,24 @@ static bool sup_marked_above(void)
 	return a > 0 && a == b && memcmp(them, me, (size_t)a) == 0;
 }
 
+/* sup_start's answer when the filter could not be installed (errno e):
+ * 1 below a supervisor of ours, which serves the program; else -1, said. */
+static int sup_install_failed(int e)
+{
+	if (e == EBUSY && sup_marked_above())
+		return 1;
+	if (e == EBUSY) {
+		sup_warn("another seccomp supervisor (not shmcache's) serves "
+			 "this process, the program runs untraced",
+			 strerror(e));
+		unsetenv(SUP_MARK);
+		return -1;
+	}
+	sup_warn("no seccomp user notification here, the program runs "
+		 "untraced", strerror(e));
+	return -1;
+}
+
 /* Installs the filter and hands its listener over.  Returns 0 when the
  * program will be traced by it, 1 when a supervisor above traces it
  * already (EBUSY), -1 when it runs untraced. */
@@ -213,18 +231,7 @@ static int sup_start(void)
 	e = errno;
 	if (fd < 0) {
 		close(sock[0]); /* the supervisor sees no listener and ends */
-		if (e == EBUSY && sup_marked_above())
-			return 1;
-		if (e == EBUSY) {
-			sup_warn("another seccomp supervisor (not shmcache's) "
-				 "serves this process, the program runs "
-				 "untraced", strerror(e));
-			unsetenv(SUP_MARK);
-			return -1;
-		}
-		sup_warn("no seccomp user notification here, the program "
-			 "runs untraced", strerror(e));
-		return -1;
+		return sup_install_failed(e);
 	}
 	if (sup_send_fd(sock[0], fd) != 0) {
 		/* The filter stays: with its listener closed, trapped calls

@@ -20,6 +20,10 @@
  * Files: supervise.c (start-up), sup_filter.c (the BPF program),
  * sup_serve.c (the notification loop, keys, outcomes, records),
  * sup_sandbox.c (sandbox mode: the policy applied to trapped calls).
+ *
+ * The supervisor is one single-threaded process that installs no signal
+ * handler: the functions below are neither thread-safe nor
+ * async-signal-safe unless they say so.
  */
 #ifndef SHMCACHE_SUPERVISE_H
 #define SHMCACHE_SUPERVISE_H
@@ -93,7 +97,8 @@ struct sup_call {
  * number this system's headers lack are left out. */
 extern const struct sup_call sup_calls[];
 extern const unsigned sup_ncalls;
-/* The row for system call nr, or NULL. */
+/* The row for system call nr, or NULL.  A table look-up:
+ * async-signal-safe, as is sup_call_find_arch. */
 const struct sup_call *sup_call_find(int nr);
 
 #if defined(__x86_64__)
@@ -113,7 +118,8 @@ const struct sup_call *sup_call_find_arch(uint32_t arch, int nr);
  * x86-64, the i386 one, each trapped call returns SECCOMP_RET_USER_NOTIF
  * and every other call SECCOMP_RET_ALLOW; so does every call of another
  * ABI (x32, which no distribution kernel enables, is let through).  With
- * sandbox, the native getdents64 is trapped as well. */
+ * sandbox, the native getdents64 is trapped as well.  Cannot fail;
+ * async-signal-safe (it writes p only). */
 #define SUP_PROG_MAX 256
 unsigned sup_filter_build(struct sock_filter *p, bool sandbox);
 

@@ -816,7 +816,9 @@ class Outcomes(TracedBase):
                          letters_for([ex], ["mkdir"]).split())
 
     def test_mkdir_p_rm_f_ln_s_onto_existing(self):
-        # The issue's own run: only W/o/b and W/o/sub were changed.
+        # mkdir -p through existing directories, rm -f of a missing file,
+        # ln -s onto an existing name and a failed mkdir change none of
+        # what they find: only W/o/b and W/o/sub are outputs.
         w = self.path("W")
         os.makedirs(os.path.join(w, "o"))
         open(os.path.join(w, "a"), "w").write("a\n")

@@ -74,4 +74,14 @@ extern const char *const e2e_probe; /* the probe program */
 extern const char *const e2e_probe_early;
 extern const char *const e2e_userlib;
 
+/* Runs the probe under the shim with the given arguments (tp: the test's
+ * struct e2e, op: its struct e2e_out) and expects it to exit 0, saying
+ * its stderr otherwise.  For Criterion tests (cr_expect_eq). */
+#define E2E_PROBE(tp, op, ...)                                              \
+	do {                                                                \
+		const char *argv_[] = { e2e_probe, __VA_ARGS__, NULL };     \
+		e2e_run((tp), E2E_SHIM, NULL, argv_, NULL, (op));           \
+		cr_expect_eq((op)->code, 0, "probe: %s", (op)->err);        \
+	} while (0)
+
 #endif

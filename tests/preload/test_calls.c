@@ -41,12 +41,7 @@ static void teardown(void)
 
 TestSuite(calls, .init = setup, .fini = teardown, .timeout = 90);
 
-#define PROBE(...)                                                          \
-	do {                                                                \
-		const char *argv_[] = { e2e_probe, __VA_ARGS__, NULL };     \
-		e2e_run(&t, E2E_SHIM, NULL, argv_, NULL, &o);               \
-		cr_expect_eq(o.code, 0, "probe: %s", o.err);                \
-	} while (0)
+#define PROBE(...) E2E_PROBE(&t, &o, __VA_ARGS__)
 
 Test(calls, relative_after_chdir)
 {

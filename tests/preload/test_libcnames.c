@@ -74,12 +74,7 @@ static void expect_ops(const char *key, uint64_t bits)
 	e2e_expect(&t, key, bits);
 }
 
-#define PROBE(...)                                                          \
-	do {                                                                \
-		const char *argv_[] = { e2e_probe, __VA_ARGS__, NULL };     \
-		e2e_run(&t, E2E_SHIM, NULL, argv_, NULL, &o);               \
-		cr_expect_eq(o.code, 0, "probe: %s", o.err);                \
-	} while (0)
+#define PROBE(...) E2E_PROBE(&t, &o, __VA_ARGS__)
 
 static const char *const names[] = {
 	"/", "//", "///", ".", "..", "./", "a", "a/", "a/.", "a/..",

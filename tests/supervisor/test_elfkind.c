@@ -1,6 +1,6 @@
 /*
- * test_elfkind.c - elf_kind_fd / elf_kind_path (supervisor/elfkind.c) on
- * real programs and on crafted files: #! scripts (their interpreter's
+ * test_elfkind.c - elf_kind_fd / elf_kind_path / elf_foreign_path
+ * (supervisor/elfkind.c) on real programs and on crafted files: #! scripts (their interpreter's
  * kind, followed through scripts), a Go build-id note (static and with
  * PT_INTERP), a file that is not ELF, truncated and hostile headers.
  *   test_elfkind STATIC_PROG DYNAMIC_PROG TMPDIR
@@ -104,6 +104,8 @@ int main(int argc, char **argv)
 		return 2;
 	expect("static program", elf_kind_path(argv[1]), ELF_KIND_STATIC);
 	expect("dynamic program", elf_kind_path(argv[2]), ELF_KIND_DYNAMIC);
+	expect("static program is native", elf_foreign_path(argv[1]), 0);
+	expect("dynamic program is native", elf_foreign_path(argv[2]), 0);
 	snprintf(p, sizeof p, "%s/go", argv[3]);
 	craft(p, 1, 0, 0, 0);
 	expect("Go, static", elf_kind_path(p), ELF_KIND_GO);
@@ -118,13 +120,16 @@ int main(int argc, char **argv)
 	patch(p, 19, 0);
 #ifdef __x86_64__
 	expect("foreign e_machine", elf_kind_path(p), ELF_KIND_OTHER);
+	expect("foreign e_machine is foreign", elf_foreign_path(p), 1);
 #endif
 	craft(p, 0, 0, 0, 0);
 	patch(p, 4, sizeof(void *) == 8 ? 1 : 2);
 	expect("foreign class", elf_kind_path(p), ELF_KIND_OTHER);
+	expect("foreign class is foreign", elf_foreign_path(p), 1);
 	craft(p, 0, 0, 0, 0);
 	patch(p, 5, 2);
 	expect("foreign byte order", elf_kind_path(p), ELF_KIND_OTHER);
+	expect("foreign byte order is foreign", elf_foreign_path(p), 1);
 	craft(p, 1, 1, 0, 100);
 	expect("program headers cut off", elf_kind_path(p), ELF_KIND_OTHER);
 	craft(p, 0, 0, 60000, 0);
@@ -164,6 +169,11 @@ int main(int argc, char **argv)
 	e = errno;
 	expect("errno kept", e, 1234);
 	expect("a directory", elf_kind_path("/"), ELF_KIND_OTHER);
+	expect("a directory is not foreign", elf_foreign_path("/"), 0);
+	errno = 1234;
+	expect("missing file is not foreign", elf_foreign_path("/nonexistent/x"), 0);
+	e = errno;
+	expect("errno kept by elf_foreign_path", e, 1234);
 	expect("patterns: basename", elf_patterns_match("x:ca?", "/bin/cat", 8), 1);
 	expect("patterns: path", elf_patterns_match("/usr/*/cat", "/usr/bin/cat", 12), 1);
 	expect("patterns: none", elf_patterns_match("cat*x:/bin", "/bin/cat", 8), 0);

@@ -212,6 +212,14 @@ class Trees(SupBase):
         with open(os.path.join(self.work, "a"), "w") as fh:
             fh.write("a\n")
 
+    def script(self, name, text):
+        """An executable file name in the work directory holding text."""
+        path = os.path.join(self.work, name)
+        with open(path, "w") as fh:
+            fh.write(text)
+        os.chmod(path, 0o755)
+        return path
+
     def check_read_once(self, args):
         c = self.path("c")
         r = self.run_ok(args, c, cwd=self.work)
@@ -234,23 +242,27 @@ class Trees(SupBase):
     def test_script_with_static_interpreter(self):
         """A "#!" script whose interpreter is static, exec'd by a dynamic
         shell: supervised (the interpreter's calls are recorded)."""
-        script = os.path.join(self.work, "s")
-        with open(script, "w") as fh:
-            fh.write("#!%s sh\ncat a\n" % BUSYBOX)
-        os.chmod(script, 0o755)
+        self.script("s", "#!%s sh\ncat a\n" % BUSYBOX)
         self.check_read_once(["/bin/sh", "-c", "./s"])
 
     def test_script_chain(self):
         """A script run by a script run by busybox: followed."""
-        inner = os.path.join(self.work, "inner")
-        with open(inner, "w") as fh:
-            fh.write("#!%s sh\nexec %s sh \"$1\"\n" % (BUSYBOX, BUSYBOX))
-        outer = os.path.join(self.work, "outer")
-        with open(outer, "w") as fh:
-            fh.write("#!%s\ncat a\n" % inner)
-        for f in (inner, outer):
-            os.chmod(f, 0o755)
+        inner = self.script("inner", "#!%s sh\nexec %s sh \"$1\"\n"
+                            % (BUSYBOX, BUSYBOX))
+        self.script("outer", "#!%s\ncat a\n" % inner)
         self.check_read_once(["/bin/sh", "-c", "./outer"])
+
+    def test_run_cmd_script_chain(self):
+        """run's CMD a script whose interpreter is a script whose
+        interpreter is a script run by busybox (three "#!" lines, as deep
+        as the kernel follows): run decides as the exec hooks do, and
+        starts it supervised."""
+        # argv: busybox sh inner mid outer: outer is the script to run
+        inner = self.script("inner", "#!%s sh\nexec %s sh \"$2\"\n"
+                            % (BUSYBOX, BUSYBOX))
+        mid = self.script("mid", "#!%s\n" % inner)
+        self.script("outer", "#!%s\ncat a\n" % mid)
+        self.check_read_once(["./outer"])
 
     def test_posix_spawnp_bare_name(self):
         """posix_spawnp("busybox"): the shim finds it in PATH and starts
