@@ -165,9 +165,11 @@ struct run_progress {
 	int fd;    /* closing it ends that process           */
 };
 /* Starts drawing the status of the cache at path (nothing when mode says
- * no, or a process cannot be made: then a warning). */
+ * no, or a process cannot be made: then a warning).  attached, when not
+ * NULL, is that cache attached here: processes are counted from its
+ * attach count at this call. */
 void run_progress_start(struct run_progress *p, const char *cache,
-			enum run_progress_mode mode);
+			struct cache *attached, enum run_progress_mode mode);
 /* Stops it and waits until the line is cleared. */
 void run_progress_stop(struct run_progress *p);
 

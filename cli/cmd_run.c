@@ -996,7 +996,8 @@ static int run_and_report(const struct run_opts *o, char **cmd,
 		exec_own_records = NULL;
 	count_before(cache, facts);
 	struct run_progress progress;
-	run_progress_start(&progress, cache, o->progress);
+	run_progress_start(&progress, cache, own_attached ? &c : NULL,
+			   o->progress);
 	int status = spawn_and_wait(own_attached && exec_own_records != NULL
 					    ? &c : NULL,
 				    cmd, &facts->cmd_ran);

@@ -60,13 +60,16 @@ static void draw(bool tty, const struct live_sample *first,
 
 /* The drawing process: until run closes the other end of fd (or ends),
  * a refresh every PROGRESS_MS. */
-static void progress_loop(const char *path, int fd, bool tty)
+static void progress_loop(const char *path, int fd, bool tty,
+			  const uint64_t *attaches_before)
 {
 	struct cache c;
 	struct live_sample first, prev, cur;
 	if (cache_attach(&c, path, CACHE_ATTACH_RDONLY) != CACHE_OK ||
 	    !live_sample(&c, &first))
 		return;
+	if (attaches_before != NULL)
+		first.attaches = *attaches_before;
 	prev = first;
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
@@ -84,9 +87,15 @@ static void progress_loop(const char *path, int fd, bool tty)
 }
 
 void run_progress_start(struct run_progress *p, const char *cache,
-			enum run_progress_mode mode)
+			struct cache *attached, enum run_progress_mode mode)
 {
 	int fds[2];
+	struct cache_stats st;
+	/* The processes are counted from here, before CMD starts, not from
+	 * whenever the drawing process first looks: it may be scheduled
+	 * after CMD's first processes have attached. */
+	bool counted = attached != NULL &&
+		       cache_stats(attached, &st, false) == CACHE_OK;
 	p->pid = -1;
 	p->fd = -1;
 	if (!run_progress_wanted(mode) || pipe(fds) != 0)
@@ -98,7 +107,8 @@ void run_progress_start(struct run_progress *p, const char *cache,
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(fds[1]);
-		progress_loop(cache, fds[0], isatty(STDERR_FILENO) == 1);
+		progress_loop(cache, fds[0], isatty(STDERR_FILENO) == 1,
+			      counted ? &st.attaches : NULL);
 		_exit(0);
 	}
 	close(fds[0]);
