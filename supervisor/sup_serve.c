@@ -58,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -734,16 +735,15 @@ static bool sup_kernel_at_least(int major, int minor)
  * A blocking RECV saves a poll a call, but before Linux 6.11 it never
  * returns once the traced tree is gone: poll there.  Said under
  * SHMCACHE_DEBUG. */
-static enum sup_wait sup_wait_mode(int fd)
+static enum sup_wait sup_wait_mode(int fd, bool debug)
 {
 	bool sync = ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
 			  SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
 	int e = sync ? 0 : errno; /* EINVAL, ENOTTY: an older kernel */
 	enum sup_wait w = sup_kernel_at_least(6, 11) ? SUP_WAIT_RECV
 						     : SUP_WAIT_POLL;
-	const char *d = getenv("SHMCACHE_DEBUG");
 
-	if (d != NULL && d[0] != '\0')
+	if (debug)
 		fprintf(stderr, "shmcache-supervise: notifications: %s, %s\n",
 			sync ? "synchronous wake-up (on the caller's CPU)"
 			     : strerror(e),
@@ -793,11 +793,33 @@ static int sup_next(int fd, enum sup_wait w, struct seccomp_notif *n)
 	}
 }
 
+/* Under SHMCACHE_DEBUG, at the end: how many calls were served and the
+ * supervisor's CPU time, the cost a traced tree adds beside its own. */
+static void sup_say_cost(unsigned long served)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return;
+	fprintf(stderr, "shmcache-supervise: %lu calls served, CPU %.1f ms "
+			"(user %.1f, system %.1f)\n", served,
+		(double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+			(double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
+				1e3,
+		(double)ru.ru_utime.tv_sec * 1e3 +
+			(double)ru.ru_utime.tv_usec / 1e3,
+		(double)ru.ru_stime.tv_sec * 1e3 +
+			(double)ru.ru_stime.tv_usec / 1e3);
+}
+
 int sup_serve(int fd, struct cache *c, pid_t prog)
 {
 	static struct sup_req q; /* large: kept off the stack */
 	static struct cache_hint hint; /* zero: unused yet */
-	enum sup_wait w = sup_wait_mode(fd);
+	const char *d = getenv("SHMCACHE_DEBUG");
+	bool debug = d != NULL && d[0] != '\0';
+	enum sup_wait w = sup_wait_mode(fd, debug);
+	unsigned long served = 0;
 
 	for (;;) {
 		struct seccomp_notif n;
@@ -805,8 +827,12 @@ int sup_serve(int fd, struct cache *c, pid_t prog)
 		int64_t made = 0;
 		int err, got = sup_next(fd, w, &n);
 
-		if (got <= 0)
+		if (got <= 0) {
+			if (debug)
+				sup_say_cost(served);
 			return got;
+		}
+		served++;
 		err = sup_handle(fd, c, &hint, &n, &prog, &q, &made);
 		memset(&r, 0, sizeof r);
 		r.id = n.id;
