@@ -115,6 +115,23 @@ class Same(SupBase):
         self.assertEqual(dyn["/xdge-long"], (L("!", "s"), 1))
         self.assertEqual([k for k in dyn if "edge-no" in k], [])
 
+    def test_relative_names_at_the_kernels_limits(self):
+        """The outcome of a relative name whose walk follows 40 links (the
+        kernel's limit) is the call's, not that of a look-up through
+        /proc/TID/cwd (one link more)."""
+        dyn, static = self.both(["links", self.work])
+        self.assertEqual(static, dyn)
+        self.assertEqual(dyn["/l40_0"], (L("rcsSE"), 4))
+        self.assertEqual(dyn["/l41_0"], (L("cSE?", "rs"), 4))
+
+    def test_relative_name_of_path_max(self):
+        """A relative name of PATH_MAX - 1 bytes is looked up as the call
+        looks it up (from a descriptor: /proc/TID/cwd/NAME would be too
+        long).  The supervisor alone: the shim skips a name that long."""
+        self.run_ok([PROG_STATIC, "longname", self.work], self.path("c"))
+        self.assertEqual(self.listing(self.path("c"))["/t"],
+                         (L("rwsE"), 3))
+
     def test_debug_says_the_wait(self):
         """SHMCACHE_DEBUG: the supervisor says how it waits (a blocking
         receive from Linux 6.11, which ends it once the tree is gone)."""
