@@ -99,12 +99,21 @@ const int sup_i386_statx = __NR_statx;
 const struct sup_call *sup_call_find_arch(uint32_t arch, int nr)
 {
 #if defined(__x86_64__)
+	const struct sup_call *t = NULL;
+	unsigned n = 0;
+
 	if (arch == AUDIT_ARCH_I386) {
-		for (unsigned i = 0; i < sup_ncalls_i386; i++)
-			if (sup_calls_i386[i].nr == nr)
-				return &sup_calls_i386[i];
-		return NULL;
+		t = sup_calls_i386;
+		n = sup_ncalls_i386;
+	} else if (arch == AUDIT_ARCH_X86_64 && ((unsigned)nr & SUP_X32_BIT)) {
+		t = sup_calls_x32;
+		n = sup_ncalls_x32;
 	}
+	for (unsigned i = 0; i < n; i++)
+		if (t[i].nr == nr)
+			return &t[i];
+	if (t != NULL)
+		return NULL;
 #endif
 	return arch == SUP_ARCH_NATIVE ? sup_call_find(nr) : NULL;
 }

@@ -3,9 +3,10 @@
  * program that sends them to the supervisor.
  *
  * The program checks the architecture first: the native ABI's calls are
- * trapped by sup_calls, on x86-64 the i386 ABI's (int 0x80, a 32-bit
- * program) by sup_calls_i386; a call of another ABI (x32 numbers) is
- * allowed untraced.
+ * trapped by sup_calls, on x86-64 the x32 ABI's (the native architecture,
+ * numbers with __X32_SYSCALL_BIT) by sup_calls_x32 and the i386 ABI's
+ * (int 0x80, a 32-bit program) by sup_calls_i386; a call of another ABI
+ * is allowed untraced.
  * newfstatat and statx with AT_EMPTY_PATH are fstat on a descriptor (what
  * libc's fstat makes of it): allowed without a notification.
  */
@@ -24,9 +25,6 @@
 #include <unistd.h>
 
 #define SUP_ARCH SUP_ARCH_NATIVE
-#if defined(__x86_64__)
-#define SUP_X32_BIT 0x40000000u
-#endif
 
 /* Rows: X(name, kind, follow, fd1, path1, fd2, path2, flags, mode, fixed) */
 #define SUP_ROW(n, k, fo, f1, p1, f2, p2, fl, mo, fx)                        \
@@ -156,13 +154,29 @@ const struct sup_call *sup_call_find(int nr)
 	return NULL;
 }
 
+bool sup_is_getdents64(uint32_t arch, int nr)
+{
+	if (arch != SUP_ARCH_NATIVE)
+		return false;
+#if defined(__x86_64__)
+	if (nr == sup_x32_getdents64)
+		return true;
+#endif
+	return nr == SYS_getdents64;
+}
+
 #define SUP_LD(off) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
 #define SUP_RET(v) BPF_STMT(BPF_RET | BPF_K, (v))
 #define SUP_ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i) +     \
 		       (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0))
 
-_Static_assert(8 + 2 * 5 + 2 + 64 + 2 + 3 + 2 * 5 + 64 + 2 <= SUP_PROG_MAX,
-	       "SUP_PROG_MAX holds both ABIs' blocks");
+/* arch, nr, the x32 test; per ABI up to three fstat-like blocks, the
+ * sandbox's listing traps, a jump a call and two returns */
+_Static_assert(4 + 3 * (3 * 5 + 4 + 64 + 2) + 3 <= SUP_PROG_MAX,
+	       "SUP_PROG_MAX holds the three ABIs' blocks");
+/* the arch test's jump over the native and x32 blocks fits in jf */
+_Static_assert(2 + 2 * (3 * 5 + 4 + 64 + 2) <= 255,
+	       "the jump to the i386 block fits in 8 bits");
 
 /* A block for call nr whose argument arg holding AT_EMPTY_PATH makes it
  * an fstat: allowed; else notified.  The accumulator holds nr and keeps it
@@ -216,9 +230,32 @@ static unsigned sup_build_i386(struct sock_filter *p, unsigned n)
 #endif
 }
 
+/* The x32 block, reached with nr (its bit set) in the accumulator. */
+static unsigned sup_build_x32(struct sock_filter *p, unsigned n, bool sandbox)
+{
+#if defined(__x86_64__)
+	n = sup_empty_path_block(p, n, sup_x32_newfstatat, 3);
+	n = sup_empty_path_block(p, n, sup_x32_statx, 2);
+	if (sandbox) {
+		p[n++] = (struct sock_filter)BPF_JUMP(
+			BPF_JMP | BPF_JEQ | BPF_K,
+			(unsigned)sup_x32_getdents64, 0, 1);
+		p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_USER_NOTIF);
+	}
+	return sup_jumps(p, n, sup_calls_x32, sup_ncalls_x32);
+#else
+	(void)sandbox;
+	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
+	return n;
+#endif
+}
+
 unsigned sup_filter_build(struct sock_filter *p, bool sandbox)
 {
 	unsigned n = 0, other;
+#ifdef SUP_X32_BIT
+	unsigned x32;
+#endif
 
 	p[n++] = (struct sock_filter)SUP_LD(offsetof(struct seccomp_data, arch));
 	other = n;
@@ -227,9 +264,10 @@ unsigned sup_filter_build(struct sock_filter *p, bool sandbox)
 					      SUP_ARCH, 0, 0);
 	p[n++] = (struct sock_filter)SUP_LD(offsetof(struct seccomp_data, nr));
 #ifdef SUP_X32_BIT
+	x32 = n;
+	/* jt: to the x32 block, patched below */
 	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K,
-					      SUP_X32_BIT, 0, 1);
-	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
+					      SUP_X32_BIT, 0, 0);
 #endif
 #ifdef SYS_newfstatat
 	n = sup_empty_path_block(p, n, SYS_newfstatat, 3);
@@ -246,6 +284,10 @@ unsigned sup_filter_build(struct sock_filter *p, bool sandbox)
 		p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_USER_NOTIF);
 	}
 	n = sup_jumps(p, n, sup_calls, sup_ncalls);
+#ifdef SUP_X32_BIT
+	p[x32].jt = (unsigned char)(n - x32 - 1);
+	n = sup_build_x32(p, n, sandbox);
+#endif
 	p[other].jf = (unsigned char)(n - other - 1);
 	return sup_build_i386(p, n);
 }

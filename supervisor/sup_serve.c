@@ -728,7 +728,7 @@ static int sup_handle(int fd, struct cache *c, struct cache_hint *h,
 {
 	int foreseen = 0, denied = 0;
 
-	if (n->data.nr == SYS_getdents64 && n->data.arch == SUP_ARCH_NATIVE)
+	if (sup_is_getdents64(n->data.arch, n->data.nr))
 		return sup_getdents(fd, c, h, n, made) ? -1 : 0;
 
 	q->n = n;

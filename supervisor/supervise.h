@@ -97,24 +97,37 @@ extern const unsigned sup_ncalls;
 const struct sup_call *sup_call_find(int nr);
 
 #if defined(__x86_64__)
+/* The x32 ABI's numbers have this bit set (__X32_SYSCALL_BIT). */
+#define SUP_X32_BIT 0x40000000u
 /* The i386 ABI's trapped calls (sup_calls_i386.c): made with int 0x80,
  * by a 32-bit program below a supervised one.  At most 64 rows. */
 extern const struct sup_call sup_calls_i386[];
 extern const unsigned sup_ncalls_i386;
 /* The i386 numbers of the calls that are an fstat with AT_EMPTY_PATH. */
 extern const int sup_i386_fstatat64, sup_i386_statx;
+/* The x32 ABI's trapped calls (sup_calls_x32.c): the native calls by x32
+ * numbers (__X32_SYSCALL_BIT set), execve and execveat by x32's own.  At
+ * most 64 rows. */
+extern const struct sup_call sup_calls_x32[];
+extern const unsigned sup_ncalls_x32;
+/* x32 numbers: the fstat-like calls with AT_EMPTY_PATH, and getdents64 */
+extern const int sup_x32_newfstatat, sup_x32_statx, sup_x32_getdents64;
 #endif
 /* The row for system call nr of the ABI arch (seccomp_data.arch): the
- * native table, on x86-64 the i386 one; NULL for another ABI. */
+ * native table, on x86-64 the x32 one (nr with __X32_SYSCALL_BIT) or the
+ * i386 one; NULL for another ABI. */
 const struct sup_call *sup_call_find_arch(uint32_t arch, int nr);
+/* Whether nr of the ABI arch is getdents64 (native or x32: the same
+ * struct linux_dirent64). */
+bool sup_is_getdents64(uint32_t arch, int nr);
 
 /* Writes the filter's BPF program into p (cap instructions at least
  * SUP_PROG_MAX) and returns its length: for the native ABI and, on
- * x86-64, the i386 one, each trapped call returns SECCOMP_RET_USER_NOTIF
- * and every other call SECCOMP_RET_ALLOW; so does every call of another
- * ABI (x32, which no distribution kernel enables, is let through).  With
- * sandbox, the native getdents64 is trapped as well. */
-#define SUP_PROG_MAX 256
+ * x86-64, the x32 and i386 ones, each trapped call returns
+ * SECCOMP_RET_USER_NOTIF and every other call SECCOMP_RET_ALLOW; so does
+ * every call of another ABI.  With sandbox, getdents64 is trapped as
+ * well (native and x32). */
+#define SUP_PROG_MAX 320
 unsigned sup_filter_build(struct sock_filter *p, bool sandbox);
 
 /* Installs the filter in the calling thread (and its future children),

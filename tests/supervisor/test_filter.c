@@ -1,11 +1,13 @@
 /*
  * test_filter.c - the supervisor's BPF program (sup_filter_build), run by a
  * classic-BPF interpreter of its own over crafted seccomp_data: every row
- * of the native table and, on x86-64, of the i386 table is notified; other
- * calls, fstat-like AT_EMPTY_PATH forms and other ABIs are allowed.  The
- * i386 rows matter on hosts that cannot run a 32-bit program (no IA32
- * emulation), where no end-to-end test can make such a call.  And
- * sup_call_find_arch gives each ABI's number its own row.
+ * of the native table and, on x86-64, of the x32 and i386 tables is
+ * notified; other calls, fstat-like AT_EMPTY_PATH forms and other ABIs
+ * are allowed; in sandbox mode the listings (getdents64) are notified.
+ * The x32 and i386 rows matter on hosts that cannot run such a program
+ * (no x32 support, no IA32 emulation), where no end-to-end test can make
+ * such a call.  And sup_call_find_arch gives each ABI's number its own
+ * row.
  * Exits 0 when every check holds, else 1 naming each that did not.
  */
 #define _GNU_SOURCE 1
@@ -52,20 +54,26 @@ static long run(const struct sock_filter *p, unsigned len,
 	return -1;
 }
 
-static long verdict(uint32_t arch, int nr, int arg, uint64_t val)
+static long verdict_of(bool sandbox, uint32_t arch, int nr, int arg,
+		       uint64_t val)
 {
-	static struct sock_filter p[SUP_PROG_MAX];
-	static unsigned len;
+	static struct sock_filter p[2][SUP_PROG_MAX];
+	static unsigned len[2];
 	struct seccomp_data d;
 
-	if (len == 0)
-		len = sup_filter_build(p, false);
+	if (len[sandbox] == 0)
+		len[sandbox] = sup_filter_build(p[sandbox], sandbox);
 	memset(&d, 0, sizeof d);
 	d.arch = arch;
 	d.nr = nr;
 	if (arg >= 0)
 		d.args[arg] = val;
-	return run(p, len, &d);
+	return run(p[sandbox], len[sandbox], &d);
+}
+
+static long verdict(uint32_t arch, int nr, int arg, uint64_t val)
+{
+	return verdict_of(false, arch, nr, arg, val);
 }
 
 static void expect(const char *what, const char *name, long got, long want)
@@ -75,6 +83,20 @@ static void expect(const char *what, const char *name, long got, long want)
 			got, want);
 		failures++;
 	}
+}
+
+/* In sandbox mode: the same verdict for every row, and the listing. */
+static void sandbox_table(const char *abi, uint32_t arch,
+			  const struct sup_call *t, unsigned n, int getdents64)
+{
+	for (unsigned i = 0; i < n; i++)
+		expect(abi, t[i].name, verdict_of(true, arch, t[i].nr, -1, 0),
+		       SECCOMP_RET_USER_NOTIF);
+	expect(abi, "getdents64 (sandbox)",
+	       verdict_of(true, arch, getdents64, -1, 0),
+	       SECCOMP_RET_USER_NOTIF);
+	expect(abi, "getdents64", verdict(arch, getdents64, -1, 0),
+	       SECCOMP_RET_ALLOW);
 }
 
 static void table(const char *abi, uint32_t arch, const struct sup_call *t,
@@ -119,9 +141,38 @@ int main(void)
 	       SECCOMP_RET_USER_NOTIF);
 	expect("x86-64", "fstat is 5", verdict(native, 5, -1, 0),
 	       SECCOMP_RET_ALLOW);
-	expect("x32", "open", verdict(native, 0x40000000 | 2, -1, 0),
+	table("x32", native, sup_calls_x32, sup_ncalls_x32);
+	/* x32 2 is open; execve is x32's own 520, its 59 (the native
+	 * execve, 64-bit only) fails ENOSYS untrapped; 39 getpid */
+	expect("x32", "open", verdict(native, SUP_X32_BIT | 2, -1, 0),
+	       SECCOMP_RET_USER_NOTIF);
+	expect("x32", "row of open",
+	       strcmp(sup_call_find_arch(native, SUP_X32_BIT | 2)->name,
+		      "open"), 0);
+	expect("x32", "execve is 520",
+	       verdict(native, SUP_X32_BIT | 520, -1, 0),
+	       SECCOMP_RET_USER_NOTIF);
+	expect("x32", "row of 520",
+	       strcmp(sup_call_find_arch(native, SUP_X32_BIT | 520)->name,
+		      "execve"), 0);
+	expect("x32", "59", verdict(native, SUP_X32_BIT | 59, -1, 0),
 	       SECCOMP_RET_ALLOW);
+	expect("x32", "row of 59",
+	       sup_call_find_arch(native, SUP_X32_BIT | 59) == NULL, 1);
+	expect("x32", "getpid", verdict(native, SUP_X32_BIT | 39, -1, 0),
+	       SECCOMP_RET_ALLOW);
+	expect("x32", "newfstatat AT_EMPTY_PATH",
+	       verdict(native, SUP_X32_BIT | 262, 3, AT_EMPTY_PATH),
+	       SECCOMP_RET_ALLOW);
+	expect("x32", "newfstatat", verdict(native, SUP_X32_BIT | 262, 3, 0),
+	       SECCOMP_RET_USER_NOTIF);
+	expect("x32", "is getdents64",
+	       sup_is_getdents64(native, SUP_X32_BIT | 217), 1);
+	sandbox_table("x32", native, sup_calls_x32, sup_ncalls_x32,
+		      (int)(SUP_X32_BIT | 217));
 #endif
+	sandbox_table("native", native, sup_calls, sup_ncalls,
+		      SYS_getdents64);
 	expect("another ABI", "any", verdict(0x12345678, 2, -1, 0),
 	       SECCOMP_RET_ALLOW);
 	expect("another ABI", "row",
@@ -129,7 +180,7 @@ int main(void)
 	if (failures == 0)
 		printf("ok: %u native rows%s\n", sup_ncalls,
 #if defined(__x86_64__)
-		       ", the i386 rows"
+		       ", the x32 and i386 rows"
 #else
 		       ""
 #endif
