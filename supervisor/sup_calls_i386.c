@@ -93,6 +93,8 @@ _Static_assert(sizeof sup_calls_i386 / sizeof sup_calls_i386[0] <= 64,
 	       "SUP_PROG_MAX holds one jump a call");
 const int sup_i386_fstatat64 = __NR_fstatat64;
 const int sup_i386_statx = __NR_statx;
+const int sup_i386_getdents64 = __NR_getdents64;
+const int sup_i386_getdents = __NR_getdents;
 
 #endif /* __x86_64__ */
 

@@ -149,5 +149,6 @@ _Static_assert(sizeof sup_calls_x32 / sizeof sup_calls_x32[0] <= 64,
 const int sup_x32_newfstatat = __NR_newfstatat;
 const int sup_x32_statx = __NR_statx;
 const int sup_x32_getdents64 = __NR_getdents64;
+const int sup_x32_getdents = __NR_getdents;
 
 #endif /* __x86_64__ */

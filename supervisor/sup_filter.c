@@ -154,15 +154,44 @@ const struct sup_call *sup_call_find(int nr)
 	return NULL;
 }
 
-bool sup_is_getdents64(uint32_t arch, int nr)
+bool sup_listing_of(uint32_t arch, int nr, struct sup_listing *l)
 {
-	if (arch != SUP_ARCH_NATIVE)
-		return false;
+	/* linux_dirent64: ino, off (8 each), reclen, type, name; the old
+	 * linux_dirent: ino, off, reclen, name, then the type last; i386's:
+	 * the same with 4-byte ino and off */
+	static const uint8_t d64[2] = { 16, 19 }, d[2] = { 16, 18 },
+			     d32[2] = { 8, 10 };
+	const uint8_t *at = NULL;
+
+	l->nr = nr;
+	l->abi = SUP_ABI_NATIVE;
+	if (arch == SUP_ARCH_NATIVE) {
 #if defined(__x86_64__)
-	if (nr == sup_x32_getdents64)
-		return true;
+		if ((unsigned)nr & SUP_X32_BIT) {
+			l->abi = SUP_ABI_X32;
+			at = nr == sup_x32_getdents64 ? d64
+			     : nr == sup_x32_getdents ? d : NULL;
+		} else
 #endif
-	return nr == SYS_getdents64;
+		if (nr == SYS_getdents64)
+			at = d64;
+#ifdef SYS_getdents
+		else if (nr == SYS_getdents)
+			at = d;
+#endif
+	}
+#if defined(__x86_64__)
+	else if (arch == AUDIT_ARCH_I386) {
+		l->abi = SUP_ABI_I386;
+		at = nr == sup_i386_getdents64 ? d64
+		     : nr == sup_i386_getdents ? d32 : NULL;
+	}
+#endif
+	if (at == NULL)
+		return false;
+	l->reclen_at = at[0];
+	l->name_at = at[1];
+	return true;
 }
 
 #define SUP_LD(off) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
@@ -171,11 +200,11 @@ bool sup_is_getdents64(uint32_t arch, int nr)
 		       (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0))
 
 /* arch, nr, the x32 test; per ABI up to three fstat-like blocks, the
- * sandbox's listing traps, a jump a call and two returns */
-_Static_assert(4 + 3 * (3 * 5 + 4 + 64 + 2) + 3 <= SUP_PROG_MAX,
+ * sandbox's listing traps (3), a jump a call and two returns */
+_Static_assert(4 + 3 * (3 * 5 + 3 + 64 + 2) + 3 <= SUP_PROG_MAX,
 	       "SUP_PROG_MAX holds the three ABIs' blocks");
 /* the arch test's jump over the native and x32 blocks fits in jf */
-_Static_assert(2 + 2 * (3 * 5 + 4 + 64 + 2) <= 255,
+_Static_assert(2 + 2 * (3 * 5 + 3 + 64 + 2) <= 255,
 	       "the jump to the i386 block fits in 8 bits");
 
 /* A block for call nr whose argument arg holding AT_EMPTY_PATH makes it
@@ -190,6 +219,21 @@ static unsigned sup_empty_path_block(struct sock_filter *p, unsigned n,
 	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K,
 					      AT_EMPTY_PATH, 0, 1);
 	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
+	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_USER_NOTIF);
+	return n;
+}
+
+/* In sandbox mode, the two listing calls of an ABI (a number below 0:
+ * none): notified.  The accumulator holds nr. */
+static unsigned sup_listing_block(struct sock_filter *p, unsigned n,
+				  bool sandbox, int dents64, int dents)
+{
+	if (!sandbox)
+		return n;
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+					      (unsigned)dents64, 1, 0);
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+					      (unsigned)dents, 0, 1);
 	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_USER_NOTIF);
 	return n;
 }
@@ -214,7 +258,8 @@ static unsigned sup_jumps(struct sock_filter *p, unsigned n,
 
 /* The i386 block, reached with the arch in the accumulator; on other
  * hosts, ALLOW. */
-static unsigned sup_build_i386(struct sock_filter *p, unsigned n)
+static unsigned sup_build_i386(struct sock_filter *p, unsigned n,
+			       bool sandbox)
 {
 #if defined(__x86_64__)
 	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
@@ -223,8 +268,11 @@ static unsigned sup_build_i386(struct sock_filter *p, unsigned n)
 	p[n++] = (struct sock_filter)SUP_LD(offsetof(struct seccomp_data, nr));
 	n = sup_empty_path_block(p, n, sup_i386_fstatat64, 3);
 	n = sup_empty_path_block(p, n, sup_i386_statx, 2);
+	n = sup_listing_block(p, n, sandbox, sup_i386_getdents64,
+			      sup_i386_getdents);
 	return sup_jumps(p, n, sup_calls_i386, sup_ncalls_i386);
 #else
+	(void)sandbox;
 	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
 	return n;
 #endif
@@ -236,12 +284,8 @@ static unsigned sup_build_x32(struct sock_filter *p, unsigned n, bool sandbox)
 #if defined(__x86_64__)
 	n = sup_empty_path_block(p, n, sup_x32_newfstatat, 3);
 	n = sup_empty_path_block(p, n, sup_x32_statx, 2);
-	if (sandbox) {
-		p[n++] = (struct sock_filter)BPF_JUMP(
-			BPF_JMP | BPF_JEQ | BPF_K,
-			(unsigned)sup_x32_getdents64, 0, 1);
-		p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_USER_NOTIF);
-	}
+	n = sup_listing_block(p, n, sandbox, sup_x32_getdents64,
+			      sup_x32_getdents);
 	return sup_jumps(p, n, sup_calls_x32, sup_ncalls_x32);
 #else
 	(void)sandbox;
@@ -278,18 +322,18 @@ unsigned sup_filter_build(struct sock_filter *p, bool sandbox)
 #ifdef SYS_statx
 	n = sup_empty_path_block(p, n, SYS_statx, 2);
 #endif
-	if (sandbox) {
-		p[n++] = (struct sock_filter)BPF_JUMP(
-			BPF_JMP | BPF_JEQ | BPF_K, SYS_getdents64, 0, 1);
-		p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_USER_NOTIF);
-	}
+#ifdef SYS_getdents
+	n = sup_listing_block(p, n, sandbox, SYS_getdents64, SYS_getdents);
+#else
+	n = sup_listing_block(p, n, sandbox, SYS_getdents64, -1);
+#endif
 	n = sup_jumps(p, n, sup_calls, sup_ncalls);
 #ifdef SUP_X32_BIT
 	p[x32].jt = (unsigned char)(n - x32 - 1);
 	n = sup_build_x32(p, n, sandbox);
 #endif
 	p[other].jf = (unsigned char)(n - other - 1);
-	return sup_build_i386(p, n);
+	return sup_build_i386(p, n, sandbox);
 }
 
 static int sup_seccomp(struct sock_fprog *prog)

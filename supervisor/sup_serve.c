@@ -700,7 +700,7 @@ static int sup_foresee_exactly(struct sup_req *q)
 }
 
 /* Returns the error to answer the call with, or 0 to let it through;
- * -1 when it was made here (sandbox mode's getdents64), *made its
+ * -1 when it was made here (sandbox mode's listings), *made its
  * result.
  *
  * Everything about the calling task is read before NOTIF_ID_VALID: its
@@ -727,9 +727,10 @@ static int sup_handle(int fd, struct cache *c, struct cache_hint *h,
 		      struct sup_req *q, int64_t *made)
 {
 	int foreseen = 0, denied = 0;
+	struct sup_listing listing;
 
-	if (sup_is_getdents64(n->data.arch, n->data.nr))
-		return sup_getdents(fd, c, h, n, made) ? -1 : 0;
+	if (sup_listing_of(n->data.arch, n->data.nr, &listing))
+		return sup_getdents(fd, c, h, n, &listing, made) ? -1 : 0;
 
 	q->n = n;
 	q->c = sup_call_find_arch(n->data.arch, n->data.nr);

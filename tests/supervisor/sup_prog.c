@@ -17,6 +17,9 @@
  *                           empty name
  *   sup_prog longname DIR   stat and open of DIR/t by a relative name of
  *                           PATH_MAX - 1 bytes ("./" repeated)
+ *   sup_prog getdents DIR   prints the names DIR holds (but . and ..),
+ *                           one a line, as the old getdents(2) lists them
+ *                           (not getdents64: its own entry layout)
  *   sup_prog kill DIR       kills the supervisor named by
  *                           SHMCACHE_SUPERVISED, waits for its end, then
  *                           opens DIR/after: prints the errno (ENOSYS: the
@@ -261,6 +264,34 @@ static int long_name(void)
 	return 0;
 }
 
+static int list_getdents(void)
+{
+#ifdef SYS_getdents
+	/* struct linux_dirent: ino, off, reclen, name; the type last */
+	static char buf[512]; /* small: several calls for a few names */
+	int fd = open(".", O_RDONLY | O_DIRECTORY);
+	long n;
+
+	if (fd < 0)
+		return 3;
+	while ((n = syscall(SYS_getdents, fd, buf, sizeof buf)) > 0) {
+		for (long at = 0; at < n;) {
+			unsigned short reclen;
+			const char *name = buf + at + 18;
+
+			memcpy(&reclen, buf + at + 16, sizeof reclen);
+			if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+				printf("%s\n", name);
+			at += reclen;
+		}
+	}
+	close(fd);
+	return n < 0 ? 4 : 0;
+#else
+	return 77;
+#endif
+}
+
 static int kill_supervisor(void)
 {
 	const char *m = getenv("SHMCACHE_SUPERVISED");
@@ -345,5 +376,7 @@ int main(int argc, char **argv)
 		return long_name();
 	if (strcmp(argv[1], "kill") == 0)
 		return kill_supervisor();
+	if (strcmp(argv[1], "getdents") == 0)
+		return list_getdents();
 	return 2;
 }

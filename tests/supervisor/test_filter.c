@@ -85,18 +85,31 @@ static void expect(const char *what, const char *name, long got, long want)
 	}
 }
 
-/* In sandbox mode: the same verdict for every row, and the listing. */
+/* In sandbox mode: the same verdict for every row; the listings
+ * (getdents64, then getdents; a number below 0: none) notified there and
+ * allowed outside it, each with its entries' layout. */
 static void sandbox_table(const char *abi, uint32_t arch,
-			  const struct sup_call *t, unsigned n, int getdents64)
+			  const struct sup_call *t, unsigned n,
+			  const int dents[2], const uint8_t layout[2][2])
 {
 	for (unsigned i = 0; i < n; i++)
 		expect(abi, t[i].name, verdict_of(true, arch, t[i].nr, -1, 0),
 		       SECCOMP_RET_USER_NOTIF);
-	expect(abi, "getdents64 (sandbox)",
-	       verdict_of(true, arch, getdents64, -1, 0),
-	       SECCOMP_RET_USER_NOTIF);
-	expect(abi, "getdents64", verdict(arch, getdents64, -1, 0),
-	       SECCOMP_RET_ALLOW);
+	for (int i = 0; i < 2; i++) {
+		const char *name = i == 0 ? "getdents64" : "getdents";
+		struct sup_listing l;
+
+		if (dents[i] < 0)
+			continue;
+		expect(abi, name, verdict_of(true, arch, dents[i], -1, 0),
+		       SECCOMP_RET_USER_NOTIF);
+		expect(abi, name, verdict(arch, dents[i], -1, 0),
+		       SECCOMP_RET_ALLOW);
+		expect(abi, name, sup_listing_of(arch, dents[i], &l), 1);
+		expect(abi, name, l.nr == dents[i] &&
+				  l.reclen_at == layout[i][0] &&
+				  l.name_at == layout[i][1], 1);
+	}
 }
 
 static void table(const char *abi, uint32_t arch, const struct sup_call *t,
@@ -166,13 +179,46 @@ int main(void)
 	       SECCOMP_RET_ALLOW);
 	expect("x32", "newfstatat", verdict(native, SUP_X32_BIT | 262, 3, 0),
 	       SECCOMP_RET_USER_NOTIF);
-	expect("x32", "is getdents64",
-	       sup_is_getdents64(native, SUP_X32_BIT | 217), 1);
-	sandbox_table("x32", native, sup_calls_x32, sup_ncalls_x32,
-		      (int)(SUP_X32_BIT | 217));
+	{
+		/* x32 217 getdents64, 78 getdents: the native layouts; i386
+		 * 220 getdents64 the same, 141 getdents its own */
+		const int x32[2] = { (int)(SUP_X32_BIT | 217),
+				     (int)(SUP_X32_BIT | 78) },
+			  i386[2] = { 220, 141 };
+		const uint8_t x32_at[2][2] = { { 16, 19 }, { 16, 18 } },
+			      i386_at[2][2] = { { 16, 19 }, { 8, 10 } };
+		struct sup_listing l;
+
+		sandbox_table("x32", native, sup_calls_x32, sup_ncalls_x32,
+			      x32, x32_at);
+		sandbox_table("i386", AUDIT_ARCH_I386, sup_calls_i386,
+			      sup_ncalls_i386, i386, i386_at);
+		expect("i386", "listing's ABI",
+		       sup_listing_of(AUDIT_ARCH_I386, 141, &l) &&
+			       l.abi == SUP_ABI_I386, 1);
+		expect("x32", "listing's ABI",
+		       sup_listing_of(native, x32[0], &l) &&
+			       l.abi == SUP_ABI_X32, 1);
+		expect("x86-64", "217 | x32 bit is no native listing",
+		       sup_listing_of(native, 217, &l) &&
+			       l.abi == SUP_ABI_NATIVE, 1);
+		expect("i386", "getpid is no listing",
+		       sup_listing_of(AUDIT_ARCH_I386, 20, &l), 0);
+	}
 #endif
-	sandbox_table("native", native, sup_calls, sup_ncalls,
-		      SYS_getdents64);
+	{
+		const int dents[2] = { SYS_getdents64,
+#ifdef SYS_getdents
+				       SYS_getdents
+#else
+				       -1
+#endif
+		};
+		const uint8_t at[2][2] = { { 16, 19 }, { 16, 18 } };
+
+		sandbox_table("native", native, sup_calls, sup_ncalls, dents,
+			      at);
+	}
 	expect("another ABI", "any", verdict(0x12345678, 2, -1, 0),
 	       SECCOMP_RET_ALLOW);
 	expect("another ABI", "row",

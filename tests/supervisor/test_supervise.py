@@ -646,6 +646,26 @@ class Sandbox(SupBase):
         r = self.sb([], "ls")
         self.assertEqual(r.stdout.decode().split(), ["ask", "no", "ok"])
 
+    def test_listing_by_old_getdents(self):
+        """getdents (not getdents64: its own entry layout, which musl's
+        readdir and raw callers use) skips denied entries too, across
+        calls of a small buffer."""
+        big = self.p("ok/many")
+        os.mkdir(big)
+        names = ["entry-%03d" % i for i in range(60)]
+        for n in names:
+            open(os.path.join(big, n), "w").close()
+        pol = ["--deny", self.p("ok/many/entry-007"),
+               "--deny", self.p("ok/many/entry-059")]
+        r = self.run_cmd([PROG_STATIC, "getdents", big], self.cache,
+                         extra=["--fresh"] + pol)
+        if r.returncode == 77:
+            self.skipTest("no getdents(2) on this architecture")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(r.stdout.decode().split()),
+                         [n for n in names
+                          if n not in ("entry-007", "entry-059")])
+
     def test_listing_many_entries(self):
         """A directory of many entries, nearly all denied (the default):
         every allowed one is listed once, across getdents64 batches, some
