@@ -134,7 +134,8 @@ class Same(SupBase):
 
     def test_debug_says_the_wait(self):
         """SHMCACHE_DEBUG: the supervisor says how it waits (a blocking
-        receive from Linux 6.11, which ends it once the tree is gone)."""
+        receive from Linux 6.11, which ends it once the tree is gone), and
+        at the end what it served and its CPU time."""
         env = dict(self.env, SHMCACHE_DEBUG="1")
         r = self.run_ok([PROG_STATIC, "calls", self.work],
                         self.path("c"), env=env)
@@ -148,6 +149,12 @@ class Same(SupBase):
         if rel >= (6, 6):
             self.assertEqual(m.group(1), b"synchronous wake-up (on the "
                              b"caller's CPU)")
+        # at the end: the calls served and the supervisor's CPU time
+        m = re.search(rb"shmcache-supervise: (\d+) calls served, CPU "
+                      rb"[\d.]+ ms \(user [\d.]+, system [\d.]+\)\n",
+                      r.stderr)
+        self.assertIsNotNone(m, r.stderr)
+        self.assertGreater(int(m.group(1)), 40)  # calls() makes more
 
     def test_fan(self):
         dyn, static = self.both(["fan", self.work, "1000", "8"])
