@@ -42,6 +42,13 @@
  *
  * Every record is made before the call is answered: when the program
  * exits, its records are in the cache.
+ *
+ * A stat is let through, not answered here with the look-up's result
+ * written into the program (process_vm_writev): the write is a system
+ * call as the program's own look-up is, it may be made only after
+ * NOTIF_ID_VALID just the same, and the switches are the same two; the
+ * program's look-up is exact by itself (its credentials, its ABI's
+ * struct).
  */
 #define _GNU_SOURCE 1
 
