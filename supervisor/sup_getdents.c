@@ -127,7 +127,7 @@ static long sup_int80(long nr, long a, long b, long c)
 	__asm__ volatile("int $0x80"
 			 : "=a"(r)
 			 : "a"(nr), "b"(a), "c"(b), "d"(c)
-			 : "memory", "r8", "r9", "r10", "r11");
+			 : "cc", "memory", "r8", "r9", "r10", "r11");
 	return r;
 }
 #endif
