@@ -44,9 +44,10 @@
  * exits, its records are in the cache.
  *
  * A stat is let through, not answered here with the look-up's result
- * written into the program (process_vm_writev): the write is a system
- * call as the program's own look-up is, it may be made only after
- * NOTIF_ID_VALID just the same, and the switches are the same two; the
+ * written into the program (process_vm_writev): the write would be one
+ * more system call of the supervisor's (after NOTIF_ID_VALID, as any
+ * write into the task), while the program's own look-up runs inside the
+ * call it has made already; the switches are the same two; and the
  * program's look-up is exact by itself (its credentials, its ABI's
  * struct).
  */
