@@ -93,18 +93,29 @@ _Static_assert(sizeof sup_calls_i386 / sizeof sup_calls_i386[0] <= 64,
 	       "SUP_PROG_MAX holds one jump a call");
 const int sup_i386_fstatat64 = __NR_fstatat64;
 const int sup_i386_statx = __NR_statx;
+const int sup_i386_getdents64 = __NR_getdents64;
+const int sup_i386_getdents = __NR_getdents;
 
 #endif /* __x86_64__ */
 
 const struct sup_call *sup_call_find_arch(uint32_t arch, int nr)
 {
 #if defined(__x86_64__)
+	const struct sup_call *t = NULL;
+	unsigned n = 0;
+
 	if (arch == AUDIT_ARCH_I386) {
-		for (unsigned i = 0; i < sup_ncalls_i386; i++)
-			if (sup_calls_i386[i].nr == nr)
-				return &sup_calls_i386[i];
-		return NULL;
+		t = sup_calls_i386;
+		n = sup_ncalls_i386;
+	} else if (arch == AUDIT_ARCH_X86_64 && ((unsigned)nr & SUP_X32_BIT)) {
+		t = sup_calls_x32;
+		n = sup_ncalls_x32;
 	}
+	for (unsigned i = 0; i < n; i++)
+		if (t[i].nr == nr)
+			return &t[i];
+	if (t != NULL)
+		return NULL;
 #endif
 	return arch == SUP_ARCH_NATIVE ? sup_call_find(nr) : NULL;
 }

@@ -3,9 +3,10 @@
  * program that sends them to the supervisor.
  *
  * The program checks the architecture first: the native ABI's calls are
- * trapped by sup_calls, on x86-64 the i386 ABI's (int 0x80, a 32-bit
- * program) by sup_calls_i386; a call of another ABI (x32 numbers) is
- * allowed untraced.
+ * trapped by sup_calls, on x86-64 the x32 ABI's (the native architecture,
+ * numbers with __X32_SYSCALL_BIT) by sup_calls_x32 and the i386 ABI's
+ * (int 0x80, a 32-bit program) by sup_calls_i386; a call of another ABI
+ * is allowed untraced.
  * newfstatat and statx with AT_EMPTY_PATH are fstat on a descriptor (what
  * libc's fstat makes of it): allowed without a notification.
  */
@@ -24,9 +25,6 @@
 #include <unistd.h>
 
 #define SUP_ARCH SUP_ARCH_NATIVE
-#if defined(__x86_64__)
-#define SUP_X32_BIT 0x40000000u
-#endif
 
 /* Rows: X(name, kind, follow, fd1, path1, fd2, path2, flags, mode, fixed) */
 #define SUP_ROW(n, k, fo, f1, p1, f2, p2, fl, mo, fx)                        \
@@ -156,13 +154,58 @@ const struct sup_call *sup_call_find(int nr)
 	return NULL;
 }
 
+bool sup_listing_of(uint32_t arch, int nr, struct sup_listing *l)
+{
+	/* linux_dirent64: ino, off (8 each), reclen, type, name; the old
+	 * linux_dirent: ino, off, reclen, name, then the type last; i386's:
+	 * the same with 4-byte ino and off */
+	static const uint8_t d64[2] = { 16, 19 }, d[2] = { 16, 18 },
+			     d32[2] = { 8, 10 };
+	const uint8_t *at = NULL;
+
+	l->nr = nr;
+	l->abi = SUP_ABI_NATIVE;
+	if (arch == SUP_ARCH_NATIVE) {
+#if defined(__x86_64__)
+		if ((unsigned)nr & SUP_X32_BIT) {
+			l->abi = SUP_ABI_X32;
+			at = nr == sup_x32_getdents64 ? d64
+			     : nr == sup_x32_getdents ? d : NULL;
+		} else
+#endif
+		if (nr == SYS_getdents64)
+			at = d64;
+#ifdef SYS_getdents
+		else if (nr == SYS_getdents)
+			at = d;
+#endif
+	}
+#if defined(__x86_64__)
+	else if (arch == AUDIT_ARCH_I386) {
+		l->abi = SUP_ABI_I386;
+		at = nr == sup_i386_getdents64 ? d64
+		     : nr == sup_i386_getdents ? d32 : NULL;
+	}
+#endif
+	if (at == NULL)
+		return false;
+	l->reclen_at = at[0];
+	l->name_at = at[1];
+	return true;
+}
+
 #define SUP_LD(off) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
 #define SUP_RET(v) BPF_STMT(BPF_RET | BPF_K, (v))
 #define SUP_ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i) +     \
 		       (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0))
 
-_Static_assert(8 + 2 * 5 + 2 + 64 + 2 + 3 + 2 * 5 + 64 + 2 <= SUP_PROG_MAX,
-	       "SUP_PROG_MAX holds both ABIs' blocks");
+/* arch, nr, the x32 test; per ABI up to three fstat-like blocks, the
+ * sandbox's listing traps (3), a jump a call and two returns */
+_Static_assert(4 + 3 * (3 * 5 + 3 + 64 + 2) + 3 <= SUP_PROG_MAX,
+	       "SUP_PROG_MAX holds the three ABIs' blocks");
+/* the arch test's jump over the native and x32 blocks fits in jf */
+_Static_assert(2 + 2 * (3 * 5 + 3 + 64 + 2) <= 255,
+	       "the jump to the i386 block fits in 8 bits");
 
 /* A block for call nr whose argument arg holding AT_EMPTY_PATH makes it
  * an fstat: allowed; else notified.  The accumulator holds nr and keeps it
@@ -176,6 +219,21 @@ static unsigned sup_empty_path_block(struct sock_filter *p, unsigned n,
 	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K,
 					      AT_EMPTY_PATH, 0, 1);
 	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
+	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_USER_NOTIF);
+	return n;
+}
+
+/* In sandbox mode, the two listing calls of an ABI (a number below 0:
+ * none): notified.  The accumulator holds nr. */
+static unsigned sup_listing_block(struct sock_filter *p, unsigned n,
+				  bool sandbox, int dents64, int dents)
+{
+	if (!sandbox)
+		return n;
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+					      (unsigned)dents64, 1, 0);
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+					      (unsigned)dents, 0, 1);
 	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_USER_NOTIF);
 	return n;
 }
@@ -200,7 +258,8 @@ static unsigned sup_jumps(struct sock_filter *p, unsigned n,
 
 /* The i386 block, reached with the arch in the accumulator; on other
  * hosts, ALLOW. */
-static unsigned sup_build_i386(struct sock_filter *p, unsigned n)
+static unsigned sup_build_i386(struct sock_filter *p, unsigned n,
+			       bool sandbox)
 {
 #if defined(__x86_64__)
 	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
@@ -209,8 +268,27 @@ static unsigned sup_build_i386(struct sock_filter *p, unsigned n)
 	p[n++] = (struct sock_filter)SUP_LD(offsetof(struct seccomp_data, nr));
 	n = sup_empty_path_block(p, n, sup_i386_fstatat64, 3);
 	n = sup_empty_path_block(p, n, sup_i386_statx, 2);
+	n = sup_listing_block(p, n, sandbox, sup_i386_getdents64,
+			      sup_i386_getdents);
 	return sup_jumps(p, n, sup_calls_i386, sup_ncalls_i386);
 #else
+	(void)sandbox;
+	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
+	return n;
+#endif
+}
+
+/* The x32 block, reached with nr (its bit set) in the accumulator. */
+static unsigned sup_build_x32(struct sock_filter *p, unsigned n, bool sandbox)
+{
+#if defined(__x86_64__)
+	n = sup_empty_path_block(p, n, sup_x32_newfstatat, 3);
+	n = sup_empty_path_block(p, n, sup_x32_statx, 2);
+	n = sup_listing_block(p, n, sandbox, sup_x32_getdents64,
+			      sup_x32_getdents);
+	return sup_jumps(p, n, sup_calls_x32, sup_ncalls_x32);
+#else
+	(void)sandbox;
 	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
 	return n;
 #endif
@@ -219,6 +297,9 @@ static unsigned sup_build_i386(struct sock_filter *p, unsigned n)
 unsigned sup_filter_build(struct sock_filter *p, bool sandbox)
 {
 	unsigned n = 0, other;
+#ifdef SUP_X32_BIT
+	unsigned x32;
+#endif
 
 	p[n++] = (struct sock_filter)SUP_LD(offsetof(struct seccomp_data, arch));
 	other = n;
@@ -227,9 +308,10 @@ unsigned sup_filter_build(struct sock_filter *p, bool sandbox)
 					      SUP_ARCH, 0, 0);
 	p[n++] = (struct sock_filter)SUP_LD(offsetof(struct seccomp_data, nr));
 #ifdef SUP_X32_BIT
+	x32 = n;
+	/* jt: to the x32 block, patched below */
 	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K,
-					      SUP_X32_BIT, 0, 1);
-	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
+					      SUP_X32_BIT, 0, 0);
 #endif
 #ifdef SYS_newfstatat
 	n = sup_empty_path_block(p, n, SYS_newfstatat, 3);
@@ -240,14 +322,18 @@ unsigned sup_filter_build(struct sock_filter *p, bool sandbox)
 #ifdef SYS_statx
 	n = sup_empty_path_block(p, n, SYS_statx, 2);
 #endif
-	if (sandbox) {
-		p[n++] = (struct sock_filter)BPF_JUMP(
-			BPF_JMP | BPF_JEQ | BPF_K, SYS_getdents64, 0, 1);
-		p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_USER_NOTIF);
-	}
+#ifdef SYS_getdents
+	n = sup_listing_block(p, n, sandbox, SYS_getdents64, SYS_getdents);
+#else
+	n = sup_listing_block(p, n, sandbox, SYS_getdents64, -1);
+#endif
 	n = sup_jumps(p, n, sup_calls, sup_ncalls);
+#ifdef SUP_X32_BIT
+	p[x32].jt = (unsigned char)(n - x32 - 1);
+	n = sup_build_x32(p, n, sandbox);
+#endif
 	p[other].jf = (unsigned char)(n - other - 1);
-	return sup_build_i386(p, n);
+	return sup_build_i386(p, n, sandbox);
 }
 
 static int sup_seccomp(struct sock_fprog *prog)

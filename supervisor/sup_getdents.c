@@ -1,10 +1,13 @@
 /*
  * sup_getdents.c - sandbox mode: a traced program's directory listings
- * (getdents64) without the entries the policy denies, as the shim's
- * readdir skips them.
+ * (getdents64 and getdents, of each ABI) without the entries the policy
+ * denies, as the shim's readdir skips them.
  *
- * The filter traps getdents64 only when the cache holds a policy.  The
- * supervisor then makes the call itself on the program's own open file
+ * The filter traps the listings only when the cache holds a policy.  The
+ * supervisor then makes the call itself, in the caller's ABI (an x32
+ * number, or int 0x80 for i386, into a buffer below 4 GiB: a file
+ * system hands a compat caller 32-bit directory offsets, and i386's
+ * getdents its own entry layout), on the program's own open file
  * (pidfd_getfd: the same open file description, so the directory's
  * position moves as if the program had made the call), drops the denied
  * entries (cache_sandbox_listed: the decisions stored in the entries, the
@@ -32,6 +35,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -43,16 +47,7 @@
 
 #define SUP_DENTS_MAX 65536
 
-/* struct linux_dirent64's fixed part, as the kernel lays it out */
-struct sup_dirent {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
-};
-
-static char sup_dents_in[SUP_DENTS_MAX], sup_dents_out[SUP_DENTS_MAX];
+static char sup_dents_native[SUP_DENTS_MAX], sup_dents_out[SUP_DENTS_MAX];
 
 static void sup_dents_say(const char *why)
 {
@@ -88,33 +83,89 @@ static int sup_task_fd(pid_t tid, int fd)
 	return (int)dup;
 }
 
-/* The entries of in[0..n) that are not hidden, copied to out; their
- * length.  key holds the directory's key (base bytes). */
+/* The entries of in[0..n), laid out as l says, that are not hidden,
+ * copied to out; their length.  key holds the directory's key (base
+ * bytes). */
 static size_t sup_dents_keep(struct cache *c, struct cache_hint *h,
-			     pid_t tid, char *key, size_t cap, size_t base,
+			     pid_t tid, const struct sup_listing *l,
+			     char *key, size_t cap, size_t base,
 			     const char *in, size_t n, char *out)
 {
 	size_t at = 0, kept = 0;
 
-	while (at + sizeof(struct sup_dirent) <= n) {
-		const struct sup_dirent *d = (const void *)(in + at);
+	while (at + l->name_at + 1u <= n) {
+		const char *d = in + at, *name = d + l->name_at;
+		unsigned short reclen;
 		size_t len;
 		bool hide = false;
 
-		if (d->reclen < sizeof *d || d->reclen > n - at)
+		memcpy(&reclen, d + l->reclen_at, sizeof reclen);
+		if (reclen < l->name_at + 1u || reclen > n - at ||
+		    memchr(name, '\0', reclen - l->name_at) == NULL)
 			break; /* not the kernel's: kept as it is below */
-		if (strcmp(d->name, ".") != 0 && strcmp(d->name, "..") != 0) {
-			len = cache_key_join(key, cap, base, d->name);
+		if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
+			len = cache_key_join(key, cap, base, name);
 			hide = len != 0 && len != CACHE_KEY_TOOLONG &&
 			       sup_sandbox_hides(c, h, tid, key, len);
 		}
 		if (!hide) {
-			memcpy(out + kept, d, d->reclen);
-			kept += d->reclen;
+			memcpy(out + kept, d, reclen);
+			kept += reclen;
 		}
-		at += d->reclen;
+		at += reclen;
 	}
 	return kept;
+}
+
+#if defined(__x86_64__)
+/* An i386 system call from this 64-bit process (int 0x80: IA32
+ * emulation, which a traced i386 task proves present). */
+static long sup_int80(long nr, long a, long b, long c)
+{
+	long r;
+
+	__asm__ volatile("int $0x80"
+			 : "=a"(r)
+			 : "a"(nr), "b"(a), "c"(b), "d"(c)
+			 : "cc", "memory", "r8", "r9", "r10", "r11");
+	return r;
+}
+#endif
+
+/* A buffer for the call: below 4 GiB for a compat ABI (mapped once), or
+ * NULL when none can be had. */
+static char *sup_dents_buffer(const struct sup_listing *l)
+{
+#if defined(__x86_64__)
+	static char *low;
+
+	if (l->abi == SUP_ABI_NATIVE)
+		return sup_dents_native;
+	if (low == NULL) {
+		void *m = mmap(NULL, SUP_DENTS_MAX, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+
+		low = m != MAP_FAILED ? m : NULL;
+	}
+	return low;
+#else
+	(void)l;
+	return sup_dents_native;
+#endif
+}
+
+/* The listing call l on fd into buf, in l's ABI: its length, or -errno. */
+static long sup_dents_call(const struct sup_listing *l, int fd, char *buf,
+			   size_t count)
+{
+	long r;
+
+#if defined(__x86_64__)
+	if (l->abi == SUP_ABI_I386)
+		return sup_int80(l->nr, fd, (long)(uintptr_t)buf, (long)count);
+#endif
+	r = syscall(l->nr, fd, buf, count); /* x32: the number says so */
+	return r < 0 ? -errno : r;
 }
 
 /* The directory key of the task's fd, into key; its length, or 0. */
@@ -131,17 +182,18 @@ static size_t sup_dents_base(int proc, int fd, char *key, size_t cap)
 }
 
 int sup_getdents(int listener, struct cache *c, struct cache_hint *h,
-		 const struct seccomp_notif *n, int64_t *val)
+		 const struct seccomp_notif *n, const struct sup_listing *l,
+		 int64_t *val)
 {
 	static char key[2 * PATH_MAX];
 	pid_t tid = (pid_t)n->pid;
 	int fd = (int)n->data.args[0], proc, dup, made = 0;
 	uint64_t buf = n->data.args[1];
 	size_t count = (size_t)(unsigned)n->data.args[2], base, kept = 0;
-	char name[32];
+	char name[32], *in = sup_dents_buffer(l);
 
 	snprintf(name, sizeof name, "/proc/%d", (int)tid);
-	proc = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	proc = in != NULL ? open(name, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (proc < 0)
 		return 0;
 	base = sup_dents_base(proc, fd, key, sizeof key);
@@ -154,14 +206,14 @@ int sup_getdents(int listener, struct cache *c, struct cache_hint *h,
 		made = 1;
 		*val = 0;
 		for (;;) {
-			long r = syscall(SYS_getdents64, dup, sup_dents_in, count);
+			long r = sup_dents_call(l, dup, in, count);
 
 			if (r <= 0) {
-				*val = r < 0 ? -errno : 0;
+				*val = r;
 				break;
 			}
-			kept = sup_dents_keep(c, h, tid, key, sizeof key, base,
-					      sup_dents_in, (size_t)r,
+			kept = sup_dents_keep(c, h, tid, l, key, sizeof key,
+					      base, in, (size_t)r,
 					      sup_dents_out);
 			if (kept != 0)
 				break;

@@ -8,19 +8,16 @@
  * Reading the target: the path strings (and openat2's struct open_how)
  * are read with process_vm_readv (one read of a few hundred bytes, split
  * at page boundaries; a longer string takes one more, up to PATH_MAX
- * bytes); then, only when a path is relative or under /proc/self (or the
- * call is fchdir), /proc/TID is opened (a directory descriptor, which
- * names that task whatever happens to the pid later); then
- * SECCOMP_IOCTL_NOTIF_ID_VALID confirms that the call is still waiting,
- * so that what was read is that call's and the descriptor that task's,
- * not a recycled pid's.  Everything else about the task is read through
- * the descriptor; an absolute path needs nothing of it.  A string that
+ * bytes); a relative path's directory is read as a link of /proc/TID and
+ * looked up through it; then SECCOMP_IOCTL_NOTIF_ID_VALID confirms that
+ * the call is still waiting, so that all that was read is that call's
+ * task's, not a recycled pid's (sup_handle).  A string that
  * cannot be read (the kernel fails the call with EFAULT) or has no NUL in
  * PATH_MAX bytes (ENAMETOOLONG) is not recorded, as with the shim; a key
  * longer than the buffer is counted as skipped, as with the shim.
  *
  * Keys: a relative path is joined to what cwd or fd/N under /proc/TID
- * names (readlinkat), with cache_key_join, the shim's normaliser.  A path
+ * names (readlink), with cache_key_join, the shim's normaliser.  A path
  * under /proc/self or /proc/thread-self keeps its name in the key and is
  * looked up under /proc/TID.  A descriptor that names no directory path
  * (a pipe, a deleted directory: " (deleted)" and no links) gives no key.
@@ -28,10 +25,12 @@
  * Outcomes.  The call is continued, so its result is never seen here; it is
  * foreseen, before the call runs, by the lookups the kernel makes for it:
  * fstatat / faccessat / readlinkat from the supervisor on the path as the
- * process named it, relative to a descriptor of cwd or fd/N opened under
- * /proc/TID for a relative one (the same directory, even renamed or
- * deleted; no length limit beyond the call's own), following the
- * last symbolic link when the call does.  Exact, for the calling process
+ * process named it, for a relative one through the magic link cwd or fd/N
+ * of /proc/TID (/proc/TID/cwd/NAME: the same directory, even renamed or
+ * deleted, without a descriptor opened and closed a call; from a
+ * descriptor of that link when the name would pass PATH_MAX, or when the
+ * link's count makes ELOOP), following the last symbolic link when the
+ * call does.  Exact, for the calling process
  * being blocked in that very call: stat, lstat, access and readlink (the
  * same call made here), and the lookups of every other call (ENOENT,
  * ENOTDIR, ELOOP, EEXIST for the creating calls, ENOTDIR and EISDIR by the
@@ -43,6 +42,14 @@
  *
  * Every record is made before the call is answered: when the program
  * exits, its records are in the cache.
+ *
+ * A stat is let through, not answered here with the look-up's result
+ * written into the program (process_vm_writev): the write would be one
+ * more system call of the supervisor's (after NOTIF_ID_VALID, as any
+ * write into the task), while the program's own look-up runs inside the
+ * call it has made already; the switches are the same two; and the
+ * program's look-up is exact by itself (its credentials, its ABI's
+ * struct).
  */
 #define _GNU_SOURCE 1
 
@@ -58,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -80,8 +88,14 @@
 struct sup_path {
 	char raw[PATH_MAX];      /* as the process named it               */
 	const char *look;        /* what the supervisor looks up, from dir */
-	int dir;                 /* AT_FDCWD, the process's /proc dir, or a
-				  * descriptor of its own (closed after)  */
+	int dir;                 /* AT_FDCWD, or a descriptor of base
+				  * (closed after)                         */
+	/* A path looked up through the traced task's /proc entry: base is
+	 * "/proc/TID", "/proc/TID/cwd" or "/proc/TID/fd/N", rest what is
+	 * looked up from there; NULL for an absolute path */
+	char base[48];
+	const char *rest;
+	char through[PATH_MAX];  /* base/rest, when look is that          */
 	char key[SUP_KEY_CAP];
 	size_t keylen;           /* 0: nothing to record; CACHE_KEY_TOOLONG:
 				  * counted as skipped                     */
@@ -92,7 +106,7 @@ struct sup_path {
 struct sup_req {
 	const struct seccomp_notif *n;
 	const struct sup_call *c;
-	int proc;                /* /proc/TID when a path needs it, else -1 */
+	char proc[24];           /* "/proc/TID" of the calling task       */
 	int flags, mode;
 	struct sup_path p1, p2;
 };
@@ -182,25 +196,14 @@ static int sup_read_str(pid_t pid, uint64_t addr, char *buf, size_t cap)
 
 /* ---- keys ----------------------------------------------------------------- */
 
-/* The /proc/TID entry of the directory a relative path starts from. */
-static void sup_dir_name(char *out, size_t cap, int fd)
-{
-	if (fd == AT_FDCWD)
-		snprintf(out, cap, "cwd");
-	else
-		snprintf(out, cap, "fd/%d", fd);
-}
-
 /* Whether the directory link of n bytes in key names a deleted directory
- * (its readlink ends in " (deleted)" and dir has no links): no key. */
-static bool sup_deleted(const char *key, size_t n, int dir)
+ * (its readlink ends in " (deleted)"). */
+static bool sup_deleted_name(const char *key, size_t n)
 {
 	static const char tag[] = " (deleted)";
-	struct stat st;
 
 	return n >= sizeof tag - 1 &&
-	       memcmp(key + n - (sizeof tag - 1), tag, sizeof tag - 1) == 0 &&
-	       fstat(dir, &st) == 0 && st.st_nlink == 0;
+	       memcmp(key + n - (sizeof tag - 1), tag, sizeof tag - 1) == 0;
 }
 
 /* The length of a "/proc/self" or "/proc/thread-self" prefix of path
@@ -221,33 +224,68 @@ static size_t sup_proc_self(const char *path)
 	return 0;
 }
 
-/* Fills p->look, p->dir and p->key for p->raw named relative to fd, the
- * directory through proc (/proc/TID): its descriptor and its name. */
-static void sup_make_key(struct sup_path *p, int proc, int fd)
+/* p looked up from a descriptor of p->base: 0, or -1 when base cannot be
+ * opened (no such descriptor of the task: no key). */
+static int sup_by_descriptor(struct sup_path *p)
 {
-	char name[32];
+	p->dir = open(p->base, O_PATH | O_CLOEXEC);
+	p->look = p->rest;
+	return p->dir >= 0 ? 0 : -1;
+}
+
+/* p looked up through the path name base/rest: a magic link of /proc
+ * followed in the walk, as a descriptor of it would be, without opening
+ * and closing one.  An empty rest (the call's own ENOENT) or a name that
+ * would pass PATH_MAX takes the descriptor instead. */
+static int sup_by_name(struct sup_path *p)
+{
+	size_t b = strlen(p->base), r = strlen(p->rest);
+
+	if (r == 0 || b + 1 + r >= sizeof p->through)
+		return sup_by_descriptor(p);
+	memcpy(p->through, p->base, b);
+	p->through[b] = '/';
+	memcpy(p->through + b + 1, p->rest, r + 1);
+	p->look = p->through;
+	return 0;
+}
+
+/* Fills p->look, p->dir and p->key for p->raw named relative to fd (a
+ * descriptor of the task q->proc, or AT_FDCWD). */
+static void sup_make_key(struct sup_path *p, const struct sup_req *q, int fd)
+{
 	ssize_t n = 0;
 	size_t self;
+	struct stat st;
 
 	p->keylen = 0;
 	p->look = p->raw;
 	p->dir = AT_FDCWD;
+	p->rest = NULL;
 	if (p->raw[0] == '/' && (self = sup_proc_self(p->raw)) != 0) {
-		p->dir = proc;
-		p->look = p->raw[self] == '/' && p->raw[self + 1] != '\0'
+		snprintf(p->base, sizeof p->base, "%s", q->proc);
+		p->rest = p->raw[self] == '/' && p->raw[self + 1] != '\0'
 				  ? p->raw + self + 1 : ".";
 	} else if (p->raw[0] != '/') {
-		sup_dir_name(name, sizeof name, fd);
-		p->dir = openat(proc, name, O_PATH | O_CLOEXEC);
-		if (p->dir < 0)
-			return; /* no such descriptor: no key */
-		n = readlinkat(proc, name, p->key, sizeof p->key - 1);
-		if (n <= 0 || p->key[0] != '/' ||
-		    sup_deleted(p->key, (size_t)n, p->dir))
-			return; /* not a directory path: no key */
+		if (fd == AT_FDCWD)
+			snprintf(p->base, sizeof p->base, "%s/cwd", q->proc);
+		else
+			snprintf(p->base, sizeof p->base, "%s/fd/%d", q->proc,
+				 fd);
+		p->rest = p->raw;
+		n = readlink(p->base, p->key, sizeof p->key - 1);
+		if (n <= 0 || p->key[0] != '/')
+			return; /* no such descriptor, or not a path: no key */
+		/* a deleted directory (no links left): no key */
+		if (sup_deleted_name(p->key, (size_t)n) &&
+		    (sup_by_descriptor(p) != 0 ||
+		     (fstat(p->dir, &st) == 0 && st.st_nlink == 0)))
+			return;
 		if (n == 1)
 			n = 0; /* the root: cache_key_join's empty base */
 	}
+	if (p->rest != NULL && p->dir == AT_FDCWD && sup_by_name(p) != 0)
+		return;
 	p->keylen = cache_key_join(p->key, sizeof p->key, (size_t)n, p->raw);
 }
 
@@ -602,9 +640,9 @@ static bool sup_is_own_start(const struct sup_req *q, pid_t *prog)
 	return true;
 }
 
-static void sup_close_dir(int dir, int proc)
+static void sup_close_dir(int dir)
 {
-	if (dir >= 0 && dir != proc)
+	if (dir >= 0)
 		close(dir);
 }
 
@@ -631,58 +669,76 @@ static int sup_gate(struct cache *c, struct cache_hint *h, struct sup_req *q)
 	return q->p2.decided == SUP_SB_DENY ? ENOENT : 0;
 }
 
-/* The keys and the outcome, once the call is known to be waiting: every
- * look-up goes through q->proc, which names the task that made it.
- * Returns the error to answer the call with (sandbox mode: ENOENT for a
- * denied path), or 0 to let it through. */
-static int sup_handle_valid(struct cache *c, struct cache_hint *h,
-			     struct sup_req *q)
+/* The keys of the call's paths. */
+static void sup_make_keys(struct sup_req *q)
 {
 	const struct seccomp_notif *n = q->n;
-	int err, denied;
 
-	sup_make_key(&q->p1, q->proc, sup_arg_fd(n, q->c->fd1));
+	sup_make_key(&q->p1, q, sup_arg_fd(n, q->c->fd1));
 	if (q->c->kind == SUP_SYMLINK)
 		sup_make_target_key(&q->p2, &q->p1);
 	else if (q->c->path2 >= 0)
-		sup_make_key(&q->p2, q->proc, sup_arg_fd(n, q->c->fd2));
-	denied = sup_gate(c, h, q);
-	if (q->p1.keylen != 0 && !denied) {
-		err = sup_foresee(q);
-		sup_record_all(c, h, q, err);
-	}
-	sup_close_dir(q->p1.dir, q->proc);
-	sup_close_dir(q->p2.dir, q->proc);
-	return denied;
+		sup_make_key(&q->p2, q, sup_arg_fd(n, q->c->fd2));
 }
 
-/* Whether a path of the call is looked up through /proc/TID: a relative
- * one (the cwd or a dirfd), or one under /proc/self. */
-static bool sup_path_needs_proc(const char *raw)
+/* Turns a path looked up through a /proc name into one looked up from a
+ * descriptor of its base: whether it was one. */
+static bool sup_to_descriptor(struct sup_path *p)
 {
-	return raw[0] != '/' || sup_proc_self(raw) != 0;
+	if (p->look != p->through || p->dir != AT_FDCWD)
+		return false;
+	(void)sup_by_descriptor(p); /* -1: the look-up fails, EBADF */
+	return true;
 }
 
-static bool sup_needs_proc(const struct sup_req *q)
+/* The outcome foreseen.  A /proc magic link followed on the way counts
+ * as one of the 40 links a walk may follow: ELOOP there is checked again
+ * from descriptors, as the call itself walks. */
+static int sup_foresee_exactly(struct sup_req *q)
 {
-	if (sup_path_needs_proc(q->p1.raw))
-		return true; /* fchdir's "." included */
-	return q->c->path2 >= 0 && q->c->kind != SUP_SYMLINK &&
-	       sup_path_needs_proc(q->p2.raw);
+	int err = sup_foresee(q);
+	bool again;
+
+	if (err != ELOOP)
+		return err;
+	again = sup_to_descriptor(&q->p1);
+	if (sup_to_descriptor(&q->p2))
+		again = true;
+	return again ? sup_foresee(q) : err;
 }
 
 /* Returns the error to answer the call with, or 0 to let it through;
- * -1 when it was made here (sandbox mode's getdents64), *made its
- * result. */
+ * -1 when it was made here (sandbox mode's listings), *made its
+ * result.
+ *
+ * Everything about the calling task is read before NOTIF_ID_VALID: its
+ * memory (process_vm_readv), the links of /proc/TID naming its current
+ * directory and descriptors, and the look-ups made through them (by path
+ * name, /proc/TID/cwd/NAME; or from a descriptor of /proc/TID/... for a
+ * name too long or a deleted directory).  When NOTIF_ID_VALID then says
+ * that the call is still waiting, the task has been blocked in it since
+ * the notification: it is alive, so TID named it and no other all along,
+ * and what was read is its.  Only then is anything recorded (or, in
+ * sandbox mode, decided), always before the call is answered: when the
+ * call returns to the program, its records are in the cache.
+ *
+ * NOTIF_SEND's own ENOENT would prove the same, but only after the call
+ * was let through: a record made after it could reach the cache after
+ * the program has seen its call return (or has exited), and a record
+ * made before it cannot be taken back (the cache merges operation bits
+ * into keys that others record into too).  A time bound proves nothing:
+ * pids are handed out cyclically, so with the pid space nearly full a
+ * dead task's pid is given out again at once.  So the check stays: one
+ * ioctl a call. */
 static int sup_handle(int fd, struct cache *c, struct cache_hint *h,
 		      const struct seccomp_notif *n, pid_t *prog,
 		      struct sup_req *q, int64_t *made)
 {
-	char name[32];
-	int err = 0;
+	int foreseen = 0, denied = 0;
+	struct sup_listing listing;
 
-	if (n->data.nr == SYS_getdents64 && n->data.arch == SUP_ARCH_NATIVE)
-		return sup_getdents(fd, c, h, n, made) ? -1 : 0;
+	if (sup_listing_of(n->data.arch, n->data.nr, &listing))
+		return sup_getdents(fd, c, h, n, &listing, made) ? -1 : 0;
 
 	q->n = n;
 	q->c = sup_call_find_arch(n->data.arch, n->data.nr);
@@ -690,24 +746,21 @@ static int sup_handle(int fd, struct cache *c, struct cache_hint *h,
 	q->p1.dir = q->p2.dir = -1;
 	q->p1.look = q->p2.look = "";
 	q->p1.decided = q->p2.decided = 0;
-	q->proc = -1;
 	if (q->c == NULL || sup_read_call(q) != 0)
 		return 0;
-	/* /proc/TID before NOTIF_ID_VALID: once that confirms that TID is
-	 * the caller, this descriptor names that task even if the pid is
-	 * reused later */
-	if (sup_needs_proc(q)) {
-		snprintf(name, sizeof name, "/proc/%d", (int)n->pid);
-		q->proc = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (q->proc < 0)
-			return 0;
-	}
+	snprintf(q->proc, sizeof q->proc, "/proc/%d", (int)n->pid);
+	sup_make_keys(q);
+	if (q->p1.keylen != 0)
+		foreseen = sup_foresee_exactly(q);
 	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) == 0 &&
-	    !sup_is_own_start(q, prog))
-		err = sup_handle_valid(c, h, q);
-	if (q->proc >= 0)
-		close(q->proc);
-	return err;
+	    !sup_is_own_start(q, prog)) {
+		denied = sup_gate(c, h, q);
+		if (q->p1.keylen != 0 && !denied)
+			sup_record_all(c, h, q, foreseen);
+	}
+	sup_close_dir(q->p1.dir);
+	sup_close_dir(q->p2.dir);
+	return denied;
 }
 
 /* How the loop waits for the next notification. */
@@ -734,16 +787,15 @@ static bool sup_kernel_at_least(int major, int minor)
  * A blocking RECV saves a poll a call, but before Linux 6.11 it never
  * returns once the traced tree is gone: poll there.  Said under
  * SHMCACHE_DEBUG. */
-static enum sup_wait sup_wait_mode(int fd)
+static enum sup_wait sup_wait_mode(int fd, bool debug)
 {
 	bool sync = ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
 			  SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
 	int e = sync ? 0 : errno; /* EINVAL, ENOTTY: an older kernel */
 	enum sup_wait w = sup_kernel_at_least(6, 11) ? SUP_WAIT_RECV
 						     : SUP_WAIT_POLL;
-	const char *d = getenv("SHMCACHE_DEBUG");
 
-	if (d != NULL && d[0] != '\0')
+	if (debug)
 		fprintf(stderr, "shmcache-supervise: notifications: %s, %s\n",
 			sync ? "synchronous wake-up (on the caller's CPU)"
 			     : strerror(e),
@@ -793,11 +845,33 @@ static int sup_next(int fd, enum sup_wait w, struct seccomp_notif *n)
 	}
 }
 
+/* Under SHMCACHE_DEBUG, at the end: how many calls were served and the
+ * supervisor's CPU time, the cost a traced tree adds beside its own. */
+static void sup_say_cost(unsigned long served)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return;
+	fprintf(stderr, "shmcache-supervise: %lu calls served, CPU %.1f ms "
+			"(user %.1f, system %.1f)\n", served,
+		(double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+			(double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
+				1e3,
+		(double)ru.ru_utime.tv_sec * 1e3 +
+			(double)ru.ru_utime.tv_usec / 1e3,
+		(double)ru.ru_stime.tv_sec * 1e3 +
+			(double)ru.ru_stime.tv_usec / 1e3);
+}
+
 int sup_serve(int fd, struct cache *c, pid_t prog)
 {
 	static struct sup_req q; /* large: kept off the stack */
 	static struct cache_hint hint; /* zero: unused yet */
-	enum sup_wait w = sup_wait_mode(fd);
+	const char *d = getenv("SHMCACHE_DEBUG");
+	bool debug = d != NULL && d[0] != '\0';
+	enum sup_wait w = sup_wait_mode(fd, debug);
+	unsigned long served = 0;
 
 	for (;;) {
 		struct seccomp_notif n;
@@ -805,8 +879,12 @@ int sup_serve(int fd, struct cache *c, pid_t prog)
 		int64_t made = 0;
 		int err, got = sup_next(fd, w, &n);
 
-		if (got <= 0)
+		if (got <= 0) {
+			if (debug)
+				sup_say_cost(served);
 			return got;
+		}
+		served++;
 		err = sup_handle(fd, c, &hint, &n, &prog, &q, &made);
 		memset(&r, 0, sizeof r);
 		r.id = n.id;

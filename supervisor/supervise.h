@@ -102,25 +102,51 @@ extern const unsigned sup_ncalls;
 const struct sup_call *sup_call_find(int nr);
 
 #if defined(__x86_64__)
+/* The x32 ABI's numbers have this bit set (__X32_SYSCALL_BIT). */
+#define SUP_X32_BIT 0x40000000u
 /* The i386 ABI's trapped calls (sup_calls_i386.c): made with int 0x80,
  * by a 32-bit program below a supervised one.  At most 64 rows. */
 extern const struct sup_call sup_calls_i386[];
 extern const unsigned sup_ncalls_i386;
 /* The i386 numbers of the calls that are an fstat with AT_EMPTY_PATH. */
 extern const int sup_i386_fstatat64, sup_i386_statx;
+/* The x32 ABI's trapped calls (sup_calls_x32.c): the native calls by x32
+ * numbers (__X32_SYSCALL_BIT set), execve and execveat by x32's own.  At
+ * most 64 rows. */
+extern const struct sup_call sup_calls_x32[];
+extern const unsigned sup_ncalls_x32;
+/* x32 numbers: the fstat-like calls with AT_EMPTY_PATH, the listings */
+extern const int sup_x32_newfstatat, sup_x32_statx, sup_x32_getdents64,
+	sup_x32_getdents;
+/* i386 numbers of the listings */
+extern const int sup_i386_getdents64, sup_i386_getdents;
 #endif
 /* The row for system call nr of the ABI arch (seccomp_data.arch): the
- * native table, on x86-64 the i386 one; NULL for another ABI. */
+ * native table, on x86-64 the x32 one (nr with __X32_SYSCALL_BIT) or the
+ * i386 one; NULL for another ABI. */
 const struct sup_call *sup_call_find_arch(uint32_t arch, int nr);
+/* A directory listing call, trapped in sandbox mode: getdents64 and
+ * getdents of each ABI.  The supervisor makes it in the caller's own ABI
+ * (the file system's directory offsets are 32-bit for a compat caller). */
+enum sup_abi { SUP_ABI_NATIVE, SUP_ABI_X32, SUP_ABI_I386 };
+struct sup_listing {
+	int nr;                     /* the call's number in its ABI        */
+	uint8_t abi;                /* enum sup_abi                        */
+	uint8_t reclen_at, name_at; /* offsets of d_reclen and d_name in an
+				     * entry: linux_dirent64 16, 19;
+				     * linux_dirent 16, 18; i386's 8, 10   */
+};
+/* Whether nr of the ABI arch is a listing call; *l its description. */
+bool sup_listing_of(uint32_t arch, int nr, struct sup_listing *l);
 
 /* Writes the filter's BPF program into p (cap instructions at least
  * SUP_PROG_MAX) and returns its length: for the native ABI and, on
- * x86-64, the i386 one, each trapped call returns SECCOMP_RET_USER_NOTIF
- * and every other call SECCOMP_RET_ALLOW; so does every call of another
- * ABI (x32, which no distribution kernel enables, is let through).  With
- * sandbox, the native getdents64 is trapped as well.  Cannot fail;
+ * x86-64, the x32 and i386 ones, each trapped call returns
+ * SECCOMP_RET_USER_NOTIF and every other call SECCOMP_RET_ALLOW; so does
+ * every call of another ABI.  With sandbox, the listings (getdents64,
+ * getdents) are trapped as well, in each ABI.  Cannot fail;
  * async-signal-safe (it writes p only). */
-#define SUP_PROG_MAX 256
+#define SUP_PROG_MAX 320
 unsigned sup_filter_build(struct sock_filter *p, bool sandbox);
 
 /* Installs the filter in the calling thread (and its future children),
@@ -170,11 +196,12 @@ bool sup_sandbox_hides(struct cache *c, struct cache_hint *h, pid_t tid,
  * the helper's question before it builds the filter.  Not signal-safe. */
 bool sup_sandbox_in_file(const char *file);
 
-/* Sandbox mode, getdents64 (sup_getdents.c): makes the call for the traced
+/* Sandbox mode, the listings (sup_getdents.c): makes the call for the traced
  * task with the denied entries left out.  Returns 1 when it was made
  * (answer with *val: a length, or -errno), 0 when the call is to be let
  * through as it is. */
 int sup_getdents(int listener, struct cache *c, struct cache_hint *h,
-		 const struct seccomp_notif *n, int64_t *val);
+		 const struct seccomp_notif *n, const struct sup_listing *l,
+		 int64_t *val);
 
 #endif /* SHMCACHE_SUPERVISE_H */

@@ -10,6 +10,16 @@
  *                           crossing into a mapped one, longer than 512
  *                           bytes (ending before an unmapped page too),
  *                           and one with no NUL before an unmapped page
+ *   sup_prog links DIR      relative names at the kernel's limits: a
+ *                           chain of 40 symbolic links (followed) and one
+ *                           of 41 (ELOOP), by stat and open, from the
+ *                           cwd and from a directory descriptor; the
+ *                           empty name
+ *   sup_prog longname DIR   stat and open of DIR/t by a relative name of
+ *                           PATH_MAX - 1 bytes ("./" repeated)
+ *   sup_prog getdents DIR   prints the names DIR holds (but . and ..),
+ *                           one a line, as the old getdents(2) lists them
+ *                           (not getdents64: its own entry layout)
  *   sup_prog kill DIR       kills the supervisor named by
  *                           SHMCACHE_SUPERVISED, waits for its end, then
  *                           opens DIR/after: prints the errno (ENOSYS: the
@@ -201,6 +211,87 @@ static int page_edges(void)
 	return 0;
 }
 
+/* A chain of n links lN_0 -> lN_1 -> ... -> lN_{n-1} -> t. */
+static void link_chain(int n)
+{
+	char from[32], to[32];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(from, sizeof from, "l%d_%d", n, i);
+		if (i + 1 < n)
+			snprintf(to, sizeof to, "l%d_%d", n, i + 1);
+		else
+			snprintf(to, sizeof to, "t");
+		if (symlink(to, from) != 0)
+			exit(3);
+	}
+}
+
+static int limits(void)
+{
+	struct stat st;
+	int dfd;
+
+	close(open("t", O_WRONLY | O_CREAT, 0644));
+	link_chain(40); /* MAXSYMLINKS: followed */
+	link_chain(41); /* one more: ELOOP */
+	stat("l40_0", &st);
+	close(open("l40_0", O_RDONLY));
+	stat("l41_0", &st);
+	open("l41_0", O_RDONLY);
+	dfd = open(".", O_RDONLY | O_DIRECTORY);
+	fstatat(dfd, "l40_0", &st, 0);
+	fstatat(dfd, "l41_0", &st, 0);
+	close(dfd);
+	stat("", &st);
+	return 0;
+}
+
+static int long_name(void)
+{
+	static char lng[PATH_MAX];
+	struct stat st;
+	int i = 0;
+
+	close(open("t", O_WRONLY | O_CREAT, 0644));
+	/* "./" up to PATH_MAX - 1 bytes in all, the last name "t" */
+	for (; 2 * i + 1 < PATH_MAX - 1; i++)
+		memcpy(lng + 2 * i, "./", 2);
+	memcpy(lng + 2 * i - 1, "/t", 3);
+	if (strlen(lng) != PATH_MAX - 1 || stat(lng, &st) != 0)
+		return 3;
+	close(open(lng, O_RDONLY));
+	return 0;
+}
+
+static int list_getdents(void)
+{
+#ifdef SYS_getdents
+	/* struct linux_dirent: ino, off, reclen, name; the type last */
+	static char buf[512]; /* small: several calls for a few names */
+	int fd = open(".", O_RDONLY | O_DIRECTORY);
+	long n;
+
+	if (fd < 0)
+		return 3;
+	while ((n = syscall(SYS_getdents, fd, buf, sizeof buf)) > 0) {
+		for (long at = 0; at < n;) {
+			unsigned short reclen;
+			const char *name = buf + at + 18;
+
+			memcpy(&reclen, buf + at + 16, sizeof reclen);
+			if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+				printf("%s\n", name);
+			at += reclen;
+		}
+	}
+	close(fd);
+	return n < 0 ? 4 : 0;
+#else
+	return 77;
+#endif
+}
+
 static int kill_supervisor(void)
 {
 	const char *m = getenv("SHMCACHE_SUPERVISED");
@@ -279,7 +370,13 @@ int main(int argc, char **argv)
 		return fan(atoi(argv[3]), atoi(argv[4]));
 	if (strcmp(argv[1], "strings") == 0)
 		return page_edges();
+	if (strcmp(argv[1], "links") == 0)
+		return limits();
+	if (strcmp(argv[1], "longname") == 0)
+		return long_name();
 	if (strcmp(argv[1], "kill") == 0)
 		return kill_supervisor();
+	if (strcmp(argv[1], "getdents") == 0)
+		return list_getdents();
 	return 2;
 }

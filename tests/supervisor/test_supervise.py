@@ -115,9 +115,27 @@ class Same(SupBase):
         self.assertEqual(dyn["/xdge-long"], (L("!", "s"), 1))
         self.assertEqual([k for k in dyn if "edge-no" in k], [])
 
+    def test_relative_names_at_the_kernels_limits(self):
+        """The outcome of a relative name whose walk follows 40 links (the
+        kernel's limit) is the call's, not that of a look-up through
+        /proc/TID/cwd (one link more)."""
+        dyn, static = self.both(["links", self.work])
+        self.assertEqual(static, dyn)
+        self.assertEqual(dyn["/l40_0"], (L("rcsSE"), 4))
+        self.assertEqual(dyn["/l41_0"], (L("cSE?", "rs"), 4))
+
+    def test_relative_name_of_path_max(self):
+        """A relative name of PATH_MAX - 1 bytes is looked up as the call
+        looks it up (from a descriptor: /proc/TID/cwd/NAME would be too
+        long).  The supervisor alone: the shim skips a name that long."""
+        self.run_ok([PROG_STATIC, "longname", self.work], self.path("c"))
+        self.assertEqual(self.listing(self.path("c"))["/t"],
+                         (L("rwsE"), 3))
+
     def test_debug_says_the_wait(self):
         """SHMCACHE_DEBUG: the supervisor says how it waits (a blocking
-        receive from Linux 6.11, which ends it once the tree is gone)."""
+        receive from Linux 6.11, which ends it once the tree is gone), and
+        at the end what it served and its CPU time."""
         env = dict(self.env, SHMCACHE_DEBUG="1")
         r = self.run_ok([PROG_STATIC, "calls", self.work],
                         self.path("c"), env=env)
@@ -131,6 +149,12 @@ class Same(SupBase):
         if rel >= (6, 6):
             self.assertEqual(m.group(1), b"synchronous wake-up (on the "
                              b"caller's CPU)")
+        # at the end: the calls served and the supervisor's CPU time
+        m = re.search(rb"shmcache-supervise: (\d+) calls served, CPU "
+                      rb"[\d.]+ ms \(user [\d.]+, system [\d.]+\)\n",
+                      r.stderr)
+        self.assertIsNotNone(m, r.stderr)
+        self.assertGreater(int(m.group(1)), 40)  # calls() makes more
 
     def test_fan(self):
         dyn, static = self.both(["fan", self.work, "1000", "8"])
@@ -640,6 +664,26 @@ class Sandbox(SupBase):
         # allowed listings are whole
         r = self.sb([], "ls")
         self.assertEqual(r.stdout.decode().split(), ["ask", "no", "ok"])
+
+    def test_listing_by_old_getdents(self):
+        """getdents (not getdents64: its own entry layout, which musl's
+        readdir and raw callers use) skips denied entries too, across
+        calls of a small buffer."""
+        big = self.p("ok/many")
+        os.mkdir(big)
+        names = ["entry-%03d" % i for i in range(60)]
+        for n in names:
+            open(os.path.join(big, n), "w").close()
+        pol = ["--deny", self.p("ok/many/entry-007"),
+               "--deny", self.p("ok/many/entry-059")]
+        r = self.run_cmd([PROG_STATIC, "getdents", big], self.cache,
+                         extra=["--fresh"] + pol)
+        if r.returncode == 77:
+            self.skipTest("no getdents(2) on this architecture")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(r.stdout.decode().split()),
+                         [n for n in names
+                          if n not in ("entry-007", "entry-059")])
 
     def test_listing_many_entries(self):
         """A directory of many entries, nearly all denied (the default):
