@@ -75,13 +75,38 @@ uint64_t shim_sandbox_gate_bytes(const char *key, size_t len, uint32_t ops)
 	return r;
 }
 
+/* A key marked walk_denied: the directory's violation. */
+static uint64_t sb_gate_walked(const struct shim_key *k)
+{
+	cache_policy_count(&shim_cache, CACHE_PC_DENIED_CALLS);
+	shim_record_bytes(k->key, k->len,
+			  cache_sandbox_violation(CACHE_OP_STAT));
+	return SHIM_SB_DENY;
+}
+
 uint64_t shim_sandbox_gate(const struct shim_key *k, uint32_t ops)
 {
 	int e = errno;
-	uint64_t r = sb_gate_key(k->key, k->len, ops);
+	uint64_t r = k->walk_denied ? sb_gate_walked(k)
+				    : sb_gate_key(k->key, k->len, ops);
 
 	errno = e;
 	return r;
+}
+
+size_t shim_sandbox_walk(char *buf, size_t cap, size_t base,
+			 const char *path)
+{
+	const char *failure = NULL;
+	size_t n;
+
+	/* acquire: pairs with start-up's release store of the flag */
+	if (!atomic_load_explicit(&shim_sandbox_on, memory_order_acquire))
+		return 0;
+	n = cache_sandbox_walk(&sb, buf, cap, base, path, &failure);
+	if (failure != NULL)
+		sb_say_failure(failure);
+	return n;
 }
 
 __attribute__((noinline)) uint64_t shim_sandbox_gate_path(const char *path,

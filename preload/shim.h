@@ -124,6 +124,10 @@ struct shim_key {
 	/* The key's bytes: buf, or the stored key in the mapping when the
 	 * path was this thread's last key. */
 	const char *key;
+	/* Sandbox mode: the key is that of a directory the path walks
+	 * through and leaves by `..`, which the policy denies (sandbox.h,
+	 * shim_sandbox_walk); the call is not to be made. */
+	unsigned char walk_denied;
 	char buf[SHIM_KEY_CAP];
 };
 

@@ -374,7 +374,7 @@ class EntryPoints(SandboxBase):
 
 
 class DotDot(SandboxBase):
-    """realpath through a denied directory left by "..": ENOENT, as if the
+    """A path through a denied directory left by "..": ENOENT, as if the
     directory did not exist."""
 
     def test_realpath_through_denied(self):
@@ -387,6 +387,56 @@ class DotDot(SandboxBase):
         v, code = self.violations()
         self.assertEqual(sorted(json_path(e) for e in v["denied"]),
                          [p("no").encode()])
+
+
+    def test_calls_through_denied(self):
+        """Every call walks through a directory it leaves again by "..":
+        a denied one fails the call with ENOENT, the call not made, the
+        directory's violation recorded; "..", which leaves only allowed
+        directories or the start, changes nothing."""
+        p = self.path
+        ops = ["stat:" + p("no/../ok/file"), "read:" + p("no/../ok/file"),
+               "access:" + p("no/../ok/file"),
+               "create:" + p("no/../ok/new"),
+               "mkdir:" + p("no/../ok/newdir"),
+               "unlink:" + p("no/../ok/file2"),
+               "rename:%s:%s" % (p("ok/file2"), p("no/dir/../../ok/mv")),
+               "listdir:" + p("no/../ok/dir"),
+               "chdir:" + p("no/../ok/dir"),
+               "exec:" + p("no/../ok/prog")]
+        with open(p("ok/prog"), "w") as fh:
+            fh.write("#!/bin/sh\necho ran\n")
+        os.chmod(p("ok/prog"), 0o755)
+        res, r = self.probe(["--deny", p("no")], ops)
+        self.assertEqual(res, ["ENOENT"] * 2 + ["no"] + ["ENOENT"] * 7)
+        self.assertNotIn(b"ran", r.stdout)
+        for absent in ["ok/new", "ok/newdir", "ok/mv"]:
+            self.assertFalse(os.path.lexists(p(absent)), absent)
+        self.assertTrue(os.path.exists(p("ok/file2")))
+        v, code = self.violations()
+        self.assertEqual(code, 1)
+        self.assertEqual(sorted(json_path(e) for e in v["denied"]),
+                         [p("no").encode()])
+        self.assertEqual(v["denied_calls"], 10)
+        res, _ = self.probe(["--deny", p("no")],
+                            ["stat:" + p("ok/dir/../file"),
+                             "read:" + p("ok/dir/../../ok/file"),
+                             "stat:" + p("../" * 40 + p("ok/file")[1:]),
+                             "stat:" + p("ok/dir/../../no/file")])
+        self.assertEqual(res, ["ok", "ok", "ok", "ENOENT"])
+
+    def test_relative_through_denied(self):
+        """A relative path walks from the current directory: a denied
+        directory it names is decided; the start, left by "..", is not
+        walked through by name."""
+        p = self.path
+        r = self.run_sb(["--deny", p("no")],
+                        [sys.executable, self.probe_script,
+                         "stat:no/../ok/file", "stat:ok/../ok/file",
+                         "read:ok/dir/../file"], cwd=self.tmp)
+        self.assertIn(r.returncode, (0, 1), r.stderr)
+        res = json.loads(r.stdout.decode().splitlines()[-1])
+        self.assertEqual(res, ["ENOENT", "ok", "ok"])
 
 
 class Symlinks(SandboxBase):
