@@ -460,6 +460,23 @@ SBL_FTS_CHILDREN(fts64_children, FTS64, FTSENT64)
 
 /* ---- glob --------------------------------------------------------------- */
 
+/* glob's result when every match is hidden, as libc's when nothing
+ * matches: the pattern itself under GLOB_NOCHECK (and GLOB_NOMAGIC, for a
+ * pattern without a metacharacter), added at v[*n], which the hidden
+ * matches left free; else GLOB_NOMATCH.  The copy is malloc'd, as libc's
+ * (glob allocates; it is not async-signal-safe). */
+static int sbl_glob_none(char **v, size_t *n, const char *pat, int flags)
+{
+	if (!(flags & GLOB_NOCHECK) &&
+	    !((flags & GLOB_NOMAGIC) && strpbrk(pat, "*?[") == NULL))
+		return GLOB_NOMATCH;
+	v[*n] = strdup(pat);
+	if (v[*n] == NULL)
+		return GLOB_NOSPACE;
+	(*n)++;
+	return 0;
+}
+
 #define SBL_GLOB(name, GLOB_T)                                                \
 	static __attribute__((noinline)) int sbcall_##name(                      \
 		shim_fn_##name fn, const char *pat, int flags,                \
@@ -478,9 +495,9 @@ SBL_FTS_CHILDREN(fts64_children, FTS64, FTSENT64)
 			else                                                  \
 				v[n++] = v[i];                                \
 		}                                                             \
-		v[n] = NULL;                                                  \
 		if (n == before && g->gl_pathc > before)                      \
-			r = GLOB_NOMATCH;                                     \
+			r = sbl_glob_none(v, &n, pat, flags);                 \
+		v[n] = NULL;                                                  \
 		g->gl_pathc = n;                                              \
 		errno = e;                                                    \
 		return r;                                                     \

@@ -344,7 +344,10 @@ class EntryPoints(SandboxBase):
                 "ftw": walk, "ftw64": walk, "nftw-chdir": walk,
                 "fts": walk, "fts-chdir": walk, "fts_children": names,
                 "fts_children-chdir": names, "glob": names,
-                "glob64": names}
+                "glob64": names,
+                # every match hidden: the pattern, as for no match
+                "glob-nocheck": "h*", "glob64-nocheck": "h*",
+                "glob-nomagic": "hid"}
         got = dict(line.split(":", 1) for line in
                    r.stdout.decode().splitlines())
         self.assertEqual({k: v.strip() for k, v in got.items()}, want, top)
