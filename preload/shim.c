@@ -177,9 +177,7 @@ long shim_readv_self(long pid, const struct iovec *local, unsigned long nlocal,
 /* ---- keys ------------------------------------------------------------------ */
 
 /* Makes k's key of path relative to dirfd; the directory's name may take
- * the first room bytes of k->buf (path may be a copy after them).  In
- * sandbox mode a denied directory that path walks through before a `..`
- * becomes the key instead, marked walk_denied (shim_sandbox_walk). */
+ * the first room bytes of k->buf (path may be a copy after them). */
 static void shim_key_make(struct shim_key *k, int dirfd, const char *path,
 			  size_t room)
 {
@@ -199,6 +197,11 @@ static void shim_key_make(struct shim_key *k, int dirfd, const char *path,
 			return;
 		}
 	}
+	shim_key_join(k, base, path);
+}
+
+void shim_key_join(struct shim_key *k, size_t base, const char *path)
+{
 	k->len = shim_sandbox_walk(k->buf, sizeof k->buf, base, path);
 	if (k->len != 0) {
 		k->walk_denied = 1;

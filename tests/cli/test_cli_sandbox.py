@@ -168,6 +168,74 @@ class Families(SandboxBase):
         self.assertEqual((r.returncode, r.stdout), (0, b"ok"))
 
 
+class ExecPaths(SandboxBase):
+    """What a spawn, an exec or the loader is given to open beside the
+    program (sandbox_exec.c): posix_spawn's file actions, execveat,
+    fexecve and dlopen of a denied path fail as for a missing file, the
+    call not made, the violation recorded."""
+
+    def compile(self, src, extra=()):
+        exe = self.path(os.path.splitext(os.path.basename(src))[0])
+        cc = subprocess.run([CC, "-O1", "-o", exe, src] + list(extra),
+                            stderr=subprocess.PIPE)
+        self.assertEqual(cc.returncode, 0, cc.stderr)
+        return exe
+
+    def test_denied_and_allowed(self):
+        p = self.path
+        exe = self.compile(os.path.join(HERE, "sandbox_exec.c"), ["-ldl"])
+        lib_c = p("lib.c")
+        with open(lib_c, "w") as fh:
+            fh.write("int lib_value(void) { return 7; }\n")
+        lib = self.compile(lib_c, ["-shared", "-fPIC"])
+        for d in ("ok", "no"):
+            shutil.copy(lib, p(d + "/lib.so"))
+            shutil.copy("/bin/true", p(d + "/true"))
+        no_fd = os.open(p("no/true"), os.O_RDONLY)
+        ok_fd = os.open(p("ok/true"), os.O_RDONLY)
+        self.addCleanup(os.close, no_fd)
+        self.addCleanup(os.close, ok_fd)
+        ops = ["spawn-open:" + p("no/file"), "spawn-open:" + p("ok/file"),
+               "spawn-create:" + p("no/new"), "spawn-chdir:" + p("no/dir"),
+               "spawn-chdir:" + p("ok/dir"),
+               "spawn-chdir-open:%s:../no/file" % p("ok"),
+               "spawn-chdir-open:%s:file" % p("ok"),
+               "spawnp-open:" + p("no/file"),
+               "execveat:" + p("no/true"), "execveat:" + p("ok/true"),
+               "execveat-at:%s:no/true" % self.tmp,
+               "execveat-fd:%d" % no_fd, "fexecve:%d" % no_fd,
+               "fexecve:%d" % ok_fd,
+               "dlopen:" + p("no/lib.so"), "dlopen:" + p("no/../ok/lib.so"),
+               "dlopen:" + p("ok/lib.so")]
+        r = self.run_sb(["--deny", p("no")], [exe] + ops,
+                        pass_fds=(no_fd, ok_fd))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        missing = ": cannot open shared object file: No such file or " \
+                  "directory|then NULL"
+        self.assertEqual(r.stdout.decode().splitlines(), [
+            "spawn-open: ENOENT", "spawn-open: ok", "spawn-create: ENOENT",
+            "spawn-chdir: ENOENT", "spawn-chdir: ok",
+            "spawn-chdir-open: ENOENT", "spawn-chdir-open: ok",
+            "spawnp-open: ENOENT", "execveat: ENOENT", "execveat: ok",
+            "execveat-at: ENOENT", "execveat-fd: ENOENT",
+            "fexecve: ENOENT", "fexecve: ok",
+            "dlopen: " + p("no/lib.so") + missing,
+            "dlopen: " + p("no/../ok/lib.so") + missing, "dlopen: ok"])
+        self.assertFalse(os.path.exists(p("no/new")))
+        # libc's own message for a file that is not there
+        bare = subprocess.run([exe, "dlopen:" + p("absent/lib.so")],
+                              stdout=subprocess.PIPE)
+        self.assertEqual(bare.stdout.decode(),
+                         "dlopen: " + p("absent/lib.so") + missing + "\n")
+        v, code = self.violations()
+        self.assertEqual(code, 1)
+        self.assertEqual(sorted(json_path(e) for e in v["denied"]),
+                         sorted(p(x).encode() for x in
+                                ["no", "no/file", "no/new", "no/dir",
+                                 "no/true", "no/lib.so"]))
+        self.assertEqual(v["denied_calls"], 11)
+
+
 class SpawnSearch(SandboxBase):
     """posix_spawnp of a bare name: a denied directory on PATH is absent,
     as it is for execvp's search."""
