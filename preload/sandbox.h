@@ -65,7 +65,8 @@ SHIM_HIDDEN uint64_t shim_sandbox_gate_bytes(const char *key, size_t len,
  * walks through and leaves by `..`, decided (cache_sandbox_walk): 0 when
  * none is denied or nothing is to be decided (no sandbox), else the length
  * of the first denied one's key, written to buf.  For the key makers
- * (shim.c), which mark such a key walk_denied for shim_sandbox_gate.
+ * (shim.c), which mark such a key walk_denied for shim_sandbox_gate; a
+ * server failure the walk meets is said by the thread's next gate.
  * Signal-safe, errno untouched. */
 SHIM_HIDDEN size_t shim_sandbox_walk(char *buf, size_t cap, size_t base,
 				     const char *path);

@@ -21,10 +21,10 @@
  */
 #include "shim.h"
 
+#include <spawn.h>
 #include <string.h>
 
 #ifdef __GLIBC__
-#include <spawn.h>
 
 /* glibc's struct __spawn_action: the tag, then the action's arguments. */
 struct sbx_action {
