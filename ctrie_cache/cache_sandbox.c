@@ -709,7 +709,7 @@ static size_t sb_last_leave(const char *path)
 
 /* The decision of the directory path[0..end) names, on the base
  * out[0..base_len), its key in B->path[0..*n): stored in its entry, else
- * made now and recorded there (the kernel walks through it: the next
+ * made here and recorded there (the kernel walks through it: the next
  * call finds it decided).  0 when there is no key to decide. */
 static uint64_t sb_walked(struct cache_sandbox *s, struct sb_bufs *B,
 			  const char *out, size_t base_len, const char *path,

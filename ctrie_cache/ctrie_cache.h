@@ -568,7 +568,7 @@ uint64_t cache_sandbox_violation(uint32_t ops);
 
 /* A path that names a directory and leaves it again with `..`
  * ("no/../ok/f") makes the kernel walk through that directory, which the
- * folded key no longer names: every directory the path names before its
+ * folded key does not name: every directory the path names before its
  * last such `..` is decided as a path of its own, in the order the kernel
  * walks them (stored in its entry, else cache_sandbox_decide, then
  * recorded there with no operation when allowed).  path is relative to
