@@ -687,8 +687,20 @@ static int sb_dots(const char *c, size_t n)
 	return (int)n;
 }
 
+/* Whether p[0..n) holds "..": the cheap test that lets every other path
+ * pass at once. */
+static int sb_has_dotdot(const char *p, size_t n)
+{
+	const char *end = p + n, *d = p;
+
+	while ((d = memchr(d, '.', (size_t)(end - d))) != NULL && ++d < end)
+		if (*d == '.')
+			return 1;
+	return 0;
+}
+
 /* Where the last ".." of path that leaves a directory path names ends
- * (the walk decides what lies before it), or 0. */
+ * (nothing after it is left again), or 0. */
 static size_t sb_last_leave(const char *path)
 {
 	size_t pos = 0, len, depth = 0, last = 0;
@@ -705,6 +717,24 @@ static size_t sb_last_leave(const char *path)
 		}
 	}
 	return last;
+}
+
+/* Whether the component of path that ends at pos, at depth (counted in
+ * components the path names), is left by a later "..". */
+static int sb_left_later(const char *path, size_t pos, size_t depth)
+{
+	size_t len, at = depth;
+	const char *c;
+
+	while ((c = sb_component(path, &pos, &len)) != NULL) {
+		int dots = sb_dots(c, len);
+
+		if (dots == 0)
+			at++;
+		else if (dots == 2 && at-- == depth)
+			return 1;
+	}
+	return 0;
 }
 
 /* The decision of the directory path[0..end) names, on the base
@@ -739,23 +769,31 @@ size_t cache_sandbox_walk(struct cache_sandbox *s, char *out, size_t cap,
 			  const char **failure)
 {
 	struct sb_bufs *B;
-	size_t pos = 0, len, n = 0, last;
+	size_t pos = 0, len, n = 0, last, depth = 0;
 	const char *c;
 	int e = errno, denied = 0;
 
-	if (!s->restricts || (last = sb_last_leave(path)) == 0)
+	/* read as cache_key_join reads it: up to its NUL, within cap + 1 */
+	len = strnlen(path, cap + 1);
+	if (!s->restricts || len > cap || !sb_has_dotdot(path, len) ||
+	    (last = sb_last_leave(path)) == 0)
 		return 0;
 	B = sb_claim_bufs();
 	if (B == NULL)
 		return 0;
-	/* every directory the path names before its last ".." that leaves
-	 * one, in the order the kernel walks them */
+	/* every directory the path names and leaves again, in the order
+	 * the kernel walks into them */
 	while (!denied && (c = sb_component(path, &pos, &len)) != NULL &&
-	       pos < last)
-		if (sb_dots(c, len) == 0)
+	       pos < last) {
+		int dots = sb_dots(c, len);
+
+		if (dots == 2 && depth > 0)
+			depth--;
+		else if (dots == 0 && sb_left_later(path, pos, ++depth))
 			denied = (sb_walked(s, B, out, base_len, path, pos, &n,
 					    failure) &
 				  CACHE_DECIDED_DENY) != 0;
+	}
 	if (denied && n <= cap)
 		memcpy(out, B->path, n);
 	else
