@@ -660,6 +660,149 @@ uint64_t cache_sandbox_decide(struct cache_sandbox *s, const char *key,
 	return sb_bits(v);
 }
 
+/* ---- directories left by `..` ------------------------------------------ */
+
+/* The next component of path from *pos: its start, its length in *n, and
+ * *pos past it; or NULL at the end. */
+static const char *sb_component(const char *path, size_t *pos, size_t *n)
+{
+	size_t i = *pos, e;
+
+	while (path[i] == '/')
+		i++;
+	if (path[i] == '\0')
+		return NULL;
+	for (e = i; path[e] != '\0' && path[e] != '/'; e++)
+		;
+	*pos = e;
+	*n = e - i;
+	return path + i;
+}
+
+/* Whether a component of n bytes at c is "." (1), ".." (2) or a name (0). */
+static int sb_dots(const char *c, size_t n)
+{
+	if (c[0] != '.' || n > 2 || (n == 2 && c[1] != '.'))
+		return 0;
+	return (int)n;
+}
+
+/* Whether p[0..n) holds "..": the cheap test that lets every other path
+ * pass at once. */
+static int sb_has_dotdot(const char *p, size_t n)
+{
+	const char *end = p + n, *d = p;
+
+	while ((d = memchr(d, '.', (size_t)(end - d))) != NULL && ++d < end)
+		if (*d == '.')
+			return 1;
+	return 0;
+}
+
+/* Where the last ".." of path that leaves a directory path names ends
+ * (nothing after it is left again), or 0. */
+static size_t sb_last_leave(const char *path)
+{
+	size_t pos = 0, len, depth = 0, last = 0;
+	const char *c;
+
+	while ((c = sb_component(path, &pos, &len)) != NULL) {
+		int dots = sb_dots(c, len);
+
+		if (dots == 0)
+			depth++;
+		else if (dots == 2 && depth > 0) {
+			depth--;
+			last = pos;
+		}
+	}
+	return last;
+}
+
+/* Whether the component of path that ends at pos, at depth (counted in
+ * components the path names), is left by a later "..". */
+static int sb_left_later(const char *path, size_t pos, size_t depth)
+{
+	size_t len, at = depth;
+	const char *c;
+
+	while ((c = sb_component(path, &pos, &len)) != NULL) {
+		int dots = sb_dots(c, len);
+
+		if (dots == 0)
+			at++;
+		else if (dots == 2 && at-- == depth)
+			return 1;
+	}
+	return 0;
+}
+
+/* The decision of the directory path[0..end) names, on the base
+ * out[0..base_len), its key in B->path[0..*n): stored in its entry, else
+ * made here and recorded there (the kernel walks through it: the next
+ * call finds it decided).  0 when there is no key to decide. */
+static uint64_t sb_walked(struct cache_sandbox *s, struct sb_bufs *B,
+			  const char *out, size_t base_len, const char *path,
+			  size_t end, size_t *n, const char **failure)
+{
+	uint64_t bits;
+
+	if (end >= sizeof B->link || base_len >= sizeof B->path)
+		return 0;
+	memcpy(B->link, path, end);
+	B->link[end] = '\0';
+	memcpy(B->path, out, base_len);
+	*n = cache_key_join(B->path, sizeof B->path, base_len, B->link);
+	if (*n == 0 || *n == CACHE_KEY_TOOLONG)
+		return 0;
+	bits = cache_sandbox_stored(s, B->path, *n);
+	if (bits & CACHE_DECIDED)
+		return bits;
+	bits = cache_sandbox_decide(s, B->path, *n, failure);
+	if ((bits & CACHE_DECIDED) && !(bits & CACHE_DECIDED_DENY))
+		(void)cache_record(s->c, B->path, *n, bits);
+	return bits;
+}
+
+size_t cache_sandbox_walk(struct cache_sandbox *s, char *out, size_t cap,
+			  size_t base_len, const char *path,
+			  const char **failure)
+{
+	struct sb_bufs *B;
+	size_t pos = 0, len, n = 0, last, depth = 0;
+	const char *c;
+	int e = errno, denied = 0;
+
+	/* read as cache_key_join reads it: up to its NUL, within cap + 1 */
+	len = strnlen(path, cap + 1);
+	if (!s->restricts || len > cap || !sb_has_dotdot(path, len) ||
+	    (last = sb_last_leave(path)) == 0)
+		return 0;
+	B = sb_claim_bufs();
+	if (B == NULL)
+		return 0;
+	/* every directory the path names and leaves again, in the order
+	 * the kernel walks into them */
+	while (!denied && (c = sb_component(path, &pos, &len)) != NULL &&
+	       pos < last) {
+		int dots = sb_dots(c, len);
+
+		if (dots == 2 && depth > 0)
+			depth--;
+		else if (dots == 0 && sb_left_later(path, pos, ++depth))
+			denied = (sb_walked(s, B, out, base_len, path, pos, &n,
+					    failure) &
+				  CACHE_DECIDED_DENY) != 0;
+	}
+	if (denied && n <= cap)
+		memcpy(out, B->path, n);
+	else
+		n = 0;
+	sb_release_bufs(B);
+	errno = e;
+	return n;
+}
+
 int cache_sandbox_listed(struct cache_sandbox *s, const char *key,
 			 size_t len, uint64_t *record, const char **failure)
 {

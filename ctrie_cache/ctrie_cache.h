@@ -580,6 +580,28 @@ int cache_sandbox_listed(struct cache_sandbox *s, const char *key,
  * decided DENY, a violation.  Pure. */
 uint64_t cache_sandbox_violation(uint32_t ops);
 
+/* A path that names a directory and leaves it again with `..`
+ * ("no/../ok/f") makes the kernel walk through that directory, which the
+ * folded key does not name: every directory the path names and leaves
+ * again is decided as a path of its own, in the order the kernel walks
+ * into them (stored in its entry, else cache_sandbox_decide, then recorded
+ * there with no operation when allowed).  The directories that stay in
+ * the key lead to it: the key's own decision covers them (prefix rules,
+ * and its links, which are resolved component by component).  path is relative to
+ * the normalised directory out[0..base_len) (ignored for an absolute
+ * path), as for cache_key_join; it may lie in out after out[base_len] (a
+ * copy at the end of the buffer); it is read up to its NUL and never
+ * beyond its first cap + 1 bytes (longer: nothing decided, as
+ * cache_key_join makes no key of it).  A `..` that leaves the base, or the
+ * root, leaves nothing the path names.  Returns 0 when every such
+ * directory is allowed (at once, for a path without such a `..`), or the
+ * length of the key of the first denied one, written to out[0..n) (path is
+ * not read after that).  Decided for this call only (nothing denied) when
+ * no buffers are free, as for links.  Signal-safe, errno untouched. */
+size_t cache_sandbox_walk(struct cache_sandbox *s, char *out, size_t cap,
+			  size_t base_len, const char *path,
+			  const char **failure);
+
 #ifdef __cplusplus
 }
 #endif

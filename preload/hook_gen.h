@@ -368,6 +368,8 @@
 		ret r_;                                                      \
 		if (fn_ == NULL)                                             \
 			return SHIM_ENOSYS_RN;                               \
+		if (shim_sandboxed() && shim_spawn_acts_denied(&k_, acts))   \
+			return SHIM_DENIED_RN;                               \
 		keyfn(&k_, path);                                            \
 		if (shim_sandboxed() &&                                      \
 		    shim_sandbox_gate(&k_, CACHE_OP_EXEC) == SHIM_SB_DENY)   \

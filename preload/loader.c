@@ -119,12 +119,75 @@ static int loader_call_is_ours(const char *file)
 #define LOADER_SIBCALL
 #endif
 
+/* ---- sandbox mode --------------------------------------------------------
+ * A path (a name with a slash, no '$') is decided before the call, as the
+ * loader's open of it: a denied one fails as a missing file does, and the
+ * next dlerror of the thread gives the loader's message for one.  The
+ * loader's search for a bare name is not seen (its opens are the loader's
+ * own). */
+#define LOADER_MSG_CAP 512
+static _Thread_local char loader_denied_msg[LOADER_MSG_CAP]
+	__attribute__((tls_model("initial-exec")));
+/* Whether the thread's last dlopen was refused and dlerror has not yet
+ * given its message. */
+static _Thread_local unsigned char loader_denied_pending
+	__attribute__((tls_model("initial-exec")));
+
+/* The loader's message for a file it cannot find. */
+static void loader_say_missing(const char *file)
+{
+	static const char tail[] =
+		": cannot open shared object file: No such file or directory";
+	size_t n = strnlen(file, LOADER_MSG_CAP - sizeof tail);
+
+	memcpy(loader_denied_msg, file, n);
+	memcpy(loader_denied_msg + n, tail, sizeof tail);
+}
+
+/* Whether file, a path, is denied (its violation recorded, the message
+ * kept for dlerror); an allowed one's decision is recorded. */
+static __attribute__((noinline)) int loader_denied(const char *file)
+{
+	struct shim_key k;
+	uint64_t d;
+
+	loader_denied_pending = 0;
+	shim_key_at_copied(&k, AT_FDCWD, file);
+	d = shim_sandbox_gate(&k, CACHE_OP_LOAD);
+	if (d == SHIM_SB_DENY) {
+		loader_say_missing(file);
+		loader_denied_pending = 1;
+		return 1;
+	}
+	if (d != 0)
+		shim_record(&k, d, 0, 0, 0);
+	return 0;
+}
+
+/* The hook of a LOADERR row: dlerror, which gives a refused dlopen's
+ * message once. */
+#define SHIM_GEN_LOADERR(ret, name, params, args)                            \
+	SHIM_EXPORT ret SHIM_WRAPPER(name) params                            \
+	{                                                                    \
+		shim_fn_##name fn_;                                          \
+		if (loader_denied_pending) {                                 \
+			loader_denied_pending = 0;                           \
+			return loader_denied_msg;                            \
+		}                                                            \
+		fn_ = shim_get_##name();                                     \
+		return fn_ != NULL ? fn_ args : NULL;                        \
+	}                                                                    \
+	SHIM_INTERPOSE(name)
+
 /* The hook of a LOAD row (hooks.def): dlopen and dlmopen. */
 #define SHIM_GEN_LOAD(ret, name, params, args, file)                         \
 	static __attribute__((noinline)) ret shim_load_##name params          \
 	{                                                                    \
 		shim_fn_##name fn_ = shim_get_##name();                      \
-		ret r_ = fn_ args;                                           \
+		ret r_;                                                      \
+		if (shim_sandboxed() && loader_denied(file))                 \
+			return NULL;                                         \
+		r_ = fn_ args;                                               \
 		if (r_ != NULL)                                              \
 			shim_loader_record_all();                            \
 		return r_;                                                   \

@@ -75,13 +75,45 @@ uint64_t shim_sandbox_gate_bytes(const char *key, size_t len, uint32_t ops)
 	return r;
 }
 
+/* The job's first server failure met by a walk, said by the gate that
+ * follows the key's making: the walk runs as a tail call, its frame out of
+ * the hook's deepest chain. */
+static _Thread_local const char *sb_walk_failure
+	__attribute__((tls_model("initial-exec")));
+
+/* A key marked walk_denied: the directory's violation. */
+static uint64_t sb_gate_walked(const struct shim_key *k)
+{
+	cache_policy_count(&shim_cache, CACHE_PC_DENIED_CALLS);
+	shim_record_bytes(k->key, k->len,
+			  cache_sandbox_violation(CACHE_OP_STAT));
+	return SHIM_SB_DENY;
+}
+
 uint64_t shim_sandbox_gate(const struct shim_key *k, uint32_t ops)
 {
 	int e = errno;
-	uint64_t r = sb_gate_key(k->key, k->len, ops);
+	uint64_t r;
+
+	if (__builtin_expect(sb_walk_failure != NULL, 0)) {
+		sb_say_failure(sb_walk_failure);
+		sb_walk_failure = NULL;
+	}
+	r = k->walk_denied ? sb_gate_walked(k)
+			   : sb_gate_key(k->key, k->len, ops);
 
 	errno = e;
 	return r;
+}
+
+size_t shim_sandbox_walk(char *buf, size_t cap, size_t base,
+			 const char *path)
+{
+	/* acquire: pairs with start-up's release store of the flag */
+	if (!atomic_load_explicit(&shim_sandbox_on, memory_order_acquire))
+		return 0;
+	return cache_sandbox_walk(&sb, buf, cap, base, path,
+				  &sb_walk_failure);
 }
 
 __attribute__((noinline)) uint64_t shim_sandbox_gate_path(const char *path,

@@ -47,7 +47,8 @@ static inline int shim_sandboxed(void)
  * Returns the decision bits (CACHE_DECIDED_*) that the call's record
  * carries, 0 when there is nothing to decide (no key, a relative name that
  * libc searches for, a key too long to hold), or SHIM_SB_DENY when the
- * call must not be made: then the violation is already recorded.
+ * call must not be made: then the violation is already recorded (for a
+ * key marked walk_denied, that of the directory, as a stat).
  * Signal-safe, errno untouched. */
 SHIM_HIDDEN uint64_t shim_sandbox_gate(const struct shim_key *k,
 				       uint32_t ops);
@@ -59,6 +60,16 @@ SHIM_HIDDEN uint64_t shim_sandbox_gate_path(const char *path, uint32_t ops);
  * bytes, or CACHE_KEY_TOOLONG): posix_spawnp's PATH candidates. */
 SHIM_HIDDEN uint64_t shim_sandbox_gate_bytes(const char *key, size_t len,
 					     uint32_t ops);
+
+/* The directories path (relative to buf[0..base), as for cache_key_join)
+ * walks through and leaves by `..`, decided (cache_sandbox_walk): 0 when
+ * none is denied or nothing is to be decided (no sandbox), else the length
+ * of the first denied one's key, written to buf.  For the key makers
+ * (shim.c), which mark such a key walk_denied for shim_sandbox_gate; a
+ * server failure the walk meets is said by the thread's next gate.
+ * Signal-safe, errno untouched. */
+SHIM_HIDDEN size_t shim_sandbox_walk(char *buf, size_t cap, size_t base,
+				     const char *path);
 
 /* Whether the policy denies path (a caller's string, copied without
  * faulting; a name that cannot be read is not denied: the call reports

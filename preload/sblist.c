@@ -193,100 +193,54 @@ struct sbl_scan {
 static _Thread_local struct sbl_scan *sbl_scan_now
 	__attribute__((tls_model("initial-exec")));
 
-static int sbl_keep(const struct dirent *e)
-{
-	struct sbl_scan *s = sbl_scan_now;
-	int err = errno;
-
-	if (s != NULL && sbl_hides_at(s->dirfd, s->dir, e->d_name)) {
-		errno = err;
-		return 0;
+/* The filter libc calls: the entry left out when hidden, else the
+ * caller's filter (field) decides. */
+#define SBL_KEEP(keep, ENT_T, field)                                          \
+	static int keep(const struct ENT_T *e)                                \
+	{                                                                     \
+		struct sbl_scan *s = sbl_scan_now;                            \
+		int err = errno;                                              \
+		if (s != NULL && sbl_hides_at(s->dirfd, s->dir, e->d_name)) { \
+			errno = err;                                          \
+			return 0;                                             \
+		}                                                             \
+		errno = err;                                                  \
+		return s == NULL || s->field == NULL || s->field(e);          \
 	}
-	errno = err;
-	return s == NULL || s->filter == NULL || s->filter(e);
-}
 
-static int sbl_keep64(const struct dirent64 *e)
-{
-	struct sbl_scan *s = sbl_scan_now;
-	int err = errno;
+SBL_KEEP(sbl_keep, dirent, filter)
+SBL_KEEP(sbl_keep64, dirent64, filter64)
 
-	if (s != NULL && sbl_hides_at(s->dirfd, s->dir, e->d_name)) {
-		errno = err;
-		return 0;
+/* scandir and scandirat (params: the directory's parameters, dirfd its
+ * descriptor, args what is passed on before the list): a denied directory
+ * fails as an absent one; else libc's scandir with sbl_keep as the
+ * filter. */
+#define SBL_SCANDIR(name, ENT_T, keep, field, params, dirfd, args)           \
+	static __attribute__((noinline)) int sbcall_##name(                      \
+		shim_fn_##name fn, SHIM_UNPACK params, struct ENT_T ***list,   \
+		int (*filter)(const struct ENT_T *),                          \
+		int (*cmp)(const struct ENT_T **, const struct ENT_T **))     \
+	{                                                                     \
+		struct sbl_scan s = { dirfd, dir, NULL, NULL }, *saved;       \
+		int r;                                                        \
+		s.field = filter;                                             \
+		if (sbl_dir_denied(dirfd, dir))                               \
+			return SHIM_DENIED_RI;                                \
+		saved = sbl_scan_now;                                         \
+		sbl_scan_now = &s;                                            \
+		r = fn(SHIM_UNPACK args, list, keep, cmp);                    \
+		sbl_scan_now = saved;                                         \
+		return r;                                                     \
 	}
-	errno = err;
-	return s == NULL || s->filter64 == NULL || s->filter64(e);
-}
 
-typedef int (*sbl_cmp)(const struct dirent **, const struct dirent **);
-typedef int (*sbl_cmp64)(const struct dirent64 **, const struct dirent64 **);
-
-static __attribute__((noinline)) int
-sbcall_scandir(shim_fn_scandir fn, const char *dir, struct dirent ***list,
-	    int (*filter)(const struct dirent *), sbl_cmp cmp)
-{
-	struct sbl_scan s = { AT_FDCWD, dir, filter, NULL }, *saved;
-	int r;
-
-	if (sbl_dir_denied(AT_FDCWD, dir))
-		return SHIM_DENIED_RI;
-	saved = sbl_scan_now;
-	sbl_scan_now = &s;
-	r = fn(dir, list, sbl_keep, cmp);
-	sbl_scan_now = saved;
-	return r;
-}
-
-static __attribute__((noinline)) int
-sbcall_scandirat(shim_fn_scandirat fn, int dirfd, const char *dir,
-	      struct dirent ***list, int (*filter)(const struct dirent *),
-	      sbl_cmp cmp)
-{
-	struct sbl_scan s = { dirfd, dir, filter, NULL }, *saved;
-	int r;
-
-	if (sbl_dir_denied(dirfd, dir))
-		return SHIM_DENIED_RI;
-	saved = sbl_scan_now;
-	sbl_scan_now = &s;
-	r = fn(dirfd, dir, list, sbl_keep, cmp);
-	sbl_scan_now = saved;
-	return r;
-}
-
-static __attribute__((noinline)) int
-sbcall_scandir64(shim_fn_scandir64 fn, const char *dir, struct dirent64 ***list,
-	      int (*filter)(const struct dirent64 *), sbl_cmp64 cmp)
-{
-	struct sbl_scan s = { AT_FDCWD, dir, NULL, filter }, *saved;
-	int r;
-
-	if (sbl_dir_denied(AT_FDCWD, dir))
-		return SHIM_DENIED_RI;
-	saved = sbl_scan_now;
-	sbl_scan_now = &s;
-	r = fn(dir, list, sbl_keep64, cmp);
-	sbl_scan_now = saved;
-	return r;
-}
-
-static __attribute__((noinline)) int
-sbcall_scandirat64(shim_fn_scandirat64 fn, int dirfd, const char *dir,
-		struct dirent64 ***list,
-		int (*filter)(const struct dirent64 *), sbl_cmp64 cmp)
-{
-	struct sbl_scan s = { dirfd, dir, NULL, filter }, *saved;
-	int r;
-
-	if (sbl_dir_denied(dirfd, dir))
-		return SHIM_DENIED_RI;
-	saved = sbl_scan_now;
-	sbl_scan_now = &s;
-	r = fn(dirfd, dir, list, sbl_keep64, cmp);
-	sbl_scan_now = saved;
-	return r;
-}
+SBL_SCANDIR(scandir, dirent, sbl_keep, filter, (const char *dir), AT_FDCWD,
+	    (dir))
+SBL_SCANDIR(scandir64, dirent64, sbl_keep64, filter64, (const char *dir),
+	    AT_FDCWD, (dir))
+SBL_SCANDIR(scandirat, dirent, sbl_keep, filter,
+	    (int dirfd, const char *dir), dirfd, (dirfd, dir))
+SBL_SCANDIR(scandirat64, dirent64, sbl_keep64, filter64,
+	    (int dirfd, const char *dir), dirfd, (dirfd, dir))
 
 /* ---- nftw and ftw ------------------------------------------------------- */
 
@@ -506,6 +460,23 @@ SBL_FTS_CHILDREN(fts64_children, FTS64, FTSENT64)
 
 /* ---- glob --------------------------------------------------------------- */
 
+/* glob's result when every match is hidden, as libc's when nothing
+ * matches: the pattern itself under GLOB_NOCHECK (and GLOB_NOMAGIC, for a
+ * pattern without a metacharacter), added at v[*n], which the hidden
+ * matches left free; else GLOB_NOMATCH.  The copy is malloc'd, as libc's
+ * (glob allocates; it is not async-signal-safe). */
+static int sbl_glob_none(char **v, size_t *n, const char *pat, int flags)
+{
+	if (!(flags & GLOB_NOCHECK) &&
+	    !((flags & GLOB_NOMAGIC) && strpbrk(pat, "*?[") == NULL))
+		return GLOB_NOMATCH;
+	v[*n] = strdup(pat);
+	if (v[*n] == NULL)
+		return GLOB_NOSPACE;
+	(*n)++;
+	return 0;
+}
+
 #define SBL_GLOB(name, GLOB_T)                                                \
 	static __attribute__((noinline)) int sbcall_##name(                      \
 		shim_fn_##name fn, const char *pat, int flags,                \
@@ -524,9 +495,9 @@ SBL_FTS_CHILDREN(fts64_children, FTS64, FTSENT64)
 			else                                                  \
 				v[n++] = v[i];                                \
 		}                                                             \
-		v[n] = NULL;                                                  \
 		if (n == before && g->gl_pathc > before)                      \
-			r = GLOB_NOMATCH;                                     \
+			r = sbl_glob_none(v, &n, pat, flags);                 \
+		v[n] = NULL;                                                  \
 		g->gl_pathc = n;                                              \
 		errno = e;                                                    \
 		return r;                                                     \

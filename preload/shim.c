@@ -197,6 +197,16 @@ static void shim_key_make(struct shim_key *k, int dirfd, const char *path,
 			return;
 		}
 	}
+	shim_key_join(k, base, path);
+}
+
+void shim_key_join(struct shim_key *k, size_t base, const char *path)
+{
+	k->len = shim_sandbox_walk(k->buf, sizeof k->buf, base, path);
+	if (k->len != 0) {
+		k->walk_denied = 1;
+		return;
+	}
 	k->len = cache_key_join(k->buf, sizeof k->buf, base, path);
 }
 
@@ -204,6 +214,7 @@ void shim_key_at(struct shim_key *k, int dirfd, const char *path)
 {
 	k->len = 0;
 	k->key = k->buf;
+	k->walk_denied = 0;
 	if (!shim_active() || path == NULL || path[0] == '\0')
 		return;
 	shim_key_make(k, dirfd, path, sizeof k->buf);
@@ -250,6 +261,7 @@ static const char *shim_key_copy_start(struct shim_key *k, const char *path,
 
 	k->len = 0;
 	k->key = k->buf;
+	k->walk_denied = 0;
 	if (!make || path == NULL)
 		return NULL;
 	p = shim_key_copy_in(k, path);
@@ -315,6 +327,7 @@ void shim_key_target(struct shim_key *k, const struct shim_key *link,
 {
 	k->len = 0;
 	k->key = k->buf;
+	k->walk_denied = 0;
 	if (link->len == 0 || link->len == CACHE_KEY_TOOLONG || target == NULL ||
 	    target[0] == '\0')
 		return;

@@ -135,6 +135,10 @@ struct shim_key {
 	/* The key's bytes: buf, or the stored key in the mapping when the
 	 * path was this thread's last key. */
 	const char *key;
+	/* Sandbox mode: the key is that of a directory the path walks
+	 * through and leaves by `..`, which the policy denies (sandbox.h,
+	 * shim_sandbox_walk); the call is not to be made. */
+	unsigned char walk_denied;
 	char buf[SHIM_KEY_CAP];
 };
 
@@ -144,6 +148,15 @@ struct shim_key {
  * readable up to its NUL or its first SHIM_KEY_CAP + 1 bytes (see
  * shim_path_was_read); nothing past them is read.  Signal-safe. */
 SHIM_HIDDEN void shim_key_at(struct shim_key *k, int dirfd, const char *path);
+/* k's key of path relative to the directory k->buf[0..base) (a key, or
+ * 0 for the root; ignored for an absolute path), as cache_key_join makes
+ * it, with k->key = k->buf already.  In sandbox mode a denied directory
+ * that path walks through before a `..` becomes the key instead, marked
+ * walk_denied (shim_sandbox_walk).  The key makers of the paths a call
+ * looks up come here.
+ * Signal-safe. */
+SHIM_HIDDEN void shim_key_join(struct shim_key *k, size_t base,
+			       const char *path);
 /* Whether s (n bytes) is an absolute, normalised path: its own key, which
  * shim_record_bytes may take in place.  Reads s only; signal-safe. */
 SHIM_HIDDEN int shim_is_key(const char *s, size_t n);
@@ -506,6 +519,12 @@ SHIM_HOOKS_ALL(SHIM_DECLARE_REAL)
 
 #include "sandbox.h"
 #include "shim_supervise.h"
+
+/* Sandbox mode: whether a path of posix_spawn's file actions acts (an
+ * open, a chdir) is denied, its violation recorded (sbexec.c); k is the
+ * row's key, used as a buffer before it is made.  Signal-safe. */
+SHIM_HIDDEN int shim_spawn_acts_denied(struct shim_key *k,
+				       const posix_spawn_file_actions_t *acts);
 
 /* posix_spawn and posix_spawnp: shim_spawn_call, but for posix_spawnp of a
  * name without a slash in sandbox mode, searched in PATH here with denied

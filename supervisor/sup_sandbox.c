@@ -57,6 +57,25 @@ pid_t sup_task_tgid(pid_t tid)
 	return t != NULL ? (pid_t)strtol(t + 6, NULL, 10) : -1;
 }
 
+/* A path's links through /proc/self are the task's, not ours: its thread
+ * group is looked up once per path decided. */
+static void sup_sb_for(pid_t tid)
+{
+	sup_sb.self_tid = tid;
+	sup_sb.self_pid = tid > 0 ? sup_task_tgid(tid) : 0;
+	if (sup_sb.self_pid <= 0)
+		sup_sb.self_pid = tid;
+}
+
+static void sup_sb_say(const char *failure)
+{
+	if (failure != NULL)
+		fprintf(stderr, "shmcache: sandbox: decision server %s%s\n",
+			sup_sb.policy.server[0] ? sup_sb.policy.server
+						: "(none)",
+			failure);
+}
+
 /* The decision bits of key for the task tid (0: nothing to decide). */
 static uint64_t sup_sb_decide(pid_t tid, const char *key, size_t len)
 {
@@ -68,19 +87,30 @@ static uint64_t sup_sb_decide(pid_t tid, const char *key, size_t len)
 	bits = cache_sandbox_stored(&sup_sb, key, len);
 	if (bits & CACHE_DECIDED)
 		return bits;
-	/* a path's links through /proc/self are the task's, not ours: its
-	 * thread group is looked up once per path decided */
-	sup_sb.self_tid = tid;
-	sup_sb.self_pid = tid > 0 ? sup_task_tgid(tid) : 0;
-	if (sup_sb.self_pid <= 0)
-		sup_sb.self_pid = tid;
+	sup_sb_for(tid);
 	bits = cache_sandbox_decide(&sup_sb, key, len, &failure);
-	if (failure != NULL)
-		fprintf(stderr, "shmcache: sandbox: decision server %s%s\n",
-			sup_sb.policy.server[0] ? sup_sb.policy.server
-						: "(none)",
-			failure);
+	sup_sb_say(failure);
 	return bits;
+}
+
+bool sup_sandbox_walk_denied(struct cache *c, struct cache_hint *h,
+			     pid_t tid, char *base, size_t cap,
+			     size_t baselen, const char *raw)
+{
+	const char *failure = NULL;
+	size_t n;
+
+	if (!sup_sb_on || strstr(raw, "..") == NULL)
+		return false;
+	sup_sb_for(tid);
+	n = cache_sandbox_walk(&sup_sb, base, cap, baselen, raw, &failure);
+	sup_sb_say(failure);
+	if (n == 0)
+		return false;
+	cache_policy_count(c, CACHE_PC_DENIED_CALLS);
+	cache_record_hinted(c, base, n, cache_sandbox_violation(CACHE_OP_STAT),
+			    h);
+	return true;
 }
 
 uint64_t sup_sandbox_gate(struct cache *c, struct cache_hint *h, pid_t tid,

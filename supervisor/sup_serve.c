@@ -101,6 +101,8 @@ struct sup_path {
 				  * counted as skipped                     */
 	uint64_t decided;        /* sandbox mode: the decision bits its
 				  * records carry (sup_sandbox_gate)       */
+	size_t baselen;          /* the directory raw is relative to: its */
+	char walkbase[SUP_KEY_CAP]; /* name (only when raw holds "..")     */
 };
 
 struct sup_req {
@@ -286,6 +288,9 @@ static void sup_make_key(struct sup_path *p, const struct sup_req *q, int fd)
 	}
 	if (p->rest != NULL && p->dir == AT_FDCWD && sup_by_name(p) != 0)
 		return;
+	p->baselen = (size_t)n;
+	if (strstr(p->raw, "..") != NULL)
+		memcpy(p->walkbase, p->key, p->baselen);
 	p->keylen = cache_key_join(p->key, sizeof p->key, (size_t)n, p->raw);
 }
 
@@ -646,6 +651,17 @@ static void sup_close_dir(int dir)
 		close(dir);
 }
 
+/* Sandbox mode: whether p walks through a denied directory before a
+ * `..` (the violation recorded). */
+static bool sup_walk_denied(struct cache *c, struct cache_hint *h, pid_t tid,
+			    struct sup_path *p)
+{
+	return p->keylen != 0 && p->keylen != CACHE_KEY_TOOLONG &&
+	       sup_sandbox_walk_denied(c, h, tid, p->walkbase,
+				       sizeof p->walkbase,
+				       p->baselen, p->raw);
+}
+
 /* Sandbox mode: decides the call's paths as the shim's hooks do (both
  * paths of rename and link, symlink's new name; fchdir names a directory
  * already open).  Returns ENOENT when the call must not be made (the
@@ -658,6 +674,10 @@ static int sup_gate(struct cache *c, struct cache_hint *h, struct sup_req *q)
 
 	if (c == NULL || q->c->kind == SUP_FCHDIR)
 		return 0;
+	if (sup_walk_denied(c, h, tid, &q->p1) ||
+	    ((q->c->kind == SUP_RENAME || q->c->kind == SUP_LINK) &&
+	     sup_walk_denied(c, h, tid, &q->p2)))
+		return ENOENT;
 	q->p1.decided = sup_sandbox_gate(c, h, tid, q->p1.key, q->p1.keylen,
 					 sup_ops(q));
 	if (q->p1.decided == SUP_SB_DENY)

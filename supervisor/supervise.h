@@ -184,6 +184,15 @@ bool sup_sandbox_start(struct cache *c);
 uint64_t sup_sandbox_gate(struct cache *c, struct cache_hint *h, pid_t tid,
 			  const char *key, size_t len, uint32_t ops);
 
+/* The directories raw (relative to the normalised directory
+ * base[0..baselen), as for cache_key_join) walks through and leaves by
+ * `..`, decided as sup_sandbox_gate decides a key (cache_sandbox_walk):
+ * true when one is denied (the call must not be made; its violation, as a
+ * stat, is recorded here).  base is overwritten. */
+bool sup_sandbox_walk_denied(struct cache *c, struct cache_hint *h,
+			     pid_t tid, char *base, size_t cap,
+			     size_t baselen, const char *raw);
+
 /* The thread group of task tid (/proc/TID/status), or -1. */
 pid_t sup_task_tgid(pid_t tid);
 

@@ -9,7 +9,9 @@
  * readdir64_r, getdents64, scandir, scandir64, scandirat, scandirat64
  * (names of DIR), nftw, nftw64, ftw, ftw64, fts (paths under DIR, relative
  * to it, DIR itself as "<top>"; nftw and fts also changing directory as
- * they go: -chdir), glob, glob64 (DIR/<star>, relative), or the
+ * they go: -chdir), glob, glob64 (DIR/<star>, relative; -nocheck:
+ * DIR/h<star> with GLOB_NOCHECK; glob-nomagic: DIR/hid with
+ * GLOB_NOMAGIC), or the
  * errno's name when the call fails ("<path>!<errno>" for an entry fts
  * cannot stat).  "." and ".." are left out.
  */
@@ -216,22 +218,23 @@ static int by_fts(const char *dir, int children, int opts)
 	return 0;
 }
 
-static int by_glob(const char *dir, int sixtyfour)
+static int by_glob(const char *dir, const char *tail, int flags,
+		   int sixtyfour)
 {
 	char pat[4096];
 	int r;
 
-	snprintf(pat, sizeof pat, "%s/*", dir);
+	snprintf(pat, sizeof pat, "%s/%s", dir, tail);
 	if (sixtyfour) {
 		glob64_t g;
-		r = glob64(pat, 0, NULL, &g);
+		r = glob64(pat, flags, NULL, &g);
 		for (size_t i = 0; r == 0 && i < g.gl_pathc; i++)
 			add_under(g.gl_pathv[i]);
 		if (r == 0)
 			globfree64(&g);
 	} else {
 		glob_t g;
-		r = glob(pat, 0, NULL, &g);
+		r = glob(pat, flags, NULL, &g);
 		for (size_t i = 0; r == 0 && i < g.gl_pathc; i++)
 			add_under(g.gl_pathv[i]);
 		if (r == 0)
@@ -279,7 +282,10 @@ int main(int argc, char **argv)
 	print("fts-chdir", by_fts(dir, 0, 0));
 	print("fts_children", by_fts(dir, 1, FTS_NOCHDIR));
 	print("fts_children-chdir", by_fts(dir, 1, 0));
-	print("glob", by_glob(dir, 0));
-	print("glob64", by_glob(dir, 1));
+	print("glob", by_glob(dir, "*", 0, 0));
+	print("glob64", by_glob(dir, "*", 0, 1));
+	print("glob-nocheck", by_glob(dir, "h*", GLOB_NOCHECK, 0));
+	print("glob64-nocheck", by_glob(dir, "h*", GLOB_NOCHECK, 1));
+	print("glob-nomagic", by_glob(dir, "hid", GLOB_NOMAGIC, 0));
 	return 0;
 }

@@ -168,6 +168,74 @@ class Families(SandboxBase):
         self.assertEqual((r.returncode, r.stdout), (0, b"ok"))
 
 
+class ExecPaths(SandboxBase):
+    """What a spawn, an exec or the loader is given to open beside the
+    program (sandbox_exec.c): posix_spawn's file actions, execveat,
+    fexecve and dlopen of a denied path fail as for a missing file, the
+    call not made, the violation recorded."""
+
+    def compile(self, src, extra=()):
+        exe = self.path(os.path.splitext(os.path.basename(src))[0])
+        cc = subprocess.run([CC, "-O1", "-o", exe, src] + list(extra),
+                            stderr=subprocess.PIPE)
+        self.assertEqual(cc.returncode, 0, cc.stderr)
+        return exe
+
+    def test_denied_and_allowed(self):
+        p = self.path
+        exe = self.compile(os.path.join(HERE, "sandbox_exec.c"), ["-ldl"])
+        lib_c = p("lib.c")
+        with open(lib_c, "w") as fh:
+            fh.write("int lib_value(void) { return 7; }\n")
+        lib = self.compile(lib_c, ["-shared", "-fPIC"])
+        for d in ("ok", "no"):
+            shutil.copy(lib, p(d + "/lib.so"))
+            shutil.copy("/bin/true", p(d + "/true"))
+        no_fd = os.open(p("no/true"), os.O_RDONLY)
+        ok_fd = os.open(p("ok/true"), os.O_RDONLY)
+        self.addCleanup(os.close, no_fd)
+        self.addCleanup(os.close, ok_fd)
+        ops = ["spawn-open:" + p("no/file"), "spawn-open:" + p("ok/file"),
+               "spawn-create:" + p("no/new"), "spawn-chdir:" + p("no/dir"),
+               "spawn-chdir:" + p("ok/dir"),
+               "spawn-chdir-open:%s:../no/file" % p("ok"),
+               "spawn-chdir-open:%s:file" % p("ok"),
+               "spawnp-open:" + p("no/file"),
+               "execveat:" + p("no/true"), "execveat:" + p("ok/true"),
+               "execveat-at:%s:no/true" % self.tmp,
+               "execveat-fd:%d" % no_fd, "fexecve:%d" % no_fd,
+               "fexecve:%d" % ok_fd,
+               "dlopen:" + p("no/lib.so"), "dlopen:" + p("no/../ok/lib.so"),
+               "dlopen:" + p("ok/lib.so")]
+        r = self.run_sb(["--deny", p("no")], [exe] + ops,
+                        pass_fds=(no_fd, ok_fd))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        missing = ": cannot open shared object file: No such file or " \
+                  "directory|then NULL"
+        self.assertEqual(r.stdout.decode().splitlines(), [
+            "spawn-open: ENOENT", "spawn-open: ok", "spawn-create: ENOENT",
+            "spawn-chdir: ENOENT", "spawn-chdir: ok",
+            "spawn-chdir-open: ENOENT", "spawn-chdir-open: ok",
+            "spawnp-open: ENOENT", "execveat: ENOENT", "execveat: ok",
+            "execveat-at: ENOENT", "execveat-fd: ENOENT",
+            "fexecve: ENOENT", "fexecve: ok",
+            "dlopen: " + p("no/lib.so") + missing,
+            "dlopen: " + p("no/../ok/lib.so") + missing, "dlopen: ok"])
+        self.assertFalse(os.path.exists(p("no/new")))
+        # libc's own message for a file that is not there
+        bare = subprocess.run([exe, "dlopen:" + p("absent/lib.so")],
+                              stdout=subprocess.PIPE)
+        self.assertEqual(bare.stdout.decode(),
+                         "dlopen: " + p("absent/lib.so") + missing + "\n")
+        v, code = self.violations()
+        self.assertEqual(code, 1)
+        self.assertEqual(sorted(json_path(e) for e in v["denied"]),
+                         sorted(p(x).encode() for x in
+                                ["no", "no/file", "no/new", "no/dir",
+                                 "no/true", "no/lib.so"]))
+        self.assertEqual(v["denied_calls"], 11)
+
+
 class SpawnSearch(SandboxBase):
     """posix_spawnp of a bare name: a denied directory on PATH is absent,
     as it is for execvp's search."""
@@ -344,7 +412,10 @@ class EntryPoints(SandboxBase):
                 "ftw": walk, "ftw64": walk, "nftw-chdir": walk,
                 "fts": walk, "fts-chdir": walk, "fts_children": names,
                 "fts_children-chdir": names, "glob": names,
-                "glob64": names}
+                "glob64": names,
+                # every match hidden: the pattern, as for no match
+                "glob-nocheck": "h*", "glob64-nocheck": "h*",
+                "glob-nomagic": "hid"}
         got = dict(line.split(":", 1) for line in
                    r.stdout.decode().splitlines())
         self.assertEqual({k: v.strip() for k, v in got.items()}, want, top)
@@ -374,7 +445,7 @@ class EntryPoints(SandboxBase):
 
 
 class DotDot(SandboxBase):
-    """realpath through a denied directory left by "..": ENOENT, as if the
+    """A path through a denied directory left by "..": ENOENT, as if the
     directory did not exist."""
 
     def test_realpath_through_denied(self):
@@ -387,6 +458,56 @@ class DotDot(SandboxBase):
         v, code = self.violations()
         self.assertEqual(sorted(json_path(e) for e in v["denied"]),
                          [p("no").encode()])
+
+
+    def test_calls_through_denied(self):
+        """Every call walks through a directory it leaves again by "..":
+        a denied one fails the call with ENOENT, the call not made, the
+        directory's violation recorded; "..", which leaves only allowed
+        directories or the start, changes nothing."""
+        p = self.path
+        ops = ["stat:" + p("no/../ok/file"), "read:" + p("no/../ok/file"),
+               "access:" + p("no/../ok/file"),
+               "create:" + p("no/../ok/new"),
+               "mkdir:" + p("no/../ok/newdir"),
+               "unlink:" + p("no/../ok/file2"),
+               "rename:%s:%s" % (p("ok/file2"), p("no/dir/../../ok/mv")),
+               "listdir:" + p("no/../ok/dir"),
+               "chdir:" + p("no/../ok/dir"),
+               "exec:" + p("no/../ok/prog")]
+        with open(p("ok/prog"), "w") as fh:
+            fh.write("#!/bin/sh\necho ran\n")
+        os.chmod(p("ok/prog"), 0o755)
+        res, r = self.probe(["--deny", p("no")], ops)
+        self.assertEqual(res, ["ENOENT"] * 2 + ["no"] + ["ENOENT"] * 7)
+        self.assertNotIn(b"ran", r.stdout)
+        for absent in ["ok/new", "ok/newdir", "ok/mv"]:
+            self.assertFalse(os.path.lexists(p(absent)), absent)
+        self.assertTrue(os.path.exists(p("ok/file2")))
+        v, code = self.violations()
+        self.assertEqual(code, 1)
+        self.assertEqual(sorted(json_path(e) for e in v["denied"]),
+                         [p("no").encode()])
+        self.assertEqual(v["denied_calls"], 10)
+        res, _ = self.probe(["--deny", p("no")],
+                            ["stat:" + p("ok/dir/../file"),
+                             "read:" + p("ok/dir/../../ok/file"),
+                             "stat:" + p("../" * 40 + p("ok/file")[1:]),
+                             "stat:" + p("ok/dir/../../no/file")])
+        self.assertEqual(res, ["ok", "ok", "ok", "ENOENT"])
+
+    def test_relative_through_denied(self):
+        """A relative path walks from the current directory: a denied
+        directory it names is decided; the start, left by "..", is not
+        walked through by name."""
+        p = self.path
+        r = self.run_sb(["--deny", p("no")],
+                        [sys.executable, self.probe_script,
+                         "stat:no/../ok/file", "stat:ok/../ok/file",
+                         "read:ok/dir/../file"], cwd=self.tmp)
+        self.assertIn(r.returncode, (0, 1), r.stderr)
+        res = json.loads(r.stdout.decode().splitlines()[-1])
+        self.assertEqual(res, ["ENOENT", "ok", "ok"])
 
 
 class Symlinks(SandboxBase):

@@ -71,9 +71,12 @@ struct row {
 #define ROW_FDGONE_VOID(...)
 /* readdir, readdir64: a DIR *, no path. */
 #define ROW_READDIR(...)
-/* readdir_r and the listings sblist.c filters, tempnam and tmpnam: the
- * real call outside sandbox mode, nothing recorded. */
+/* readdir_r and the listings sblist.c filters, tempnam and tmpnam,
+ * execveat and fexecve: the real call outside sandbox mode, nothing
+ * recorded. */
 #define ROW_SBCALL(...)
+/* dlerror: no path; the message of a dlopen the sandbox refused. */
+#define ROW_LOADERR(...)
 
 static const struct row rows[] = { SHIM_HOOKS_ALL(ROW) };
 

@@ -208,6 +208,8 @@ static const struct expect table[] = {
 	/* LOADER: t is a link to the test's shared object */
 	{ "dlopen", "t", LD, NULL, 0, 0, NULL },
 	{ "dlmopen", "t", LD, NULL, 0, 0, NULL },
+	{ "dlerror", NULL, 0, NULL, 0, 0,
+	  "no path: a message; in sandbox mode a refused dlopen's (loader.c)" },
 	/* SANDBOX */
 	{ "readdir", NULL, 0, NULL, 0, 0,
 	  "a DIR *, no path; records nothing (sandbox.c hides entries)" },
@@ -248,6 +250,11 @@ static const struct expect table[] = {
 	  "records nothing; in sandbox mode hides entries (sblist.c)" },
 	{ "glob64", NULL, 0, NULL, 0, 0,
 	  "records nothing; in sandbox mode hides entries (sblist.c)" },
+	/* SBEXEC */
+	{ "execveat", NULL, 0, NULL, 0, 0,
+	  "records nothing; in sandbox mode decides its program (sbexec.c)" },
+	{ "fexecve", NULL, 0, NULL, 0, 0,
+	  "records nothing; in sandbox mode decides its program (sbexec.c)" },
 };
 #define NTABLE (sizeof table / sizeof table[0])
 

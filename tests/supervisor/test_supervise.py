@@ -645,6 +645,27 @@ class Sandbox(SupBase):
         # the allowed file's record carries its decision: not denied
         self.assertEqual(v["unknown"], [])
 
+    def test_through_denied_by_dotdot(self):
+        """A supervised call whose path walks through a denied directory
+        and leaves it by ".." fails with ENOENT, not made, the directory's
+        violation recorded; ".." through allowed ones changes nothing."""
+        p = self.p
+        cmds = ["cat no/../ok/file", "stat no/../ok/file",
+                "mkdir no/../ok/new", "rm no/dir/../../ok/file2",
+                "cat %s" % p("no/../ok/file"), "cat ok/dir/../file"]
+        script = "".join("%s >/dev/null 2>&1; echo $?\n" % c for c in cmds)
+        r = self.sb(["--deny", p("no")], script)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        codes = r.stdout.decode().split()
+        self.assertEqual([c != "0" for c in codes],
+                         [True] * 5 + [False], codes)
+        self.assertFalse(os.path.lexists(p("ok/new")))
+        self.assertTrue(os.path.exists(p("ok/file2")))
+        v = self.violations()
+        self.assertEqual(sorted(json_path(e) for e in v["denied"]),
+                         [p("no").encode()])
+        self.assertEqual(v["denied_calls"], 5)
+
     def test_listing_hides_denied_entries(self):
         """getdents64 of a supervised program (busybox ls and find, and a
         dynamic ls below the static shell, whose shim stands down) skips
