@@ -7,7 +7,9 @@
 
 #include <stddef.h>
 
-/* For each of names[0..n), sets out[i] to what dlsym(RTLD_NEXT, names[i])
+/* names holds n names, each ended by a NUL, one after the other (an array
+ * of chars, which needs no relocation; hooks.def's SHIM_ROW_PACKED).
+ * For each, the i-th, sets out[i] to what dlsym(RTLD_NEXT, name)
  * called from the object that contains self gives, when the symbol tables
  * alone can say so: the objects after that one in the initial search
  * order, each name's first definition there (defined, global or weak, the
@@ -24,7 +26,7 @@
  * every name to dlsym.
  * Start-up only: dl_iterate_phdr takes the loader's lock; no
  * allocation; about 2.5 KiB of stack. */
-int shim_resolve_next(const void *self, const char *const *names, size_t n,
+int shim_resolve_next(const void *self, const char *names, size_t n,
 		      const char *audit, void **out, const char **self_name);
 
 #endif

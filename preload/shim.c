@@ -109,8 +109,9 @@ void *shim_resolve(const char *name)
 }
 
 #ifndef __APPLE__
-static const char *const shim_real_names[] = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
-#define SHIM_ROWS (sizeof shim_real_names / sizeof shim_real_names[0])
+static const char shim_real_names[] = SHIM_HOOKS_ALL(SHIM_ROW_PACKED);
+#define SHIM_ROW_COUNT(...) +1
+#define SHIM_ROWS ((size_t)(0 SHIM_HOOKS_ALL(SHIM_ROW_COUNT)))
 #endif
 
 /* Our file name as the loader gave it, when the walk below found it. */

@@ -18,6 +18,7 @@
 #include "resolve.h"
 
 static const char *const names[] = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
+static const char packed[] = SHIM_HOOKS_ALL(SHIM_ROW_PACKED);
 #define NROWS (sizeof names / sizeof names[0])
 
 __attribute__((constructor)) static void resolvecheck(void)
@@ -26,7 +27,7 @@ __attribute__((constructor)) static void resolvecheck(void)
 	size_t nfast = 0, bad = 0;
 	const char *self = NULL;
 	Dl_info info;
-	int walk = shim_resolve_next((const void *)resolvecheck, names, NROWS,
+	int walk = shim_resolve_next((const void *)resolvecheck, packed, NROWS,
 				     getenv("LD_AUDIT"), fast, &self);
 
 	for (size_t i = 0; i < NROWS; i++) {
