@@ -57,7 +57,8 @@ struct resolve_tables {
  * stack): a static would cost page faults of its own at start-up. */
 struct resolve_walk {
 	const void *self;
-	const char *names; /* packed: resolve.h */
+	const char *names; /* name i at names + name_at[i]: resolve.h */
+	const uint16_t *name_at;
 	const char *self_name;
 	size_t n;
 	void **out;
@@ -279,21 +280,13 @@ static int resolve_in(const struct resolve_tables *t, const char *name,
 	return RESOLVE_FOUND;
 }
 
-/* The name after name in a packed list. */
-static const char *resolve_next_name(const char *name)
-{
-	while (*name != '\0')
-		name++;
-	return name + 1;
-}
-
 /* Every name not yet decided, in the object t after ours. */
 static void resolve_names_in(struct resolve_walk *w,
 			     const struct resolve_tables *t)
 {
-	const char *name = w->names;
+	for (size_t i = 0; i < w->n; i++) {
+		const char *name = w->names + w->name_at[i];
 
-	for (size_t i = 0; i < w->n; i++, name = resolve_next_name(name)) {
 		if (w->out[i] != NULL)
 			continue;
 		switch (resolve_in(t, name, resolve_gnu_hash(name),
@@ -345,7 +338,8 @@ unusual:
 	return 1;
 }
 
-int shim_resolve_next(const void *self, const char *names, size_t n,
+int shim_resolve_next(const void *self, const char *names,
+		      const uint16_t *at, size_t n,
 		      const char *audit, void **out, const char **self_name)
 {
 	struct resolve_walk w;
@@ -362,6 +356,7 @@ int shim_resolve_next(const void *self, const char *names, size_t n,
 	w.self = self;
 	w.self_name = NULL;
 	w.names = names;
+	w.name_at = at;
 	w.n = n;
 	w.out = out;
 	w.next = _r_debug.r_map;
