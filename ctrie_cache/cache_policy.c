@@ -84,6 +84,25 @@ static struct policy_block *block_of(struct cache *c)
 			    : (struct policy_block *)(area + CACHE_POLICY_OFF);
 }
 
+/* The block when the header says it holds a policy, else NULL without
+ * reading it: a cache without a policy costs no process the block's page.
+ * The header's word is a hint, the block's magic the authority: a word
+ * set over an empty block reads as no policy. */
+static struct policy_block *policy_of(struct cache *c)
+{
+	const struct ctrie_header *H;
+
+	if (c == NULL || c->hdr == NULL)
+		return NULL;
+	H = c->hdr;
+	/* acquire: pairs with the release store of the word in
+	 * cache_policy_store, made after the block's magic */
+	if (atomic_load_explicit(&H->policy, memory_order_acquire) !=
+	    CTRIE_POLICY_PRESENT)
+		return NULL;
+	return block_of(c);
+}
+
 /* ---- rules ------------------------------------------------------------- */
 
 int cache_policy_add(struct cache_policy *p, enum cache_verdict v,
@@ -162,7 +181,7 @@ enum cache_verdict cache_policy_decide(const struct cache_policy *p,
 
 /* ---- the block in the file ---------------------------------------------- */
 
-static int cache_policy_load_into(struct cache *c, struct cache_policy *p);
+static int policy_load_block(struct policy_block *B, struct cache_policy *p);
 
 /* Whether c holds p already (its rules, default, settings). */
 static bool same_policy(struct cache *c, const struct cache_policy *p)
@@ -170,7 +189,7 @@ static bool same_policy(struct cache *c, const struct cache_policy *p)
 	static struct cache_policy held; /* the CLI's: not signal-safe */
 
 	memset(&held, 0, sizeof held);
-	if (cache_policy_load_into(c, &held) != 1)
+	if (policy_load_block(block_of(c), &held) != 1)
 		return false;
 	return held.nrules == p->nrules && held.dflt == p->dflt &&
 	       held.flags == p->flags && held.timeout_ms == p->timeout_ms &&
@@ -189,8 +208,16 @@ int cache_policy_store(struct cache *c, const struct cache_policy *p)
 	if (c->read_only)
 		return CACHE_E_RDONLY;
 	/* acquire: a policy another run stored is seen whole */
-	if (atomic_load_explicit(&B->magic, memory_order_acquire) != 0)
-		return same_policy(c, p) ? CACHE_OK : CACHE_E_VERSION;
+	if (atomic_load_explicit(&B->magic, memory_order_acquire) != 0) {
+		if (!same_policy(c, p))
+			return CACHE_E_VERSION;
+		/* release: as below; a store that stopped between the
+		 * magic and the word is completed here */
+		atomic_store_explicit(&((struct ctrie_header *)c->hdr)->policy,
+				      CTRIE_POLICY_PRESENT,
+				      memory_order_release);
+		return CACHE_OK;
+	}
 	B->version = CACHE_POLICY_VERSION;
 	B->nrules = p->nrules;
 	B->dflt = p->dflt;
@@ -204,6 +231,10 @@ int cache_policy_store(struct cache *c, const struct cache_policy *p)
 	/* release: every field above is visible to whoever sees the magic */
 	atomic_store_explicit(&B->magic, CACHE_POLICY_MAGIC,
 			      memory_order_release);
+	/* release: the block, magic included, is visible to whoever sees
+	 * the header say that there is one */
+	atomic_store_explicit(&((struct ctrie_header *)c->hdr)->policy,
+			      CTRIE_POLICY_PRESENT, memory_order_release);
 	return CACHE_OK;
 }
 
@@ -243,12 +274,11 @@ static bool policy_valid(const struct cache_policy *p)
 
 int cache_policy_load(struct cache *c, struct cache_policy *p)
 {
-	return cache_policy_load_into(c, p);
+	return policy_load_block(policy_of(c), p);
 }
 
-static int cache_policy_load_into(struct cache *c, struct cache_policy *p)
+static int policy_load_block(struct policy_block *B, struct cache_policy *p)
 {
-	struct policy_block *B = block_of(c);
 	uint32_t head[6] = { 0 };
 
 	/* acquire: pairs with the release store ending cache_policy_store */
@@ -296,7 +326,7 @@ static bool has_policy(struct policy_block *B)
 
 uint64_t cache_policy_count(struct cache *c, enum cache_policy_counter which)
 {
-	struct policy_block *B = block_of(c);
+	struct policy_block *B = policy_of(c);
 
 	if ((unsigned)which >= CACHE_PC_COUNT || c->read_only ||
 	    !has_policy(B))
@@ -308,7 +338,7 @@ uint64_t cache_policy_count(struct cache *c, enum cache_policy_counter which)
 
 int cache_policy_counters(struct cache *c, uint64_t *out)
 {
-	struct policy_block *B = block_of(c);
+	struct policy_block *B = policy_of(c);
 
 	memset(out, 0, CACHE_PC_COUNT * sizeof *out);
 	if (!has_policy(B))
@@ -322,7 +352,7 @@ int cache_policy_counters(struct cache *c, uint64_t *out)
 
 _Atomic uint64_t *cache_policy_answer_slot(struct cache *c, uint64_t fp)
 {
-	struct policy_block *B = block_of(c);
+	struct policy_block *B = policy_of(c);
 
 	if (c->read_only || !has_policy(B))
 		return NULL;

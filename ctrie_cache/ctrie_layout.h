@@ -15,6 +15,11 @@
  *   16      max_key          cache_max_key() of the formatting build
  *   20      level_bits       CTRIE_BITS (5: 32-way C-nodes)
  *   24      top_level        CTRIE_TOP_LEVEL (3: the top table's level)
+ *   28      policy           CTRIE_POLICY_PRESENT once the policy block holds
+ *                            a policy (release, after the block's own
+ *                            magic); 0: none, and the block is not read,
+ *                            so that a process of a cache without a policy
+ *                            never touches the block's page
  *   --- own cache line (written on every new key, never on a plain hit) ---
  *   64      entries          distinct keys inserted; its value before an
  *                            insert's increment is that insert's slot in
@@ -136,7 +141,8 @@
 
 #define CTRIE_MAGIC UINT64_C(0x31454952544353ff)  /* "\xffSCTRIE1" */
 #define CTRIE_FORMATTING UINT64_C(0x464d540000000000) /* | pid */
-#define CTRIE_FORMAT_VERSION 8u /* the layout described above */
+#define CTRIE_FORMAT_VERSION 9u /* the layout described above */
+#define CTRIE_POLICY_PRESENT 1u /* the header's policy word */
 
 #define CTRIE_BITS 5
 #define CTRIE_FANOUT (1u << CTRIE_BITS)
@@ -192,6 +198,7 @@ struct ctrie_header {
 	uint32_t max_key;
 	uint32_t level_bits;
 	uint32_t top_level;
+	_Atomic uint32_t policy;
 
 	alignas(64) _Atomic uint64_t entries;
 	_Atomic uint64_t key_bytes;
@@ -214,6 +221,9 @@ struct ctrie_header {
 	alignas(64) _Atomic uint32_t top[CTRIE_TOP_SLOTS];
 };
 
+_Static_assert(offsetof(struct ctrie_header, policy) == 28 &&
+		       offsetof(struct ctrie_header, entries) == 64,
+	       "the header's first line as documented above");
 _Static_assert(sizeof(struct ctrie_header) <= SHM_CLIENT_AREA_SIZE,
 	       "the cache header must fit the allocator's client area");
 _Static_assert(CACHE_KEY_MAX < (1u << 24), "S-node length field is 24 bits");

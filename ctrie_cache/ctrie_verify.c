@@ -317,6 +317,7 @@ long cache_verify(struct cache *c, cache_report_fn report, void *arg)
 	struct ctrie_header *H;
 	struct snapshot *sn;
 	uint64_t entries, key_bytes;
+	uint32_t policy;
 
 	if (c == NULL || c->hdr == NULL) {
 		problem(&v, "no cache attached");
@@ -328,6 +329,10 @@ long cache_verify(struct cache *c, cache_report_fn report, void *arg)
 	    H->max_key != CACHE_KEY_MAX || H->level_bits != CTRIE_BITS ||
 	    H->top_level != CTRIE_TOP_LEVEL)
 		problem(&v, "cache header: bad magic, version or settings");
+	/* relaxed: a check of one word; its writer orders it after the block */
+	policy = atomic_load_explicit(&H->policy, memory_order_relaxed);
+	if (policy != 0 && policy != CTRIE_POLICY_PRESENT)
+		problem(&v, "cache header: bad policy word");
 	/* Blocks in use past a prefix mapping cannot be checked here: an
 	 * offset there would read as damage that is not in the file. */
 	if (shm_arena_beyond_mapping(&c->arena))

@@ -24,9 +24,10 @@
  * does not define it leaves its address 0. */
 extern const ElfW(Ehdr) __ehdr_start __attribute__((weak, visibility("hidden")));
 
-/* [*lo, *hi): the non-writable segments after the one holding the ELF
- * header (which the loader has read already), page-aligned; 0 when the
- * headers do not say. */
+/* [*lo, *hi): the non-writable segments, page-aligned; 0 when the headers
+ * do not say.  The one holding the ELF header is included: linked with
+ * -z noseparate-code it holds our text too (pages the loader has mapped
+ * already cost the madvise almost nothing). */
 static __attribute__((cold)) int prefault_bounds(uintptr_t page, uintptr_t *lo,
 						 uintptr_t *hi)
 {
@@ -50,8 +51,7 @@ static __attribute__((cold)) int prefault_bounds(uintptr_t page, uintptr_t *lo,
 	for (ElfW(Half) i = 0; i < e->e_phnum; i++) {
 		uintptr_t a = bias + (uintptr_t)ph[i].p_vaddr;
 
-		if (ph[i].p_type != PT_LOAD || ph[i].p_offset == 0 ||
-		    (ph[i].p_flags & PF_W))
+		if (ph[i].p_type != PT_LOAD || (ph[i].p_flags & PF_W))
 			continue;
 		if (a < *lo)
 			*lo = a;

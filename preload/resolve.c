@@ -57,7 +57,8 @@ struct resolve_tables {
  * stack): a static would cost page faults of its own at start-up. */
 struct resolve_walk {
 	const void *self;
-	const char *const *names;
+	const char *names; /* name i at names + name_at[i]: resolve.h */
+	const uint16_t *name_at;
 	const char *self_name;
 	size_t n;
 	void **out;
@@ -284,10 +285,12 @@ static void resolve_names_in(struct resolve_walk *w,
 			     const struct resolve_tables *t)
 {
 	for (size_t i = 0; i < w->n; i++) {
+		const char *name = w->names + w->name_at[i];
+
 		if (w->out[i] != NULL)
 			continue;
-		switch (resolve_in(t, w->names[i],
-				   resolve_gnu_hash(w->names[i]), &w->out[i])) {
+		switch (resolve_in(t, name, resolve_gnu_hash(name),
+				   &w->out[i])) {
 		case RESOLVE_ASK:
 			w->out[i] = RESOLVE_ASK_MARK;
 			break;
@@ -335,7 +338,8 @@ unusual:
 	return 1;
 }
 
-int shim_resolve_next(const void *self, const char *const *names, size_t n,
+int shim_resolve_next(const void *self, const char *names,
+		      const uint16_t *at, size_t n,
 		      const char *audit, void **out, const char **self_name)
 {
 	struct resolve_walk w;
@@ -352,6 +356,7 @@ int shim_resolve_next(const void *self, const char *const *names, size_t n,
 	w.self = self;
 	w.self_name = NULL;
 	w.names = names;
+	w.name_at = at;
 	w.n = n;
 	w.out = out;
 	w.next = _r_debug.r_map;

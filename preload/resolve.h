@@ -6,8 +6,11 @@
 #define SHMCACHE_RESOLVE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-/* For each of names[0..n), sets out[i] to what dlsym(RTLD_NEXT, names[i])
+/* The i-th of n names is the string at names + at[i] (an array of chars
+ * and offsets, which need no relocation: hooks.def's SHIM_ROW_OFFSET).
+ * For each, sets out[i] to what dlsym(RTLD_NEXT, name)
  * called from the object that contains self gives, when the symbol tables
  * alone can say so: the objects after that one in the initial search
  * order, each name's first definition there (defined, global or weak, the
@@ -24,7 +27,8 @@
  * every name to dlsym.
  * Start-up only: dl_iterate_phdr takes the loader's lock; no
  * allocation; about 2.5 KiB of stack. */
-int shim_resolve_next(const void *self, const char *const *names, size_t n,
+int shim_resolve_next(const void *self, const char *names,
+		      const uint16_t *at, size_t n,
 		      const char *audit, void **out, const char **self_name);
 
 #endif

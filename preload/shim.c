@@ -109,8 +109,16 @@ void *shim_resolve(const char *name)
 }
 
 #ifndef __APPLE__
-static const char *const shim_real_names[] = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
-#define SHIM_ROWS (sizeof shim_real_names / sizeof shim_real_names[0])
+struct shim_row_names {
+	SHIM_HOOKS_ALL(SHIM_ROW_FIELD)
+};
+static const struct shim_row_names shim_real_names = {
+	SHIM_HOOKS_ALL(SHIM_ROW_NAME)
+};
+static const uint16_t shim_real_name_at[] = { SHIM_HOOKS_ALL(SHIM_ROW_OFFSET) };
+#define SHIM_ROWS (sizeof shim_real_name_at / sizeof shim_real_name_at[0])
+_Static_assert(sizeof(struct shim_row_names) <= UINT16_MAX,
+	       "every name's offset fits its uint16_t");
 #endif
 
 /* Our file name as the loader gave it, when the walk below found it. */
@@ -124,8 +132,10 @@ void shim_resolve_all(void)
 	void *found[SHIM_ROWS];
 	size_t i = 0;
 
-	(void)shim_resolve_next((const void *)shim_resolve_all, shim_real_names,
-				SHIM_ROWS, shim_getenv("LD_AUDIT"), found,
+	(void)shim_resolve_next((const void *)shim_resolve_all,
+				(const char *)&shim_real_names,
+				shim_real_name_at, SHIM_ROWS,
+				shim_getenv("LD_AUDIT"), found,
 				&shim_self_name);
 #define SHIM_RESOLVE_ROW(shape, ret, name, params, ...)                     \
 	if (atomic_load_explicit(&shim_real_##name, memory_order_relaxed) == \

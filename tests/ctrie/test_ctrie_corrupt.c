@@ -319,6 +319,20 @@ Test(ctrie, bad_lengths_and_header, .init = make_images, .fini = free_images)
 	cr_assert_eq(cache_attach_memory(&C, img, img_size, 0), CACHE_E_VERSION);
 	atomic_store(&H->state, 12345);
 	cr_assert_eq(cache_attach_memory(&C, img, img_size, 0), CACHE_E_NOTCACHE);
+
+	/* the policy word: 0 or CTRIE_POLICY_PRESENT, anything else reported */
+	{
+		long n = 0;
+
+		fresh();
+		atomic_store(&H->policy, 77u);
+		cr_expect_gt(cache_verify(&C, quiet, &n), 0, "policy word 77");
+		atomic_store(&H->policy, CTRIE_POLICY_PRESENT);
+		n = 0;
+		cr_expect_eq(cache_verify(&C, quiet, &n), 0,
+			     "policy word set: not damage");
+		cache_detach(&C);
+	}
 }
 
 Test(ctrie, garbage_ring, .init = make_images, .fini = free_images)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "ctrie_cache.h"
@@ -67,14 +68,21 @@ Test(policy, root_rule_and_bad_prefixes)
 	cr_expect_eq(pol.nrules, 1);
 }
 
-static char dir[] = "/tmp/shmcache-policy-XXXXXX";
-static char file[64];
+static char dir[64];
+static char file[80];
 
-static void attach(struct cache *c)
+/* A fresh cache in a new directory under parent. */
+static void attach_in(struct cache *c, const char *parent)
 {
+	snprintf(dir, sizeof dir, "%s/shmcache-policy-XXXXXX", parent);
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(file, sizeof file, "%s/c", dir);
 	cr_assert_eq(cache_attach(c, file, CACHE_ATTACH_CREATE), CACHE_OK);
+}
+
+static void attach(struct cache *c)
+{
+	attach_in(c, "/tmp");
 }
 
 static void detach(struct cache *c)
@@ -158,5 +166,73 @@ Test(policy, hostile_block_refused)
 	/* the server name without its NUL */
 	memset(block + 32, 'x', CACHE_POLICY_SERVER_MAX);
 	cr_expect_eq(cache_policy_load(&c, &got), CACHE_E_CORRUPT);
+	detach(&c);
+}
+
+/* Whether the block's first page is in memory: in tmpfs (no read-ahead) a
+ * fresh file's page is there only once some process has read or written
+ * it. */
+static bool block_page_resident(struct cache *c)
+{
+	unsigned char v = 0;
+	void *page = (unsigned char *)shm_arena_client_area(&c->arena) +
+		     BLOCK_OFF;
+
+	cr_assert_eq(mincore(page, (size_t)sysconf(_SC_PAGESIZE), &v), 0);
+	return (v & 1) != 0;
+}
+
+/* A cache without a policy: no call reads the block (the header says there
+ * is none), so that no traced process faults its page in. */
+Test(policy, block_unread_without_policy)
+{
+	struct cache c;
+	uint64_t n[CACHE_PC_COUNT];
+
+	if (access("/dev/shm", W_OK) != 0)
+		cr_skip_test("no /dev/shm: read-ahead would fill the page");
+	attach_in(&c, "/dev/shm");
+	memset(&got, 0, sizeof got);
+	cr_expect_eq(cache_policy_load(&c, &got), 0);
+	cr_expect_eq(cache_policy_counters(&c, n), 0);
+	cr_expect_eq(cache_policy_count(&c, CACHE_PC_ASKS), 0);
+	cr_expect_null(cache_policy_answer_slot(&c, 1));
+	cr_expect_not(block_page_resident(&c),
+		      "the policy block was read although the header says "
+		      "there is no policy");
+	sample();
+	cr_assert_eq(cache_policy_store(&c, &pol), CACHE_OK);
+	cr_expect(block_page_resident(&c), "the check can see the page");
+	cr_expect_eq(cache_policy_load(&c, &got), 1);
+	detach(&c);
+}
+
+/* The header's word is a hint: set over an empty block it reads as no
+ * policy; a block whose store stopped before the word is completed by the
+ * next store of the same policy. */
+/* (the header's policy word is at offset 28: ctrie_layout.h) */
+Test(policy, header_word_and_block_agree)
+{
+	struct cache c;
+	unsigned char *block;
+	uint64_t magic;
+
+	attach(&c);
+	block = (unsigned char *)shm_arena_client_area(&c.arena) + BLOCK_OFF;
+	__atomic_store_n((uint32_t *)((unsigned char *)c.hdr + 28), 1u,
+			 __ATOMIC_RELAXED);
+	cr_expect_eq(cache_policy_load(&c, &got), 0, "word set, no block");
+	__atomic_store_n((uint32_t *)((unsigned char *)c.hdr + 28), 0u,
+			 __ATOMIC_RELAXED);
+	sample();
+	cr_assert_eq(cache_policy_store(&c, &pol), CACHE_OK);
+	/* undo the word alone: the store stopped between the two */
+	memcpy(&magic, block, sizeof magic);
+	cr_assert_neq(magic, 0);
+	__atomic_store_n((uint32_t *)((unsigned char *)c.hdr + 28), 0u,
+			 __ATOMIC_RELAXED);
+	cr_expect_eq(cache_policy_load(&c, &got), 0, "no word: not read");
+	cr_expect_eq(cache_policy_store(&c, &pol), CACHE_OK, "the same again");
+	cr_expect_eq(cache_policy_load(&c, &got), 1, "the word completed");
 	detach(&c);
 }

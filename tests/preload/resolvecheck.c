@@ -11,6 +11,8 @@
  */
 #define _GNU_SOURCE 1
 #include <dlfcn.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -18,6 +20,11 @@
 #include "resolve.h"
 
 static const char *const names[] = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
+struct shim_row_names {
+	SHIM_HOOKS_ALL(SHIM_ROW_FIELD)
+};
+static const struct shim_row_names packed = { SHIM_HOOKS_ALL(SHIM_ROW_NAME) };
+static const uint16_t packed_at[] = { SHIM_HOOKS_ALL(SHIM_ROW_OFFSET) };
 #define NROWS (sizeof names / sizeof names[0])
 
 __attribute__((constructor)) static void resolvecheck(void)
@@ -26,7 +33,8 @@ __attribute__((constructor)) static void resolvecheck(void)
 	size_t nfast = 0, bad = 0;
 	const char *self = NULL;
 	Dl_info info;
-	int walk = shim_resolve_next((const void *)resolvecheck, names, NROWS,
+	int walk = shim_resolve_next((const void *)resolvecheck,
+				     (const char *)&packed, packed_at, NROWS,
 				     getenv("LD_AUDIT"), fast, &self);
 
 	for (size_t i = 0; i < NROWS; i++) {
