@@ -32,9 +32,13 @@
  *    reaches anyway and never leaves; an empty top word stands for an empty
  *    C-node.  Cache-Tries keeps a cache of a deep level beside the trie,
  *    whose entries may be stale and are validated; here that level is the
- *    trie itself, so nothing is validated or kept up to date.  Unlike
- *    Cache-Tries the level does not adapt: beyond about a million keys most
- *    searches walk one more I-node below level 3 (32^4 prefixes).
+ *    trie itself, so nothing is validated or kept up to date.
+ *  - Beyond a million keys most searches walk one more I-node below level
+ *    3 (32^4 prefixes); there the level-4 index (ctrie_layout.h, kept by
+ *    ctrie_l4.c) lets a search start at that I-node, or end before it
+ *    when the key's slot under it is unused.  Its words are made complete
+ *    lazily and kept a superset of the slots in use by the inserts
+ *    themselves, so that a search trusts what it proves, not a cache.
  *
  * Lock-freedom: a failed CAS means another insert changed that I-node; each
  * I-node can change only a bounded number of times (a slot goes empty ->
@@ -90,20 +94,72 @@ static CTRIE_ALWAYS_INLINE enum step cnode_step(const struct cache *c, shm_offt 
 	}
 }
 
+/* Where the level-4 index lets a search of hash h start: at the level-4
+ * I-node of a complete word whose bits hold the key's slot (*I); at no
+ * node, the key being absent (L4_ABSENT, *I the I-node whose slot is
+ * unused); or from the top table (L4_NONE: the index is not in use, or its
+ * word is not complete). */
+enum l4_start { L4_NONE, L4_INODE, L4_ABSENT, L4_CORRUPT };
+
+static CTRIE_ALWAYS_INLINE enum l4_start l4_start(struct cache *c, uint64_t h,
+						 const struct ctrie_inode **I)
+{
+	_Atomic uint64_t *lw = ctrie_l4_word(c, h);
+	uint64_t w;
+
+	if (lw == NULL)
+		return L4_NONE;
+	/* seq_cst: pairs with ctrie_l4_note (an insert's bit is in the word
+	 * before its CAS) */
+	w = atomic_load_explicit(lw, memory_order_seq_cst);
+	if (ctrie_l4_ref(w) == 0)
+		return L4_NONE;
+	*I = ctrie_inode_at(c, ctrie_ref_off(ctrie_l4_ref(w)), CTRIE_L4_LEVEL,
+			    h);
+	if (*I == NULL)
+		return L4_CORRUPT;
+	return (ctrie_l4_bits(w) >> ctrie_index(h, CTRIE_L4_LEVEL)) & 1u
+		       ? L4_INODE
+		       : L4_ABSENT;
+}
+
 int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
 		 uint64_t h, struct ctrie_hit *hit, struct ctrie_pos *where)
 {
-	_Atomic uint32_t *word = ctrie_top_word(ctrie_hdr(c), h);
+	struct ctrie_header *H = ctrie_hdr(c);
+	_Atomic uint32_t *word = ctrie_top_word(H, h);
 	unsigned level = CTRIE_TOP_LEVEL;
+	const struct ctrie_inode *I = NULL;
+	uint32_t raw;
 
+	where->x4 = SHM_NULL;
+	where->unread = false;
+	if (ctrie_l4_active(H)) {
+		switch (l4_start(c, h, &I)) {
+		case L4_NONE:
+			break;
+		case L4_INODE:
+			word = (_Atomic uint32_t *)&I->main;
+			level = CTRIE_L4_LEVEL;
+			break;
+		case L4_ABSENT:
+			where->word = (_Atomic uint32_t *)&I->main;
+			where->level = CTRIE_L4_LEVEL;
+			where->raw = 0;
+			where->unread = true;
+			return 0;
+		default:
+			return ctrie_corrupt(c);
+		}
+	}
 	for (;;) {
 		/* acquire: the C-node's contents were written before the
 		 * release CAS that published it */
-		shm_offt m = ctrie_ref_off(
-			atomic_load_explicit(word, memory_order_acquire));
-		const struct ctrie_inode *I;
+		shm_offt m;
 		shm_offt next = SHM_NULL;
 
+		raw = atomic_load_explicit(word, memory_order_acquire);
+		m = ctrie_ref_off(ctrie_main_ref(raw, level));
 		if (m == SHM_NULL) {
 			/* an empty top slot; a main word below is never 0 */
 			if (level != CTRIE_TOP_LEVEL)
@@ -125,12 +181,14 @@ int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
 		I = ctrie_inode_at(c, next, level, h);
 		if (I == NULL)
 			return ctrie_corrupt(c);
+		if (level == CTRIE_L4_LEVEL)
+			where->x4 = next;
 		word = (_Atomic uint32_t *)&I->main;
 		continue;
 absent:
 		where->word = word;
 		where->level = level;
-		where->main = m;
+		where->raw = raw;
 		return 0;
 	}
 }
