@@ -123,43 +123,25 @@ static CTRIE_ALWAYS_INLINE enum l4_start l4_start(struct cache *c, uint64_t h,
 		       : L4_ABSENT;
 }
 
-int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
-		 uint64_t h, struct ctrie_hit *hit, struct ctrie_pos *where)
+/* The search from main word word of an I-node of level (the top table's
+ * at level 3) down. */
+static CTRIE_ALWAYS_INLINE int search_from(struct cache *c,
+					   const unsigned char *key,
+					   size_t len, uint64_t h,
+					   struct ctrie_hit *hit,
+					   struct ctrie_pos *where,
+					   _Atomic uint32_t *word,
+					   unsigned level)
 {
-	struct ctrie_header *H = ctrie_hdr(c);
-	_Atomic uint32_t *word = ctrie_top_word(H, h);
-	unsigned level = CTRIE_TOP_LEVEL;
-	const struct ctrie_inode *I = NULL;
-	uint32_t raw;
-
-	where->x4 = SHM_NULL;
-	where->unread = false;
-	if (ctrie_l4_active(H)) {
-		switch (l4_start(c, h, &I)) {
-		case L4_NONE:
-			break;
-		case L4_INODE:
-			word = (_Atomic uint32_t *)&I->main;
-			level = CTRIE_L4_LEVEL;
-			break;
-		case L4_ABSENT:
-			where->word = (_Atomic uint32_t *)&I->main;
-			where->level = CTRIE_L4_LEVEL;
-			where->raw = 0;
-			where->unread = true;
-			return 0;
-		default:
-			return ctrie_corrupt(c);
-		}
-	}
 	for (;;) {
 		/* acquire: the C-node's contents were written before the
 		 * release CAS that published it */
-		shm_offt m;
+		const uint32_t raw = atomic_load_explicit(word,
+							  memory_order_acquire);
+		const shm_offt m = ctrie_ref_off(ctrie_main_ref(raw, level));
+		const struct ctrie_inode *I;
 		shm_offt next = SHM_NULL;
 
-		raw = atomic_load_explicit(word, memory_order_acquire);
-		m = ctrie_ref_off(ctrie_main_ref(raw, level));
 		if (m == SHM_NULL) {
 			/* an empty top slot; a main word below is never 0 */
 			if (level != CTRIE_TOP_LEVEL)
@@ -189,8 +171,49 @@ absent:
 		where->word = word;
 		where->level = level;
 		where->raw = raw;
+		where->unread = false;
 		return 0;
 	}
+}
+
+/* The search of a cache whose level-4 index is in use: from the index
+ * word when it is complete, else from the top table.  Out of line: a small
+ * cache's searches never come here. */
+static __attribute__((noinline)) int
+search_l4(struct cache *c, const unsigned char *key, size_t len, uint64_t h,
+	  struct ctrie_hit *hit, struct ctrie_pos *where)
+{
+	const struct ctrie_inode *I = NULL;
+
+	switch (l4_start(c, h, &I)) {
+	case L4_NONE:
+		return search_from(c, key, len, h, hit, where,
+				   ctrie_top_word(ctrie_hdr(c), h),
+				   CTRIE_TOP_LEVEL);
+	case L4_INODE:
+		return search_from(c, key, len, h, hit, where,
+				   (_Atomic uint32_t *)&I->main,
+				   CTRIE_L4_LEVEL);
+	case L4_ABSENT:
+		where->word = (_Atomic uint32_t *)&I->main;
+		where->level = CTRIE_L4_LEVEL;
+		where->raw = 0;
+		where->unread = true;
+		return 0;
+	default:
+		return ctrie_corrupt(c);
+	}
+}
+
+int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
+		 uint64_t h, struct ctrie_hit *hit, struct ctrie_pos *where)
+{
+	struct ctrie_header *H = ctrie_hdr(c);
+
+	if (ctrie_l4_active(H))
+		return search_l4(c, key, len, h, hit, where);
+	return search_from(c, key, len, h, hit, where, ctrie_top_word(H, h),
+			   CTRIE_TOP_LEVEL);
 }
 
 int cache_lookup(struct cache *c, const void *key, size_t len,

@@ -661,6 +661,7 @@ int cache_record(struct cache *c, const void *key, size_t len, uint64_t ops)
 		return CACHE_E_TOOLONG;
 	}
 	h = ctrie_hash(k, len);
+	where.x4 = SHM_NULL;
 	r = ctrie_search(c, k, len, h, &hit, &where);
 	if (where.x4 != SHM_NULL && r >= 0) {
 		ctrie_l4_mark(c, where.x4, h);

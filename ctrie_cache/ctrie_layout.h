@@ -430,12 +430,13 @@ static inline struct ctrie_header *ctrie_hdr(const struct cache *c)
 }
 
 /* The C-node reference in main word raw of an I-node of level (without
- * the mark a level-4 one may carry). */
+ * the mark a level-4 one may carry).  Bit 0 is cleared at every level, as
+ * one AND: it is 0 in a sound reference of a C-node at the others, and a
+ * damaged one is checked like any (cache_verify reports a mark there). */
 static inline uint32_t ctrie_main_ref(uint32_t raw, unsigned level)
 {
-	return CTRIE_L4_BUILT && level == CTRIE_L4_LEVEL
-		       ? raw & ~(uint32_t)CTRIE_MAIN_MARK
-		       : raw;
+	(void)level;
+	return CTRIE_L4_BUILT ? raw & ~(uint32_t)CTRIE_MAIN_MARK : raw;
 }
 
 /* Whether the level-4 index is in use (l4_on). */
@@ -588,9 +589,9 @@ struct ctrie_hit {
  * value when the search read it (acquire; 0 for an empty slot of the top
  * table), unless the search ended at the level-4 index (unread: the key's
  * slot is unused under the level-4 I-node whose main word is word, which
- * the search did not read).  Also, on every outcome: the level-4 I-node
- * the search walked to through the level-3 C-node (SHM_NULL if none), for
- * ctrie_l4_mark. */
+ * the search did not read).  Also, on every outcome: x4, the level-4
+ * I-node the search walked to through the level-3 C-node, for
+ * ctrie_l4_mark (left as the caller set it when there is none). */
 struct ctrie_pos {
 	_Atomic uint32_t *word;
 	unsigned level;
