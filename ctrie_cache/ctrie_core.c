@@ -96,13 +96,15 @@ static CTRIE_ALWAYS_INLINE enum step cnode_step(const struct cache *c, shm_offt 
 
 /* Where the level-4 index lets a search of hash h start: at the level-4
  * I-node of a complete word whose bits hold the key's slot (*I); at no
- * node, the key being absent (L4_ABSENT, *I the I-node whose slot is
- * unused); or from the top table (L4_NONE: the index is not in use, or its
- * word is not complete). */
+ * node, the key being absent (L4_ABSENT, *ref the word's reference of the
+ * I-node whose slot is unused, not read: a full cache refuses the key
+ * without it); or from the top table (L4_NONE: the index is not in use,
+ * or its word is not complete). */
 enum l4_start { L4_NONE, L4_INODE, L4_ABSENT, L4_CORRUPT };
 
 static CTRIE_ALWAYS_INLINE enum l4_start l4_start(struct cache *c, uint64_t h,
-						 const struct ctrie_inode **I)
+						 const struct ctrie_inode **I,
+						 uint32_t *ref)
 {
 	_Atomic uint64_t *lw = ctrie_l4_word(c, h);
 	uint64_t w;
@@ -112,15 +114,13 @@ static CTRIE_ALWAYS_INLINE enum l4_start l4_start(struct cache *c, uint64_t h,
 	/* seq_cst: pairs with ctrie_l4_note (an insert's bit is in the word
 	 * before its CAS) */
 	w = atomic_load_explicit(lw, memory_order_seq_cst);
-	if (ctrie_l4_ref(w) == 0)
+	*ref = ctrie_l4_ref(w);
+	if (*ref == 0)
 		return L4_NONE;
-	*I = ctrie_inode_at(c, ctrie_ref_off(ctrie_l4_ref(w)), CTRIE_L4_LEVEL,
-			    h);
-	if (*I == NULL)
-		return L4_CORRUPT;
-	return (ctrie_l4_bits(w) >> ctrie_index(h, CTRIE_L4_LEVEL)) & 1u
-		       ? L4_INODE
-		       : L4_ABSENT;
+	if (((ctrie_l4_bits(w) >> ctrie_index(h, CTRIE_L4_LEVEL)) & 1u) == 0)
+		return L4_ABSENT;
+	*I = ctrie_inode_at(c, ctrie_ref_off(*ref), CTRIE_L4_LEVEL, h);
+	return *I != NULL ? L4_INODE : L4_CORRUPT;
 }
 
 /* The search from main word word of an I-node of level (the top table's
@@ -184,8 +184,9 @@ search_l4(struct cache *c, const unsigned char *key, size_t len, uint64_t h,
 	  struct ctrie_hit *hit, struct ctrie_pos *where)
 {
 	const struct ctrie_inode *I = NULL;
+	uint32_t ref = 0;
 
-	switch (l4_start(c, h, &I)) {
+	switch (l4_start(c, h, &I, &ref)) {
 	case L4_NONE:
 		return search_from(c, key, len, h, hit, where,
 				   ctrie_top_word(ctrie_hdr(c), h),
@@ -195,9 +196,9 @@ search_l4(struct cache *c, const unsigned char *key, size_t len, uint64_t h,
 				   (_Atomic uint32_t *)&I->main,
 				   CTRIE_L4_LEVEL);
 	case L4_ABSENT:
-		where->word = (_Atomic uint32_t *)&I->main;
+		where->word = NULL;
 		where->level = CTRIE_L4_LEVEL;
-		where->raw = 0;
+		where->raw = ref;
 		where->unread = true;
 		return 0;
 	default:

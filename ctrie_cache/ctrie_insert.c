@@ -527,7 +527,7 @@ static bool publish(struct insert *in, shm_offt nc, uint32_t bm,
 		if (ln != NULL)
 			retired += shm_arena_block_size(ctrie_lnode_size(n));
 		count(&H->retired_bytes, retired);
-		ctrie_l4_count(H, ctrie_recent_push(H, in->np.off));
+		ctrie_l4_count(in->c, ctrie_recent_push(H, in->np.off));
 		count(&H->key_bytes, in->len);
 	}
 	return true;
@@ -588,17 +588,27 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 	enum round r = ROUND_CORRUPT;
 	unsigned tries = 0;
 
-	read_main(&in, where->raw);
 	if (where->unread) {
 		/* the index proved the key absent: its S-node first, so that
 		 * a full arena refuses it before any node is read */
+		const struct ctrie_inode *I;
+
 		if (!snode_new(c, key, len, ops, &in.np, in.forks)) {
 			count(&H->skipped_full, 1);
 			return CACHE_E_FULL;
 		}
+		I = ctrie_inode_at(c, ctrie_ref_off(where->raw), CTRIE_L4_LEVEL,
+				   h);
+		if (I == NULL) {
+			snode_give_up(c, &in.np, in.forks);
+			return ctrie_corrupt(c);
+		}
+		in.word = (_Atomic uint32_t *)&I->main;
 		/* acquire: see ctrie_search */
 		read_main(&in, atomic_load_explicit(in.word,
 						    memory_order_acquire));
+	} else {
+		read_main(&in, where->raw);
 	}
 	while (tries < CTRIE_MAX_RETRIES) {
 		const struct ctrie_cnode *cn;

@@ -47,16 +47,14 @@ _Atomic uint64_t *ctrie_l4_word(struct cache *c, uint64_t h)
 	return piece ? &piece[slot % CTRIE_L4_PER_PIECE] : NULL;
 }
 
-/* The word of hash h, its piece allocated first if need be; NULL on a
- * full arena or a damaged directory entry. */
-static _Atomic uint64_t *l4_word_made(struct cache *c, uint64_t h)
+/* Directory entry i's piece, allocated first if need be: NULL on a full
+ * arena or a damaged entry. */
+static _Atomic uint64_t *l4_piece_made(struct cache *c, uint32_t i)
 {
 	struct ctrie_header *H = ctrie_hdr(c);
-	const uint32_t slot = l4_slot(h);
-	_Atomic uint32_t *e = &H->l4_dir[slot / CTRIE_L4_PER_PIECE];
+	_Atomic uint32_t *e = &H->l4_dir[i];
 	/* acquire: as in ctrie_l4_word */
 	uint32_t ref = atomic_load_explicit(e, memory_order_acquire);
-	_Atomic uint64_t *piece;
 	shm_offt fresh;
 
 	if (ref == 0) {
@@ -71,14 +69,49 @@ static _Atomic uint64_t *l4_word_made(struct cache *c, uint64_t h)
 			    e, &ref, ctrie_ref_of(fresh), memory_order_acq_rel,
 			    memory_order_acquire))
 			ref = ctrie_ref_of(fresh);
-		else /* never freed: see ctrie_insert.c */
+		else /* never freed: see ctrie_insert.c; relaxed: a statistic */
 			atomic_fetch_add_explicit(&H->slack_bytes,
 						  CTRIE_L4_PIECE,
 						  memory_order_relaxed);
-		/* relaxed above: slack_bytes is a statistic */
 	}
-	piece = l4_piece(c, ref);
+	return l4_piece(c, ref);
+}
+
+/* The word of hash h, its piece allocated first if need be; NULL on a
+ * full arena or a damaged directory entry. */
+static _Atomic uint64_t *l4_word_made(struct cache *c, uint64_t h)
+{
+	const uint32_t slot = l4_slot(h);
+	_Atomic uint64_t *piece =
+		l4_piece_made(c, slot / (uint32_t)CTRIE_L4_PER_PIECE);
+
 	return piece ? &piece[slot % CTRIE_L4_PER_PIECE] : NULL;
+}
+
+/* Puts the index to use (l4_on 0 -> 2) and, in the process that does,
+ * allocates its pieces in order before any is needed (then l4_on 1): one
+ * after another they are mostly consecutive blocks, 8 MiB that a process
+ * new to the file faults in by 64 KiB windows, not one page per word.
+ * Pieces still missing (the arena ran out, or this process died midway)
+ * are allocated when a word in them is first made complete. */
+static void l4_switch_on(struct cache *c)
+{
+	struct ctrie_header *H = ctrie_hdr(c);
+	uint32_t off = 0, i;
+
+	/* relaxed: the directory's entries are published by their own
+	 * CAS; the switch only says that searches may look */
+	if (!atomic_compare_exchange_strong_explicit(
+		    &H->l4_on, &off, 2, memory_order_relaxed,
+		    memory_order_relaxed))
+		return;
+	for (i = 0; i < CTRIE_L4_PIECES; i++)
+		if (l4_piece_made(c, i) == NULL &&
+		    atomic_load_explicit(&H->l4_dir[i],
+					 memory_order_relaxed) == 0)
+			break; /* full: the rest later, one by one */
+	/* relaxed: as above */
+	atomic_store_explicit(&H->l4_on, 1, memory_order_relaxed);
 }
 
 void ctrie_l4_note(struct cache *c, uint64_t h)
@@ -105,10 +138,12 @@ void ctrie_l4_mark(struct cache *c, shm_offt x4, uint64_t h)
 	if (!ctrie_l4_active(ctrie_hdr(c)))
 		return;
 	w = l4_word_made(c, h);
-	I = ctrie_inode_at(c, x4, CTRIE_L4_LEVEL, h);
 	/* relaxed: only a shortcut; the steps below decide */
-	if (w == NULL || I == NULL ||
+	if (w == NULL ||
 	    ctrie_l4_ref(atomic_load_explicit(w, memory_order_relaxed)) != 0)
+		return;
+	I = ctrie_inode_at(c, x4, CTRIE_L4_LEVEL, h);
+	if (I == NULL)
 		return;
 	main = (_Atomic uint32_t *)&I->main;
 	for (tries = 0; tries < L4_MARK_TRIES; tries++) {
@@ -139,12 +174,13 @@ void ctrie_l4_mark(struct cache *c, shm_offt x4, uint64_t h)
 	}
 }
 
-void ctrie_l4_count(struct ctrie_header *H, uint64_t entries)
+void ctrie_l4_count(struct cache *c, uint64_t entries)
 {
 	/* relaxed: a switch set once; readers that miss it walk the trie */
 	if (CTRIE_L4_BUILT && entries >= CTRIE_L4_FROM &&
-	    atomic_load_explicit(&H->l4_on, memory_order_relaxed) == 0)
-		atomic_store_explicit(&H->l4_on, 1, memory_order_relaxed);
+	    atomic_load_explicit(&ctrie_hdr(c)->l4_on,
+				 memory_order_relaxed) == 0)
+		l4_switch_on(c);
 }
 
 int cache_l4_start(struct cache *c)
@@ -153,9 +189,7 @@ int cache_l4_start(struct cache *c)
 		return CACHE_E_NOTCACHE;
 	if (c->read_only)
 		return CACHE_E_RDONLY;
-	if (!CTRIE_L4_BUILT)
-		return CACHE_OK;
-	/* relaxed: as in ctrie_l4_count */
-	atomic_store_explicit(&ctrie_hdr(c)->l4_on, 1, memory_order_relaxed);
+	if (CTRIE_L4_BUILT)
+		l4_switch_on(c);
 	return CACHE_OK;
 }

@@ -15,9 +15,11 @@
  *   16      max_key          cache_max_key() of the formatting build
  *   20      level_bits       CTRIE_BITS (5: 32-way C-nodes)
  *   24      top_level        CTRIE_TOP_LEVEL (3: the top table's level)
- *   28      l4_on            0 while the level-4 index is not used, 1 once
+ *   28      l4_on            0 while the level-4 index is not used; 2 once
  *                            the cache holds CTRIE_L4_FROM keys (or
- *                            cache_l4_start): set once, never cleared
+ *                            cache_l4_start) while one process allocates
+ *                            its pieces, 1 when it is done: either is on;
+ *                            never cleared
  *   --- own cache line (written on every new key, never on a plain hit) ---
  *   64      entries          distinct keys inserted; its value before an
  *                            insert's increment is that insert's slot in
@@ -83,7 +85,9 @@
  * random lines in a file of hundreds of MiB (each a page fault in a
  * process new to the file), and a full cache refuses the key only after
  * them.  The index has one 64-bit word per level-4 prefix (the hash's low
- * 20 bits), in pieces allocated from the arena once it is used:
+ * 20 bits), in pieces allocated from the arena when it is put to use (in
+ * order, by one insert: mostly consecutive blocks, so that a process new
+ * to the file faults them in by 64 KiB windows):
  *
  *   low half   0, or the reference of the level-4 I-node of that prefix
  *              (permanent: an I-node never moves), set only once the word
@@ -587,9 +591,9 @@ struct ctrie_hit {
 /* Where a search found a key absent: the main word of the I-node of that
  * level on the key's hash path (in the top table at level 3), and its
  * value when the search read it (acquire; 0 for an empty slot of the top
- * table), unless the search ended at the level-4 index (unread: the key's
- * slot is unused under the level-4 I-node whose main word is word, which
- * the search did not read).  Also, on every outcome: x4, the level-4
+ * table); unless the search ended at the level-4 index (unread: the key's
+ * slot is unused under the level-4 I-node whose reference, from the index
+ * word and not yet checked, is raw; word is NULL).  Also, on every outcome: x4, the level-4
  * I-node the search walked to through the level-3 C-node, for
  * ctrie_l4_mark (left as the caller set it when there is none). */
 struct ctrie_pos {
@@ -622,9 +626,10 @@ void ctrie_l4_mark(struct cache *c, shm_offt x4, uint64_t h);
  * Signal-safe. */
 void ctrie_l4_note(struct cache *c, uint64_t h);
 
-/* Sets l4_on once the cache counts entries keys (CTRIE_L4_FROM).
- * Signal-safe. */
-void ctrie_l4_count(struct ctrie_header *H, uint64_t entries);
+/* Puts the index to use once the cache counts entries keys
+ * (CTRIE_L4_FROM): the insert that first sees that many allocates its
+ * pieces (l4_switch_on in ctrie_l4.c).  Signal-safe. */
+void ctrie_l4_count(struct cache *c, uint64_t entries);
 
 /* Walks the trie: the bytes of every reachable node (blocks; S-nodes at
  * their carved size), and the sum of the hit counters.  CACHE_OK or

@@ -287,7 +287,7 @@ static void check_l4(struct vctx *v, struct ctrie_header *H)
 {
 	uint32_t p, j;
 
-	if (H->l4_on > 1)
+	if (H->l4_on > 2)
 		problem(v, "cache header: l4_on is %" PRIu32, H->l4_on);
 	for (p = 0; CTRIE_L4_BUILT && p < CTRIE_L4_PIECES; p++) {
 		/* acquire: see ctrie_l4_word */
