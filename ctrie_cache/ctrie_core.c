@@ -171,7 +171,6 @@ absent:
 		where->word = word;
 		where->level = level;
 		where->raw = raw;
-		where->unread = false;
 		return 0;
 	}
 }
@@ -199,7 +198,6 @@ search_l4(struct cache *c, const unsigned char *key, size_t len, uint64_t h,
 		where->word = NULL;
 		where->level = CTRIE_L4_LEVEL;
 		where->raw = ref;
-		where->unread = true;
 		return 0;
 	default:
 		return ctrie_corrupt(c);

@@ -588,7 +588,7 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 	enum round r = ROUND_CORRUPT;
 	unsigned tries = 0;
 
-	if (where->unread) {
+	if (where->word == NULL) {
 		/* the index proved the key absent: its S-node first, so that
 		 * a full arena refuses it before any node is read */
 		const struct ctrie_inode *I;

@@ -591,16 +591,15 @@ struct ctrie_hit {
 /* Where a search found a key absent: the main word of the I-node of that
  * level on the key's hash path (in the top table at level 3), and its
  * value when the search read it (acquire; 0 for an empty slot of the top
- * table); unless the search ended at the level-4 index (unread: the key's
- * slot is unused under the level-4 I-node whose reference, from the index
- * word and not yet checked, is raw; word is NULL).  Also, on every outcome: x4, the level-4
+ * table); unless the search ended at the level-4 index (word NULL: the
+ * key's slot is unused under the level-4 I-node whose reference, from the
+ * index word and not yet checked, is raw).  Also, on every outcome: x4, the level-4
  * I-node the search walked to through the level-3 C-node, for
  * ctrie_l4_mark (left as the caller set it when there is none). */
 struct ctrie_pos {
 	_Atomic uint32_t *word;
 	unsigned level;
 	uint32_t raw;
-	bool unread;
 	shm_offt x4;
 };
 
