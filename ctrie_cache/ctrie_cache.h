@@ -340,7 +340,7 @@ struct cache_entry {
 	uint64_t count;
 };
 
-/* Puts the level-4 index to use now, whatever the cache's size (it is
+/* Puts the level-4 index to use at once, whatever the cache's size (it is
  * used by itself once the cache holds a million keys: ctrie_layout.h): for
  * tests and benchmarks.  CACHE_OK, CACHE_E_NOTCACHE or CACHE_E_RDONLY.
  * Signal-safe. */
