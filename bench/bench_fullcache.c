@@ -18,6 +18,8 @@
  *       of paths present (hits, spread over the cache); prints the median
  *       window's ns per record of each.
  *
+ * -c times the windows in the thread's CPU time instead of wall time.
+ *
  * The keys look like a build tree's paths: /bench/dNNN/sNNN/file-N.ext,
  * 30 to 40 bytes.
  */
@@ -156,6 +158,11 @@ static int miss_hit(const char *path)
 
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "-c") == 0) {
+		bench_clock = CLOCK_THREAD_CPUTIME_ID;
+		argc--;
+		argv++;
+	}
 	if (argc >= 3 && strcmp(argv[1], "-p") == 0) {
 		prefix = argv[2];
 		argc -= 2;
@@ -167,8 +174,8 @@ int main(int argc, char **argv)
 		return fill(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "miss-hit") == 0)
 		return miss_hit(argv[2]);
-	fprintf(stderr, "usage: bench_fullcache [-p PREFIX] per-path CACHE N...\n"
-			"       bench_fullcache [-p PREFIX] fill CACHE\n"
-			"       bench_fullcache [-p PREFIX] miss-hit CACHE\n");
+	fprintf(stderr, "usage: bench_fullcache [-c] [-p PREFIX] per-path CACHE N...\n"
+			"       bench_fullcache [-c] [-p PREFIX] fill CACHE\n"
+			"       bench_fullcache [-c] [-p PREFIX] miss-hit CACHE\n");
 	return 2;
 }

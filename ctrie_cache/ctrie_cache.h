@@ -348,6 +348,12 @@ struct cache_entry {
 	uint64_t count;
 };
 
+/* Puts the level-4 index to use at once, whatever the cache's size (it is
+ * used by itself once the cache holds a million keys: ctrie_layout.h): for
+ * tests and benchmarks.  CACHE_OK, CACHE_E_NOTCACHE or CACHE_E_RDONLY.
+ * Signal-safe. */
+int cache_l4_start(struct cache *c);
+
 /* Looks key up.  Returns 1 and fills *e (if e is not NULL) when present, 0
  * when absent, CACHE_E_CORRUPT on damage.  Signal-safe; never writes the
  * file. */

@@ -32,9 +32,13 @@
  *    reaches anyway and never leaves; an empty top word stands for an empty
  *    C-node.  Cache-Tries keeps a cache of a deep level beside the trie,
  *    whose entries may be stale and are validated; here that level is the
- *    trie itself, so nothing is validated or kept up to date.  Unlike
- *    Cache-Tries the level does not adapt: beyond about a million keys most
- *    searches walk one more I-node below level 3 (32^4 prefixes).
+ *    trie itself, so nothing is validated or kept up to date.
+ *  - Beyond a million keys most searches walk one more I-node below level
+ *    3 (32^4 prefixes); there the level-4 index (ctrie_layout.h, kept by
+ *    ctrie_l4.c) lets a search start at that I-node, or end before it
+ *    when the key's slot under it is unused.  Its words are made complete
+ *    lazily and kept a superset of the slots in use by the inserts
+ *    themselves, so that a search trusts what it proves, not a cache.
  *
  * Lock-freedom: a failed CAS means another insert changed that I-node; each
  * I-node can change only a bounded number of times (a slot goes empty ->
@@ -90,17 +94,51 @@ static CTRIE_ALWAYS_INLINE enum step cnode_step(const struct cache *c, shm_offt 
 	}
 }
 
-int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
-		 uint64_t h, struct ctrie_hit *hit, struct ctrie_pos *where)
-{
-	_Atomic uint32_t *word = ctrie_top_word(ctrie_hdr(c), h);
-	unsigned level = CTRIE_TOP_LEVEL;
+/* Where the level-4 index lets a search of hash h start: at the level-4
+ * I-node of a complete word whose bits hold the key's slot (*I); at no
+ * node, the key being absent (L4_ABSENT, *ref the word's reference of the
+ * I-node whose slot is unused, not read: a full cache refuses the key
+ * without it); or from the top table (L4_NONE: the index is not in use,
+ * or its word is not complete). */
+enum l4_start { L4_NONE, L4_INODE, L4_ABSENT, L4_CORRUPT };
 
+static CTRIE_ALWAYS_INLINE enum l4_start l4_start(struct cache *c, uint64_t h,
+						 const struct ctrie_inode **I,
+						 uint32_t *ref)
+{
+	_Atomic uint64_t *lw = ctrie_l4_word(c, h);
+	uint64_t w;
+
+	if (lw == NULL)
+		return L4_NONE;
+	/* seq_cst: pairs with ctrie_l4_note (an insert's bit is in the word
+	 * before its CAS) */
+	w = atomic_load_explicit(lw, memory_order_seq_cst);
+	*ref = ctrie_l4_ref(w);
+	if (*ref == 0)
+		return L4_NONE;
+	if (((ctrie_l4_bits(w) >> ctrie_index(h, CTRIE_L4_LEVEL)) & 1u) == 0)
+		return L4_ABSENT;
+	*I = ctrie_inode_at(c, ctrie_ref_off(*ref), CTRIE_L4_LEVEL, h);
+	return *I != NULL ? L4_INODE : L4_CORRUPT;
+}
+
+/* The search from main word word of an I-node of level (the top table's
+ * at level 3) down. */
+static CTRIE_ALWAYS_INLINE int search_from(struct cache *c,
+					   const unsigned char *key,
+					   size_t len, uint64_t h,
+					   struct ctrie_hit *hit,
+					   struct ctrie_pos *where,
+					   _Atomic uint32_t *word,
+					   unsigned level)
+{
 	for (;;) {
 		/* acquire: the C-node's contents were written before the
 		 * release CAS that published it */
-		shm_offt m = ctrie_ref_off(
-			atomic_load_explicit(word, memory_order_acquire));
+		const uint32_t raw = atomic_load_explicit(word,
+							  memory_order_acquire);
+		const shm_offt m = ctrie_ref_off(ctrie_main_ref(raw, level));
 		const struct ctrie_inode *I;
 		shm_offt next = SHM_NULL;
 
@@ -125,14 +163,56 @@ int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
 		I = ctrie_inode_at(c, next, level, h);
 		if (I == NULL)
 			return ctrie_corrupt(c);
+		if (level == CTRIE_L4_LEVEL)
+			where->x4 = next;
 		word = (_Atomic uint32_t *)&I->main;
 		continue;
 absent:
 		where->word = word;
 		where->level = level;
-		where->main = m;
+		where->raw = raw;
 		return 0;
 	}
+}
+
+/* The search of a cache whose level-4 index is in use: from the index
+ * word when it is complete, else from the top table.  Out of line: a small
+ * cache's searches never come here. */
+static __attribute__((noinline)) int
+search_l4(struct cache *c, const unsigned char *key, size_t len, uint64_t h,
+	  struct ctrie_hit *hit, struct ctrie_pos *where)
+{
+	const struct ctrie_inode *I = NULL;
+	uint32_t ref = 0;
+
+	switch (l4_start(c, h, &I, &ref)) {
+	case L4_NONE:
+		return search_from(c, key, len, h, hit, where,
+				   ctrie_top_word(ctrie_hdr(c), h),
+				   CTRIE_TOP_LEVEL);
+	case L4_INODE:
+		return search_from(c, key, len, h, hit, where,
+				   (_Atomic uint32_t *)&I->main,
+				   CTRIE_L4_LEVEL);
+	case L4_ABSENT:
+		where->word = NULL;
+		where->level = CTRIE_L4_LEVEL;
+		where->raw = ref;
+		return 0;
+	default:
+		return ctrie_corrupt(c);
+	}
+}
+
+int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
+		 uint64_t h, struct ctrie_hit *hit, struct ctrie_pos *where)
+{
+	struct ctrie_header *H = ctrie_hdr(c);
+
+	if (ctrie_l4_active(H))
+		return search_l4(c, key, len, h, hit, where);
+	return search_from(c, key, len, h, hit, where, ctrie_top_word(H, h),
+			   CTRIE_TOP_LEVEL);
 }
 
 int cache_lookup(struct cache *c, const void *key, size_t len,

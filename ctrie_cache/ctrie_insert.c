@@ -397,9 +397,17 @@ struct insert {
 	unsigned long forks;
 	_Atomic uint32_t *word;
 	unsigned level;
-	shm_offt m;
+	uint32_t raw; /* the main word as read, with its mark */
+	shm_offt m;   /* the C-node it names */
 	struct snode_place np;
 };
+
+/* Reads in->word's main word (a fresh read: raw is what a CAS expects). */
+static void read_main(struct insert *in, uint32_t raw)
+{
+	in->raw = raw;
+	in->m = ctrie_ref_off(ctrie_main_ref(raw, in->level));
+}
 
 /* What a round of insert_at found, or the outcome it ended with. */
 enum round {
@@ -437,8 +445,7 @@ static enum round descend(struct insert *in, shm_offt off)
 	in->word = (_Atomic uint32_t *)&I->main;
 	in->level++;
 	/* acquire: see ctrie_search */
-	in->m = ctrie_ref_off(atomic_load_explicit(in->word,
-						   memory_order_acquire));
+	read_main(in, atomic_load_explicit(in->word, memory_order_acquire));
 	return ROUND_DESCEND;
 }
 
@@ -494,14 +501,16 @@ static bool publish(struct insert *in, shm_offt nc, uint32_t bm,
 		    const struct ctrie_lnode *ln, size_t n)
 {
 	struct ctrie_header *H = ctrie_hdr(in->c);
-	uint32_t seen = ctrie_ref_of(in->m);
+	uint32_t seen = in->raw;
+	/* a marked main word stays marked (ctrie_layout.h) */
+	const uint32_t mark = in->raw ^ ctrie_main_ref(in->raw, in->level);
 
 	/* release: publishes the new nodes' contents; acquire on failure:
 	 * the next round reads the winner's C-node */
 	if (!atomic_compare_exchange_strong_explicit(
-		    in->word, &seen, ctrie_ref_of(nc), memory_order_release,
-		    memory_order_acquire)) {
-		in->m = ctrie_ref_off(seen);
+		    in->word, &seen, ctrie_ref_of(nc) | mark,
+		    memory_order_release, memory_order_acquire)) {
+		read_main(in, seen);
 		return false;
 	}
 	/* Retirement point: the replaced C-node (and L-node) may still be
@@ -518,7 +527,7 @@ static bool publish(struct insert *in, shm_offt nc, uint32_t bm,
 		if (ln != NULL)
 			retired += shm_arena_block_size(ctrie_lnode_size(n));
 		count(&H->retired_bytes, retired);
-		ctrie_recent_push(H, in->np.off);
+		ctrie_l4_count(in->c, ctrie_recent_push(H, in->np.off));
 		count(&H->key_bytes, in->len);
 	}
 	return true;
@@ -553,6 +562,11 @@ static enum round attempt(struct insert *in, const struct ctrie_cnode *cn,
 		build_retire(in->c, &b, in->forks);
 		return ROUND_FULL;
 	}
+	/* a new slot under a marked level-4 main word: into the index
+	 * first (ctrie_layout.h) */
+	if (kind == CTRIE_SLOT_EMPTY && (in->raw & CTRIE_MAIN_MARK) != 0 &&
+	    in->level == CTRIE_L4_LEVEL && CTRIE_L4_BUILT)
+		ctrie_l4_note(in->c, in->h);
 	if (publish(in, nc, bm, lh_same ? sl->ln : NULL, sl->n)) {
 		in->np.off = SHM_NULL; /* published: nothing to give up */
 		return ROUND_DONE;
@@ -569,14 +583,36 @@ static int insert_at(struct cache *c, const unsigned char *key, size_t len,
 		     uint64_t h, uint64_t ops, const struct ctrie_pos *where)
 {
 	struct insert in = { c, key, len, h, ops, ctrie_forks(), where->word,
-			     where->level, where->main, { SHM_NULL, 0 } };
+			     where->level, 0, SHM_NULL, { SHM_NULL, 0 } };
 	struct ctrie_header *H = ctrie_hdr(c);
 	enum round r = ROUND_CORRUPT;
 	unsigned tries = 0;
 
+	if (where->word == NULL) {
+		/* the index proved the key absent: its S-node first, so that
+		 * a full arena refuses it before any node is read */
+		const struct ctrie_inode *I;
+
+		if (!snode_new(c, key, len, ops, &in.np, in.forks)) {
+			count(&H->skipped_full, 1);
+			return CACHE_E_FULL;
+		}
+		I = ctrie_inode_at(c, ctrie_ref_off(where->raw), CTRIE_L4_LEVEL,
+				   h);
+		if (I == NULL) {
+			snode_give_up(c, &in.np, in.forks);
+			return ctrie_corrupt(c);
+		}
+		in.word = (_Atomic uint32_t *)&I->main;
+		/* acquire: see ctrie_search */
+		read_main(&in, atomic_load_explicit(in.word,
+						    memory_order_acquire));
+	} else {
+		read_main(&in, where->raw);
+	}
 	while (tries < CTRIE_MAX_RETRIES) {
 		const struct ctrie_cnode *cn;
-		struct ctrie_slot sl;
+		struct ctrie_slot sl = { 0 };
 		uint32_t bm;
 		enum ctrie_slot_kind kind;
 
@@ -635,7 +671,16 @@ int cache_record(struct cache *c, const void *key, size_t len, uint64_t ops)
 		return CACHE_E_TOOLONG;
 	}
 	h = ctrie_hash(k, len);
+	where.x4 = SHM_NULL;
 	r = ctrie_search(c, k, len, h, &hit, &where);
+	if (where.x4 != SHM_NULL && r >= 0) {
+		ctrie_l4_mark(c, where.x4, h);
+		/* the mark changed the main word the insert starts from:
+		 * acquire, see ctrie_search */
+		if (r == 0 && where.level == CTRIE_L4_LEVEL)
+			where.raw = atomic_load_explicit(where.word,
+							 memory_order_acquire);
+	}
 	if (r == 1) {
 		ctrie_snode_merge(hit.s, ops);
 		r = CACHE_OK;

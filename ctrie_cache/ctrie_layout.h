@@ -20,6 +20,11 @@
  *                            magic); 0: none, and the block is not read,
  *                            so that a process of a cache without a policy
  *                            never touches the block's page
+ *   32      l4_on            0 while the level-4 index is not used; 2 once
+ *                            the cache holds CTRIE_L4_FROM keys (or
+ *                            cache_l4_start) while one process allocates
+ *                            its pieces, 1 when it is done: either is on;
+ *                            never cleared
  *   --- own cache line (written on every new key, never on a plain hit) ---
  *   64      entries          distinct keys inserted; its value before an
  *                            insert's increment is that insert's slot in
@@ -57,6 +62,12 @@
  *                            C-node child, see below) of the level-3 C-node
  *                            of that prefix, or 0 while the prefix has no
  *                            key (an empty C-node)
+ *   --- the directory of the level-4 index, 64-byte aligned ---
+ *           l4_dir[8192]     each the reference of a piece of the index (a
+ *                            largest block of the arena, CTRIE_L4_PER_PIECE
+ *                            words), or 0 while the piece is not there;
+ *                            8192 entries with 1 KiB blocks
+ *                            (CTRIE_L4_PIECES)
  *   256 KiB policy block     the sandbox policy and its counters, zero when
  *                            there is none: documented in cache_policy.c
  *
@@ -71,6 +82,44 @@
  * authoritative, with the I-nodes' main words themselves in it, so a search
  * starts with one load at level 3 and an insert there CASes that word.
  * Nodes are of levels 3..CTRIE_MAX_LEVEL; I-nodes of levels 4 and below.
+ *
+ * THE LEVEL-4 INDEX makes a big cache's new paths cheap, and costs a
+ * small cache nothing.  At 3M keys every level-3 C-node is full of
+ * I-nodes: a search for a new key reads the C-node of level 3, the I-node
+ * of level 4 and its C-node before it knows the key is absent, three
+ * random lines in a file of hundreds of MiB (each a page fault in a
+ * process new to the file), and a full cache refuses the key only after
+ * them.  The index has one 64-bit word per level-4 prefix (the hash's low
+ * 20 bits), in pieces allocated from the arena when it is put to use (in
+ * order, by one insert: mostly consecutive blocks, so that a process new
+ * to the file faults them in by 64 KiB windows):
+ *
+ *   low half   0, or the reference of the level-4 I-node of that prefix
+ *              (permanent: an I-node never moves), set only once the word
+ *              is complete (below)
+ *   high half  a superset of the level-4 slots in use under it: every bit
+ *              of its C-node's bitmap, maybe more
+ *
+ * A complete word is proven, not trusted: the high half gains a slot's bit
+ * before the CAS that puts a key in that slot, so a search that finds the
+ * key's slot clear in a complete word ends there (the key is absent), and
+ * one that finds it set starts at the I-node (saving the top word and the
+ * level-3 C-node).  A word whose low half is 0 is not used.  The index is
+ * not authoritative for anything else: the trie alone says what is there.
+ *
+ * Making a word complete (ctrie_l4_mark, by a record whose search walked
+ * to the I-node through the trie, once l4_on is set): the high half gains
+ * the bitmap of the I-node's current C-node, then a CAS sets the MARK bit
+ * (CTRIE_MAIN_MARK, bit 0 of the reference: C-nodes are blocks, so it is 0
+ * in every reference of one) in the I-node's main word, then the low half
+ * gains the I-node's reference.  An insert under a main word with the mark
+ * ORs its new slot's bit into the word before its CAS, and keeps the mark.
+ * An insert that read the main word before the mark cannot publish after
+ * it: its CAS expects the unmarked word.  So once the mark is set every
+ * slot in use is in the word's high half.  Only main words of level-4
+ * I-nodes carry the mark.  A small cache never sets l4_on: its searches
+ * read one more header word (on a line they read anyway) and touch no
+ * page of the index.
  *
  * There is no per-record shared write besides the S-node's own ops word and
  * hit counter: the total of records is the sum of the hit counters.
@@ -150,6 +199,21 @@
 #define CTRIE_RECENT 64
 #define CTRIE_TOP_LEVEL 3
 #define CTRIE_TOP_SLOTS (1u << (CTRIE_BITS * CTRIE_TOP_LEVEL))
+/* The level-4 index (see above): its level, words, pieces and the key
+ * count from which it is used. */
+#define CTRIE_L4_LEVEL (CTRIE_TOP_LEVEL + 1)
+#define CTRIE_L4_SLOTS (1u << (CTRIE_BITS * CTRIE_L4_LEVEL))
+#define CTRIE_L4_FROM 1000000u
+/* A piece is a largest block; with blocks of less than 1 KiB (a build
+ * setting) or references whose bit 0 may be set (blocks of 8 bytes) the
+ * index is not built (CTRIE_L4_BUILT 0) and its directory is one entry. */
+#define CTRIE_L4_BUILT (SHM_BLOCK_MAX >= 1024 && MIN_ALLOC_POW2 >= 4)
+#define CTRIE_L4_PIECE SHM_BLOCK_MAX
+#define CTRIE_L4_PER_PIECE (CTRIE_L4_PIECE / sizeof(uint64_t))
+#define CTRIE_L4_PIECES                                                      \
+	(CTRIE_L4_BUILT ? CTRIE_L4_SLOTS / CTRIE_L4_PER_PIECE : 1u)
+/* Bit 0 of a level-4 I-node's main word: its slots are in the index. */
+#define CTRIE_MAIN_MARK 1u
 /* Keys sharing one full hash: bounded so that an L-node fits a block. */
 #define CTRIE_LNODE_MAX ((SHM_BLOCK_MAX - 16) / sizeof(shm_offt))
 
@@ -199,6 +263,7 @@ struct ctrie_header {
 	uint32_t level_bits;
 	uint32_t top_level;
 	_Atomic uint32_t policy;
+	_Atomic uint32_t l4_on;
 
 	alignas(64) _Atomic uint64_t entries;
 	_Atomic uint64_t key_bytes;
@@ -219,6 +284,8 @@ struct ctrie_header {
 	alignas(64) _Atomic shm_offt recent[CTRIE_RECENT];
 
 	alignas(64) _Atomic uint32_t top[CTRIE_TOP_SLOTS];
+
+	alignas(64) _Atomic uint32_t l4_dir[CTRIE_L4_PIECES];
 };
 
 _Static_assert(offsetof(struct ctrie_header, policy) == 28 &&
@@ -296,6 +363,8 @@ _Static_assert((SHM_REGION_END - 1) >> CTRIE_REF_SHIFT <= UINT32_MAX,
 	       "a C-node child is a 32-bit number of units");
 _Static_assert(MIN_ALLOC_POW2 >= CTRIE_REF_SHIFT,
 	       "every block can be named by a reference");
+_Static_assert(!CTRIE_L4_BUILT || MIN_ALLOC_POW2 > CTRIE_REF_SHIFT,
+	       "bit 0 of a block's reference is free for CTRIE_MAIN_MARK");
 
 /* A C-node child's reference for a node at off (unit-aligned), and the
  * offset of a reference.  Any 32-bit value decodes to an aligned offset,
@@ -372,6 +441,37 @@ static inline uint32_t ctrie_top_load(struct ctrie_header *H, uint32_t i)
 static inline struct ctrie_header *ctrie_hdr(const struct cache *c)
 {
 	return (struct ctrie_header *)c->hdr;
+}
+
+/* The C-node reference in main word raw of an I-node of level (without
+ * the mark a level-4 one may carry).  Bit 0 is cleared at every level, as
+ * one AND: it is 0 in a sound reference of a C-node at the others, and a
+ * damaged one is checked like any (cache_verify reports a mark there). */
+static inline uint32_t ctrie_main_ref(uint32_t raw, unsigned level)
+{
+	(void)level;
+	return CTRIE_L4_BUILT ? raw & ~(uint32_t)CTRIE_MAIN_MARK : raw;
+}
+
+/* Whether the level-4 index is in use (l4_on). */
+static inline bool ctrie_l4_active(struct ctrie_header *H)
+{
+	/* relaxed: set once; a search that misses the change walks the
+	 * trie, which is always right */
+	return CTRIE_L4_BUILT &&
+	       atomic_load_explicit(&H->l4_on, memory_order_relaxed) != 0;
+}
+
+/* A level-4 index word's I-node reference (0: not complete) and its
+ * superset of the slots in use. */
+static inline uint32_t ctrie_l4_ref(uint64_t w)
+{
+	return (uint32_t)w;
+}
+
+static inline uint32_t ctrie_l4_bits(uint64_t w)
+{
+	return (uint32_t)(w >> 32);
 }
 
 /* Whether off can start a node: in the allocatable region, 8-byte aligned,
@@ -499,13 +599,18 @@ struct ctrie_hit {
 };
 
 /* Where a search found a key absent: the main word of the I-node of that
- * level on the key's hash path (in the top table at level 3), and the
- * C-node it named when the search read it (acquire); SHM_NULL for an empty
- * slot of the top table. */
+ * level on the key's hash path (in the top table at level 3), and its
+ * value when the search read it (acquire; 0 for an empty slot of the top
+ * table); unless the search ended at the level-4 index (word NULL: the
+ * key's slot is unused under the level-4 I-node whose reference, from the
+ * index word and not yet checked, is raw).  Also, on every outcome: x4, the level-4
+ * I-node the search walked to through the level-3 C-node, for
+ * ctrie_l4_mark (left as the caller set it when there is none). */
 struct ctrie_pos {
 	_Atomic uint32_t *word;
 	unsigned level;
-	shm_offt main;
+	uint32_t raw;
+	shm_offt x4;
 };
 
 /* Searches for key (hash h) from the top table down: 1 found (*hit), 0
@@ -513,6 +618,27 @@ struct ctrie_pos {
  * never writes to the file. */
 int ctrie_search(struct cache *c, const unsigned char *key, size_t len,
 		 uint64_t h, struct ctrie_hit *hit, struct ctrie_pos *where);
+
+/* The level-4 index word of hash h, or NULL when the index is not in use,
+ * or the word's piece is not there or damaged.  Signal-safe. */
+_Atomic uint64_t *ctrie_l4_word(struct cache *c, uint64_t h);
+
+/* Makes the index word of hash h complete (see the top), given the
+ * level-4 I-node at x4 that a search walked to through the trie: a piece
+ * of the index allocated if need be, the I-node's main word marked.
+ * Gives up quietly on a full arena, damage, or a busy I-node.  Lock-free,
+ * signal-safe. */
+void ctrie_l4_mark(struct cache *c, shm_offt x4, uint64_t h);
+
+/* Before the CAS that puts a key of hash h into an unused slot under a
+ * marked level-4 main word: adds that slot to the index word.
+ * Signal-safe. */
+void ctrie_l4_note(struct cache *c, uint64_t h);
+
+/* Puts the index to use once the cache counts entries keys
+ * (CTRIE_L4_FROM): the insert that first sees that many allocates its
+ * pieces (l4_switch_on in ctrie_l4.c).  Signal-safe. */
+void ctrie_l4_count(struct cache *c, uint64_t entries);
 
 /* Walks the trie: the bytes of every reachable node (blocks; S-nodes at
  * their carved size), and the sum of the hit counters.  CACHE_OK or
@@ -522,8 +648,8 @@ int ctrie_walk_totals(struct cache *c, uint64_t *live_bytes,
 
 /* Counts a new key and puts its S-node sn in the ring of recent inserts,
  * at the slot given by the entry count before this one (one shared RMW for
- * both).  Signal-safe. */
-void ctrie_recent_push(struct ctrie_header *H, shm_offt sn);
+ * both); returns the count with this key.  Signal-safe. */
+uint64_t ctrie_recent_push(struct ctrie_header *H, shm_offt sn);
 
 /* Registers, once per process, the fork handlers behind ctrie_forks (at
  * attach; not signal-safe). */

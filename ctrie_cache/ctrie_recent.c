@@ -6,7 +6,7 @@
  */
 #include "ctrie_layout.h"
 
-void ctrie_recent_push(struct ctrie_header *H, shm_offt sn)
+uint64_t ctrie_recent_push(struct ctrie_header *H, shm_offt sn)
 {
 	/* relaxed: a statistic; the ring is advisory and its readers check
 	 * every offset */
@@ -14,6 +14,7 @@ void ctrie_recent_push(struct ctrie_header *H, shm_offt sn)
 					       memory_order_relaxed);
 	atomic_store_explicit(&H->recent[i % CTRIE_RECENT], sn,
 			      memory_order_release);
+	return i + 1;
 }
 
 size_t cache_recent(struct cache *c, struct cache_entry *out, size_t max)

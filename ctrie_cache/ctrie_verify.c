@@ -8,12 +8,15 @@
  * length and the hash of its key against the slot it sits in, each L-node's
  * keys (one full hash, no key twice), and that no node is reached twice
  * or overlaps another (a bitmap over the arena, one bit per 8 bytes of
- * every node).  Then that the carve cursor and the next chunk hand out no
+ * every node).  Then the level-4 index (each complete word names the
+ * level-4 I-node of its prefix, marked, with all its slots), that the
+ * carve cursor and the next chunk hand out no
  * live node, the ring of recent inserts, and the entry count.
  *
  * Not async-signal-safe: it allocates the visited bitmap with calloc and
  * formats its reports with snprintf.  It is meant for the CLI.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +218,7 @@ static void check_inode(struct vctx *v, shm_offt off, unsigned level,
 			uint64_t prefix)
 {
 	const struct ctrie_inode *in = ctrie_inode_at(v->c, off, level, prefix);
+	uint32_t raw;
 
 	if (in == NULL) {
 		bad_tree_node(v, off, TAG_INODE, level, prefix, "I-node");
@@ -223,8 +227,11 @@ static void check_inode(struct vctx *v, shm_offt off, unsigned level,
 	if (!mark(v, off, sizeof *in, "I-node"))
 		return;
 	/* acquire: see ctrie_search in ctrie_core.c */
-	check_cnode(v, atomic_load_explicit(&in->main, memory_order_acquire),
-		    level, prefix);
+	raw = atomic_load_explicit(&in->main, memory_order_acquire);
+	if (ctrie_main_ref(raw, level) != raw && level != CTRIE_L4_LEVEL)
+		problem(v, "I-node at %" PRIu_shm_offt " (level %u) carries "
+			"the level-4 mark", off, level);
+	check_cnode(v, ctrie_main_ref(raw, level), level, prefix);
 }
 
 static void check_top(struct vctx *v, struct ctrie_header *H)
@@ -234,6 +241,76 @@ static void check_top(struct vctx *v, struct ctrie_header *H)
 		uint32_t ref = ctrie_top_load(H, i);
 		if (ref != 0)
 			check_cnode(v, ref, CTRIE_TOP_LEVEL, i);
+	}
+}
+
+/* Word i of the level-4 index, read after the walk: a complete word names
+ * the level-4 I-node of its prefix that the walk met, whose main word
+ * carries the mark and whose C-node's slots are all in the word. */
+static void check_l4_word(struct vctx *v, _Atomic uint64_t *word,
+			  uint32_t i)
+{
+	/* acquire: see ctrie_search in ctrie_core.c */
+	const uint32_t ref = ctrie_l4_ref(
+		atomic_load_explicit(word, memory_order_acquire));
+	const shm_offt x = ctrie_ref_off(ref);
+	const struct ctrie_inode *I;
+	uint32_t raw, bm;
+
+	if (ref == 0)
+		return;
+	I = ctrie_inode_at(v->c, x, CTRIE_L4_LEVEL, i);
+	if (I == NULL || !seen(v, x)) {
+		problem(v, "level-4 index word %" PRIu32 " names no level-4 "
+			"I-node of its prefix in the trie (%" PRIu_shm_offt ")",
+			i, x);
+		return;
+	}
+	/* acquire: the main word first, so that every slot in its C-node
+	 * was added to the word before (ctrie_l4_note) */
+	raw = atomic_load_explicit(&I->main, memory_order_acquire);
+	if ((raw & CTRIE_MAIN_MARK) == 0)
+		problem(v, "level-4 index word %" PRIu32 ": its I-node at %"
+			PRIu_shm_offt " is not marked", i, x);
+	if (ctrie_cnode_at(v->c, ctrie_ref_off(ctrie_main_ref(raw,
+							       CTRIE_L4_LEVEL)),
+			   CTRIE_L4_LEVEL, i, &bm) != NULL &&
+	    (bm & ~ctrie_l4_bits(atomic_load_explicit(
+			  word, memory_order_acquire))) != 0)
+		problem(v, "level-4 index word %" PRIu32 " lacks slots in use "
+			"under its I-node at %" PRIu_shm_offt, i, x);
+}
+
+/* The level-4 index: its pieces (blocks the trie does not use) and its
+ * complete words. */
+static void check_l4(struct vctx *v, struct ctrie_header *H)
+{
+	uint32_t p, j;
+
+	if (H->l4_on > 2)
+		problem(v, "cache header: l4_on is %" PRIu32, H->l4_on);
+	for (p = 0; CTRIE_L4_BUILT && p < CTRIE_L4_PIECES; p++) {
+		/* acquire: see ctrie_l4_word */
+		const uint32_t ref = atomic_load_explicit(
+			&H->l4_dir[p], memory_order_acquire);
+		const shm_offt off = ctrie_ref_off(ref);
+		_Atomic uint64_t *piece;
+
+		if (ref == 0)
+			continue;
+		if (!ctrie_off_ok(v->c, off) ||
+		    (off & (CTRIE_L4_PIECE - 1)) != 0) {
+			problem(v, "level-4 index piece %" PRIu32 " at %"
+				PRIu_shm_offt " is not a largest block of the "
+				"arena", p, off);
+			continue;
+		}
+		if (!mark(v, off, CTRIE_L4_PIECE, "level-4 index piece"))
+			continue;
+		piece = SHM_ARENA_ADDR(&v->c->arena, off);
+		for (j = 0; j < CTRIE_L4_PER_PIECE; j++)
+			check_l4_word(v, &piece[j],
+				      p * (uint32_t)CTRIE_L4_PER_PIECE + j);
 	}
 }
 
@@ -352,6 +429,7 @@ long cache_verify(struct cache *c, cache_report_fn report, void *arg)
 	key_bytes = atomic_load(&H->key_bytes);
 	take_snapshot(sn, H);
 	check_top(&v, H);
+	check_l4(&v, H);
 	check_carve(&v, atomic_load(&H->carve));
 	check_next(&v, atomic_load(&H->next_chunk), atomic_load(&H->carve));
 	check_recent(&v, sn);

@@ -67,7 +67,8 @@ static bool enter(struct cache *c, struct walker *w, struct frame *f,
 		  uint32_t ref, unsigned level, uint64_t prefix)
 {
 	uint32_t bm;
-	f->cn = ctrie_cnode_at(c, ctrie_ref_off(ref), level, prefix, &bm);
+	f->cn = ctrie_cnode_at(c, ctrie_ref_off(ctrie_main_ref(ref, level)),
+			       level, prefix, &bm);
 	if (f->cn == NULL ||
 	    !note(c, w, ctrie_cnode_size(ctrie_popcount(bm)), false))
 		return false;
@@ -214,7 +215,17 @@ int ctrie_walk_totals(struct cache *c, uint64_t *live_bytes,
 {
 	struct totals t = { 0, 0 };
 	struct walker w = { totals_leaf, totals_node, &t, 0 };
+	struct ctrie_header *H = ctrie_hdr(c);
 	int r = walk(c, &w);
+	uint32_t i;
+
+	/* the pieces of the level-4 index are live too */
+	for (i = 0; r == CACHE_OK && CTRIE_L4_BUILT && i < CTRIE_L4_PIECES;
+	     i++)
+		/* relaxed: a statistic */
+		if (atomic_load_explicit(&H->l4_dir[i],
+					 memory_order_relaxed) != 0)
+			t.bytes += CTRIE_L4_PIECE;
 	*live_bytes = t.bytes;
 	*records = t.records;
 	return r;

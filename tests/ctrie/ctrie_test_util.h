@@ -176,9 +176,11 @@ static inline void census_cnode(const struct cache *c, uint32_t ref,
 		switch (CTRIE_TAG(*h)) {
 		case TAG_INODE:
 			cs->inodes++;
-			census_cnode(c, atomic_load(&((const struct ctrie_inode *)
-							     (const void *)h)
-							    ->main),
+			census_cnode(c, ctrie_main_ref(
+					     atomic_load(&((const struct ctrie_inode *)
+								   (const void *)h)
+								  ->main),
+					     level + 1),
 				     level + 1, cs);
 			break;
 		case TAG_LNODE:

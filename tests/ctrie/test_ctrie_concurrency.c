@@ -27,6 +27,19 @@ TestSuite(ctrie, .timeout = 300);
 #define KEY_SCALE 1
 #endif
 
+#ifdef CTRIE_TEST_L4
+/* The variant with the level-4 index in use from the first key of every
+ * cache (it is used by itself only past a million keys). */
+static int attach_l4(struct cache *c, const char *p, unsigned flags)
+{
+	int r = cache_attach(c, p, flags);
+	if (r == CACHE_OK)
+		(void)cache_l4_start(c); /* CACHE_E_RDONLY read-only */
+	return r;
+}
+#define cache_attach attach_l4
+#endif
+
 static struct cache C;
 static char path[512];
 
