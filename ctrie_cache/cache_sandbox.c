@@ -328,8 +328,8 @@ static enum cache_verdict sb_ask(struct cache_sandbox *s, const char *key,
  * asked unclaimed.  A signal handler never waits for a question of its own
  * thread (sb_asking).
  *
- * A slot's word: bits 0-1 the state (SB_PENDING, or the answer: SB_ALLOW,
- * SB_DENY, SB_UNKNOWN), bits 2-23 the claimer's pid (0: a pid that does
+ * A slot's word: bits 0-1 the state (SB_PENDING, or the answer:
+ * SB_PUB_ALLOW, SB_PUB_DENY, SB_PUB_UNKNOWN), bits 2-23 the claimer's pid (0: a pid that does
  * not fit, whose liveness is not checked), bits 24-63 the key's tag: the
  * top 40 bits of its FNV-1a hash, never 0 (an empty slot matches no key);
  * the slot's index comes from the hash's low bits. */
@@ -401,6 +401,7 @@ static int sb_pidfd(long pid)
 #else
 	(void)pid;
 #endif
+	errno = ENOSYS; /* not ESRCH: the caller polls kill(pid, 0) */
 	return -1;
 }
 
