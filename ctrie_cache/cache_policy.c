@@ -22,8 +22,9 @@
  *   192     counters[8]  enum cache_policy_counter, fetch_add
  *   --- written by traced processes ---
  *   256     answers[1024] the decision server's recent answers, each a
- *                        key's fingerprint and its state (pending, or the
- *                        answer): see cache_policy_answer_slot
+ *                        key's tag, its asker's pid and its state (being
+ *                        asked, or the answer), in buckets of
+ *                        CACHE_POLICY_ANSWER_WAYS: see cache_sandbox.c
  *   --- 64-byte aligned ---
  *   8448    rule[256]    {u16 verdict, u16 len, u32 off}: the prefix is
  *                        bytes[off, off + len)
@@ -70,6 +71,9 @@ _Static_assert(sizeof(struct policy_block) % 8 == 0 &&
 		       offsetof(struct policy_block, answers) == 256 &&
 		       offsetof(struct policy_block, rule) == 8448,
 	       "the layout documented above");
+_Static_assert(CACHE_POLICY_ANSWERS % CACHE_POLICY_ANSWER_WAYS == 0 &&
+		       CACHE_POLICY_ANSWER_WAYS * 8 <= 64,
+	       "whole buckets, each within one cache line");
 _Static_assert(CACHE_PC_COUNT <= CACHE_POLICY_NCOUNTERS,
 	       "every counter has its word");
 
@@ -350,11 +354,14 @@ int cache_policy_counters(struct cache *c, uint64_t *out)
 	return 1;
 }
 
-_Atomic uint64_t *cache_policy_answer_slot(struct cache *c, uint64_t fp)
+_Atomic uint64_t *cache_policy_answer_slot(struct cache *c, uint64_t hash)
 {
 	struct policy_block *B = policy_of(c);
 
 	if (c->read_only || !has_policy(B))
 		return NULL;
-	return &B->answers[fp % CACHE_POLICY_ANSWERS];
+	/* a bucket: CACHE_POLICY_ANSWER_WAYS slots in one cache line */
+	return &B->answers[hash % (CACHE_POLICY_ANSWERS /
+				   CACHE_POLICY_ANSWER_WAYS) *
+			   CACHE_POLICY_ANSWER_WAYS];
 }

@@ -11,9 +11,9 @@
  *      fetch_or as its operation bits), so the next call anywhere finds it
  *      in step 1.
  *
- * Two processes meeting a new path at once may both decide it (and both ask
- * the server): a process that asked and then finds the path decided counts
- * a double ask.
+ * Two processes meeting a new path at once decide it together: the first
+ * to ask claims the question, the others wait for its answer (below).  A
+ * process that asked and then finds the path decided counts a double ask.
  *
  * THE DECISION SERVER listens on a Unix stream socket.  A process connects
  * on its first question and keeps the connection; for each question it
@@ -31,14 +31,17 @@
  * by another question opens one for its own question and closes it after.
  *
  * Everything here is async-signal-safe: socket, connect, poll, send, recv,
- * close, readlink, getpid and clock_gettime are; nothing allocates, locks
- * or calls through a pointer.
+ * close, readlink, getpid, kill, nanosleep, clock_gettime and a raw
+ * syscall (pidfd_open) are; nothing allocates, locks or calls through a
+ * pointer.
  */
 #define _GNU_SOURCE 1 /* SYS_readlinkat */
 
 #include "ctrie_cache.h"
 
+#include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -314,99 +317,236 @@ static enum cache_verdict sb_ask(struct cache_sandbox *s, const char *key,
  * path's entry lies a round trip; another process meeting the path then
  * (parallel compilers read the same headers in step) would ask again.  The
  * shared answer slots (cache_policy_answer_slot) close that window: the
- * first asker claims the path's slot (a CAS), others wait for the answer it
- * publishes there, bounded by the server timeout, after which they ask
- * themselves (a claimer that died).  A signal handler never waits for a
- * question of its own thread (sb_asking). */
-#define SB_STATE 3u
-#define SB_PENDING 0u
+ * first asker claims the path's slot (a CAS) with the state "being asked"
+ * and its pid; the others poll the slot (loads and a nap: no lock) for the
+ * answer it publishes there, and ask themselves only when the claimer is
+ * gone (it exited or was killed: its pidfd, or kill(pid, 0), says so) or
+ * the server's timeout has passed (a stopped claimer).  A key's slot is
+ * one of the CACHE_POLICY_ANSWER_WAYS of its bucket: the one holding its
+ * tag, else an empty one or one holding another key's answer (taken
+ * over); when each holds another key's open question, this question is
+ * asked unclaimed.  A signal handler never waits for a question of its own
+ * thread (sb_asking).
+ *
+ * A slot's word: bits 0-1 the state (SB_PENDING, or the answer:
+ * SB_PUB_ALLOW, SB_PUB_DENY, SB_PUB_UNKNOWN), bits 2-23 the claimer's pid (0: a pid that does
+ * not fit, whose liveness is not checked), bits 24-63 the key's tag: the
+ * top 40 bits of its FNV-1a hash, never 0 (an empty slot matches no key);
+ * the slot's index comes from the hash's low bits. */
+#define SB_STATE UINT64_C(3)
+#define SB_PENDING UINT64_C(0)
+#define SB_PUB_ALLOW UINT64_C(1)
+#define SB_PUB_DENY UINT64_C(2)
+#define SB_PUB_UNKNOWN UINT64_C(3)
+#define SB_PID_SHIFT 2
+#define SB_PID_BITS 22
+#define SB_TAG_SHIFT (SB_PID_SHIFT + SB_PID_BITS)
+#define SB_TAG_MASK (~UINT64_C(0) << SB_TAG_SHIFT)
+/* the first naps of a wait are short (an answer takes some 100 us), later
+ * ones longer; a nap is also when the claimer's death is seen */
+#define SB_NAP_MIN_US 20
+#define SB_NAP_MAX_US 2000
 
 static _Thread_local uint64_t sb_asking
 	__attribute__((tls_model("initial-exec")));
 
-/* FNV-1a of the key, its two low bits cleared for the state, never 0. */
-static uint64_t sb_fingerprint(const char *key, size_t len)
+/* FNV-1a of the key, never 0. */
+static uint64_t sb_hash(const char *key, size_t len)
 {
 	uint64_t h = UINT64_C(0xcbf29ce484222325);
 
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (unsigned char)key[i]) * UINT64_C(0x100000001b3);
-	h &= ~(uint64_t)SB_STATE;
-	return h != 0 ? h : SB_STATE + 1;
+	return h != 0 ? h : 1;
 }
 
-/* The slot's word once it is no longer fp's pending claim, or at the
- * deadline. */
+/* The tag of a key's hash in a slot's word. */
+static uint64_t sb_tag(uint64_t hash)
+{
+	uint64_t t = hash & SB_TAG_MASK;
+
+	return t != 0 ? t : UINT64_C(1) << SB_TAG_SHIFT;
+}
+
+/* The claim of tag by this process. */
+static uint64_t sb_claim_word(uint64_t tag)
+{
+	long pid = (long)getpid();
+
+	if (pid <= 0 || pid >= (1L << SB_PID_BITS))
+		pid = 0;
+	return tag | (uint64_t)pid << SB_PID_SHIFT | SB_PENDING;
+}
+
+/* Whether the claimer pid has exited (killed, or done without
+ * publishing); pidfd, when >= 0, is its pidfd.  A zombie counts as gone:
+ * its pidfd is readable. */
+static int sb_gone(long pid, int pidfd)
+{
+	struct pollfd p = { pidfd, POLLIN, 0 };
+
+	if (pid <= 0)
+		return 0;
+	if (pidfd >= 0)
+		return poll(&p, 1, 0) > 0;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* A pidfd of pid, or -1 (none: no such process, or no pidfd_open). */
+static int sb_pidfd(long pid)
+{
+#if defined(__linux__) && defined(SYS_pidfd_open)
+	if (pid > 0)
+		return (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+#else
+	(void)pid;
+#endif
+	errno = ENOSYS; /* not ESRCH: the caller polls kill(pid, 0) */
+	return -1;
+}
+
+/* The slot's word once it no longer holds the claim `claim`, or that
+ * claim when its claimer is gone or the deadline has passed. */
 static uint64_t sb_await(const struct cache_sandbox *s,
-			 _Atomic uint64_t *slot, uint64_t fp)
+			 _Atomic uint64_t *slot, uint64_t claim)
 {
 	long deadline = sb_now_ms() + (long)sb_timeout(s) + 100;
-	const struct timespec nap = { 0, 20000 };
+	long pid = (long)((claim >> SB_PID_SHIFT) &
+			  ((UINT64_C(1) << SB_PID_BITS) - 1));
+	int pidfd = sb_pidfd(pid);
+	long nap = SB_NAP_MIN_US;
 	uint64_t v;
 
-	/* acquire: the answer published with release is the datum */
-	while ((v = atomic_load_explicit(slot, memory_order_acquire)) ==
-		       (fp | SB_PENDING) &&
-	       sb_now_ms() < deadline)
-		nanosleep(&nap, NULL);
+	if (pidfd < 0 && pid > 0 && errno == ESRCH)
+		return claim; /* gone already */
+	for (;;) {
+		struct timespec t = { 0, nap * 1000 };
+
+		/* acquire: the answer published with release is the datum */
+		v = atomic_load_explicit(slot, memory_order_acquire);
+		if (v != claim || sb_gone(pid, pidfd) ||
+		    sb_now_ms() >= deadline)
+			break;
+		nanosleep(&t, NULL);
+		if (nap < SB_NAP_MAX_US)
+			nap *= 2;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
 	return v;
 }
 
-/* The answer v holds for fp, or CACHE_VERDICT_NONE. */
-static enum cache_verdict sb_published(uint64_t v, uint64_t fp)
+/* The answer v holds for tag, or CACHE_VERDICT_NONE. */
+static enum cache_verdict sb_published(uint64_t v, uint64_t tag)
 {
-	if ((v & ~(uint64_t)SB_STATE) != fp || (v & SB_STATE) == SB_PENDING)
+	if ((v & SB_TAG_MASK) != tag)
 		return CACHE_VERDICT_NONE;
-	return (v & SB_STATE) == CACHE_VERDICT_ALLOW  ? CACHE_VERDICT_ALLOW
-	       : (v & SB_STATE) == CACHE_VERDICT_DENY ? CACHE_VERDICT_DENY
-						      : CACHE_VERDICT_UNKNOWN;
+	switch (v & SB_STATE) {
+	case SB_PUB_ALLOW:
+		return CACHE_VERDICT_ALLOW;
+	case SB_PUB_DENY:
+		return CACHE_VERDICT_DENY;
+	case SB_PUB_UNKNOWN:
+		return CACHE_VERDICT_UNKNOWN;
+	default:
+		return CACHE_VERDICT_NONE;
+	}
 }
 
-/* The server's verdict on key, from the shared slot when another process
+/* The slot word publishing r for tag. */
+static uint64_t sb_publish_word(uint64_t tag, enum cache_verdict r)
+{
+	return tag | (r == CACHE_VERDICT_ALLOW  ? SB_PUB_ALLOW
+		      : r == CACHE_VERDICT_DENY ? SB_PUB_DENY
+						: SB_PUB_UNKNOWN);
+}
+
+/* Whether v is a claim (of any key) whose claimer may still answer. */
+static int sb_claimed(uint64_t v)
+{
+	return v != 0 && (v & SB_STATE) == SB_PENDING;
+}
+
+/* The slot of the bucket b (CACHE_POLICY_ANSWER_WAYS slots) that holds
+ * tag, else the one to claim for it (empty, or another key's answer), else
+ * NULL (every slot another key's open question); *v gets its word. */
+static _Atomic uint64_t *sb_pick(_Atomic uint64_t *b, uint64_t tag,
+				 uint64_t *v)
+{
+	_Atomic uint64_t *free_slot = NULL;
+	uint64_t free_word = 0;
+
+	for (int i = 0; i < CACHE_POLICY_ANSWER_WAYS; i++) {
+		/* acquire: a published answer is read after its release */
+		uint64_t w = atomic_load_explicit(&b[i], memory_order_acquire);
+
+		if (w != 0 && (w & SB_TAG_MASK) == tag) {
+			*v = w;
+			return &b[i];
+		}
+		/* an empty slot before one holding an answer */
+		if (!sb_claimed(w) &&
+		    (free_slot == NULL || (free_word != 0 && w == 0))) {
+			free_slot = &b[i];
+			free_word = w;
+		}
+	}
+	*v = free_word;
+	return free_slot;
+}
+
+/* The server's verdict on key, from the shared slots when another process
  * has asked; *asked says whether this call made the round trip. */
 static enum cache_verdict sb_ask_shared(struct cache_sandbox *s,
 					const char *key, size_t len,
 					int *asked, const char **failure)
 {
-	uint64_t fp = sb_fingerprint(key, len), v, saved;
-	_Atomic uint64_t *slot = NULL;
+	uint64_t hash = sb_hash(key, len), tag = sb_tag(hash), v, claim,
+		 saved;
+	_Atomic uint64_t *bucket = NULL, *slot = NULL;
 	enum cache_verdict r;
 
 	*asked = 1;
 	if (!(s->policy.flags & CACHE_POLICY_NO_DECISION_CACHE))
-		slot = cache_policy_answer_slot(s->c, fp);
-	if (slot == NULL)
+		bucket = cache_policy_answer_slot(s->c, hash);
+	if (bucket == NULL)
 		return sb_ask(s, key, len, failure);
-	/* acquire: a published answer is read after its release */
-	v = atomic_load_explicit(slot, memory_order_acquire);
-	for (int round = 0; round < 2; round++) {
-		if ((v & ~(uint64_t)SB_STATE) == fp && fp != sb_asking) {
-			if ((v & SB_STATE) == SB_PENDING)
-				v = sb_await(s, slot, fp);
-			r = sb_published(v, fp);
-			if (r != CACHE_VERDICT_NONE) {
-				*asked = 0;
-				return r;
-			}
-			if (v == (fp | SB_PENDING))
-				break; /* the claimer is gone: ask */
+	claim = sb_claim_word(tag);
+	/* a few rounds: each ends in an answer, a claim, or a word another
+	 * process changed meanwhile; past them the question is asked
+	 * unclaimed */
+	for (int round = 0; round < 4; round++) {
+		slot = sb_pick(bucket, tag, &v);
+		if (slot == NULL)
+			break; /* other keys' questions fill the bucket */
+		if ((v & SB_TAG_MASK) == tag && sb_claimed(v) &&
+		    tag != sb_asking)
+			v = sb_await(s, slot, v);
+		r = sb_published(v, tag);
+		if (r != CACHE_VERDICT_NONE) {
+			*asked = 0;
+			return r;
 		}
-		/* acq_rel: a claim orders nothing before it, but the word
-		 * seen on failure is read as an answer (acquire). */
-		if (round == 0 &&
-		    atomic_compare_exchange_strong_explicit(
-			    slot, &v, fp | SB_PENDING, memory_order_acq_rel,
+		/* Empty, another key's answer, or this key's claim whose
+		 * claimer is gone or late: claim it.  acq_rel: the claim
+		 * orders nothing before it; the word seen on failure is
+		 * looked at again (acquire). */
+		if (atomic_compare_exchange_strong_explicit(
+			    slot, &v, claim, memory_order_acq_rel,
 			    memory_order_acquire))
 			break;
+		slot = NULL;
 	}
 	saved = sb_asking;
-	sb_asking = fp;
+	sb_asking = tag;
 	r = sb_ask(s, key, len, failure);
 	sb_asking = saved;
-	/* release: the answer is published whole; a later claim of the
-	 * slot by another key may overwrite it, which costs a question */
-	atomic_store_explicit(slot, fp | ((uint64_t)r & SB_STATE),
-			      memory_order_release);
+	/* release: the answer is published whole, only over this claim (a
+	 * slot another process has taken over since keeps its word) */
+	if (slot != NULL)
+		atomic_compare_exchange_strong_explicit(
+			slot, &claim, sb_publish_word(tag, r),
+			memory_order_release, memory_order_relaxed);
 	return r;
 }
 

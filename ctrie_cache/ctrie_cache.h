@@ -505,13 +505,15 @@ uint64_t cache_policy_count(struct cache *c, enum cache_policy_counter which);
  * so that a path asked about by one is not asked again by another that
  * meets it before the first has recorded the decision in the path's entry
  * (parallel compilers read the same headers in step).  A slot holds a
- * key's fingerprint (low two bits clear) and, in those bits, 0 while its
- * asker waits for the server or the answer (enum cache_verdict).  Returns
- * the slot for fingerprint fp in c's file, or NULL without a policy (or
- * read-only).  Signal-safe; the slot is untrusted shared memory (atomics
- * only). */
+ * tag of a key, its asker's pid while the question is open, and the
+ * answer once there is one (the word's layout: cache_sandbox.c).  Returns
+ * the first of the CACHE_POLICY_ANSWER_WAYS slots of the bucket for a
+ * key's hash in c's file (its low bits pick it), or NULL without a policy
+ * (or read-only).  Signal-safe; the slots are untrusted shared memory
+ * (atomics only). */
 #define CACHE_POLICY_ANSWERS 1024
-_Atomic uint64_t *cache_policy_answer_slot(struct cache *c, uint64_t fp);
+#define CACHE_POLICY_ANSWER_WAYS 4
+_Atomic uint64_t *cache_policy_answer_slot(struct cache *c, uint64_t hash);
 /* Reads the counters into out[CACHE_PC_COUNT] (zeros without a policy).
  * Returns 1 when the file holds a policy, else 0.  Signal-safe. */
 int cache_policy_counters(struct cache *c, uint64_t *out);

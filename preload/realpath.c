@@ -111,13 +111,16 @@ static int rp_grow(struct rp_buf *b, int keep)
 }
 
 /* Records the path resolved so far, rname[0..len), with ops and the outcome
- * of the call that probed it.  errno untouched. */
+ * of the call that probed it, and the sandbox's decision bits (0 outside
+ * sandbox mode), so that the next call anywhere finds the decision in the
+ * entry.  errno untouched. */
 static void rp_note(const char *rname, size_t len, uint32_t ops, int failed,
-		    int err)
+		    int err, uint64_t decided)
 {
 	if (rname[0] != '/')
 		return; /* getcwd gave no absolute path: nothing to name */
-	shim_record_bytes(rname, len, cache_call_value(ops, failed != 0, err));
+	shim_record_bytes(rname, len,
+			  cache_call_value(ops, failed != 0, err) | decided);
 	errno = err;
 }
 
@@ -147,18 +150,20 @@ static int rp_dir_check(char *rname, char *dest, shim_fn_faccessat fa)
 
 	memcpy(dest, rp_dir_suffix, sizeof rp_dir_suffix);
 	r = fa(AT_FDCWD, rname, F_OK, AT_EACCESS);
-	rp_note(rname, (size_t)(dest - rname), CACHE_OP_ACCESS, r != 0, errno);
+	rp_note(rname, (size_t)(dest - rname), CACHE_OP_ACCESS, r != 0, errno,
+		0);
 	return r == 0;
 }
 
-/* readlink of rname into b, as large as the target needs.  The length, or
- * -1 with errno (ENOMEM when b cannot grow: *nomem set). */
+/* readlink of rname into b, as large as the target needs; its record
+ * carries decided (rp_denied).  The length, or -1 with errno (ENOMEM when b
+ * cannot grow: *nomem set). */
 static ssize_t rp_readlink(const char *rname, size_t len, struct rp_buf *b,
-			   shim_fn_readlink rl, int *nomem)
+			   shim_fn_readlink rl, int *nomem, uint64_t decided)
 {
 	for (;;) {
 		ssize_t n = rl(rname, b->data, b->len - 1);
-		rp_note(rname, len, CACHE_OP_READLINK, n < 0, errno);
+		rp_note(rname, len, CACHE_OP_READLINK, n < 0, errno, decided);
 		if (n < (ssize_t)(b->len - 1))
 			return n;
 		if (rp_grow(b, 0) != 0) {
@@ -171,11 +176,16 @@ static ssize_t rp_readlink(const char *rname, size_t len, struct rp_buf *b,
 /* Sandbox mode: whether the component resolved so far, rname[0..len), is
  * denied (then errno is ENOENT, as for a component that does not exist,
  * and the violation is recorded): a name that passes through a denied
- * directory and leaves it by ".." is not resolved either. */
-static int rp_denied(const char *rname, size_t len)
+ * directory and leaves it by ".." is not resolved either.  *decided gets
+ * the decision bits for the component's readlink record (0 outside sandbox
+ * mode). */
+static int rp_denied(const char *rname, size_t len, uint64_t *decided)
 {
-	if (rname[0] != '/' || !shim_sandboxed() ||
-	    shim_sandbox_gate_bytes(rname, len, CACHE_OP_STAT) != SHIM_SB_DENY)
+	*decided = 0;
+	if (rname[0] != '/' || !shim_sandboxed())
+		return 0;
+	*decided = shim_sandbox_gate_bytes(rname, len, CACHE_OP_STAT);
+	if (*decided != SHIM_SB_DENY)
 		return 0;
 	errno = ENOENT;
 	return 1;
@@ -223,6 +233,7 @@ static char *rp_resolve(const char *name, char *resolved, struct rp_bufs *b,
 	char *rname = b->rname.data, *dest;
 	const char *start, *end;
 	int links = 0, in_extra = 0, failed = 1, nomem = 0;
+	uint64_t decided;
 
 	if (name == NULL) {
 		errno = EINVAL;
@@ -279,10 +290,10 @@ static char *rp_resolve(const char *name, char *resolved, struct rp_bufs *b,
 		dest += len;
 		*dest = '\0';
 
-		if (rp_denied(rname, (size_t)(dest - rname)))
+		if (rp_denied(rname, (size_t)(dest - rname), &decided))
 			goto done;
 		n = rp_readlink(rname, (size_t)(dest - rname), &b->link, rl,
-				&nomem);
+				&nomem, decided);
 		if (nomem)
 			return NULL;
 		if (n >= 0) {

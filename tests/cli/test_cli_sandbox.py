@@ -656,6 +656,119 @@ class Server(SandboxBase):
                           ["vfork-first", "parent", "fork", "clone",
                            "clone-vm", "parent-again", "threads"]])
 
+    def test_realpath_components_keep_their_decision(self):
+        """The directories realpath probes keep the decision in their
+        entries (a server answering "unknown" lists each one that does)."""
+        p = self.path
+        os.makedirs(p("ask/d1"))
+        with open(p("ask/d1/f"), "w") as fh:
+            fh.write("f")
+        sock = self.start_server(mode="unknown")
+        res, _ = self.probe(["--ask", p("ask"), "--ask-server", sock],
+                            ["realpath:" + p("ask/d1/f")] * 3)
+        self.assertEqual(res, [p("ask/d1/f")] * 3)
+        names = [p("ask"), p("ask/d1"), p("ask/d1/f")]
+        self.assertEqual(self.asked(), {n: 1 for n in names})
+        v, _ = self.violations()
+        self.assertEqual(sorted(json_path(e) for e in v["unknown"]),
+                         [n.encode() for n in names])
+
+    @staticmethod
+    def bucket(key):
+        """The answer bucket of a key (cache_sandbox.c: FNV-1a, 256
+        buckets)."""
+        h = 0xcbf29ce484222325
+        for c in key.encode():
+            h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
+        return (h or 1) % 256
+
+    def test_racing_processes_ask_once(self):
+        """Eight processes meet the same new paths at once, the server
+        slow to answer: each path is asked once, also four that share an
+        answer bucket."""
+        p = self.path
+        sock = self.start_server(mode="delay:40", allow=["ask/"])
+        names = [p("ask/r%d" % i) for i in range(12)]
+        i, want = 0, self.bucket(p("ask/c0"))
+        shared = []
+        while len(shared) < 4:
+            if self.bucket(p("ask/c%d" % i)) == want:
+                shared.append(p("ask/c%d" % i))
+            i += 1
+        names += shared
+        for n in names:
+            with open(n, "w") as fh:
+                fh.write("x")
+        go = p("go")
+        racer = ("while [ ! -e %s ]; do :; done; cat %s" %
+                 (go, " ".join(names)))
+        script = ("for i in 1 2 3 4 5 6 7 8; do sh -c '%s' & done; "
+                  ": > %s; wait" % (racer, go))
+        r = self.run_sb(["--ask", p("ask"), "--ask-server", sock],
+                        ["sh", "-c", script])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"x" * (8 * len(names)))
+        asked = self.asked()
+        self.assertEqual(asked, {n: 1 for n in names})
+        v, _ = self.violations()
+        self.assertEqual((v["server_round_trips"], v["double_asks"]),
+                         (len(names), 0))
+
+    def test_killed_claimant(self):
+        """A process killed while it asks leaves no one waiting for it:
+        one waiting for its answer asks itself at once (the policy's
+        timeout is ten minutes, past the test's)."""
+        p = self.path
+        sock = self.start_server(mode="hold-first")
+        pol = p("pol")
+        with open(pol, "w") as fh:
+            fh.write("timeout 600000\n")
+        x = p("ask/yes")
+        script = ("sh -c 'echo $$ > %s; exec cat %s' & "
+                  "while [ ! -e %s ]; do :; done; "
+                  "sh -c 'echo $$ > %s; exec cat %s'; wait" %
+                  (p("a.pid"), x, p("go"), p("b.pid"), x))
+        run = subprocess.Popen(
+            [BIN, "run", "-o", self.cache, "--fresh", "--policy", pol,
+             "--ask", p("ask"), "--ask-server", sock, "--", "sh", "-c",
+             script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True)
+
+        def end():
+            try:
+                os.killpg(run.pid, 9)
+            except OSError:
+                pass
+            run.wait()
+        self.addCleanup(end)
+
+        def until(cond):
+            while not cond():
+                if run.poll() is not None:
+                    self.fail("run ended early: %r" % (run.stderr.read(),))
+
+        def read(f):
+            try:
+                with open(f) as fh:
+                    return fh.read()
+            except OSError:
+                return ""
+
+        # A has asked (the server holds its question)
+        until(lambda: read(self.log) == x + "\n" and read(p("a.pid")))
+        a = int(read(p("a.pid")))
+        open(p("go"), "w").close()
+        until(lambda: read(p("b.pid")))
+        b = int(read(p("b.pid")))
+        # B waits for A's answer: it naps (clock_nanosleep) in its hook
+        nap = {"x86_64": "230 ", "aarch64": "115 "}.get(os.uname().machine)
+        if nap:
+            until(lambda: read("/proc/%d/syscall" % b).startswith(nap))
+        os.kill(a, 9)
+        out, err = run.communicate(timeout=60)
+        self.assertEqual((run.returncode, out), (0, b"yes"), err)
+        self.assertEqual(self.asked(), {x: 2})
+
     def failing(self, mode, policy=()):
         p = self.path
         sock = self.start_server(mode=mode)
