@@ -30,11 +30,20 @@ static void vmessage(const char *kind, const char *fmt, va_list ap)
 		n = (int)strlen(small);
 	}
 	fflush(stdout);
-	fprintf(stderr, "%s: %s", cli_progname, kind);
+	/* Built whole, then one write: stderr is unbuffered, and a line
+	 * written a byte at a time interleaves with CMD's output. */
+	char *line = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&line, &len);
+	FILE *out = m != NULL ? m : stderr;
+	fprintf(out, "%s: %s", cli_progname, kind);
 	if (n > 0)
-		write_escaped(stderr, (const unsigned char *)text, (size_t)n,
+		write_escaped(out, (const unsigned char *)text, (size_t)n,
 			      false);
-	fputc('\n', stderr);
+	fputc('\n', out);
+	if (m != NULL && fclose(m) == 0)
+		fwrite(line, 1, len, stderr);
+	free(line);
 	if (text != small)
 		free(text);
 }
