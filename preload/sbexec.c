@@ -24,7 +24,7 @@
 #include <spawn.h>
 #include <string.h>
 
-#ifdef __GLIBC__
+#if defined(__GLIBC__) && !defined(__APPLE__)
 
 /* glibc's struct __spawn_action: the tag, then the action's arguments. */
 struct sbx_action {
@@ -181,7 +181,7 @@ static int sbcall_fexecve(shim_fn_fexecve fn, int fd, char *const argv[],
 
 SHIM_HOOKS_SBEXEC(SHIM_GEN)
 
-#else /* !__GLIBC__ */
+#else /* not glibc, or macOS: no actions read */
 
 int shim_spawn_acts_denied(struct shim_key *k,
 			   const posix_spawn_file_actions_t *acts)
