@@ -406,8 +406,9 @@ static int sb_pidfd(long pid)
 }
 
 /* The slot's word once it no longer holds the claim `claim`, or that
- * claim when its claimer is gone or the deadline has passed. */
-static uint64_t sb_await(const struct cache_sandbox *s,
+ * claim when its claimer is gone or the deadline has passed.  Out of
+ * line: its frame is not on the path that asks the server. */
+static __attribute__((noinline)) uint64_t sb_await(const struct cache_sandbox *s,
 			 _Atomic uint64_t *slot, uint64_t claim)
 {
 	long deadline = sb_now_ms() + (long)sb_timeout(s) + 100;
@@ -520,8 +521,15 @@ static enum cache_verdict sb_ask_shared(struct cache_sandbox *s,
 		if (slot == NULL)
 			break; /* other keys' questions fill the bucket */
 		if ((v & SB_TAG_MASK) == tag && sb_claimed(v) &&
-		    tag != sb_asking)
-			v = sb_await(s, slot, v);
+		    tag != sb_asking) {
+			uint64_t seen = v;
+
+			v = sb_await(s, slot, seen);
+			/* another live claim took the slot over (its claimer
+			 * gone, a waiter took it): wait on that one */
+			if (v != seen && sb_claimed(v))
+				continue;
+		}
 		r = sb_published(v, tag);
 		if (r != CACHE_VERDICT_NONE) {
 			*asked = 0;
