@@ -385,8 +385,10 @@ void shim_record(const struct shim_key *k, uint64_t ops, int failed, int err,
 	size_t len = k->len;
 
 	/* A key is only made while attached; the state may have become
-	 * BROKEN since, which cache_record would report again. */
-	if (len == 0 ||
+	 * BROKEN since, which cache_record would report again.  A key
+	 * marked walk_denied names the denied directory, whose violation
+	 * the gate records: the call's own operations are not its. */
+	if (len == 0 || k->walk_denied ||
 	    atomic_load_explicit(&shim_state, memory_order_relaxed) !=
 		    SHIM_ATTACHED)
 		return;

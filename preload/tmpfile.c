@@ -52,6 +52,9 @@ void shim_tmpfile_note(void)
 int shim_temp_denied(struct shim_key *k, const char *tmpl, uint32_t ops)
 {
 	shim_key_at_copied(k, AT_FDCWD, tmpl);
+	/* a walk through a denied directory: the key is that directory */
+	if (k->walk_denied)
+		return shim_sandbox_gate(k, ops) == SHIM_SB_DENY;
 	/* the six X's are in the key unless the template is invalid */
 	if (k->len == 0 || k->len == CACHE_KEY_TOOLONG ||
 	    memmem(k->key, k->len, "XXXXXX", 6) == NULL)

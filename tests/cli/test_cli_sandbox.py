@@ -303,6 +303,21 @@ class TempFiles(SandboxBase):
                          sorted([p("no/dir/tXXXXXX").encode(),
                                  p("no/dir/tXXXXXX.c").encode()]))
 
+    def test_templates_through_denied(self):
+        """A template whose directory is reached through a denied one left
+        by "..": no file, ENOENT, the denied directory's violation."""
+        p = self.path
+        calls = ["mkstemp", "mkostemp", "mkstemps", "mkdtemp"]
+        res, _ = self.probe(["--deny", p("no")],
+                            [c + ":" + p("no/../ok/dir") for c in calls])
+        self.assertEqual(res, ["ENOENT"] * 4)
+        self.assertEqual(os.listdir(p("ok/dir")), [])
+        v, code = self.violations()
+        self.assertEqual(code, 1)
+        self.assertEqual(v["denied_calls"], 4)
+        self.assertEqual(sorted(json_path(e) for e in v["denied"]),
+                         [p("no").encode()])
+
     def test_tempnam(self):
         """A denied directory is absent to tempnam's search: TMPDIR, then
         its argument, then /tmp."""
