@@ -195,6 +195,7 @@ static __attribute__((noinline)) int loader_denied(const char *file)
 	SHIM_EXPORT LOADER_SIBCALL ret SHIM_WRAPPER(name) params             \
 	{                                                                    \
 		shim_fn_##name fn_ = shim_get_##name();                      \
+		loader_denied_pending = 0; /* this call's error is newer */  \
 		if (fn_ != NULL && shim_active() && loader_call_is_ours(file))\
 			return shim_load_##name args;                        \
 		if (fn_ == NULL)                                             \

@@ -50,7 +50,33 @@ struct sbx_action {
 		} fchdir_action;
 	} action;
 };
-enum { SBX_OPEN = 2, SBX_CHDIR = 3, SBX_FCHDIR = 4, SBX_TAGS = 7 };
+enum {
+	SBX_CLOSE = 0,
+	SBX_DUP2 = 1,
+	SBX_OPEN = 2,
+	SBX_CHDIR = 3,
+	SBX_FCHDIR = 4,
+	SBX_CLOSEFROM = 5, /* its first descriptor where close's is */
+	SBX_TAGS = 7
+};
+
+/* Whether an action of a[0..j) changes what descriptor fd is in the
+ * child: the parent's fd then does not tell. */
+static int sbx_fd_changed(const struct sbx_action *a, int j, int fd)
+{
+	for (int m = 0; m < j; m++) {
+		if ((a[m].tag == SBX_OPEN &&
+		     a[m].action.open_action.fd == fd) ||
+		    (a[m].tag == SBX_DUP2 &&
+		     a[m].action.dup2_action.newfd == fd) ||
+		    (a[m].tag == SBX_CLOSE &&
+		     a[m].action.close_action.fd == fd) ||
+		    (a[m].tag == SBX_CLOSEFROM &&
+		     a[m].action.close_action.fd <= fd))
+			return 1;
+	}
+	return 0;
+}
 
 /* Puts into k->buf the current directory the actions a[0..i) leave the
  * child in; returns its length, 0 or CACHE_KEY_TOOLONG when unknown. */
@@ -60,7 +86,10 @@ static size_t sbx_cwd_at(struct shim_key *k, const struct sbx_action *a,
 	size_t n = shim_cwd(k->buf, sizeof k->buf);
 
 	for (int j = 0; j < i; j++) {
-		if (a[j].tag == SBX_FCHDIR)
+		if (a[j].tag == SBX_FCHDIR &&
+		    sbx_fd_changed(a, j, a[j].action.fchdir_action.fd))
+			n = 0;
+		else if (a[j].tag == SBX_FCHDIR)
 			n = shim_fd_path(a[j].action.fchdir_action.fd, k->buf,
 					 sizeof k->buf);
 		else if (a[j].tag == SBX_CHDIR && n != 0 &&
@@ -164,7 +193,11 @@ static int sbx_empty(const char *path)
 static int sbcall_execveat(shim_fn_execveat fn, int dirfd, const char *path,
 			   char *const argv[], char *const envp[], int flags)
 {
-	int empty = (flags & AT_EMPTY_PATH) && sbx_empty(path);
+	int empty;
+
+	if (path == NULL) /* the kernel's EFAULT, not a decision */
+		return fn(dirfd, path, argv, envp, flags);
+	empty = (flags & AT_EMPTY_PATH) && sbx_empty(path);
 
 	if (sbx_exec_denied(dirfd, empty ? NULL : path))
 		return SHIM_DENIED_RI;
