@@ -631,27 +631,14 @@ static _Atomic unsigned sb_pool_used;
 
 static struct sb_bufs *sb_claim_bufs(void)
 {
-	/* relaxed: the CAS below decides */
-	unsigned used = atomic_load_explicit(&sb_pool_used,
-					     memory_order_relaxed);
+	int i = cache_slot_claim(&sb_pool_used, SB_SLOTS);
 
-	while (used != (1u << SB_SLOTS) - 1) {
-		unsigned bit = (unsigned)__builtin_ctz(~used);
-		/* acquire: the pair's last user is done with it */
-		if (atomic_compare_exchange_weak_explicit(
-			    &sb_pool_used, &used, used | 1u << bit,
-			    memory_order_acquire, memory_order_relaxed))
-			return &sb_pool[bit];
-	}
-	return NULL;
+	return i < 0 ? NULL : &sb_pool[i];
 }
 
 static void sb_release_bufs(struct sb_bufs *b)
 {
-	/* release: this use of the pair is over before another claims it */
-	atomic_fetch_and_explicit(&sb_pool_used,
-				  ~(1u << (unsigned)(b - sb_pool)),
-				  memory_order_release);
+	cache_slot_release(&sb_pool_used, (int)(b - sb_pool));
 }
 
 static ssize_t sb_readlink(const char *path, char *buf, size_t cap)

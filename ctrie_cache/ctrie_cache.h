@@ -610,6 +610,19 @@ size_t cache_sandbox_walk(struct cache_sandbox *s, char *out, size_t cap,
 			  size_t base_len, const char *path,
 			  const char **failure);
 
+/* ---- buffer pools (cache_slots.c) --------------------------------------
+ * Buffers too large for a signal handler's stack come from small static
+ * pools whose members are claimed one bit each in a word of flags. */
+
+/* Claims a clear bit of the low `slots` (at most 32) bits of *used: its
+ * index, or -1 when every one is set.  Lock-free, async-signal-safe;
+ * the claimer sees its member as its last user left it. */
+int cache_slot_claim(_Atomic unsigned *used, unsigned slots);
+
+/* Clears bit i, claimed by cache_slot_claim: its member's use is over.
+ * Async-signal-safe. */
+void cache_slot_release(_Atomic unsigned *used, int i);
+
 #ifdef __cplusplus
 }
 #endif

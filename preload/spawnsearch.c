@@ -34,7 +34,7 @@
 
 /* A candidate and its key: too large for a signal handler's stack beside
  * the hook's own key, they come from a small static pool, each pair
- * claimed with an atomic bit (as sandbox.c's resolution buffers).  When
+ * claimed with an atomic bit (cache_slot_claim).  When
  * every pair is in use the search is left to libc. */
 #define SP_SLOTS 8
 struct sp_bufs {
@@ -46,27 +46,14 @@ static _Atomic unsigned sp_pool_used;
 
 static struct sp_bufs *sp_claim(void)
 {
-	/* relaxed: the CAS below decides */
-	unsigned used = atomic_load_explicit(&sp_pool_used,
-					     memory_order_relaxed);
+	int i = cache_slot_claim(&sp_pool_used, SP_SLOTS);
 
-	while (used != (1u << SP_SLOTS) - 1) {
-		unsigned bit = (unsigned)__builtin_ctz(~used);
-		/* acquire: the pair's last user is done with it */
-		if (atomic_compare_exchange_weak_explicit(
-			    &sp_pool_used, &used, used | 1u << bit,
-			    memory_order_acquire, memory_order_relaxed))
-			return &sp_pool[bit];
-	}
-	return NULL;
+	return i < 0 ? NULL : &sp_pool[i];
 }
 
 static void sp_release(struct sp_bufs *b)
 {
-	/* release: this use of the pair is over before another claims it */
-	atomic_fetch_and_explicit(&sp_pool_used,
-				  ~(1u << (unsigned)(b - sp_pool)),
-				  memory_order_release);
+	cache_slot_release(&sp_pool_used, (int)(b - sp_pool));
 }
 
 /* B->cand's key into B->key; its length, or 0. */
