@@ -142,6 +142,18 @@ int shim_path_search_goes_on(int err)
 	}
 }
 
+bool shim_path_candidate(char *buf, size_t cap, const char *entry,
+			 size_t elen, const char *name, size_t nlen)
+{
+	if (elen + 1 + nlen >= cap)
+		return false;
+	memcpy(buf, entry, elen);
+	buf[elen] = '/';
+	memcpy(buf + elen + (elen > 0), name, nlen);
+	buf[elen + (elen > 0) + nlen] = '\0';
+	return true;
+}
+
 /* Every candidate, file (flen bytes with its NUL) under each entry of path
  * (plen: its length with the NUL, at most PATH_MAX). */
 static int ps_search(shim_fn_execve ex, const char *file, size_t flen,
@@ -162,9 +174,9 @@ static int ps_search(shim_fn_execve ex, const char *file, size_t flen,
 				break;
 			continue;
 		}
-		memcpy(cand, p, n);
-		cand[n] = '/';
-		memcpy(cand + n + (n > 0), file, flen);
+		/* fits: n < plen */
+		(void)shim_path_candidate(cand, sizeof cand, p, n, file,
+					  flen - 1);
 		ps_exec(ex, cand, argv, envp);
 		if (errno == ENOEXEC)
 			ps_script(ex, cand, argv, envp);

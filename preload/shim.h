@@ -434,6 +434,14 @@ SHIM_HIDDEN const char *shim_env_path(void);
  * (glibc's execvpe and posix_spawnp: EACCES, ENOENT, ESTALE, ENOTDIR,
  * ENODEV, ETIMEDOUT).  Pure. */
 SHIM_HIDDEN int shim_path_search_goes_on(int err);
+/* A PATH candidate, as glibc's execvpe and posix_spawnp make it: the name
+ * (nlen bytes) under the entry [entry, entry + elen), "<entry>/<name>", an
+ * empty entry the name alone (the current directory), with its NUL, into
+ * buf.  False, buf untouched, when elen + nlen + 2 bytes exceed cap.
+ * Async-signal-safe. */
+SHIM_HIDDEN bool shim_path_candidate(char *buf, size_t cap, const char *entry,
+				     size_t elen, const char *name,
+				     size_t nlen);
 
 /* ---- system and popen (shell.c), temporary files (tmpfile.c) ---------- */
 

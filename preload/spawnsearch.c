@@ -120,12 +120,9 @@ static int sp_search(struct sp_bufs *B, const char *name, size_t n,
 
 		end = strchrnul(p, ':');
 		len = (size_t)(end - p);
-		if (len + 1 + n >= sizeof B->cand)
+		if (!shim_path_candidate(B->cand, sizeof B->cand, p, len, name,
+					 n))
 			return -2;
-		memcpy(B->cand, p, len);
-		B->cand[len] = '/';
-		memcpy(B->cand + len + (len > 0), name, n);
-		B->cand[len + (len > 0) + n] = '\0';
 		r = sp_try(B, pid, acts, attr, argv, envp, &eacces);
 		if (r >= 0) {
 			errno = e;

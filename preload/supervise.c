@@ -195,15 +195,11 @@ static char *sup_spawn_find(const char *file, size_t *mapped)
 		const char *end = strchrnul(p, ':');
 		size_t dlen = (size_t)(end - p);
 
-		if (dlen + 1 + flen < cap) {
-			memcpy(buf, p, dlen);
-			buf[dlen] = '/';
-			memcpy(buf + dlen + (dlen > 0), file, flen + 1);
-			if (syscall(SYS_faccessat, AT_FDCWD, buf, X_OK) == 0) {
-				*mapped = cap;
-				errno = e;
-				return buf;
-			}
+		if (shim_path_candidate(buf, cap, p, dlen, file, flen) &&
+		    syscall(SYS_faccessat, AT_FDCWD, buf, X_OK) == 0) {
+			*mapped = cap;
+			errno = e;
+			return buf;
 		}
 		if (*end == '\0')
 			break;

@@ -7,8 +7,10 @@
  * numbers with __X32_SYSCALL_BIT) by sup_calls_x32 and the i386 ABI's
  * (int 0x80, a 32-bit program) by sup_calls_i386; a call of another ABI
  * is allowed untraced.
- * newfstatat and statx with AT_EMPTY_PATH are fstat on a descriptor (what
- * libc's fstat makes of it): allowed without a notification.
+ * Each ABI's block is made from its table, the rows of sup_calls.def: an
+ * fstat-like row (newfstatat, fstatat64 and statx with AT_EMPTY_PATH are
+ * fstat on a descriptor, what libc's fstat makes of it) is allowed
+ * without a notification in that form.
  */
 #define _GNU_SOURCE 1
 
@@ -26,125 +28,10 @@
 
 #define SUP_ARCH SUP_ARCH_NATIVE
 
-/* Rows: X(name, kind, follow, fd1, path1, fd2, path2, flags, mode, fixed) */
-#define SUP_ROW(n, k, fo, f1, p1, f2, p2, fl, mo, fx)                        \
-	{ SYS_##n, #n, SUP_##k, SUP_##fo, f1, p1, f2, p2, fl, mo, fx },
-
-const struct sup_call sup_calls[] = {
-#ifdef SYS_open
-	SUP_ROW(open, OPEN, FOLLOW, -1, 0, -1, -1, 1, -1, 0)
-#endif
-	SUP_ROW(openat, OPEN, FOLLOW, 0, 1, -1, -1, 2, -1, 0)
-#ifdef SYS_openat2
-	SUP_ROW(openat2, OPENAT2, FOLLOW, 0, 1, -1, -1, 2, -1, 0)
-#endif
-#ifdef SYS_creat
-	SUP_ROW(creat, OPEN, FOLLOW, -1, 0, -1, -1, -1, -1,
-		O_CREAT | O_WRONLY | O_TRUNC)
-#endif
-#ifdef SYS_stat
-	SUP_ROW(stat, STAT, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#endif
-#ifdef SYS_lstat
-	SUP_ROW(lstat, STAT, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#endif
-#ifdef SYS_newfstatat
-	SUP_ROW(newfstatat, STAT, FOLLOW_UNLESS, 0, 1, -1, -1, 3, -1, 0)
-#endif
-#ifdef SYS_fstatat64
-	SUP_ROW(fstatat64, STAT, FOLLOW_UNLESS, 0, 1, -1, -1, 3, -1, 0)
-#endif
-#ifdef SYS_statx
-	SUP_ROW(statx, STAT, FOLLOW_UNLESS, 0, 1, -1, -1, 2, -1, 0)
-#endif
-#ifdef SYS_statfs
-	SUP_ROW(statfs, STAT, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#endif
-	/* the shim's bits: the getters a stat, the setters an attribute */
-	SUP_ROW(getxattr, STAT, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
-	SUP_ROW(lgetxattr, STAT, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
-	SUP_ROW(listxattr, STAT, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
-	SUP_ROW(llistxattr, STAT, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
-	SUP_ROW(setxattr, CHATTR, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
-	SUP_ROW(lsetxattr, CHATTR, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
-	SUP_ROW(removexattr, CHATTR, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
-	SUP_ROW(lremovexattr, CHATTR, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#ifdef SYS_access
-	SUP_ROW(access, ACCESS, FOLLOW, -1, 0, -1, -1, -1, 1, 0)
-#endif
-	SUP_ROW(faccessat, ACCESS, FOLLOW, 0, 1, -1, -1, -1, 2, 0)
-#ifdef SYS_faccessat2
-	SUP_ROW(faccessat2, ACCESS, FOLLOW_UNLESS, 0, 1, -1, -1, 3, 2, 0)
-#endif
-#ifdef SYS_readlink
-	SUP_ROW(readlink, READLINK, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#endif
-	SUP_ROW(readlinkat, READLINK, NOFOLLOW, 0, 1, -1, -1, -1, -1, 0)
-	SUP_ROW(execve, EXEC, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#ifdef SYS_execveat
-	SUP_ROW(execveat, EXEC, FOLLOW_UNLESS, 0, 1, -1, -1, 4, -1, 0)
-#endif
-#ifdef SYS_mkdir
-	SUP_ROW(mkdir, MKDIR, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#endif
-	SUP_ROW(mkdirat, MKDIR, NOFOLLOW, 0, 1, -1, -1, -1, -1, 0)
-#ifdef SYS_rmdir
-	SUP_ROW(rmdir, RMDIR, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#endif
-#ifdef SYS_unlink
-	SUP_ROW(unlink, UNLINK, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#endif
-	SUP_ROW(unlinkat, UNLINK, NOFOLLOW, 0, 1, -1, -1, 2, -1, 0)
-#ifdef SYS_rename
-	SUP_ROW(rename, RENAME, NOFOLLOW, -1, 0, -1, 1, -1, -1, 0)
-#endif
-#ifdef SYS_renameat
-	SUP_ROW(renameat, RENAME, NOFOLLOW, 0, 1, 2, 3, -1, -1, 0)
-#endif
-#ifdef SYS_renameat2
-	SUP_ROW(renameat2, RENAME, NOFOLLOW, 0, 1, 2, 3, -1, -1, 0)
-#endif
-#ifdef SYS_link
-	SUP_ROW(link, LINK, NOFOLLOW, -1, 0, -1, 1, -1, -1, 0)
-#endif
-	SUP_ROW(linkat, LINK, FOLLOW_IF, 0, 1, 2, 3, 4, -1, 0)
-#ifdef SYS_symlink
-	SUP_ROW(symlink, SYMLINK, NOFOLLOW, -1, 1, -1, 0, -1, -1, 0)
-#endif
-	SUP_ROW(symlinkat, SYMLINK, NOFOLLOW, 1, 2, -1, 0, -1, -1, 0)
-	SUP_ROW(chdir, CHDIR, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
-	SUP_ROW(fchdir, FCHDIR, FOLLOW, 0, -1, -1, -1, -1, -1, 0)
-	SUP_ROW(truncate, TRUNCATE, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#ifdef SYS_chmod
-	SUP_ROW(chmod, CHATTR, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#endif
-	SUP_ROW(fchmodat, CHATTR, FOLLOW, 0, 1, -1, -1, -1, -1, 0)
-#ifdef SYS_fchmodat2
-	SUP_ROW(fchmodat2, CHATTR, FOLLOW_UNLESS, 0, 1, -1, -1, 3, -1, 0)
-#endif
-#ifdef SYS_chown
-	SUP_ROW(chown, CHATTR, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#endif
-#ifdef SYS_lchown
-	SUP_ROW(lchown, CHATTR, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#endif
-	SUP_ROW(fchownat, CHATTR, FOLLOW_UNLESS, 0, 1, -1, -1, 4, -1, 0)
-#ifdef SYS_utime
-	SUP_ROW(utime, CHATTR, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#endif
-#ifdef SYS_utimes
-	SUP_ROW(utimes, CHATTR, FOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#endif
-	SUP_ROW(utimensat, CHATTR, FOLLOW_UNLESS, 0, 1, -1, -1, 3, -1, 0)
-#ifdef SYS_futimesat
-	SUP_ROW(futimesat, CHATTR, FOLLOW, 0, 1, -1, -1, -1, -1, 0)
-#endif
-#ifdef SYS_mknod
-	SUP_ROW(mknod, MKNOD, NOFOLLOW, -1, 0, -1, -1, -1, -1, 0)
-#endif
-	SUP_ROW(mknodat, MKNOD, NOFOLLOW, 0, 1, -1, -1, -1, -1, 0)
-};
-const unsigned sup_ncalls = sizeof sup_calls / sizeof sup_calls[0];
+#define SUP_TABLE sup_calls
+#define SUP_NTABLE sup_ncalls
+#define SUP_ROW_I386(...)
+#include "sup_calls_abi.h"
 
 const struct sup_call *sup_call_find(int nr)
 {
@@ -256,6 +143,21 @@ static unsigned sup_jumps(struct sock_filter *p, unsigned n,
 	return n;
 }
 
+/* The block of one ABI's calls (its table; its listings, a number below
+ * 0: none): the fstat-like rows' blocks, the listings, the jumps.  The
+ * accumulator holds nr. */
+static unsigned sup_abi_block(struct sock_filter *p, unsigned n,
+			      const struct sup_call *calls, unsigned count,
+			      bool sandbox, int dents64, int dents)
+{
+	for (unsigned i = 0; i < count; i++)
+		if (calls[i].trap == SUP_TRAP_UNLESS_EMPTY_PATH)
+			n = sup_empty_path_block(p, n, calls[i].nr,
+						 calls[i].flags);
+	n = sup_listing_block(p, n, sandbox, dents64, dents);
+	return sup_jumps(p, n, calls, count);
+}
+
 /* The i386 block, reached with the arch in the accumulator; on other
  * hosts, ALLOW. */
 static unsigned sup_build_i386(struct sock_filter *p, unsigned n,
@@ -266,27 +168,8 @@ static unsigned sup_build_i386(struct sock_filter *p, unsigned n,
 					      AUDIT_ARCH_I386, 1, 0);
 	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
 	p[n++] = (struct sock_filter)SUP_LD(offsetof(struct seccomp_data, nr));
-	n = sup_empty_path_block(p, n, sup_i386_fstatat64, 3);
-	n = sup_empty_path_block(p, n, sup_i386_statx, 2);
-	n = sup_listing_block(p, n, sandbox, sup_i386_getdents64,
-			      sup_i386_getdents);
-	return sup_jumps(p, n, sup_calls_i386, sup_ncalls_i386);
-#else
-	(void)sandbox;
-	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
-	return n;
-#endif
-}
-
-/* The x32 block, reached with nr (its bit set) in the accumulator. */
-static unsigned sup_build_x32(struct sock_filter *p, unsigned n, bool sandbox)
-{
-#if defined(__x86_64__)
-	n = sup_empty_path_block(p, n, sup_x32_newfstatat, 3);
-	n = sup_empty_path_block(p, n, sup_x32_statx, 2);
-	n = sup_listing_block(p, n, sandbox, sup_x32_getdents64,
-			      sup_x32_getdents);
-	return sup_jumps(p, n, sup_calls_x32, sup_ncalls_x32);
+	return sup_abi_block(p, n, sup_calls_i386, sup_ncalls_i386, sandbox,
+			     sup_i386_getdents64, sup_i386_getdents);
 #else
 	(void)sandbox;
 	p[n++] = (struct sock_filter)SUP_RET(SECCOMP_RET_ALLOW);
@@ -313,24 +196,17 @@ unsigned sup_filter_build(struct sock_filter *p, bool sandbox)
 	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K,
 					      SUP_X32_BIT, 0, 0);
 #endif
-#ifdef SYS_newfstatat
-	n = sup_empty_path_block(p, n, SYS_newfstatat, 3);
-#endif
-#ifdef SYS_fstatat64
-	n = sup_empty_path_block(p, n, SYS_fstatat64, 3);
-#endif
-#ifdef SYS_statx
-	n = sup_empty_path_block(p, n, SYS_statx, 2);
-#endif
 #ifdef SYS_getdents
-	n = sup_listing_block(p, n, sandbox, SYS_getdents64, SYS_getdents);
+	n = sup_abi_block(p, n, sup_calls, sup_ncalls, sandbox, SYS_getdents64,
+			  SYS_getdents);
 #else
-	n = sup_listing_block(p, n, sandbox, SYS_getdents64, -1);
+	n = sup_abi_block(p, n, sup_calls, sup_ncalls, sandbox, SYS_getdents64,
+			  -1);
 #endif
-	n = sup_jumps(p, n, sup_calls, sup_ncalls);
 #ifdef SUP_X32_BIT
 	p[x32].jt = (unsigned char)(n - x32 - 1);
-	n = sup_build_x32(p, n, sandbox);
+	n = sup_abi_block(p, n, sup_calls_x32, sup_ncalls_x32, sandbox,
+			  sup_x32_getdents64, sup_x32_getdents);
 #endif
 	p[other].jf = (unsigned char)(n - other - 1);
 	return sup_build_i386(p, n, sandbox);
@@ -348,8 +224,6 @@ int sup_filter_install(bool sandbox)
 	struct sock_fprog prog;
 	int fd;
 
-	_Static_assert(sizeof sup_calls / sizeof sup_calls[0] <= 64,
-		       "SUP_PROG_MAX holds one jump a call");
 	prog.len = (unsigned short)sup_filter_build(p, sandbox);
 	prog.filter = p;
 	fd = sup_seccomp(&prog);

@@ -17,7 +17,9 @@
  * shmcache-supervise).
  * Children inherit the filter: one supervisor serves the whole tree.
  *
- * Files: supervise.c (start-up), sup_filter.c (the BPF program),
+ * Files: supervise.c (start-up), sup_calls.def (the trapped calls, one
+ * row each, expanded per ABI by sup_calls_abi.h), sup_filter.c (the BPF
+ * program),
  * sup_serve.c (the notification loop, keys, outcomes, records),
  * sup_sandbox.c (sandbox mode: the policy applied to trapped calls).
  *
@@ -81,13 +83,20 @@ enum sup_follow {
 	SUP_FOLLOW_IF,      /* only with AT_SYMLINK_FOLLOW in `flags`    */
 };
 
-/* One trapped system call.  Argument indexes: -1 when absent (fd: the
- * current directory).  path1/fd1 is the first path, path2/fd2 the second
- * (rename, link: the new name; symlink: the target, fd2 unused). */
+/* When the filter traps a call. */
+enum sup_trap {
+	SUP_TRAP_ALWAYS,
+	SUP_TRAP_UNLESS_EMPTY_PATH, /* AT_EMPTY_PATH in `flags`: an fstat */
+};
+
+/* One trapped system call: a row of sup_calls.def.  Argument indexes: -1
+ * when absent (fd: the current directory).  path1/fd1 is the first path,
+ * path2/fd2 the second (rename, link: the new name; symlink: the target,
+ * fd2 unused). */
 struct sup_call {
 	int nr;
 	const char *name;
-	uint8_t kind, follow;
+	uint8_t kind, follow, trap;
 	int8_t fd1, path1, fd2, path2, flags, mode;
 	/* flags a variant without a flags argument has (creat) */
 	int fixed_flags;
@@ -108,16 +117,13 @@ const struct sup_call *sup_call_find(int nr);
  * by a 32-bit program below a supervised one.  At most 64 rows. */
 extern const struct sup_call sup_calls_i386[];
 extern const unsigned sup_ncalls_i386;
-/* The i386 numbers of the calls that are an fstat with AT_EMPTY_PATH. */
-extern const int sup_i386_fstatat64, sup_i386_statx;
 /* The x32 ABI's trapped calls (sup_calls_x32.c): the native calls by x32
  * numbers (__X32_SYSCALL_BIT set), execve and execveat by x32's own.  At
  * most 64 rows. */
 extern const struct sup_call sup_calls_x32[];
 extern const unsigned sup_ncalls_x32;
-/* x32 numbers: the fstat-like calls with AT_EMPTY_PATH, the listings */
-extern const int sup_x32_newfstatat, sup_x32_statx, sup_x32_getdents64,
-	sup_x32_getdents;
+/* x32 numbers of the listings */
+extern const int sup_x32_getdents64, sup_x32_getdents;
 /* i386 numbers of the listings */
 extern const int sup_i386_getdents64, sup_i386_getdents;
 #endif

@@ -30,13 +30,17 @@ static inline void test_path(char *buf, size_t n, const char *tag)
 struct keyset {
 	unsigned char **key;
 	size_t *len;
-	size_t n;
+	size_t n, cap;
 };
 
 static inline void keyset_add(struct keyset *ks, const void *k, size_t len)
 {
-	ks->key = realloc(ks->key, (ks->n + 1) * sizeof *ks->key);
-	ks->len = realloc(ks->len, (ks->n + 1) * sizeof *ks->len);
+	/* doubling: a sanitizer's realloc copies to fresh pages every time */
+	if (ks->n == ks->cap) {
+		ks->cap = ks->cap ? ks->cap * 2 : 1024;
+		ks->key = realloc(ks->key, ks->cap * sizeof *ks->key);
+		ks->len = realloc(ks->len, ks->cap * sizeof *ks->len);
+	}
 	ks->key[ks->n] = malloc(len + 1);
 	memcpy(ks->key[ks->n], k, len);
 	ks->key[ks->n][len] = 0;
@@ -107,42 +111,50 @@ static inline uint64_t ref_hash(const unsigned char *k, size_t len)
 	return h;
 }
 
+/* The slot of key k in m: its entry, or the empty slot where it goes. */
+static inline struct ref_ent *ref_slot(const struct ref_map *m,
+				       const unsigned char *k, size_t len)
+{
+	size_t i;
+	for (i = ref_hash(k, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		struct ref_ent *e = &m->t[i];
+		if (e->key == NULL ||
+		    (e->len == len && memcmp(e->key, k, len) == 0))
+			return e;
+	}
+}
+
+/* Doubles m's table, moving the entries (their keys stay where they are). */
+static inline void ref_grow(struct ref_map *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 1024, i;
+	struct ref_map g = { calloc(cap, sizeof(struct ref_ent)), cap, m->n };
+	for (i = 0; i < m->cap; i++)
+		if (m->t[i].key != NULL)
+			*ref_slot(&g, m->t[i].key, m->t[i].len) = m->t[i];
+	free(m->t);
+	*m = g;
+}
+
 static inline struct ref_ent *ref_find(struct ref_map *m,
 				       const unsigned char *k, size_t len,
 				       int create)
 {
-	size_t i;
-	if (create && (m->n + 1) * 2 > m->cap) {
-		struct ref_map g = { calloc(m->cap ? m->cap * 2 : 1024,
-					    sizeof(struct ref_ent)),
-				     m->cap ? m->cap * 2 : 1024, 0 };
-		for (i = 0; i < m->cap; i++) {
-			if (m->t[i].key != NULL) {
-				struct ref_ent *e = ref_find(&g, m->t[i].key,
-							     m->t[i].len, 1);
-				free(e->key);
-				*e = m->t[i];
-			}
-		}
-		free(m->t);
-		*m = g;
-	}
+	struct ref_ent *e;
+	if (create && (m->n + 1) * 2 > m->cap)
+		ref_grow(m);
 	if (m->cap == 0)
 		return NULL;
-	for (i = ref_hash(k, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		struct ref_ent *e = &m->t[i];
-		if (e->key == NULL) {
-			if (!create)
-				return NULL;
-			e->key = malloc(len + 1);
-			memcpy(e->key, k, len);
-			e->len = len;
-			m->n++;
-			return e;
-		}
-		if (e->len == len && memcmp(e->key, k, len) == 0)
-			return e;
+	e = ref_slot(m, k, len);
+	if (e->key == NULL) {
+		if (!create)
+			return NULL;
+		e->key = malloc(len + 1);
+		memcpy(e->key, k, len);
+		e->len = len;
+		m->n++;
 	}
+	return e;
 }
 
 static inline void ref_free(struct ref_map *m)

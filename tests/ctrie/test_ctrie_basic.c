@@ -201,6 +201,7 @@ Test(ctrie, every_byte_value)
 	record_ref(&ref, "a\0b", 3, CACHE_OP_READ);
 	record_ref(&ref, "a\0c", 3, CACHE_OP_READ);
 	assert_matches(&ref, records + 3);
+	ref_free(&ref);
 }
 
 Test(ctrie, empty_key)
